@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { validateName } from '../core/index-model.js';
+import type { PushRecord } from '../core/index-model.js';
+import { appleIdMatches, hashAppleId } from '../core/topic.js';
+import { assertCanCreate, writeOutputFile } from '../store/files.js';
+import { keyPath, savePrivateKey, unlockOrCreateStore } from '../store/private-keys.js';
+import { COMMON_ERRORS, withHelp } from './kit.js';
+import type { CommandModule, Deps } from './kit.js';
+
+export interface CsrOptions {
+  name: string;
+  out: string | undefined;
+  email: string | undefined;
+  country: string | undefined;
+  commonName: string | undefined;
+  appleId: string | undefined;
+  force: boolean;
+}
+
+export const PORTAL_URL = 'https://identity.apple.com/pushcert';
+
+export function nextSteps(name: string, csrPath: string, record: PushRecord | undefined): string[] {
+  const lines = ['Next steps:', `  1. Open ${PORTAL_URL} and sign in with the Apple ID that owns this push certificate.`];
+  if (record?.topic) {
+    lines.push(
+      `  2. RENEW: find the row whose topic is ${record.topic}`,
+      '     and press "Renew" (NOT "Create a Certificate": that makes a new topic and every device must re-enroll).',
+    );
+  } else {
+    lines.push('  2. NEW certificate: press "Create a Certificate" (for a renewal, press "Renew" on the existing row instead).');
+  }
+  lines.push(`  3. Upload ${csrPath} (your MDM vendor may have to sign it first), then download the .pem Apple returns.`);
+  lines.push(`  4. apns-cert import <downloaded .pem> --name ${name}`);
+  return lines;
+}
+
+export const csr: CommandModule<CsrOptions> = {
+  define(program) {
+    const command = program
+      .command('csr')
+      .summary('create a private key and a CSR for Apple\'s push certificate portal')
+      .description('Create an RSA-2048 private key (kept encrypted in the store as the pending key of <name>) and a PKCS#10 CSR (SHA-256, PEM) to upload to Apple.')
+      .requiredOption('--name <name>', 'the push identity this key is for, e.g. acme-prod')
+      .option('--out <file>', 'where to write the CSR (default: <name>.csr.pem)')
+      .option('--email <addr>', 'e-mail address in the CSR subject')
+      .option('--country <CC>', 'two-letter country code in the CSR subject')
+      .option('--common-name <cn>', 'common name in the CSR subject (default: the name)')
+      .option('--apple-id <id>', 'Apple ID that will sign in to the portal (only a salted hash is kept)')
+      .option('--force', 'overwrite an existing CSR file', false);
+    return withHelp(command, {
+      exitCodes: [
+        [0, 'key stored and CSR written'],
+        ...COMMON_ERRORS,
+        [69, 'the secret backend (keychain) is unavailable'],
+        [73, 'cannot write the CSR (it exists: use --force or --out)'],
+        [75, 'another apns-cert process is changing the store'],
+        [77, 'wrong store passphrase'],
+      ],
+      examples: [
+        'apns-cert csr --name acme-prod --email mdm@acme.example --country US',
+        'APNS_CERT_PASSPHRASE=... apns-cert --secret-backend passphrase csr --name acme-prod --out /tmp/acme.csr',
+        'openssl req -in acme-prod.csr.pem -noout -verify',
+      ],
+    });
+  },
+  options(command: Command) {
+    const o = command.opts<{ name: string; out?: string; email?: string; country?: string; commonName?: string; appleId?: string; force: boolean }>();
+    return { name: o.name, out: o.out, email: o.email, country: o.country, commonName: o.commonName, appleId: o.appleId, force: o.force };
+  },
+  async run(options: CsrOptions, deps: Deps) {
+    const name = validateName(options.name);
+    const { buildCsr, validateCsrSubject } = await import('../core/csr.js');
+    const subject = validateCsrSubject({ commonName: options.commonName ?? name, email: options.email, country: options.country?.toUpperCase() });
+    const outPath = options.out ?? `${name}.csr.pem`;
+    await assertCanCreate(outPath, { force: options.force, flag: '--out' });
+    const { generateRsaKey } = await import('../core/keys.js');
+    const key = generateRsaKey();
+    const request = buildCsr(key, subject);
+    const now = deps.now();
+    const nowIso = now.toISOString();
+
+    const { record, replaced, appleIdWarning } = await deps.store.withLock(async () => {
+      const { index, masterKey } = await unlockOrCreateStore(deps.store, deps.vaults, deps.backendForNewStore, now);
+      const existing = index.records[name];
+      const record: PushRecord = existing ?? { name, topic: null, topicHash: null, appleIdHash: null, createdAt: nowIso, updatedAt: nowIso, pendingKey: null, certificates: [] };
+      const replaced = record.pendingKey;
+      let appleIdWarning = false;
+      if (options.appleId !== undefined) {
+        if (record.appleIdHash === null) record.appleIdHash = hashAppleId(options.appleId);
+        else appleIdWarning = !appleIdMatches(options.appleId, record.appleIdHash);
+      }
+      record.pendingKey = { keyId: key.keyId, createdAt: nowIso, csrPath: resolve(outPath) };
+      record.updatedAt = nowIso;
+      index.records[name] = record;
+
+      await savePrivateKey(deps.store, masterKey, key);
+      try {
+        await writeOutputFile(outPath, request.pem, { force: options.force, flag: '--out' });
+      } catch (error) {
+        await deps.store.removeFile(keyPath(key.keyId));
+        throw error;
+      }
+      await deps.store.writeIndex(index);
+      if (replaced !== null && !record.certificates.some((c) => c.keyId === replaced.keyId)) {
+        await deps.store.removeFile(keyPath(replaced.keyId));
+      }
+      return { record: existing, replaced, appleIdWarning };
+    });
+
+    if (appleIdWarning) {
+      deps.out.warn(`the Apple ID given is not the one recorded for "${name}": a renewal under another Apple ID gets a NEW topic`);
+    }
+    if (replaced !== null) deps.out.warn(`replaced the pending key of "${name}" created ${replaced.createdAt}; a certificate for the old CSR can no longer be imported`);
+    if (deps.out.json) {
+      deps.out.document({ name, csrPath: resolve(outPath), keyId: key.keyId, renewal: record?.topic != null, topic: record?.topic ?? null });
+    } else {
+      deps.out.data(resolve(outPath));
+      deps.out.info(`Wrote the CSR for "${name}" to ${outPath}; its private key is stored encrypted in ${deps.store.dir}.`);
+      for (const line of nextSteps(name, outPath, record)) deps.out.info(line);
+    }
+    return 0;
+  },
+};

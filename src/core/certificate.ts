@@ -1,0 +1,200 @@
+import { X509Certificate, createHash } from 'node:crypto';
+import { AppError } from '../errors.js';
+import { DerError, Tag, children, decodeOid, decodeString, expectTag, readTlv, value } from './der.js';
+import type { Tlv } from './der.js';
+import { topicHash } from './topic.js';
+
+export const OID = {
+  uid: '0.9.2342.19200300.100.1.1',
+  commonName: '2.5.4.3',
+  country: '2.5.4.6',
+  organization: '2.5.4.10',
+  organizationalUnit: '2.5.4.11',
+  emailAddress: '1.2.840.113549.1.9.1',
+  apnsDevelopment: '1.2.840.113635.100.6.3.1',
+  apnsProduction: '1.2.840.113635.100.6.3.2',
+  apnsTopics: '1.2.840.113635.100.6.3.6',
+} as const;
+
+const shortNames: Record<string, string> = {
+  [OID.uid]: 'UID',
+  [OID.commonName]: 'CN',
+  [OID.country]: 'C',
+  [OID.organization]: 'O',
+  [OID.organizationalUnit]: 'OU',
+  [OID.emailAddress]: 'emailAddress',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+};
+
+export const MDM_TOPIC_PREFIX = 'com.apple.mgmt.';
+
+export type CertificateKind = 'mdm' | 'app' | 'unknown';
+export type ApnsEnvironment = 'development' | 'production' | 'universal';
+
+export interface NameAttribute {
+  oid: string;
+  /** Short name (CN, UID, ...) or the dotted OID when unknown. */
+  type: string;
+  value: string;
+}
+
+export interface CertificateInfo {
+  der: Uint8Array;
+  pem: string;
+  subject: NameAttribute[];
+  issuer: NameAttribute[];
+  /** APNs topic: the subject's UID attribute, when it looks like a topic (has a dot). */
+  topic: string | null;
+  topicHash: string | null;
+  kind: CertificateKind;
+  environment: ApnsEnvironment | null;
+  /** Uppercase hex, as openssl prints it. */
+  serialNumber: string;
+  notBefore: Date;
+  notAfter: Date;
+  fingerprintSha1: string;
+  fingerprintSha256: string;
+  /** SHA-256 (hex) of the SubjectPublicKeyInfo DER: matches a private key to its certificate. */
+  publicKeyId: string;
+  keyType: string;
+  keySize: number | null;
+  extensionOids: string[];
+}
+
+export function formatName(attrs: readonly NameAttribute[]): string {
+  return attrs.map((a) => `${a.type}=${a.value}`).join(', ');
+}
+
+export function toPem(der: Uint8Array, label: string): string {
+  const b64 = Buffer.from(der).toString('base64');
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function parseName(buf: Uint8Array, name: Tlv): NameAttribute[] {
+  const attrs: NameAttribute[] = [];
+  for (const rdn of children(buf, expectTag(name, Tag.sequence, 'Name'))) {
+    for (const atv of children(buf, expectTag(rdn, Tag.set, 'RelativeDistinguishedName'))) {
+      const [oidTlv, valueTlv] = children(buf, expectTag(atv, Tag.sequence, 'AttributeTypeAndValue'));
+      const oid = decodeOid(value(buf, expectTag(oidTlv, Tag.oid, 'attribute type')));
+      if (valueTlv === undefined) throw new DerError('attribute value is missing');
+      attrs.push({ oid, type: shortNames[oid] ?? oid, value: decodeString(buf, valueTlv) });
+    }
+  }
+  return attrs;
+}
+
+function parseTime(buf: Uint8Array, tlv: Tlv | undefined, what: string): Date {
+  if (tlv === undefined) throw new DerError(`${what} is missing`);
+  const text = new TextDecoder().decode(value(buf, tlv));
+  let m: RegExpMatchArray | null;
+  let year: number;
+  if (tlv.tag === Tag.utcTime && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
+    const yy = Number(m[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (tlv.tag === Tag.generalizedTime && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
+    year = Number(m[1]);
+  } else {
+    throw new DerError(`${what} is not a valid time`);
+  }
+  const [, , mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  return new Date(Date.UTC(year, mo - 1, d, h, mi, s));
+}
+
+function parseExtensionOids(buf: Uint8Array, tbsParts: Tlv[]): string[] {
+  const explicit = tbsParts.find((t) => t.tag === 0xa3);
+  if (explicit === undefined) return [];
+  const [list] = children(buf, explicit);
+  const oids: string[] = [];
+  for (const ext of children(buf, expectTag(list, Tag.sequence, 'Extensions'))) {
+    const [oidTlv] = children(buf, expectTag(ext, Tag.sequence, 'Extension'));
+    oids.push(decodeOid(value(buf, expectTag(oidTlv, Tag.oid, 'extension id'))));
+  }
+  return oids;
+}
+
+function classify(topic: string | null, subject: NameAttribute[], extensionOids: string[]): CertificateKind {
+  if (topic?.startsWith(MDM_TOPIC_PREFIX)) return 'mdm';
+  const cn = subject.find((a) => a.oid === OID.commonName)?.value ?? '';
+  if (topic !== null && (/Push Services:/.test(cn) || extensionOids.includes(OID.apnsTopics))) return 'app';
+  return 'unknown';
+}
+
+function environmentOf(extensionOids: string[]): ApnsEnvironment | null {
+  const dev = extensionOids.includes(OID.apnsDevelopment);
+  const prod = extensionOids.includes(OID.apnsProduction);
+  if (dev && prod) return 'universal';
+  if (dev) return 'development';
+  if (prod) return 'production';
+  return null;
+}
+
+/** The parts of a certificate that apns-cert reads directly from its DER. */
+function parseTbs(der: Uint8Array) {
+  const outer = expectTag(readTlv(der, 0), Tag.sequence, 'Certificate');
+  if (outer.end !== der.length) throw new DerError('trailing bytes after the certificate');
+  const [tbs] = children(der, outer);
+  const parts = children(der, expectTag(tbs, Tag.sequence, 'TBSCertificate'));
+  // version [0] is optional; shift when absent (v1 certificates).
+  const base = parts[0]?.tag === 0xa0 ? 1 : 0;
+  const serial = expectTag(parts[base], Tag.integer, 'serialNumber');
+  const issuer = parseName(der, expectTag(parts[base + 2], Tag.sequence, 'issuer'));
+  const validity = children(der, expectTag(parts[base + 3], Tag.sequence, 'validity'));
+  const subject = parseName(der, expectTag(parts[base + 4], Tag.sequence, 'subject'));
+  let serialBytes = value(der, serial);
+  while (serialBytes.length > 1 && serialBytes[0] === 0) serialBytes = serialBytes.subarray(1);
+  return {
+    serialNumber: Buffer.from(serialBytes).toString('hex').toUpperCase(),
+    issuer,
+    subject,
+    notBefore: parseTime(der, validity[0], 'notBefore'),
+    notAfter: parseTime(der, validity[1], 'notAfter'),
+    extensionOids: parseExtensionOids(der, parts.slice(base + 6)),
+  };
+}
+
+/** Parses one DER certificate. Throws AppError BAD_INPUT with the cause when it is not one. */
+export function parseCertificate(der: Uint8Array, source = 'input'): CertificateInfo {
+  let x509: X509Certificate;
+  let tbs: ReturnType<typeof parseTbs>;
+  try {
+    tbs = parseTbs(der);
+    x509 = new X509Certificate(der);
+  } catch (error) {
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new AppError('BAD_INPUT', `read certificate from ${source}: not a valid X.509 certificate (${cause})`);
+  }
+  const uid = tbs.subject.find((a) => a.oid === OID.uid)?.value ?? null;
+  const topic = uid !== null && /^[^\s.]+(\.[^\s.]+)+$/.test(uid) ? uid : null;
+  const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
+  const details = x509.publicKey.asymmetricKeyDetails;
+  return {
+    der,
+    pem: toPem(der, 'CERTIFICATE'),
+    subject: tbs.subject,
+    issuer: tbs.issuer,
+    topic,
+    topicHash: topic === null ? null : topicHash(topic),
+    kind: classify(topic, tbs.subject, tbs.extensionOids),
+    environment: environmentOf(tbs.extensionOids),
+    serialNumber: tbs.serialNumber,
+    notBefore: tbs.notBefore,
+    notAfter: tbs.notAfter,
+    fingerprintSha1: createHash('sha1').update(der).digest('hex'),
+    fingerprintSha256: sha256Hex(der),
+    publicKeyId: sha256Hex(spki),
+    keyType: x509.publicKey.asymmetricKeyType ?? 'unknown',
+    keySize: details?.modulusLength ?? (details?.namedCurve === undefined ? null : curveBits(details.namedCurve)),
+    extensionOids: tbs.extensionOids,
+  };
+}
+
+function curveBits(curve: string): number | null {
+  const m = /(\d{3})/.exec(curve);
+  return m ? Number(m[1]) : null;
+}

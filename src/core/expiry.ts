@@ -1,0 +1,70 @@
+import { AppError } from '../errors.js';
+
+export const DAY_MS = 86_400_000;
+
+export type CertStatus = 'ok' | 'warning' | 'critical';
+export type CheckStatus = CertStatus | 'unknown';
+
+export interface ExpiryInput {
+  name: string | null;
+  source: string;
+  topic: string | null;
+  notAfter: Date;
+}
+
+export interface ExpiryResult extends ExpiryInput {
+  daysRemaining: number;
+  status: CertStatus;
+}
+
+export interface Thresholds {
+  warnDays: number;
+  criticalDays: number;
+}
+
+const rank: Record<CheckStatus, number> = { ok: 0, warning: 1, critical: 2, unknown: 3 };
+
+export function worst(statuses: Iterable<CheckStatus>): CheckStatus {
+  let out: CheckStatus = 'ok';
+  for (const s of statuses) if (rank[s] > rank[out]) out = s;
+  return out;
+}
+
+/** Whole days left, rounded down (negative once expired). */
+export function daysRemaining(notAfter: Date, now: Date): number {
+  return Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
+}
+
+export function validateThresholds(t: Thresholds): Thresholds {
+  for (const [flag, v] of [['--warn-days', t.warnDays], ['--critical-days', t.criticalDays]] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new AppError('USAGE', `read ${flag}: "${v}" is not a whole number of days >= 0`, {
+        hint: 'apns-cert check-expiry --warn-days 30 --critical-days 7',
+      });
+    }
+  }
+  if (t.criticalDays > t.warnDays) {
+    throw new AppError('USAGE', `read thresholds: --critical-days (${t.criticalDays}) is larger than --warn-days (${t.warnDays})`, {
+      hint: 'apns-cert check-expiry --warn-days 30 --critical-days 7',
+    });
+  }
+  return t;
+}
+
+/**
+ * A certificate is CRITICAL when it has expired or expires in less than `criticalDays` days
+ * (like `openssl x509 -checkend`), WARNING in less than `warnDays` days, else OK.
+ */
+export function classifyExpiry(notAfter: Date, now: Date, t: Thresholds): CertStatus {
+  const left = notAfter.getTime() - now.getTime();
+  if (left <= 0 || left < t.criticalDays * DAY_MS) return 'critical';
+  if (left < t.warnDays * DAY_MS) return 'warning';
+  return 'ok';
+}
+
+/** Evaluates every certificate, worst first (then soonest first). */
+export function evaluateExpiry(items: readonly ExpiryInput[], now: Date, t: Thresholds): ExpiryResult[] {
+  return items
+    .map((item) => ({ ...item, daysRemaining: daysRemaining(item.notAfter, now), status: classifyExpiry(item.notAfter, now, t) }))
+    .sort((a, b) => rank[b.status] - rank[a.status] || a.notAfter.getTime() - b.notAfter.getTime());
+}

@@ -1,0 +1,183 @@
+import { AppError } from '../errors.js';
+import type { CertificateInfo } from './certificate.js';
+import type { DecodedFile } from './input.js';
+import type { PrivateKeyInfo } from './keys.js';
+import { activeCertificate } from './index-model.js';
+import type { CertificateEntry, PushRecord, StoreIndex } from './index-model.js';
+import { appleIdMatches } from './topic.js';
+
+export interface ImportRequest {
+  decoded: DecodedFile;
+  source: string;
+  name?: string | undefined;
+  /** Hash of the Apple ID given on the command line (hashAppleId), with the plain ID to compare. */
+  appleId?: { plain: string; hash: string } | undefined;
+  allowNewTopic: boolean;
+  allowExpired: boolean;
+  now: Date;
+}
+
+export interface ImportPlan {
+  index: StoreIndex;
+  name: string;
+  isNewRecord: boolean;
+  certificate: CertificateInfo;
+  entry: CertificateEntry;
+  previous: CertificateEntry | undefined;
+  /** A key found in the imported file, to be stored encrypted; absent when the store already has it. */
+  fileKey: PrivateKeyInfo | undefined;
+  keySource: 'pending' | 'stored' | 'file';
+  warnings: string[];
+}
+
+export function certificatePath(fingerprintSha256: string): string {
+  return `certs/${fingerprintSha256}.pem`;
+}
+
+function pickCertificate(decoded: DecodedFile, source: string): CertificateInfo {
+  const withTopic = decoded.certificates.filter((c) => c.topic !== null);
+  if (withTopic.length === 0) {
+    const subject = decoded.certificates[0]?.subject.map((a) => `${a.type}=${a.value}`).join(', ') ?? '';
+    throw new AppError('NO_TOPIC', `import ${source}: the certificate has no APNs topic (no UID attribute in its subject "${subject}"); it is not a push certificate`, {
+      hint: `apns-cert inspect ${source}`,
+    });
+  }
+  const keyIds = new Set(decoded.privateKeys.map((k) => k.keyId));
+  return withTopic.find((c) => keyIds.has(c.publicKeyId)) ?? withTopic[0]!;
+}
+
+function findRecordWithKey(index: StoreIndex, keyId: string): { record: PushRecord; via: 'pending' | 'stored' } | undefined {
+  const records = Object.values(index.records);
+  const pending = records.find((r) => r.pendingKey?.keyId === keyId);
+  if (pending) return { record: pending, via: 'pending' };
+  const stored = records.find((r) => r.certificates.some((c) => c.keyId === keyId));
+  return stored ? { record: stored, via: 'stored' } : undefined;
+}
+
+/**
+ * Decides everything about an import without touching the store: which record, which key, whether
+ * the topic is the recorded one. Throws (store untouched) when the import must be refused.
+ */
+export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan {
+  const cert = pickCertificate(req.decoded, req.source);
+  const index = structuredClone(current);
+  const warnings: string[] = [];
+
+  for (const record of Object.values(index.records)) {
+    if (record.certificates.some((c) => c.fingerprintSha256 === cert.fingerprintSha256)) {
+      throw new AppError('ALREADY_IMPORTED', `import ${req.source}: this certificate is already in the store as "${record.name}"`, {
+        hint: `apns-cert show ${record.name}`,
+      });
+    }
+  }
+
+  const fileKeys = req.decoded.privateKeys;
+  const fileKey = fileKeys.find((k) => k.keyId === cert.publicKeyId);
+  if (fileKeys.length > 0 && fileKey === undefined) {
+    throw new AppError('KEY_MISMATCH', `import ${req.source}: the private key in the file does not match its certificate`);
+  }
+
+  const holder = findRecordWithKey(index, cert.publicKeyId);
+  let record: PushRecord | undefined;
+  if (req.name !== undefined) {
+    record = index.records[req.name];
+    if (record?.pendingKey && holder === undefined && fileKey === undefined) {
+      throw new AppError('KEY_MISMATCH', `import ${req.source}: the certificate's public key does not match the pending key of "${req.name}" (created ${record.pendingKey.createdAt})`, {
+        hint: `apns-cert inspect ${req.source}   # was it issued for another CSR?`,
+      });
+    }
+  } else {
+    record = holder?.record;
+    if (record === undefined) {
+      const sameTopic = Object.values(index.records).filter((r) => r.topic === cert.topic);
+      if (sameTopic.length === 1) record = sameTopic[0];
+    }
+    if (record === undefined && fileKey !== undefined) {
+      throw new AppError('USAGE', `import ${req.source}: no record in the store matches this certificate; name the new record`, {
+        hint: `apns-cert import ${req.source} --name <name>`,
+      });
+    }
+  }
+
+  let keySource: ImportPlan['keySource'];
+  if (holder !== undefined) keySource = holder.via;
+  else if (fileKey !== undefined) keySource = 'file';
+  else {
+    throw new AppError('NO_KEY', `import ${req.source}: no private key for this certificate (no pending key in the store matches it and the file holds none)`, {
+      hint: 'apns-cert csr --name <name>   # make a new key and CSR, then upload that CSR to Apple',
+    });
+  }
+
+  const expired = cert.notAfter.getTime() <= req.now.getTime();
+  if (expired && !req.allowExpired) {
+    throw new AppError('EXPIRED', `import ${req.source}: the certificate expired on ${cert.notAfter.toISOString()}`, {
+      hint: `apns-cert import ${req.source} --allow-expired   # only if you really want an expired certificate on record`,
+    });
+  }
+  if (cert.notBefore.getTime() > req.now.getTime()) {
+    warnings.push(`the certificate is not valid before ${cert.notBefore.toISOString()}`);
+  }
+  if (cert.kind === 'unknown') {
+    warnings.push(`topic "${cert.topic}" is neither an MDM topic (com.apple.mgmt.…) nor an app push certificate`);
+  }
+
+  const name = req.name ?? record!.name;
+  const isNewRecord = record === undefined;
+  const nowIso = req.now.toISOString();
+  if (record === undefined) {
+    record = { name, topic: null, topicHash: null, appleIdHash: null, createdAt: nowIso, updatedAt: nowIso, pendingKey: null, certificates: [] };
+    index.records[name] = record;
+  }
+
+  if (record.topic !== null && record.topic !== cert.topic) {
+    if (!req.allowNewTopic) {
+      throw new AppError('TOPIC_CHANGED', `import ${req.source}: the certificate's topic differs from the one on record for "${name}"`, {
+        details: [
+          `  on record:       ${record.topic}`,
+          `  in certificate:  ${cert.topic}`,
+          'A renewal must keep its topic. A new topic means the certificate was created under another Apple ID,',
+          'or with "Create" instead of "Renew" in Apple\'s portal. Every enrolled device would stop answering',
+          'until it is re-enrolled. Nothing was changed; the current certificate stays active.',
+        ],
+        hint: `apns-cert import ${req.source} --name ${name} --allow-new-topic   # only if every device will re-enroll`,
+      });
+    }
+    warnings.push(`topic changed from ${record.topic} to ${cert.topic}: every device must re-enroll`);
+  }
+
+  const previous = activeCertificate(record);
+  if (previous !== undefined && Date.parse(previous.notAfter) >= cert.notAfter.getTime()) {
+    warnings.push(`the new certificate expires (${cert.notAfter.toISOString()}) no later than the active one (${previous.notAfter})`);
+  }
+
+  if (req.appleId !== undefined) {
+    if (record.appleIdHash === null) record.appleIdHash = req.appleId.hash;
+    else if (!appleIdMatches(req.appleId.plain, record.appleIdHash)) {
+      warnings.push(`the Apple ID given is not the one recorded for "${name}"`);
+    }
+  }
+
+  for (const r of Object.values(index.records)) {
+    if (r.pendingKey?.keyId === cert.publicKeyId) {
+      r.pendingKey = null;
+      r.updatedAt = nowIso;
+    }
+  }
+  for (const c of record.certificates) if (c.status === 'active') c.status = 'superseded';
+  const entry: CertificateEntry = {
+    serialNumber: cert.serialNumber,
+    fingerprintSha256: cert.fingerprintSha256,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    importedAt: nowIso,
+    keyId: cert.publicKeyId,
+    status: 'active',
+    file: certificatePath(cert.fingerprintSha256),
+  };
+  record.certificates.push(entry);
+  record.topic = cert.topic;
+  record.topicHash = cert.topicHash;
+  record.updatedAt = nowIso;
+
+  return { index, name, isNewRecord, certificate: cert, entry, previous, fileKey: keySource === 'file' ? fileKey : undefined, keySource, warnings };
+}

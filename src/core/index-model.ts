@@ -1,0 +1,137 @@
+import { AppError } from '../errors.js';
+
+/** The store's index: every non-secret fact, readable without the keychain. */
+export const INDEX_SCHEMA_VERSION = 1;
+
+export type SecretBackendName = 'keychain' | 'passphrase';
+
+export interface CertificateEntry {
+  serialNumber: string;
+  fingerprintSha256: string;
+  notBefore: string;
+  notAfter: string;
+  importedAt: string;
+  keyId: string;
+  status: 'active' | 'superseded';
+  /** Certificate PEM, relative to the store directory. */
+  file: string;
+}
+
+export interface PendingKey {
+  keyId: string;
+  createdAt: string;
+  /** Where the CSR was written (for the admin's benefit only). */
+  csrPath: string | null;
+}
+
+export interface PushRecord {
+  name: string;
+  topic: string | null;
+  topicHash: string | null;
+  appleIdHash: string | null;
+  createdAt: string;
+  updatedAt: string;
+  pendingKey: PendingKey | null;
+  certificates: CertificateEntry[];
+}
+
+export interface StoreIndex {
+  schemaVersion: number;
+  storeId: string;
+  secretBackend: SecretBackendName;
+  createdAt: string;
+  records: Record<string, PushRecord>;
+}
+
+export function emptyIndex(storeId: string, secretBackend: SecretBackendName, now: Date): StoreIndex {
+  return { schemaVersion: INDEX_SCHEMA_VERSION, storeId, secretBackend, createdAt: now.toISOString(), records: {} };
+}
+
+export function activeCertificate(record: PushRecord): CertificateEntry | undefined {
+  return record.certificates.find((c) => c.status === 'active');
+}
+
+export function serializeIndex(index: StoreIndex): string {
+  return `${JSON.stringify(index, null, 2)}\n`;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function validateName(name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw new AppError('USAGE', `use name "${name}": names are 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`, {
+      hint: 'apns-cert csr --name acme-prod',
+    });
+  }
+  return name;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
+const isIsoDate = (v: unknown): v is string => isString(v) && !Number.isNaN(Date.parse(v));
+
+function checkEntry(e: unknown): e is CertificateEntry {
+  const c = e as Partial<CertificateEntry> | null;
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    isString(c.serialNumber) &&
+    isString(c.fingerprintSha256) &&
+    isIsoDate(c.notBefore) &&
+    isIsoDate(c.notAfter) &&
+    isIsoDate(c.importedAt) &&
+    isString(c.keyId) &&
+    (c.status === 'active' || c.status === 'superseded') &&
+    isString(c.file) &&
+    !c.file.includes('..')
+  );
+}
+
+function checkRecord(name: string, r: unknown): r is PushRecord {
+  const rec = r as Partial<PushRecord> | null;
+  if (typeof rec !== 'object' || rec === null) return false;
+  const pending = rec.pendingKey as Partial<PendingKey> | null | undefined;
+  return (
+    rec.name === name &&
+    NAME_RE.test(name) &&
+    isNullableString(rec.topic) &&
+    isNullableString(rec.topicHash) &&
+    isNullableString(rec.appleIdHash) &&
+    isIsoDate(rec.createdAt) &&
+    isIsoDate(rec.updatedAt) &&
+    (pending === null ||
+      (typeof pending === 'object' && isString(pending.keyId) && isIsoDate(pending.createdAt) && isNullableString(pending.csrPath))) &&
+    Array.isArray(rec.certificates) &&
+    rec.certificates.every(checkEntry) &&
+    rec.certificates.filter((c) => c.status === 'active').length <= 1
+  );
+}
+
+/** Parses and validates index.json. A damaged index is reported, never repaired or overwritten. */
+export function parseIndex(text: string, path: string): StoreIndex {
+  const corrupt = (cause: string) =>
+    new AppError('STORE_CORRUPT', `read the store index ${path}: ${cause}`, {
+      hint: `cp ${path} ${path}.damaged   # keep a copy, then restore the index from a backup`,
+    });
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw corrupt(`not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const index = data as Partial<StoreIndex> | null;
+  if (typeof index !== 'object' || index === null || Array.isArray(index)) throw corrupt('not a JSON object');
+  if (index.schemaVersion !== INDEX_SCHEMA_VERSION) {
+    throw corrupt(`schemaVersion ${String(index.schemaVersion)} is not ${INDEX_SCHEMA_VERSION}`);
+  }
+  if (!isString(index.storeId) || (index.secretBackend !== 'keychain' && index.secretBackend !== 'passphrase')) {
+    throw corrupt('storeId or secretBackend is missing');
+  }
+  if (!isIsoDate(index.createdAt)) throw corrupt('createdAt is missing');
+  const records = index.records;
+  if (typeof records !== 'object' || records === null || Array.isArray(records)) throw corrupt('records is not an object');
+  for (const [name, record] of Object.entries(records)) {
+    if (!checkRecord(name, record)) throw corrupt(`record "${name}" is malformed`);
+  }
+  return index as StoreIndex;
+}

@@ -1,0 +1,146 @@
+import { createPrivateKey } from 'node:crypto';
+import { AppError } from '../errors.js';
+import { parseCertificate } from './certificate.js';
+import type { CertificateInfo } from './certificate.js';
+import { Tag, children, readTlv } from './der.js';
+import { describePrivateKey } from './keys.js';
+import type { PrivateKeyInfo } from './keys.js';
+
+export interface DecodedFile {
+  certificates: CertificateInfo[];
+  privateKeys: PrivateKeyInfo[];
+}
+
+interface PemBlock {
+  label: string;
+  der: Buffer;
+}
+
+const PEM_RE = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+
+export function pemBlocks(text: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  for (const m of text.matchAll(PEM_RE)) {
+    const body = m[2]!.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) {
+      throw new AppError('BAD_INPUT', `read PEM block "${m[1]}": its body is not valid base64`);
+    }
+    blocks.push({ label: m[1]!, der: Buffer.from(body, 'base64') });
+  }
+  return blocks;
+}
+
+const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
+const KEY_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
+const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
+
+function csrError(source: string): AppError {
+  return new AppError(
+    'BAD_INPUT',
+    `read ${source}: it is a certificate signing request (CSR), not a certificate`,
+    { hint: 'upload the CSR at https://identity.apple.com, then: apns-cert import <the downloaded .pem>' },
+  );
+}
+
+/** What a DER blob that is not a certificate looks like, for a helpful message. */
+export function sniffDer(der: Uint8Array): 'csr' | 'pkcs12' | 'unknown' {
+  try {
+    const outer = readTlv(der, 0);
+    if (outer.tag !== Tag.sequence) return 'unknown';
+    const parts = children(der, outer);
+    const first = parts[0];
+    if (first?.tag === Tag.integer && der[first.valueStart] === 3 && first.end - first.valueStart === 1) return 'pkcs12';
+    if (first?.tag === Tag.sequence) {
+      const info = children(der, first);
+      if (info[0]?.tag === Tag.integer && info[3]?.tag === 0xa0 && info.length === 4) return 'csr';
+    }
+  } catch {
+    return 'unknown';
+  }
+  return 'unknown';
+}
+
+function isBinary(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x30;
+}
+
+/**
+ * Reads a certificate file by its content, not its name: PEM (certificates and unencrypted private keys,
+ * in any order) or DER. Refuses CSRs, PKCS#12 files, encrypted keys and garbage with a one-line cause.
+ */
+export function decodeCertificateFile(bytes: Uint8Array, source: string): DecodedFile {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+
+  if (!isBinary(bytes) && text.includes('-----BEGIN ')) {
+    const blocks = pemBlocks(text);
+    const certificates: CertificateInfo[] = [];
+    const privateKeys: PrivateKeyInfo[] = [];
+    let sawCsr = false;
+    for (const block of blocks) {
+      if (CERT_LABELS.has(block.label)) {
+        certificates.push(parseCertificate(block.der, source));
+      } else if (KEY_LABELS.has(block.label)) {
+        privateKeys.push(readPemPrivateKey(block, source));
+      } else if (block.label === 'ENCRYPTED PRIVATE KEY') {
+        throw new AppError('BAD_INPUT', `read ${source}: its private key is encrypted`, {
+          hint: `openssl pkcs8 -in ${source} -out key.pem   # decrypt it, then import the certificate with key.pem's content`,
+        });
+      } else if (CSR_LABELS.has(block.label)) {
+        sawCsr = true;
+      }
+    }
+    if (certificates.length === 0) {
+      if (sawCsr) throw csrError(source);
+      throw new AppError('BAD_INPUT', `read ${source}: no certificate in this PEM file`);
+    }
+    return { certificates, privateKeys };
+  }
+
+  if (isBinary(bytes)) {
+    try {
+      return { certificates: [parseCertificate(bytes, source)], privateKeys: [] };
+    } catch (error) {
+      const kind = sniffDer(bytes);
+      if (kind === 'csr') throw csrError(source);
+      if (kind === 'pkcs12') {
+        throw new AppError('BAD_INPUT', `read ${source}: it is a PKCS#12 (.p12) file, which this version does not read`, {
+          hint: `openssl pkcs12 -in ${source} -nodes -out cert-and-key.pem   # then: apns-cert import cert-and-key.pem`,
+        });
+      }
+      throw error;
+    }
+  }
+  throw new AppError('BAD_INPUT', `read ${source}: not a certificate (neither PEM nor DER)`);
+}
+
+function readPemPrivateKey(block: PemBlock, source: string): PrivateKeyInfo {
+  try {
+    const type = block.label === 'PRIVATE KEY' ? 'pkcs8' : block.label === 'RSA PRIVATE KEY' ? 'pkcs1' : 'sec1';
+    return describePrivateKey(createPrivateKey({ key: block.der, format: 'der', type }));
+  } catch {
+    throw new AppError('BAD_INPUT', `read ${source}: its "${block.label}" block is not a valid private key`);
+  }
+}
+
+/** Reads a private key file (PEM PKCS#8, PKCS#1 or SEC1). */
+export function decodePrivateKeyFile(bytes: Uint8Array, source: string): PrivateKeyInfo {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+  const blocks = text.includes('-----BEGIN ') ? pemBlocks(text) : [];
+  const keyBlock = blocks.find((b) => KEY_LABELS.has(b.label));
+  if (keyBlock !== undefined) return readPemPrivateKey(keyBlock, source);
+  if (blocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY')) {
+    throw new AppError('BAD_INPUT', `read ${source}: the private key is encrypted`, {
+      hint: `openssl pkcs8 -in ${source} -out key.pem   # decrypt it first`,
+    });
+  }
+  if (isBinary(bytes)) {
+    try {
+      return describePrivateKey(createPrivateKey({ key: Buffer.from(bytes), format: 'der', type: 'pkcs8' }));
+    } catch {
+      // fall through
+    }
+  }
+  throw new AppError('BAD_INPUT', `read ${source}: no private key in this file`);
+}

@@ -1,0 +1,76 @@
+import { Chalk } from 'chalk';
+import type { ChalkInstance } from 'chalk';
+
+export const JSON_SCHEMA_VERSION = 1;
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  color: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** stdout carries data; stderr carries messages. `-q` silences messages, never data or errors. */
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly style: ChalkInstance;
+  private readonly stdout: NodeJS.WritableStream;
+  private readonly stderr: NodeJS.WritableStream;
+
+  constructor(opts: OutputOptions) {
+    this.json = opts.json;
+    this.quiet = opts.quiet;
+    this.style = new Chalk({ level: opts.color && !opts.json ? 1 : 0 });
+    this.stdout = opts.stdout;
+    this.stderr = opts.stderr;
+  }
+
+  /** A line of data on stdout. */
+  data(line: string): void {
+    this.stdout.write(`${line}\n`);
+  }
+
+  /** The JSON document of a command, with its schemaVersion. */
+  document(body: object): void {
+    this.stdout.write(`${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...body }, null, 2)}\n`);
+  }
+
+  /** A message for the person at the terminal (stderr); silent under -q. */
+  info(line: string): void {
+    if (!this.quiet) this.stderr.write(`${line}\n`);
+  }
+
+  /** A warning (stderr); shown even under -q. */
+  warn(line: string): void {
+    this.stderr.write(`${this.style.yellow('warning:')} ${line}\n`);
+  }
+
+  /** An error line (stderr). */
+  error(line: string): void {
+    this.stderr.write(`${line}\n`);
+  }
+}
+
+/** Colors only on a terminal, and never under NO_COLOR, --no-color or --json. */
+export function useColor(opts: { isTTY: boolean; env: NodeJS.ProcessEnv; noColorFlag: boolean; json: boolean }): boolean {
+  if (opts.noColorFlag || opts.json) return false;
+  if (opts.env.NO_COLOR !== undefined && opts.env.NO_COLOR !== '') return false;
+  if (opts.env.FORCE_COLOR !== undefined && opts.env.FORCE_COLOR !== '0') return true;
+  return opts.isTTY;
+}
+
+export function isoDate(date: Date | string): string {
+  return (typeof date === 'string' ? new Date(date) : date).toISOString();
+}
+
+/** "2026-12-01" for human text. */
+export function shortDate(date: Date | string): string {
+  return isoDate(date).slice(0, 10);
+}
+
+export function daysText(days: number): string {
+  if (days < 0) return `expired ${-days} day${days === -1 ? '' : 's'} ago`;
+  return `${days} day${days === 1 ? '' : 's'} left`;
+}

@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import { AppError } from '../errors.js';
+import { parseWrappedMasterKey, unwrapMasterKey, wrapMasterKey } from '../core/sealed.js';
+import type { FileStore } from '../store/file-store.js';
+import type { MasterKeyVault, PassphraseSource } from './vault.js';
+
+export const MASTER_KEY_FILE = 'master-key.json';
+
+/** The master key wrapped under a passphrase (scrypt), in master-key.json beside the index. */
+export class PassphraseVault implements MasterKeyVault {
+  readonly backend = 'passphrase' as const;
+  constructor(
+    private readonly store: FileStore,
+    private readonly passphrase: PassphraseSource,
+  ) {}
+
+  async load(): Promise<Buffer> {
+    const wrapped = parseWrappedMasterKey(await this.store.readText(MASTER_KEY_FILE));
+    return unwrapMasterKey(wrapped, await this.passphrase.get(false));
+  }
+
+  async save(_storeId: string, masterKey: Buffer): Promise<void> {
+    const wrapped = wrapMasterKey(masterKey, await this.passphrase.get(true));
+    await this.store.writeFile(MASTER_KEY_FILE, `${JSON.stringify(wrapped, null, 2)}\n`);
+  }
+}
+
+const noPassphrase = () =>
+  new AppError('SECRETS_UNAVAILABLE', 'unlock the store: the passphrase backend needs a passphrase and there is no terminal to ask for one', {
+    hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>   # or --passphrase-file <file>',
+  });
+
+export interface PassphraseOptions {
+  file: string | undefined;
+  env: NodeJS.ProcessEnv;
+  interactive: boolean;
+  prompt: (message: string) => Promise<string>;
+}
+
+/** `--passphrase-file` > `APNS_CERT_PASSPHRASE` > a prompt on a terminal. */
+export function passphraseSource(opts: PassphraseOptions): PassphraseSource {
+  let cached: string | undefined;
+  const fromEnv = opts.env.APNS_CERT_PASSPHRASE;
+  return {
+    given: opts.file !== undefined || (fromEnv !== undefined && fromEnv !== ''),
+    async get(confirm: boolean): Promise<string> {
+      if (cached !== undefined) return cached;
+      let value: string;
+      if (opts.file !== undefined) {
+        try {
+          value = (await readFile(opts.file, 'utf8')).replace(/\r?\n$/, '');
+        } catch (error) {
+          throw new AppError('FILE_MISSING', `read --passphrase-file ${opts.file}: ${(error as Error).message}`);
+        }
+      } else if (fromEnv !== undefined && fromEnv !== '') {
+        value = fromEnv;
+      } else if (opts.interactive) {
+        value = await opts.prompt('Store passphrase:');
+        if (confirm && (await opts.prompt('Repeat the passphrase:')) !== value) {
+          throw new AppError('USAGE', 'set the store passphrase: the two entries differ', { hint: 'run the command again' });
+        }
+      } else {
+        throw noPassphrase();
+      }
+      if (value === '') throw new AppError('USAGE', 'read the passphrase: it is empty', { hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>' });
+      cached = value;
+      return value;
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError } from '../errors.js';
+import { parseIndex, serializeIndex } from '../core/index-model.js';
+import type { StoreIndex } from '../core/index-model.js';
+
+export const INDEX_FILE = 'index.json';
+export const LOCK_FILE = 'store.lock';
+
+export interface StoreOptions {
+  /** How long a writer waits for another one to release the lock. */
+  lockWaitMs: number;
+}
+
+/**
+ * The store on disk: index.json (non-secret records), certs/*.pem, keys/*.key (encrypted),
+ * master-key.json (passphrase backend only). Directory 0700, files 0600.
+ * Every change happens under `withLock` and every file is written atomically (temp + rename).
+ */
+export class FileStore {
+  readonly dir: string;
+  readonly indexPath: string;
+  private readonly options: StoreOptions;
+
+  constructor(dir: string, options: StoreOptions) {
+    this.dir = dir;
+    this.indexPath = join(dir, INDEX_FILE);
+    this.options = options;
+  }
+
+  path(relative: string): string {
+    return join(this.dir, relative);
+  }
+
+  /** The index, or null when the store has not been created yet. Never repairs a damaged index. */
+  async readIndex(): Promise<StoreIndex | null> {
+    let text: string;
+    try {
+      text = await readFile(this.indexPath, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      throw new AppError('STORE_CORRUPT', `read the store index ${this.indexPath}: ${(error as Error).message}`, { hint: `ls -ld ${this.dir} ${this.indexPath}` });
+    }
+    return parseIndex(text, this.indexPath);
+  }
+
+  async readIndexOrFail(): Promise<StoreIndex> {
+    const index = await this.readIndex();
+    if (index === null) {
+      throw new AppError('NOT_FOUND', `open the store ${this.dir}: it has no certificates yet`, {
+        hint: 'apns-cert csr --name <name>   # or pass --store <dir> / set APNS_CERT_STORE',
+      });
+    }
+    return index;
+  }
+
+  async readText(relative: string): Promise<string> {
+    try {
+      return await readFile(this.path(relative), 'utf8');
+    } catch (error) {
+      throw new AppError('STORE_CORRUPT', `read ${this.path(relative)}: ${(error as Error).message}`, { hint: 'apns-cert list' });
+    }
+  }
+
+  async ensureDir(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await chmod(this.dir, 0o700);
+      for (const sub of ['certs', 'keys']) await mkdir(join(this.dir, sub), { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new AppError('CANNOT_WRITE', `create the store ${this.dir}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Runs `fn` holding the store's lock; a second writer waits `lockWaitMs`, then fails with exit 75. */
+  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    await this.ensureDir();
+    const { default: lockfile } = await import('proper-lockfile');
+    const intervalMs = 100;
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.dir, {
+        lockfilePath: join(this.dir, LOCK_FILE),
+        realpath: false,
+        stale: 30_000,
+        update: 10_000,
+        retries: { retries: Math.max(0, Math.ceil(this.options.lockWaitMs / intervalMs)), factor: 1, minTimeout: intervalMs, maxTimeout: intervalMs, randomize: true },
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+        throw new AppError('STORE_BUSY', `update the store ${this.dir}: another apns-cert process is changing it (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`, {
+          hint: `apns-cert list   # retry when the other process is done; if none is running, remove ${join(this.dir, LOCK_FILE)}`,
+        });
+      }
+      throw new AppError('CANNOT_WRITE', `lock the store ${this.dir}: ${(error as Error).message}`);
+    }
+    try {
+      return await fn();
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+
+  /** Atomically replaces a file in the store (temp file, fsync, rename), mode 0600. */
+  async writeFile(relative: string, data: string | Uint8Array): Promise<void> {
+    const { default: writeFileAtomic } = await import('write-file-atomic');
+    try {
+      await writeFileAtomic(this.path(relative), typeof data === 'string' ? data : Buffer.from(data), { mode: 0o600, fsync: true });
+    } catch (error) {
+      throw new AppError('CANNOT_WRITE', `write ${this.path(relative)}: ${(error as Error).message}`);
+    }
+  }
+
+  async writeIndex(index: StoreIndex): Promise<void> {
+    await this.writeFile(INDEX_FILE, serializeIndex(index));
+  }
+
+  async removeFile(relative: string): Promise<void> {
+    await rm(this.path(relative), { force: true });
+  }
+}
