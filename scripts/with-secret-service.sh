@@ -13,6 +13,7 @@ chmod 700 "$tmp" "$tmp/data" "$tmp/runtime"
 export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime"
 printf '%s' "apns-cert-test-keyring" | gnome-keyring-daemon --foreground --unlock --components=secrets >"$tmp/daemon.log" 2>&1 &
 daemon=$!
+export APNS_CERT_TEST_KEYRING_PID=$daemon
 cleanup() { kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 if ! gdbus wait --session --timeout 10 org.freedesktop.secrets; then

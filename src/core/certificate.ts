@@ -162,16 +162,17 @@ function parseTbs(der: Uint8Array) {
 export function parseCertificate(der: Uint8Array, source = 'input'): CertificateInfo {
   let x509: X509Certificate;
   let tbs: ReturnType<typeof parseTbs>;
+  let spki: Buffer;
   try {
     tbs = parseTbs(der);
     x509 = new X509Certificate(der);
+    spki = x509.publicKey.export({ type: 'spki', format: 'der' });
   } catch (error) {
     const cause = error instanceof Error ? error.message : String(error);
     throw new AppError('BAD_INPUT', `read certificate from ${source}: not a valid X.509 certificate (${cause})`);
   }
   const uid = tbs.subject.find((a) => a.oid === OID.uid)?.value ?? null;
   const topic = uid !== null && /^[^\s.]+(\.[^\s.]+)+$/.test(uid) ? uid : null;
-  const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
   const details = x509.publicKey.asymmetricKeyDetails;
   return {
     der,

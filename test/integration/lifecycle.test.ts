@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { keychainSkipReason } from '../helpers/keychain.js';
+
+const ca = createFakeCa();
+const NOW = new Date();
+
+function lifecycle(backend: 'passphrase' | 'keychain') {
+  return async () => {
+    const store = tempDir();
+    const work = tempDir();
+    const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_SECRET_BACKEND: backend, APNS_CERT_PASSPHRASE: backend === 'passphrase' ? 'correct horse battery' : undefined });
+    const cli = async (...args: string[]) => {
+      const result = await runCli(args, { env, cwd: work });
+      expect(hasStackTrace(result.stderr), result.stderr).toBe(false);
+      return result;
+    };
+    const topic = mdmTopic();
+
+    // 1. csr: key + CSR that openssl verifies
+    let r = await cli('csr', '--name', 'acme', '--email', 'mdm@acme.example', '--country', 'ch');
+    expect(r.code, r.stderr).toBe(0);
+    const csrPath = join(work, 'acme.csr.pem');
+    expect(r.stdout.trim()).toBe(csrPath);
+    expect(r.stderr).toContain('Create a Certificate');
+    execFileSync('openssl', ['req', '-in', csrPath, '-noout', '-verify'], { stdio: 'pipe' });
+    const subject = execFileSync('openssl', ['req', '-in', csrPath, '-noout', '-subject']).toString();
+    expect(subject).toMatch(/emailAddress = mdm@acme.example, CN = acme, C = CH/);
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+    for (const sub of ['index.json', ...readdirSync(join(store, 'keys')).map((f) => `keys/${f}`)]) {
+      expect(statSync(join(store, sub)).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(store, sub), 'utf8')).not.toMatch(/PRIVATE KEY|MII/);
+    }
+    expect(readdirSync(store).includes('master-key.json')).toBe(backend === 'passphrase');
+
+    // 2. Apple signs it; 3. import finds the record by its pending key
+    const cert1 = join(work, 'cert1.pem');
+    writeFileSync(cert1, signCsr(ca, readFileSync(csrPath, 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 365) }));
+    r = await cli('import', cert1);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Imported acme: topic ${topic}`);
+
+    r = await cli('list', '--json');
+    const listed = JSON.parse(r.stdout);
+    expect(listed.schemaVersion).toBe(1);
+    expect(listed.certificates).toHaveLength(1);
+    expect(Object.keys(listed.certificates[0]).sort()).toEqual(['daysRemaining', 'name', 'notAfter', 'pendingKey', 'serialNumber', 'status', 'topic', 'topicHash'].sort());
+    expect(listed.certificates[0]).toMatchObject({ name: 'acme', topic, status: 'active' });
+
+    // 4. renewal with the same topic
+    r = await cli('csr', '--name', 'acme', '--out', 'renew.csr.pem');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`RENEW: find the row whose topic is ${topic}`);
+    const cert2 = join(work, 'cert2.pem');
+    writeFileSync(cert2, signCsr(ca, readFileSync(join(work, 'renew.csr.pem'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 730) }));
+    r = await cli('import', cert2, '--name', 'acme');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Renewed acme: same topic ${topic}`);
+    r = await cli('show', 'acme', '--json');
+    const shown = JSON.parse(r.stdout);
+    expect(shown.history.map((c: { status: string }) => c.status)).toEqual(['active', 'superseded']);
+    expect(shown.pendingKey).toBeNull();
+
+    // 5. a "renewal" with another topic is refused and the store is byte-for-byte unchanged
+    r = await cli('csr', '--name', 'acme', '--out', 'wrong.csr.pem');
+    expect(r.code, r.stderr).toBe(0);
+    const otherTopic = mdmTopic();
+    const cert3 = join(work, 'cert3.pem');
+    writeFileSync(cert3, signCsr(ca, readFileSync(join(work, 'wrong.csr.pem'), 'utf8'), { topic: otherTopic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 800) }));
+    const before = treeDigest(store);
+    r = await cli('import', cert3, '--name', 'acme');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(topic);
+    expect(r.stderr).toContain(otherTopic);
+    expect(r.stderr).toMatch(/re-enroll/);
+    expect(treeDigest(store)).toBe(before);
+
+    // 6. check-expiry: Nagios exit codes as time passes
+    const at = (days: number) => daysFrom(NOW, days).toISOString();
+    expect((await cli('check-expiry', '-q')).code).toBe(0);
+    expect((await cli('check-expiry', '-q')).stdout).toBe('');
+    r = await cli('check-expiry', '--at', at(715));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/WARNING.*acme/);
+    expect((await cli('check-expiry', '--at', at(726))).code).toBe(2);
+    expect((await cli('check-expiry', '--at', at(900))).code).toBe(2);
+    expect((await cli('check-expiry', '--name', 'nobody')).code).toBe(3);
+    r = await cli('check-expiry', '--json', '--at', at(715));
+    const checked = JSON.parse(r.stdout);
+    expect(Object.keys(checked).sort()).toEqual(['certificates', 'checkedAt', 'criticalDays', 'errors', 'schemaVersion', 'status', 'warnDays']);
+    expect(checked).toMatchObject({ schemaVersion: 1, status: 'warning', warnDays: 30, criticalDays: 7 });
+    expect(checked.certificates[0]).toMatchObject({ name: 'acme', topic, status: 'warning', daysRemaining: 14 });
+
+    // 7. verify for CI
+    const hash = execFileSync('sha256sum', { input: topic }).toString().split(' ')[0]!;
+    r = await cli('verify', cert2, '--name', 'acme', '--topic-hash', hash, '--topic', topic);
+    expect(r.code, r.stderr).toBe(0);
+    r = await cli('verify', cert3, '--name', 'acme', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({ schemaVersion: 1, file: cert3, ok: false, checks: [{ check: 'store-topic', ok: false, expected: topic, actual: otherTopic }] });
+    expect((await cli('hash', cert2)).stdout.trim()).toBe(hash);
+
+    return { store, env, work };
+  };
+}
+
+describe('the whole lifecycle through the built CLI', () => {
+  it('with the passphrase backend', lifecycle('passphrase'));
+
+  const skip = keychainSkipReason();
+  if (skip) console.warn(`skipping the keychain lifecycle: ${skip}`);
+  it.skipIf(skip !== undefined)('with the keychain backend (real Secret Service)', async () => {
+    const { store } = await lifecycle('keychain')();
+    const storeId = JSON.parse(readFileSync(join(store, 'index.json'), 'utf8')).storeId as string;
+    const found = execFileSync('secret-tool', ['search', '--all', 'service', 'apns-cert'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    expect(found).toContain(`store-${storeId}`);
+  });
+});

@@ -1,0 +1,127 @@
+import { createPrivateKey } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { emptyIndex } from '../../src/core/index-model.js';
+import type { StoreIndex } from '../../src/core/index-model.js';
+import { planImport } from '../../src/core/import-plan.js';
+import type { ImportRequest } from '../../src/core/import-plan.js';
+import { decodeCertificateFile } from '../../src/core/input.js';
+import { describePrivateKey } from '../../src/core/keys.js';
+import { hashAppleId } from '../../src/core/topic.js';
+import { AppError } from '../../src/errors.js';
+import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
+
+const NOW = new Date('2026-11-29T12:00:00Z');
+const ca = createFakeCa();
+const TOPIC = mdmTopic();
+
+function mint(topic: string | null, days = 365, notBeforeDays = -1) {
+  const key = newKeyPem();
+  const pem = issuePushCert(ca, { publicKeyPem: key.publicPem, topic, notBefore: daysFrom(NOW, notBeforeDays), notAfter: daysFrom(NOW, days) });
+  const info = describePrivateKey(createPrivateKey(key.privatePem));
+  return { pem, key, keyId: info.keyId };
+}
+
+function request(pem: string, extra: Partial<ImportRequest> = {}): ImportRequest {
+  return { decoded: decodeCertificateFile(Buffer.from(pem), 'apple.pem'), source: 'apple.pem', allowNewTopic: false, allowExpired: false, now: NOW, ...extra };
+}
+
+function withPending(name: string, keyId: string, base: StoreIndex = emptyIndex('store-1', 'passphrase', NOW)): StoreIndex {
+  const index = structuredClone(base);
+  const existing = index.records[name];
+  index.records[name] = existing
+    ? { ...existing, pendingKey: { keyId, createdAt: NOW.toISOString(), csrPath: null } }
+    : { name, topic: null, topicHash: null, appleIdHash: null, createdAt: NOW.toISOString(), updatedAt: NOW.toISOString(), pendingKey: { keyId, createdAt: NOW.toISOString(), csrPath: null }, certificates: [] };
+  return index;
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof AppError) return error.code;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('planImport', () => {
+  const first = mint(TOPIC, 365);
+  const start = withPending('acme', first.keyId);
+  const firstPlan = planImport(start, request(first.pem, { appleId: { plain: 'admin@acme.example', hash: hashAppleId('admin@acme.example') } }));
+
+  it('records topic, topic hash and Apple ID hash on the first import, and clears the pending key', () => {
+    const record = firstPlan.index.records.acme!;
+    expect(firstPlan.keySource).toBe('pending');
+    expect(record.topic).toBe(TOPIC);
+    expect(record.topicHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(record.appleIdHash).toMatch(/^scrypt\$/);
+    expect(record.pendingKey).toBeNull();
+    expect(record.certificates).toHaveLength(1);
+    expect(record.certificates[0]!.status).toBe('active');
+    expect(start.records.acme!.pendingKey).not.toBeNull(); // the input index is not mutated
+  });
+
+  it('finds the record by its pending key when no name is given', () => {
+    expect(planImport(start, request(first.pem)).name).toBe('acme');
+  });
+
+  it('treats a later certificate with the same topic as a renewal: old one superseded', () => {
+    const renewal = mint(TOPIC, 730);
+    const plan = planImport(withPending('acme', renewal.keyId, firstPlan.index), request(renewal.pem, { name: 'acme' }));
+    expect(plan.previous?.serialNumber).toBe(firstPlan.entry.serialNumber);
+    expect(plan.index.records.acme!.certificates.map((c) => c.status)).toEqual(['superseded', 'active']);
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it('refuses a renewal with another topic (exit 1) unless --allow-new-topic', () => {
+    const other = mint(mdmTopic(), 730);
+    const index = withPending('acme', other.keyId, firstPlan.index);
+    let error: AppError | undefined;
+    try {
+      planImport(index, request(other.pem, { name: 'acme' }));
+    } catch (e) {
+      error = e as AppError;
+    }
+    expect(error?.code).toBe('TOPIC_CHANGED');
+    expect(error?.exitCode).toBe(1);
+    expect(error?.details.join('\n')).toContain(TOPIC);
+    const allowed = planImport(index, request(other.pem, { name: 'acme', allowNewTopic: true }));
+    expect(allowed.index.records.acme!.topic).not.toBe(TOPIC);
+    expect(allowed.warnings.join()).toMatch(/re-enroll/);
+  });
+
+  it('warns when the new certificate does not expire later than the active one', () => {
+    const shorter = mint(TOPIC, 100);
+    const plan = planImport(withPending('acme', shorter.keyId, firstPlan.index), request(shorter.pem, { name: 'acme' }));
+    expect(plan.warnings.join()).toMatch(/no later than/);
+  });
+
+  it('warns when the Apple ID differs from the recorded one', () => {
+    const renewal = mint(TOPIC, 730);
+    const plan = planImport(withPending('acme', renewal.keyId, firstPlan.index), request(renewal.pem, { name: 'acme', appleId: { plain: 'intern@acme.example', hash: hashAppleId('intern@acme.example') } }));
+    expect(plan.warnings.join()).toMatch(/Apple ID/);
+  });
+
+  it('refuses: no topic, a key that does not match, no key, already imported, expired', () => {
+    const noTopic = mint(null);
+    expect(codeOf(() => planImport(withPending('x', noTopic.keyId), request(noTopic.pem)))).toBe('NO_TOPIC');
+    const stranger = mint(TOPIC);
+    expect(codeOf(() => planImport(start, request(stranger.pem, { name: 'acme' })))).toBe('KEY_MISMATCH');
+    expect(codeOf(() => planImport(emptyIndex('s', 'passphrase', NOW), request(stranger.pem)))).toBe('NO_KEY');
+    expect(codeOf(() => planImport(firstPlan.index, request(first.pem)))).toBe('ALREADY_IMPORTED');
+    const expired = mint(TOPIC, -1, -400);
+    expect(codeOf(() => planImport(withPending('old', expired.keyId), request(expired.pem)))).toBe('EXPIRED');
+    expect(planImport(withPending('old', expired.keyId), request(expired.pem, { allowExpired: true })).name).toBe('old');
+  });
+
+  it('takes the key from the file when the PEM holds it, and refuses a key that is not the certificate\'s', () => {
+    const withKey = mint(mdmTopic());
+    const plan = planImport(emptyIndex('s', 'passphrase', NOW), request(withKey.pem + withKey.key.privatePem, { name: 'legacy' }));
+    expect(plan.keySource).toBe('file');
+    expect(plan.fileKey?.keyId).toBe(withKey.keyId);
+    expect(plan.isNewRecord).toBe(true);
+    const wrongKey = newKeyPem().privatePem;
+    expect(codeOf(() => planImport(emptyIndex('s', 'passphrase', NOW), request(withKey.pem + wrongKey, { name: 'legacy' })))).toBe('KEY_MISMATCH');
+    expect(codeOf(() => planImport(emptyIndex('s', 'passphrase', NOW), request(withKey.pem + withKey.key.privatePem)))).toBe('USAGE');
+  });
+});

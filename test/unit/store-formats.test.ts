@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { emptyIndex, parseIndex, serializeIndex, validateName } from '../../src/core/index-model.js';
+import { openPrivateKey, parseWrappedMasterKey, sealPrivateKey, unwrapMasterKey, wrapMasterKey } from '../../src/core/sealed.js';
+import { AppError } from '../../src/errors.js';
+
+const NOW = new Date('2026-11-29T12:00:00Z');
+
+describe('index.json', () => {
+  it('round-trips', () => {
+    const index = emptyIndex('id-1', 'keychain', NOW);
+    expect(parseIndex(serializeIndex(index), 'index.json')).toEqual(index);
+  });
+  it.each([
+    ['', /not valid JSON/],
+    ['{"schemaVersion":1', /not valid JSON/],
+    ['[]', /not a JSON object/],
+    ['{"schemaVersion":2,"storeId":"x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{}}', /schemaVersion 2/],
+    ['{"schemaVersion":1,"storeId":"x","secretBackend":"vault","createdAt":"2026-01-01T00:00:00Z","records":{}}', /secretBackend/],
+    ['{"schemaVersion":1,"storeId":"x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{"a":{"name":"b"}}}', /record "a"/],
+  ])('reports a damaged index %#', (text, message) => {
+    let error: unknown;
+    try {
+      parseIndex(text, '/store/index.json');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('STORE_CORRUPT');
+    expect((error as AppError).message).toMatch(message);
+  });
+  it('refuses names that are not file- and shell-safe', () => {
+    expect(validateName('acme-prod.2027')).toBe('acme-prod.2027');
+    for (const bad of ['', '../x', '-rf', 'a b', 'x'.repeat(65)]) expect(() => validateName(bad)).toThrow(AppError);
+  });
+});
+
+describe('sealed keys and the wrapped master key', () => {
+  const master = randomBytes(32);
+  it('opens a sealed key with the same master key and key id only', () => {
+    const box = sealPrivateKey(Buffer.from('pkcs8'), master, 'kid');
+    expect(openPrivateKey(box, master, 'kid').toString()).toBe('pkcs8');
+    expect(() => openPrivateKey(box, randomBytes(32), 'kid')).toThrow(AppError);
+    expect(() => openPrivateKey(box, master, 'other-kid')).toThrow(AppError);
+    const tampered = { ...box, ciphertext: Buffer.from('x' + box.ciphertext).toString('base64') };
+    expect(() => openPrivateKey(tampered, master, 'kid')).toThrow(AppError);
+  });
+  it('unwraps the master key with the right passphrase, and says "wrong passphrase" (77) otherwise', () => {
+    const wrapped = parseWrappedMasterKey(JSON.stringify(wrapMasterKey(master, 'correct horse')));
+    expect(unwrapMasterKey(wrapped, 'correct horse').equals(master)).toBe(true);
+    try {
+      unwrapMasterKey(wrapped, 'wrong');
+      expect.fail('should throw');
+    } catch (error) {
+      expect((error as AppError).code).toBe('WRONG_PASSPHRASE');
+      expect((error as AppError).exitCode).toBe(77);
+    }
+  });
+});

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { classifyExpiry, daysRemaining, evaluateExpiry, validateThresholds, worst } from '../../src/core/expiry.js';
+import { appleIdMatches, hashAppleId, topicHash } from '../../src/core/topic.js';
+import { AppError } from '../../src/errors.js';
+
+describe('topicHash', () => {
+  it('is the SHA-256 of the UTF-8 topic, as sha256sum prints it', () => {
+    const topic = 'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc';
+    const expected = execFileSync('sha256sum', { input: topic }).toString().split(' ')[0];
+    expect(topicHash(topic)).toBe(expected);
+    expect(topicHash('com.exämple.app')).toBe(execFileSync('sha256sum', { input: Buffer.from('com.exämple.app', 'utf8') }).toString().split(' ')[0]);
+  });
+});
+
+describe('Apple ID hash', () => {
+  it('matches the same ID after trimming and lower-casing, and never contains it', () => {
+    const stored = hashAppleId('  Admin@Example.com ');
+    expect(stored).not.toContain('admin');
+    expect(stored.startsWith('scrypt$')).toBe(true);
+    expect(appleIdMatches('admin@example.com', stored)).toBe(true);
+    expect(appleIdMatches('other@example.com', stored)).toBe(false);
+  });
+  it('is salted: two hashes of one ID differ', () => {
+    expect(hashAppleId('a@b.c')).not.toBe(hashAppleId('a@b.c'));
+  });
+  it('rejects a malformed stored hash instead of throwing', () => {
+    expect(appleIdMatches('a@b.c', 'plain-text')).toBe(false);
+    expect(appleIdMatches('a@b.c', 'scrypt$99999999$8$1$AA==$AA==')).toBe(false);
+  });
+});
+
+describe('expiry', () => {
+  const now = new Date('2026-11-29T12:00:00Z');
+  const t = { warnDays: 30, criticalDays: 7 };
+  const at = (days: number) => new Date(now.getTime() + days * 86_400_000);
+
+  it('classifies against the thresholds like openssl -checkend', () => {
+    expect(classifyExpiry(at(31), now, t)).toBe('ok');
+    expect(classifyExpiry(at(30), now, t)).toBe('ok');
+    expect(classifyExpiry(at(29.99), now, t)).toBe('warning');
+    expect(classifyExpiry(at(7), now, t)).toBe('warning');
+    expect(classifyExpiry(at(6.5), now, t)).toBe('critical');
+    expect(classifyExpiry(at(-1), now, t)).toBe('critical');
+    expect(classifyExpiry(now, now, { warnDays: 0, criticalDays: 0 })).toBe('critical');
+  });
+  it('counts whole days left, negative once expired', () => {
+    expect(daysRemaining(at(6.5), now)).toBe(6);
+    expect(daysRemaining(at(-0.5), now)).toBe(-1);
+  });
+  it('sorts worst first, then soonest', () => {
+    const results = evaluateExpiry(
+      [
+        { name: 'a', source: 'a', topic: null, notAfter: at(100) },
+        { name: 'b', source: 'b', topic: null, notAfter: at(20) },
+        { name: 'c', source: 'c', topic: null, notAfter: at(-3) },
+        { name: 'd', source: 'd', topic: null, notAfter: at(2) },
+      ],
+      now,
+      t,
+    );
+    expect(results.map((r) => r.name)).toEqual(['c', 'd', 'b', 'a']);
+    expect(worst(results.map((r) => r.status))).toBe('critical');
+    expect(worst([])).toBe('ok');
+    expect(worst(['ok', 'unknown', 'critical'])).toBe('unknown');
+  });
+  it('refuses thresholds that make no sense', () => {
+    expect(() => validateThresholds({ warnDays: 5, criticalDays: 10 })).toThrow(AppError);
+    expect(() => validateThresholds({ warnDays: -1, criticalDays: 0 })).toThrow(/whole number/);
+  });
+});
