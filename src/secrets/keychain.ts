@@ -9,16 +9,19 @@ const unavailable = (cause: string) =>
     details: process.platform === 'linux' ? ['On Linux the keychain is the Secret Service (gnome-keyring, KeePassXC...) on the D-Bus session bus; it must be running and unlocked.'] : [],
   });
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+/** Rejects with exit 69 when `work` has not settled within `ms`. */
+export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(unavailable(`no answer within ${Math.round(ms / 100) / 10} s (is the Secret Service hung or locked?)`)), ms);
+    timer = setTimeout(() => reject(unavailable(`the keychain did not answer within ${Math.round(ms / 100) / 10} s (is the Secret Service hung or locked?)`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function describe(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/^Platform failure: /, '');
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/^Platform failure: /, '');
+  if (/Did not receive a reply/i.test(message)) return 'the Secret Service did not answer (is it hung or waiting for an unlock prompt?)';
+  return message;
 }
 
 /**

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+const COMMANDS = ['csr', 'import', 'inspect', 'hash', 'verify', 'check-expiry', 'list', 'show'];
+
+describe('--help', () => {
+  it('lists every command', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    expect(r.stdout).toContain('EXIT CODES');
+  });
+  it.each(COMMANDS)('%s documents its exit codes and examples', async (command) => {
+    const r = await runCli([command, '--help']);
+    expect(r.code).toBe(0);
+    const exitCodes = r.stdout.split('EXIT CODES')[1]?.split('EXAMPLES')[0] ?? '';
+    expect(exitCodes).toMatch(/^ {2}0 /m);
+    expect(exitCodes.trim().split('\n').length).toBeGreaterThanOrEqual(2);
+    const examples = r.stdout.split('EXAMPLES')[1] ?? '';
+    expect(examples).toMatch(new RegExp(`apns-cert .*${command}`));
+  });
+  it('prints the version from package.json', async () => {
+    const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+  });
+});
