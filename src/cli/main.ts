@@ -14,6 +14,7 @@ import { inspect } from '../commands/inspect.js';
 import { list } from '../commands/list.js';
 import { show } from '../commands/show.js';
 import { verify } from '../commands/verify.js';
+import { promptPassword } from './prompts.js';
 import { VERSION } from './version.js';
 
 interface GlobalOptions {
@@ -48,10 +49,7 @@ async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<De
     file: globals.passphraseFile,
     env: io.env,
     interactive,
-    prompt: async (message) => {
-      const { password } = await import('@inquirer/prompts');
-      return password({ message, mask: '*' }, { output: io.stderr });
-    },
+    prompt: (message) => promptPassword(message, io.stderr),
   });
   const envBackend = io.env.APNS_CERT_SECRET_BACKEND;
   if (envBackend !== undefined && envBackend !== '' && envBackend !== 'keychain' && envBackend !== 'passphrase') {

@@ -1,0 +1,110 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REAL, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { createFakeCa, daysFrom, issuePushCert, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+
+const NOW = new Date();
+const ca = createFakeCa();
+
+describe('import of a certificate that carries its own key', () => {
+  it('creates the store, keeps the key encrypted, and the key verifies against the certificate', async () => {
+    const store = join(tempDir(), 'new-store');
+    const work = tempDir();
+    const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const certPem = issuePushCert(ca, { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), topic: mdmTopic(), notBefore: daysFrom(NOW, -10), notAfter: daysFrom(NOW, 200) });
+    writeFileSync(join(work, 'bundle.pem'), keyPem + certPem);
+    writeFileSync(join(work, 'key.pem'), keyPem);
+
+    let r = await runCli(['import', join(work, 'bundle.pem')], { env });
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/--name/);
+
+    r = await runCli(['import', join(work, 'bundle.pem'), '--name', 'legacy', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ schemaVersion: 1, name: 'legacy', keySource: 'file', renewal: false, kind: 'mdm' });
+    expect(readFileSync(join(store, 'index.json'), 'utf8')).not.toContain('PRIVATE');
+
+    r = await runCli(['verify', join(work, 'bundle.pem'), '--key', join(work, 'key.pem')], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    writeFileSync(join(work, 'other.pem'), otherKey);
+    r = await runCli(['verify', join(work, 'bundle.pem'), '--key', join(work, 'other.pem')], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/FAIL\s+key-match/);
+  });
+});
+
+describe('csr with an Apple ID', () => {
+  it('keeps only a salted hash, and warns when a renewal CSR names another Apple ID', async () => {
+    const store = tempDir();
+    const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
+    let r = await runCli(['csr', '--name', 'acme', '--apple-id', 'Admin@Acme.example', '--out', join(store, '1.csr')], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const index = readFileSync(join(store, 'index.json'), 'utf8');
+    expect(index.toLowerCase()).not.toContain('admin@acme.example');
+    r = await runCli(['show', 'acme', '--json'], { env });
+    expect(JSON.parse(r.stdout).appleIdRecorded).toBe(true);
+    r = await runCli(['csr', '--name', 'acme', '--apple-id', ' admin@acme.EXAMPLE ', '--out', join(store, '2.csr')], { env });
+    expect(r.stderr).not.toMatch(/not the one recorded/);
+    r = await runCli(['csr', '--name', 'acme', '--apple-id', 'intern@acme.example', '--out', join(store, '3.csr')], { env });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: the Apple ID given is not the one recorded for "acme"/);
+  });
+});
+
+describe('inspect, hash and check-expiry on files', () => {
+  const real = join(REAL, 'mdm-push_abacus_APSP-51423b26_2020.pem');
+
+  it('inspect reads stdin and pins its JSON fields', async () => {
+    const r = await runCli(['inspect', '-', '--json'], { input: readFileSync(real) });
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(Object.keys(info).sort()).toEqual(
+      ['schemaVersion', 'file', 'kind', 'topic', 'topicHash', 'environment', 'subject', 'issuer', 'serialNumber', 'notBefore', 'notAfter', 'daysRemaining', 'expired', 'fingerprints', 'key', 'otherCertificates'].sort(),
+    );
+    expect(info).toMatchObject({ kind: 'mdm', topic: 'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc', serialNumber: '44D89E3DD8B013F2', expired: true, key: { type: 'rsa', size: 2048 } });
+  });
+
+  it('check-expiry on files, as of a date inside and outside their validity', async () => {
+    const files = [real, join(REAL, 'mdm-push_nanomdm-e2e_APSP-e0bd1eac_2021.pem')];
+    let r = await runCli(['check-expiry', ...files, '--at', '2020-06-01T00:00:00Z', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).certificates.map((c: { file: string }) => c.file)).toEqual(expect.arrayContaining(files));
+    r = await runCli(['check-expiry', ...files]);
+    expect(r.code).toBe(2);
+    r = await runCli(['check-expiry', real, join(REAL, 'negative_msft365dsc_FakeCert-mdm-push.txt'), '--at', '2020-06-01']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/UNKNOWN/);
+  });
+
+  const ANSI = new RegExp(String.fromCharCode(27) + '\\[');
+  it('colors only when asked for on a non-terminal, never with NO_COLOR, --no-color or --json', async () => {
+    const args = ['check-expiry', real];
+    expect((await runCli(args)).stdout).not.toMatch(ANSI);
+    expect((await runCli(args, { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).toMatch(ANSI);
+    expect((await runCli(args, { env: cleanEnv({ FORCE_COLOR: '1', NO_COLOR: '1' }) })).stdout).not.toMatch(ANSI);
+    expect((await runCli(['--no-color', ...args], { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).not.toMatch(ANSI);
+    expect((await runCli(['--json', ...args], { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).not.toMatch(ANSI);
+  });
+});
+
+describe('a renewal imported without --name', () => {
+  it('finds its record by the pending key, and warns when it expires sooner than the active one', async () => {
+    const store = tempDir();
+    const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
+    const topic = mdmTopic();
+    await runCli(['csr', '--name', 'acme', '--out', join(store, 'a.csr')], { env });
+    writeFileSync(join(store, 'a.pem'), signCsr(ca, readFileSync(join(store, 'a.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }));
+    expect((await runCli(['import', join(store, 'a.pem')], { env })).code).toBe(0);
+    await runCli(['csr', '--name', 'acme', '--out', join(store, 'b.csr')], { env });
+    writeFileSync(join(store, 'b.pem'), signCsr(ca, readFileSync(join(store, 'b.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 50) }));
+    const r = await runCli(['import', join(store, 'b.pem')], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/no later than the active one/);
+  });
+});
