@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ALREADY_IMPORTED'
   | 'EXPIRED'
   | 'TOPIC_CHANGED'
+  | 'APPLE_ID_MISMATCH'
   | 'STORE_CORRUPT'
   | 'STORE_BUSY'
   | 'NOT_FOUND'
@@ -43,6 +44,7 @@ const exitCodeFor: Record<ErrorCode, ExitCodeValue> = {
   ALREADY_IMPORTED: ExitCode.dataErr,
   EXPIRED: ExitCode.dataErr,
   TOPIC_CHANGED: ExitCode.checkFailed,
+  APPLE_ID_MISMATCH: ExitCode.checkFailed,
   STORE_CORRUPT: ExitCode.dataErr,
   STORE_BUSY: ExitCode.tempFail,
   NOT_FOUND: ExitCode.usage,

@@ -12,9 +12,11 @@ import { hash } from '../commands/hash.js';
 import { importCommand } from '../commands/import.js';
 import { inspect } from '../commands/inspect.js';
 import { list } from '../commands/list.js';
+import { renew } from '../commands/renew.js';
+import { retire } from '../commands/retire.js';
 import { show } from '../commands/show.js';
 import { verify } from '../commands/verify.js';
-import { promptPassword } from './prompts.js';
+import { inquirerPrompter, promptPassword } from './prompts.js';
 import { VERSION } from './version.js';
 
 interface GlobalOptions {
@@ -34,7 +36,7 @@ export interface Io {
   stderr: NodeJS.WriteStream;
 }
 
-const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, inspect, hash, verify, checkExpiry, list, show] as Array<CommandModule<never>>;
+const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, inspect, hash, verify, checkExpiry, list, show] as Array<CommandModule<never>>;
 
 function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -69,6 +71,7 @@ async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<De
     out,
     readInput: (path) => readInputFile(path, io.stdin),
     interactive,
+    prompter: inquirerPrompter(io.stderr),
   };
 }
 

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import type { Prompter } from '../commands/kit.js';
 
 /** Ctrl-C in a prompt (inquirer's ExitPromptError) becomes "cancelled", exit 130. */
 export async function cancellable<T>(prompt: () => Promise<T>): Promise<T> {
@@ -15,4 +16,26 @@ export async function cancellable<T>(prompt: () => Promise<T>): Promise<T> {
 export async function promptPassword(message: string, output: NodeJS.WritableStream): Promise<string> {
   const { password } = await import('@inquirer/prompts');
   return cancellable(() => password({ message, mask: '*' }, { output }));
+}
+
+/** The real prompter: @inquirer/prompts on stderr, loaded on first use. */
+export function inquirerPrompter(output: NodeJS.WritableStream): Prompter {
+  const load = () => import('@inquirer/prompts');
+  return {
+    async select(message, choices) {
+      const { select } = await load();
+      return cancellable(() => select({ message, choices, pageSize: 12 }, { output }));
+    },
+    async input(message, opts = {}) {
+      const { input } = await load();
+      const config: Parameters<typeof input>[0] = { message };
+      if (opts.default !== undefined) config.default = opts.default;
+      if (opts.validate !== undefined) config.validate = opts.validate;
+      return cancellable(() => input(config, { output }));
+    },
+    async confirm(message, defaultValue) {
+      const { confirm } = await load();
+      return cancellable(() => confirm({ message, default: defaultValue }, { output }));
+    },
+  };
 }

@@ -49,6 +49,7 @@ async function fromStore(names: string[], deps: Deps, problems: Problem[]): Prom
   const items: ExpiryInput[] = [];
   for (const record of Object.values(index.records)) {
     if (names.length > 0 && !names.includes(record.name)) continue;
+    if (record.retiredAt !== null) continue;
     const active = activeCertificate(record);
     if (active === undefined) continue;
     items.push({ name: record.name, source: record.name, topic: record.topic, notAfter: new Date(active.notAfter) });

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { validateName } from '../core/index-model.js';
 import type { PushRecord } from '../core/index-model.js';
-import { appleIdMatches, hashAppleId } from '../core/topic.js';
-import { assertCanCreate, writeOutputFile } from '../store/files.js';
-import { keyPath, savePrivateKey, unlockOrCreateStore } from '../store/private-keys.js';
+import { makeCsr } from './shared/make-csr.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -70,54 +67,23 @@ export const csr: CommandModule<CsrOptions> = {
   },
   async run(options: CsrOptions, deps: Deps) {
     const name = validateName(options.name);
-    const { buildCsr, validateCsrSubject } = await import('../core/csr.js');
+    const { validateCsrSubject } = await import('../core/csr.js');
     const subject = validateCsrSubject({ commonName: options.commonName ?? name, email: options.email, country: options.country?.toUpperCase() });
     const outPath = options.out ?? `${name}.csr.pem`;
-    await assertCanCreate(outPath, { force: options.force, flag: '--out' });
-    const { generateRsaKey } = await import('../core/keys.js');
-    const key = generateRsaKey();
-    const request = buildCsr(key, subject);
-    const now = deps.now();
-    const nowIso = now.toISOString();
+    const result = await makeCsr({ name, subject, outPath, outFlag: '--out', force: options.force, appleId: options.appleId, reuseKey: false }, deps);
 
-    const { record, replaced, appleIdWarning } = await deps.store.withLock(async () => {
-      const { index, masterKey } = await unlockOrCreateStore(deps.store, deps.vaults, deps.backendForNewStore, now);
-      const existing = index.records[name];
-      const record: PushRecord = existing ?? { name, topic: null, topicHash: null, appleIdHash: null, createdAt: nowIso, updatedAt: nowIso, pendingKey: null, certificates: [] };
-      const replaced = record.pendingKey;
-      let appleIdWarning = false;
-      if (options.appleId !== undefined) {
-        if (record.appleIdHash === null) record.appleIdHash = hashAppleId(options.appleId);
-        else appleIdWarning = !appleIdMatches(options.appleId, record.appleIdHash);
-      }
-      record.pendingKey = { keyId: key.keyId, createdAt: nowIso, csrPath: resolve(outPath) };
-      record.updatedAt = nowIso;
-      index.records[name] = record;
-
-      await savePrivateKey(deps.store, masterKey, key);
-      try {
-        await writeOutputFile(outPath, request.pem, { force: options.force, flag: '--out' });
-      } catch (error) {
-        await deps.store.removeFile(keyPath(key.keyId));
-        throw error;
-      }
-      await deps.store.writeIndex(index);
-      if (replaced !== null && !record.certificates.some((c) => c.keyId === replaced.keyId)) {
-        await deps.store.removeFile(keyPath(replaced.keyId));
-      }
-      return { record: existing, replaced, appleIdWarning };
-    });
-
-    if (appleIdWarning) {
+    if (result.appleIdMatches === false) {
       deps.out.warn(`the Apple ID given is not the one recorded for "${name}": a renewal under another Apple ID gets a NEW topic`);
     }
-    if (replaced !== null) deps.out.warn(`replaced the pending key of "${name}" created ${replaced.createdAt}; a certificate for the old CSR can no longer be imported`);
+    if (result.replaced !== null) {
+      deps.out.warn(`replaced the pending key of "${name}" created ${result.replaced.createdAt}; a certificate for the old CSR can no longer be imported`);
+    }
     if (deps.out.json) {
-      deps.out.document({ name, csrPath: resolve(outPath), keyId: key.keyId, renewal: record?.topic != null, topic: record?.topic ?? null });
+      deps.out.document({ name, csrPath: result.csrPath, keyId: result.keyId, renewal: result.before?.topic != null, topic: result.before?.topic ?? null });
     } else {
-      deps.out.data(resolve(outPath));
+      deps.out.data(result.csrPath);
       deps.out.info(`Wrote the CSR for "${name}" to ${outPath}; its private key is stored encrypted in ${deps.store.dir}.`);
-      for (const line of nextSteps(name, outPath, record)) deps.out.info(line);
+      for (const line of nextSteps(name, outPath, result.before)) deps.out.info(line);
     }
     return 0;
   },

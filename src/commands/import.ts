@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
 import { daysRemaining } from '../core/expiry.js';
-import { emptyIndex, validateName } from '../core/index-model.js';
-import { planImport } from '../core/import-plan.js';
+import { validateName } from '../core/index-model.js';
 import { decodeCertificateFile } from '../core/input.js';
-import { hashAppleId } from '../core/topic.js';
 import { daysText, shortDate } from '../output/output.js';
-import { savePrivateKey, unlockOrCreateStore } from '../store/private-keys.js';
+import { importCertificate } from './shared/import-certificate.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -58,30 +55,10 @@ export const importCommand: CommandModule<ImportOptions> = {
     if (options.name !== undefined) validateName(options.name);
     const decoded = decodeCertificateFile(await deps.readInput(options.file), options.file);
     const now = deps.now();
-    const appleId = options.appleId === undefined ? undefined : { plain: options.appleId, hash: hashAppleId(options.appleId) };
-
-    const plan = await deps.store.withLock(async () => {
-      const existing = await deps.store.readIndex();
-      const base = existing ?? emptyIndex(randomUUID(), deps.backendForNewStore, now);
-      const plan = planImport(base, {
-        decoded,
-        source: options.file,
-        name: options.name,
-        appleId,
-        allowNewTopic: options.allowNewTopic,
-        allowExpired: options.allowExpired,
-        now,
-      });
-      if (plan.fileKey !== undefined) {
-        const unlocked = await unlockOrCreateStore(deps.store, deps.vaults, base.secretBackend, now);
-        // A new store's master key is kept under the id unlockOrCreateStore gave it.
-        plan.index.storeId = unlocked.index.storeId;
-        await savePrivateKey(deps.store, unlocked.masterKey, plan.fileKey);
-      }
-      await deps.store.writeFile(plan.entry.file, plan.certificate.pem);
-      await deps.store.writeIndex(plan.index);
-      return plan;
-    });
+    const plan = await importCertificate(
+      { decoded, source: options.file, name: options.name, appleId: options.appleId, allowNewTopic: options.allowNewTopic, allowExpired: options.allowExpired },
+      deps,
+    );
 
     for (const warning of plan.warnings) deps.out.warn(warning);
     const cert = plan.certificate;

@@ -16,6 +16,21 @@ export interface Deps {
   readInput: (path: string) => Promise<Buffer>;
   /** A person at a terminal can answer prompts. */
   interactive: boolean;
+  /** Questions for that person (stderr); only used when `interactive`. Ctrl-C throws CANCELLED (130). */
+  prompter: Prompter;
+}
+
+export interface Choice<T> {
+  name: string;
+  value: T;
+  description?: string;
+}
+
+export interface Prompter {
+  select<T>(message: string, choices: Array<Choice<T>>): Promise<T>;
+  /** `validate` returns true, or the message to show before asking again. */
+  input(message: string, opts?: { default?: string; validate?: (value: string) => Promise<true | string> }): Promise<string>;
+  confirm(message: string, defaultValue: boolean): Promise<boolean>;
 }
 
 export interface CommandModule<O> {

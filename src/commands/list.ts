@@ -5,11 +5,12 @@ import { daysText, shortDate } from '../output/output.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
-export type RecordStatus = 'active' | 'expired' | 'pending';
+export type RecordStatus = 'active' | 'expired' | 'pending' | 'retired';
 
 export function recordSummary(record: PushRecord, now: Date) {
   const active = activeCertificate(record);
-  const status: RecordStatus = active === undefined ? 'pending' : Date.parse(active.notAfter) <= now.getTime() ? 'expired' : 'active';
+  const status: RecordStatus =
+    record.retiredAt !== null ? 'retired' : active === undefined ? 'pending' : Date.parse(active.notAfter) <= now.getTime() ? 'expired' : 'active';
   return {
     name: record.name,
     topic: record.topic,
@@ -24,7 +25,7 @@ export function recordSummary(record: PushRecord, now: Date) {
 
 export const list: CommandModule<Record<string, never>> = {
   define(program) {
-    const command = program.command('list').summary('list the push identities in the store').description('List every record: status (active | expired | pending), topic, expiry. Reads the index only.');
+    const command = program.command('list').summary('list the push identities in the store').description('List every record: status (active | expired | pending | retired), topic, expiry. Reads the index only.');
     return withHelp(command, {
       exitCodes: [[0, 'listed (an empty or missing store lists nothing)'], ...COMMON_ERRORS],
       examples: ['apns-cert list', 'apns-cert list --json | jq -r \'.certificates[] | select(.status != "active") | .name\''],

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { CertificateInfo } from './certificate.js';
 import type { DecodedFile } from './input.js';
 import type { PrivateKeyInfo } from './keys.js';
-import { activeCertificate } from './index-model.js';
+import { activeCertificate, newRecord } from './index-model.js';
 import type { CertificateEntry, PushRecord, StoreIndex } from './index-model.js';
 import { appleIdMatches } from './topic.js';
 
@@ -99,6 +99,12 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
     }
   }
 
+  if (record?.retiredAt != null) {
+    throw new AppError('USAGE', `import ${req.source}: "${record.name}" was retired on ${record.retiredAt}`, {
+      hint: `apns-cert retire ${record.name} --purge --yes   # or import under another --name`,
+    });
+  }
+
   let keySource: ImportPlan['keySource'];
   if (holder !== undefined) keySource = holder.via;
   else if (fileKey !== undefined) keySource = 'file';
@@ -125,7 +131,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   const isNewRecord = record === undefined;
   const nowIso = req.now.toISOString();
   if (record === undefined) {
-    record = { name, topic: null, topicHash: null, appleIdHash: null, createdAt: nowIso, updatedAt: nowIso, pendingKey: null, certificates: [] };
+    record = newRecord(name, nowIso);
     index.records[name] = record;
   }
 

@@ -33,6 +33,8 @@ export interface PushRecord {
   updatedAt: string;
   pendingKey: PendingKey | null;
   certificates: CertificateEntry[];
+  /** Set by `retire`: kept for history, out of check-expiry and renew. */
+  retiredAt: string | null;
 }
 
 export interface StoreIndex {
@@ -45,6 +47,15 @@ export interface StoreIndex {
 
 export function emptyIndex(storeId: string, secretBackend: SecretBackendName, now: Date): StoreIndex {
   return { schemaVersion: INDEX_SCHEMA_VERSION, storeId, secretBackend, createdAt: now.toISOString(), records: {} };
+}
+
+export function newRecord(name: string, nowIso: string): PushRecord {
+  return { name, topic: null, topicHash: null, appleIdHash: null, createdAt: nowIso, updatedAt: nowIso, pendingKey: null, certificates: [], retiredAt: null };
+}
+
+/** A record that can be renewed: it has a topic and is not retired. */
+export function isRenewable(record: PushRecord): boolean {
+  return record.topic !== null && record.retiredAt === null && activeCertificate(record) !== undefined;
 }
 
 export function activeCertificate(record: PushRecord): CertificateEntry | undefined {
@@ -101,6 +112,7 @@ function checkRecord(name: string, r: unknown): r is PushRecord {
     isIsoDate(rec.updatedAt) &&
     (pending === null ||
       (typeof pending === 'object' && isString(pending.keyId) && isIsoDate(pending.createdAt) && isNullableString(pending.csrPath))) &&
+    (rec.retiredAt === undefined || rec.retiredAt === null || isIsoDate(rec.retiredAt)) &&
     Array.isArray(rec.certificates) &&
     rec.certificates.every(checkEntry) &&
     rec.certificates.filter((c) => c.status === 'active').length <= 1
@@ -132,6 +144,7 @@ export function parseIndex(text: string, path: string): StoreIndex {
   if (typeof records !== 'object' || records === null || Array.isArray(records)) throw corrupt('records is not an object');
   for (const [name, record] of Object.entries(records)) {
     if (!checkRecord(name, record)) throw corrupt(`record "${name}" is malformed`);
+    record.retiredAt ??= null;
   }
   return index as StoreIndex;
 }

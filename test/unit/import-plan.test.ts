@@ -1,6 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { emptyIndex } from '../../src/core/index-model.js';
+import { emptyIndex, newRecord } from '../../src/core/index-model.js';
 import type { StoreIndex } from '../../src/core/index-model.js';
 import { planImport } from '../../src/core/import-plan.js';
 import type { ImportRequest } from '../../src/core/import-plan.js';
@@ -30,7 +30,7 @@ function withPending(name: string, keyId: string, base: StoreIndex = emptyIndex(
   const existing = index.records[name];
   index.records[name] = existing
     ? { ...existing, pendingKey: { keyId, createdAt: NOW.toISOString(), csrPath: null } }
-    : { name, topic: null, topicHash: null, appleIdHash: null, createdAt: NOW.toISOString(), updatedAt: NOW.toISOString(), pendingKey: { keyId, createdAt: NOW.toISOString(), csrPath: null }, certificates: [] };
+    : { ...newRecord(name, NOW.toISOString()), pendingKey: { keyId, createdAt: NOW.toISOString(), csrPath: null } };
   return index;
 }
 

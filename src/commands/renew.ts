@@ -1,0 +1,269 @@
+import type { Command } from 'commander';
+import { homedir } from 'node:os';
+import { AppError, isAppError } from '../errors.js';
+import { daysRemaining } from '../core/expiry.js';
+import { activeCertificate, isRenewable, validateName } from '../core/index-model.js';
+import type { PushRecord, StoreIndex } from '../core/index-model.js';
+import { decodeCertificateFile } from '../core/input.js';
+import { appleIdMatches } from '../core/topic.js';
+import { daysText, shortDate } from '../output/output.js';
+import { readInputFile } from '../store/files.js';
+import { PORTAL_URL } from './csr.js';
+import { COMMON_ERRORS, withHelp } from './kit.js';
+import type { Choice, CommandModule, Deps } from './kit.js';
+import { importCertificate } from './shared/import-certificate.js';
+import { makeCsr } from './shared/make-csr.js';
+
+export interface RenewOptions {
+  name: string | undefined;
+  appleId: string | undefined;
+  csrOut: string | undefined;
+  reuseKey: boolean;
+  yes: boolean;
+  force: boolean;
+}
+
+export function defaultRenewCsrPath(name: string, now: Date): string {
+  return `${name}-renew-${now.toISOString().slice(0, 10).replace(/-/g, '')}.csr.pem`;
+}
+
+/** What to do in Apple's portal for this renewal, line by line. */
+export function portalSteps(record: PushRecord, csrPath: string): string[] {
+  const active = activeCertificate(record);
+  return [
+    "In Apple's Push Certificates Portal:",
+    `  1. Open ${PORTAL_URL} and sign in with the Apple ID above.`,
+    `  2. Find the row whose topic is ${record.topic}`,
+    `     and whose expiration date is ${active === undefined ? '(unknown)' : shortDate(active.notAfter)}.`,
+    '  3. Press "Renew" on that row. NOT "Create a Certificate": that makes a new topic and every device must re-enroll.',
+    `  4. Upload ${csrPath}`,
+    '  5. Download the .pem file Apple returns.',
+  ];
+}
+
+const mismatchDetails = [
+  'This certificate was created with another Apple ID. Renewing under this one gives a NEW topic',
+  '(unless the certificate was migrated to this account), and every enrolled device must then re-enroll.',
+];
+
+function describeRecord(record: PushRecord, now: Date): string {
+  const active = activeCertificate(record)!;
+  return `${record.name}  ${record.topic}  expires ${shortDate(active.notAfter)} (${daysText(daysRemaining(new Date(active.notAfter), now))})`;
+}
+
+/** Paths as people paste them: quotes from drag-and-drop, escaped spaces, a leading ~. */
+export function cleanPath(raw: string): string {
+  let path = raw.trim();
+  if ((path.startsWith("'") && path.endsWith("'")) || (path.startsWith('"') && path.endsWith('"'))) path = path.slice(1, -1);
+  path = path.replace(/\\ /g, ' ');
+  if (path === '~' || path.startsWith('~/')) path = homedir() + path.slice(1);
+  return path;
+}
+
+async function certificateProblem(raw: string): Promise<true | string> {
+  const path = cleanPath(raw);
+  if (path === '') return 'Enter the path of the .pem file you downloaded from Apple.';
+  try {
+    const decoded = decodeCertificateFile(await readInputFile(path), path);
+    if (!decoded.certificates.some((c) => c.topic !== null)) return `${path} has no push certificate (no topic in it).`;
+    return true;
+  } catch (error) {
+    return isAppError(error) ? error.message.replace(/^read /, 'Cannot read ') : String(error);
+  }
+}
+
+function findRecord(index: StoreIndex, name: string, storeDir: string): PushRecord {
+  const record = index.records[validateName(name)];
+  if (record === undefined) throw new AppError('NOT_FOUND', `renew ${name}: no record "${name}" in the store ${storeDir}`, { hint: 'apns-cert list' });
+  if (!isRenewable(record)) {
+    const why = record.retiredAt !== null ? `it was retired on ${record.retiredAt}` : 'it has no certificate yet (nothing to renew)';
+    throw new AppError('USAGE', `renew ${name}: ${why}`, { hint: `apns-cert csr --name ${name}   # then: apns-cert import <cert> --name ${name}` });
+  }
+  return record;
+}
+
+export const renew: CommandModule<RenewOptions> = {
+  define(program) {
+    const command = program
+      .command('renew')
+      .summary('renew a push certificate: Apple ID check, CSR, portal steps, import')
+      .description(
+        'On a terminal: a wizard that checks the Apple ID, makes the CSR, says exactly which row to Renew in Apple\'s portal, ' +
+          'and imports the certificate you download, refusing a changed topic. Run it again to resume a renewal that has its CSR. ' +
+          'Without a terminal (or with --json) it never prompts: it does the Apple ID check and the CSR, then `apns-cert import` finishes.',
+      )
+      .argument('[name]', 'record to renew (asked for on a terminal)')
+      .option('--apple-id <id>', 'Apple ID that will sign in to the portal (required without a terminal)')
+      .option('--csr-out <file>', 'where to write the CSR (default: <name>-renew-<yyyymmdd>.csr.pem)')
+      .option('--reuse-key', 'sign the CSR with the current key instead of a new one', false)
+      .option('--yes', 'go on when the Apple ID is not the recorded one', false)
+      .option('--force', 'overwrite an existing CSR file', false);
+    return withHelp(command, {
+      exitCodes: [
+        [0, 'renewed (wizard), or CSR written (scripted)'],
+        [1, 'refused: Apple ID mismatch declined / without --yes, or the new certificate has another topic'],
+        ...COMMON_ERRORS,
+        [69, 'the secret backend (keychain) is unavailable'],
+        [73, 'cannot write the CSR (it exists: use --force or --csr-out)'],
+        [75, 'another apns-cert process is changing the store'],
+        [77, 'wrong store passphrase'],
+        [130, 'cancelled (Ctrl-C); the store is as it was, a pending key may remain'],
+      ],
+      examples: [
+        'apns-cert renew                      # wizard: pick the certificate, follow the steps',
+        'apns-cert renew acme-prod            # wizard for one record; resumes a renewal in progress',
+        'apns-cert renew acme-prod --apple-id mdm@acme.example --csr-out acme.csr   # scripted: CSR only',
+        'apns-cert import ~/Downloads/MDM_Certificate.pem --name acme-prod            # scripted: finish',
+      ],
+    });
+  },
+  options(command: Command) {
+    const o = command.opts<{ appleId?: string; csrOut?: string; reuseKey: boolean; yes: boolean; force: boolean }>();
+    return { name: command.args[0], appleId: o.appleId, csrOut: o.csrOut, reuseKey: o.reuseKey, yes: o.yes, force: o.force };
+  },
+  async run(options: RenewOptions, deps: Deps) {
+    const index = await deps.store.readIndexOrFail();
+    if (deps.interactive && !deps.out.json) return wizard(options, index, deps);
+    return scripted(options, index, deps);
+  },
+};
+
+async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<number> {
+  const noPrompt = (what: string, flag: string, example: string) =>
+    new AppError('USAGE', `renew: ${what} is needed and there is no terminal to ask (or --json was given); pass ${flag}`, { hint: example });
+  if (options.name === undefined) throw noPrompt('the record to renew', '<name>', 'apns-cert renew <name> --apple-id <id> --csr-out <file>');
+  const record = findRecord(index, options.name, deps.store.dir);
+  if (options.appleId === undefined) throw noPrompt('the Apple ID', '--apple-id <id>', `apns-cert renew ${record.name} --apple-id <id> --csr-out <file>`);
+  const matches = record.appleIdHash === null ? null : appleIdMatches(options.appleId, record.appleIdHash);
+  if (matches === false && !options.yes) {
+    throw new AppError('APPLE_ID_MISMATCH', `renew ${record.name}: the Apple ID given is not the one recorded for this certificate`, {
+      details: mismatchDetails,
+      hint: `apns-cert renew ${record.name} --apple-id ${options.appleId} --yes   # only if the certificate was migrated to this Apple ID`,
+    });
+  }
+  const csrPath = await writeRenewalCsr(options, record, deps);
+  if (matches === false) deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
+  if (deps.out.json) {
+    deps.out.document({ name: record.name, topic: record.topic, csrPath, appleIdMatches: matches });
+  } else {
+    deps.out.data(csrPath);
+    for (const line of portalSteps(record, csrPath)) deps.out.info(line);
+    deps.out.info(`Then: apns-cert import <the downloaded .pem> --name ${record.name}`);
+  }
+  return 0;
+}
+
+async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
+  const { validateCsrSubject } = await import('../core/csr.js');
+  const result = await makeCsr(
+    {
+      name: record.name,
+      subject: validateCsrSubject({ commonName: record.name }),
+      outPath: options.csrOut ?? defaultRenewCsrPath(record.name, deps.now()),
+      outFlag: '--csr-out',
+      force: options.force,
+      appleId: options.appleId,
+      reuseKey: options.reuseKey,
+    },
+    deps,
+  );
+  return result.csrPath;
+}
+
+async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<PushRecord> {
+  if (options.name !== undefined) return findRecord(index, options.name, deps.store.dir);
+  const now = deps.now();
+  const renewable = Object.values(index.records)
+    .filter(isRenewable)
+    .sort((a, b) => Date.parse(activeCertificate(a)!.notAfter) - Date.parse(activeCertificate(b)!.notAfter));
+  if (renewable.length === 0) {
+    throw new AppError('NOT_FOUND', `renew: no certificate to renew in the store ${deps.store.dir}`, { hint: 'apns-cert csr --name <name>   # for a first certificate' });
+  }
+  if (renewable.length === 1) {
+    const only = renewable[0]!;
+    if (!(await deps.prompter.confirm(`Renew ${describeRecord(only, now)}?`, true))) throw new AppError('CANCELLED', 'renew: cancelled, nothing was changed');
+    return only;
+  }
+  const s = deps.out.style;
+  const choices: Array<Choice<PushRecord>> = renewable.map((record) => {
+    const days = daysRemaining(new Date(activeCertificate(record)!.notAfter), now);
+    const paint = days < 7 ? s.red : days < 30 ? s.yellow : (t: string) => t;
+    return { name: paint(describeRecord(record, now)), value: record };
+  });
+  return deps.prompter.select('Which push certificate do you want to renew?', choices);
+}
+
+async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
+  const appleId =
+    options.appleId ??
+    (await deps.prompter.input('Apple ID used for this push certificate:', {
+      validate: async (v) => (v.trim().includes('@') ? true : 'Enter the Apple ID (an e-mail address) that signs in to the portal.'),
+    }));
+  if (record.appleIdHash === null) {
+    deps.out.info(`No Apple ID is on record for "${record.name}"; this one will be remembered (as a salted hash only).`);
+  } else if (appleIdMatches(appleId, record.appleIdHash)) {
+    deps.out.info(deps.out.style.green(`✓ This is the Apple ID recorded for "${record.name}".`));
+  } else {
+    deps.out.warn(`this is NOT the Apple ID recorded for "${record.name}".`);
+    for (const line of mismatchDetails) deps.out.info(`  ${line}`);
+    if (!options.yes && !(await deps.prompter.confirm('Renew under this Apple ID anyway?', false))) {
+      throw new AppError('APPLE_ID_MISMATCH', `renew ${record.name}: stopped, the Apple ID is not the recorded one; nothing was changed`, {
+        hint: `apns-cert renew ${record.name}   # again, with the Apple ID that created the certificate`,
+      });
+    }
+  }
+  return appleId;
+}
+
+async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<number> {
+  const record = await chooseRecord(options, index, deps);
+  let resume = false;
+  if (record.pendingKey !== null && !options.reuseKey) {
+    const created = record.pendingKey.createdAt.slice(0, 16).replace('T', ' ');
+    resume = await deps.prompter.select(`A renewal of "${record.name}" is in progress (CSR made ${created} UTC${record.pendingKey.csrPath ? `, ${record.pendingKey.csrPath}` : ''}).`, [
+      { name: 'Continue: import the certificate downloaded from Apple', value: true },
+      { name: 'Start over: new key and CSR (the old CSR can then no longer be used)', value: false },
+    ]);
+  }
+
+  if (!resume) {
+    const appleId = await askAppleId(options, record, deps);
+    const csrPath = await writeRenewalCsr({ ...options, appleId }, record, deps);
+    deps.out.info('');
+    deps.out.info(`Wrote the CSR to ${csrPath}`);
+    for (const line of portalSteps(record, csrPath)) deps.out.info(line);
+    deps.out.info(`(You can stop here and run \`apns-cert renew ${record.name}\` later to continue.)`);
+    deps.out.info('');
+  }
+
+  const raw = await deps.prompter.input('Path of the certificate downloaded from Apple (.pem):', { validate: certificateProblem });
+  const path = cleanPath(raw);
+  const decoded = decodeCertificateFile(await readInputFile(path), path);
+  const previous = activeCertificate(record)!;
+  let plan;
+  try {
+    plan = await importCertificate({ decoded, source: path, name: record.name, appleId: undefined, allowNewTopic: false, allowExpired: false }, deps);
+  } catch (error) {
+    if (isAppError(error) && error.code === 'TOPIC_CHANGED') {
+      throw new AppError('TOPIC_CHANGED', error.message, {
+        details: [
+          ...error.details,
+          'What to do now:',
+          `  1. In the portal, revoke the certificate whose topic is ${decoded.certificates.find((c) => c.topic)?.topic} (it was created by mistake).`,
+          `  2. Renew the row whose topic is ${record.topic}, signed in with the Apple ID that created it.`,
+          `  3. Run \`apns-cert renew ${record.name}\` again and choose "Continue" to import the right certificate.`,
+        ],
+        hint: `apns-cert show ${record.name}   # the current certificate stays active`,
+      });
+    }
+    throw error;
+  }
+  for (const warning of plan.warnings) deps.out.warn(warning);
+  const cert = plan.certificate;
+  const days = daysRemaining(cert.notAfter, deps.now());
+  const s = deps.out.style;
+  deps.out.data(`${s.green('Renewed')} ${record.name}: same topic ${cert.topic} ${s.green('✓')}`);
+  deps.out.data(`  not after: ${shortDate(previous.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`);
+  deps.out.info('Install the renewed certificate (with its key) on your MDM server; enrolled devices keep answering.');
+  return 0;
+}

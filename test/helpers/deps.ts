@@ -1,0 +1,83 @@
+/** In-process Deps for command tests: a temporary FileStore, an in-memory vault, a fixed clock, scripted prompts. */
+import { PassThrough } from 'node:stream';
+import type { Choice, Deps, Prompter } from '../../src/commands/kit.js';
+import { AppError } from '../../src/errors.js';
+import { Output } from '../../src/output/output.js';
+import { FileStore } from '../../src/store/file-store.js';
+import { readInputFile } from '../../src/store/files.js';
+import { MemoryVault } from '../../src/secrets/memory.js';
+import { tempDir } from './cli.js';
+
+export type Answer =
+  | { select: RegExp }
+  | { input: string | (() => string) }
+  | { confirm: boolean }
+  | 'cancel';
+
+/** Answers prompts from a script, in order, and records what was asked. */
+export class ScriptedPrompter implements Prompter {
+  readonly asked: string[] = [];
+  readonly validationMessages: string[] = [];
+  constructor(private readonly answers: Answer[]) {}
+
+  private next(kind: string, message: string): Exclude<Answer, 'cancel'> {
+    this.asked.push(`${kind}: ${message}`);
+    const answer = this.answers.shift();
+    if (answer === undefined) throw new Error(`no scripted answer for ${kind} "${message}"`);
+    if (answer === 'cancel') throw new AppError('CANCELLED', 'cancelled: nothing was changed by this step');
+    return answer;
+  }
+
+  async select<T>(message: string, choices: Array<Choice<T>>): Promise<T> {
+    const answer = this.next('select', message);
+    if (!('select' in answer)) throw new Error(`expected a select answer for "${message}"`);
+    const choice = choices.find((c) => answer.select.test(c.name));
+    if (choice === undefined) throw new Error(`no choice matches ${answer.select}: ${choices.map((c) => c.name).join(' | ')}`);
+    return choice.value;
+  }
+
+  async input(message: string, opts: { validate?: (value: string) => Promise<true | string> } = {}): Promise<string> {
+    for (;;) {
+      const answer = this.next('input', message);
+      if (!('input' in answer)) throw new Error(`expected an input answer for "${message}"`);
+      const value = typeof answer.input === 'function' ? answer.input() : answer.input;
+      const verdict = opts.validate ? await opts.validate(value) : true;
+      if (verdict === true) return value;
+      this.validationMessages.push(verdict);
+    }
+  }
+
+  async confirm(message: string): Promise<boolean> {
+    const answer = this.next('confirm', message);
+    if (!('confirm' in answer)) throw new Error(`expected a confirm answer for "${message}"`);
+    return answer.confirm;
+  }
+}
+
+export interface TestDeps extends Deps {
+  stdout: () => string;
+  stderr: () => string;
+  prompter: ScriptedPrompter;
+}
+
+export function makeDeps(opts: { storeDir?: string; now: Date; answers?: Answer[]; interactive?: boolean; json?: boolean; vault?: MemoryVault }): TestDeps {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const vault = opts.vault ?? new MemoryVault();
+  return {
+    store: new FileStore(opts.storeDir ?? tempDir(), { lockWaitMs: 5000 }),
+    vaults: () => vault,
+    backendForNewStore: 'keychain',
+    now: () => opts.now,
+    out: new Output({ json: opts.json ?? false, quiet: false, color: false, stdout, stderr }),
+    readInput: (path) => readInputFile(path),
+    interactive: opts.interactive ?? true,
+    prompter: new ScriptedPrompter(opts.answers ?? []),
+    stdout: () => out,
+    stderr: () => err,
+  };
+}
