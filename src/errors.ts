@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'SECRETS_UNAVAILABLE'
   | 'WRONG_PASSPHRASE'
+  | 'WRONG_PASSWORD'
   | 'CANNOT_WRITE'
   | 'CANCELLED'
   | 'INTERNAL';
@@ -50,6 +51,7 @@ const exitCodeFor: Record<ErrorCode, ExitCodeValue> = {
   NOT_FOUND: ExitCode.usage,
   SECRETS_UNAVAILABLE: ExitCode.unavailable,
   WRONG_PASSPHRASE: ExitCode.noPerm,
+  WRONG_PASSWORD: ExitCode.noPerm,
   CANNOT_WRITE: ExitCode.cantCreate,
   CANCELLED: ExitCode.cancelled,
   INTERNAL: ExitCode.software,

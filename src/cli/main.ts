@@ -8,6 +8,7 @@ import { resolveStoreDir } from '../store/location.js';
 import type { CommandModule, Deps } from '../commands/kit.js';
 import { checkExpiry } from '../commands/check-expiry.js';
 import { csr } from '../commands/csr.js';
+import { exportCommand } from '../commands/export.js';
 import { hash } from '../commands/hash.js';
 import { importCommand } from '../commands/import.js';
 import { inspect } from '../commands/inspect.js';
@@ -15,6 +16,7 @@ import { list } from '../commands/list.js';
 import { renew } from '../commands/renew.js';
 import { retire } from '../commands/retire.js';
 import { show } from '../commands/show.js';
+import { vendorSign } from '../commands/vendor-sign.js';
 import { verify } from '../commands/verify.js';
 import { inquirerPrompter, promptPassword } from './prompts.js';
 import { VERSION } from './version.js';
@@ -36,7 +38,7 @@ export interface Io {
   stderr: NodeJS.WriteStream;
 }
 
-const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, inspect, hash, verify, checkExpiry, list, show] as Array<CommandModule<never>>;
+const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show] as Array<CommandModule<never>>;
 
 function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -72,6 +74,7 @@ async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<De
     readInput: (path) => readInputFile(path, io.stdin),
     interactive,
     prompter: inquirerPrompter(io.stderr),
+    env: io.env,
   };
 }
 

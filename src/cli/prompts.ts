@@ -33,6 +33,9 @@ export function inquirerPrompter(output: NodeJS.WritableStream): Prompter {
       if (opts.validate !== undefined) config.validate = opts.validate;
       return cancellable(() => input(config, { output }));
     },
+    async password(message) {
+      return promptPassword(message, output);
+    },
     async confirm(message, defaultValue) {
       const { confirm } = await load();
       return cancellable(() => confirm({ message, default: defaultValue }, { output }));

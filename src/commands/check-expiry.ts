@@ -3,9 +3,9 @@ import { AppError } from '../errors.js';
 import { evaluateExpiry, validateThresholds, worst } from '../core/expiry.js';
 import type { CheckStatus, ExpiryInput, ExpiryResult } from '../core/expiry.js';
 import { activeCertificate } from '../core/index-model.js';
-import { decodeCertificateFile } from '../core/input.js';
 import { daysText, shortDate } from '../output/output.js';
 import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
+import { readCertificates } from './shared/read-certificates.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface CheckExpiryOptions {
@@ -27,7 +27,7 @@ async function fromFiles(files: string[], deps: Deps, problems: Problem[]): Prom
   const items: ExpiryInput[] = [];
   for (const file of files) {
     try {
-      const decoded = decodeCertificateFile(await deps.readInput(file), file);
+      const decoded = await readCertificates(file, deps);
       const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
       items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter });
     } catch (error) {

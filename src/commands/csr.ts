@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { AppError } from '../errors.js';
 import { validateName } from '../core/index-model.js';
+import { decodeCsrFile } from '../core/input.js';
 import type { PushRecord } from '../core/index-model.js';
+import { assertCanCreate, writeOutputFile } from '../store/files.js';
 import { makeCsr } from './shared/make-csr.js';
+import { loadVendor, signAsVendor } from './shared/vendor-request.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -13,6 +18,10 @@ export interface CsrOptions {
   commonName: string | undefined;
   appleId: string | undefined;
   force: boolean;
+  vendorCert: string | undefined;
+  vendorKey: string | undefined;
+  chain: string | undefined;
+  requestOut: string | undefined;
 }
 
 export const PORTAL_URL = 'https://identity.apple.com/pushcert';
@@ -44,7 +53,11 @@ export const csr: CommandModule<CsrOptions> = {
       .option('--country <CC>', 'two-letter country code in the CSR subject')
       .option('--common-name <cn>', 'common name in the CSR subject (default: the name)')
       .option('--apple-id <id>', 'Apple ID that will sign in to the portal (only a salted hash is kept)')
-      .option('--force', 'overwrite an existing CSR file', false);
+      .option('--force', 'overwrite existing CSR and request files', false)
+      .option('--vendor-cert <file>', 'MDM vendor certificate: also write the vendor-signed request for Apple')
+      .option('--vendor-key <file>', "the vendor certificate's private key (PEM)")
+      .option('--chain <pem-file>', 'with --vendor-cert: intermediate(s) and root instead of the bundled Apple CAs')
+      .option('--request-out <file>', 'where to write the vendor-signed request (default: <name>.request.b64)');
     return withHelp(command, {
       exitCodes: [
         [0, 'key stored and CSR written'],
@@ -58,20 +71,49 @@ export const csr: CommandModule<CsrOptions> = {
         'apns-cert csr --name acme-prod --email mdm@acme.example --country US',
         'APNS_CERT_PASSPHRASE=... apns-cert --secret-backend passphrase csr --name acme-prod --out /tmp/acme.csr',
         'openssl req -in acme-prod.csr.pem -noout -verify',
+        'apns-cert csr --name acme-prod --vendor-cert mdm.cer --vendor-key vendor.key   # CSR + PushCertificateRequest in one step',
       ],
     });
   },
   options(command: Command) {
-    const o = command.opts<{ name: string; out?: string; email?: string; country?: string; commonName?: string; appleId?: string; force: boolean }>();
-    return { name: o.name, out: o.out, email: o.email, country: o.country, commonName: o.commonName, appleId: o.appleId, force: o.force };
+    const o = command.opts<{ name: string; out?: string; email?: string; country?: string; commonName?: string; appleId?: string; force: boolean; vendorCert?: string; vendorKey?: string; chain?: string; requestOut?: string }>();
+    return {
+      name: o.name,
+      out: o.out,
+      email: o.email,
+      country: o.country,
+      commonName: o.commonName,
+      appleId: o.appleId,
+      force: o.force,
+      vendorCert: o.vendorCert,
+      vendorKey: o.vendorKey,
+      chain: o.chain,
+      requestOut: o.requestOut,
+    };
   },
   async run(options: CsrOptions, deps: Deps) {
     const name = validateName(options.name);
     const { validateCsrSubject } = await import('../core/csr.js');
     const subject = validateCsrSubject({ commonName: options.commonName ?? name, email: options.email, country: options.country?.toUpperCase() });
     const outPath = options.out ?? `${name}.csr.pem`;
+    if ((options.vendorCert === undefined) !== (options.vendorKey === undefined)) {
+      throw new AppError('USAGE', 'csr: --vendor-cert and --vendor-key go together', { hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key` });
+    }
+    if (options.vendorCert === undefined && (options.chain !== undefined || options.requestOut !== undefined)) {
+      throw new AppError('USAGE', 'csr: --chain and --request-out need --vendor-cert and --vendor-key', { hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key` });
+    }
+    // Every vendor check runs before the key and CSR are made: a refusal writes nothing.
+    const requestOut = options.requestOut ?? `${name}.request.b64`;
+    const vendor = options.vendorCert === undefined ? undefined : await loadVendor({ vendorCert: options.vendorCert, vendorKey: options.vendorKey!, chain: options.chain }, deps);
+    if (vendor !== undefined) await assertCanCreate(requestOut, { force: options.force, flag: '--request-out' });
     const result = await makeCsr({ name, subject, outPath, outFlag: '--out', force: options.force, appleId: options.appleId, reuseKey: false }, deps);
 
+    let requestPath: string | null = null;
+    if (vendor !== undefined) {
+      const csrDer = decodeCsrFile(await deps.readInput(result.csrPath), result.csrPath);
+      await writeOutputFile(requestOut, await signAsVendor(csrDer, result.csrPath, vendor), { force: options.force, flag: '--request-out', mode: 0o644 });
+      requestPath = resolve(requestOut);
+    }
     if (result.appleIdMatches === false) {
       deps.out.warn(`the Apple ID given is not the one recorded for "${name}": a renewal under another Apple ID gets a NEW topic`);
     }
@@ -79,11 +121,12 @@ export const csr: CommandModule<CsrOptions> = {
       deps.out.warn(`replaced the pending key of "${name}" created ${result.replaced.createdAt}; a certificate for the old CSR can no longer be imported`);
     }
     if (deps.out.json) {
-      deps.out.document({ name, csrPath: result.csrPath, keyId: result.keyId, renewal: result.before?.topic != null, topic: result.before?.topic ?? null });
+      deps.out.document({ name, csrPath: result.csrPath, requestPath, keyId: result.keyId, renewal: result.before?.topic != null, topic: result.before?.topic ?? null });
     } else {
       deps.out.data(result.csrPath);
       deps.out.info(`Wrote the CSR for "${name}" to ${outPath}; its private key is stored encrypted in ${deps.store.dir}.`);
-      for (const line of nextSteps(name, outPath, result.before)) deps.out.info(line);
+      if (requestPath !== null) deps.out.info(`Wrote the vendor-signed request to ${requestOut}: upload that file, not the CSR.`);
+      for (const line of nextSteps(name, requestPath === null ? outPath : requestOut, result.before)) deps.out.info(line);
     }
     return 0;
   },

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { decodeCertificateFile } from '../core/input.js';
 import { topicHash } from '../core/topic.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
+import { readCertificates } from './shared/read-certificates.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface HashOptions {
@@ -36,7 +36,7 @@ export const hash: CommandModule<HashOptions> = {
       topic = options.topic;
     } else {
       const file = options.file!;
-      const decoded = decodeCertificateFile(await deps.readInput(file), file);
+      const decoded = await readCertificates(file, deps);
       const cert = decoded.certificates.find((c) => c.topic !== null);
       if (cert?.topic == null) {
         throw new AppError('NO_TOPIC', `hash ${file}: the certificate has no APNs topic (no UID in its subject)`, { hint: `apns-cert inspect ${file}` });

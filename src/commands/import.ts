@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { daysRemaining } from '../core/expiry.js';
 import { validateName } from '../core/index-model.js';
-import { decodeCertificateFile } from '../core/input.js';
 import { daysText, shortDate } from '../output/output.js';
 import { importCertificate } from './shared/import-certificate.js';
+import { readCertificates } from './shared/read-certificates.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -13,6 +13,7 @@ export interface ImportOptions {
   appleId: string | undefined;
   allowNewTopic: boolean;
   allowExpired: boolean;
+  passwordFile: string | undefined;
 }
 
 export const importCommand: CommandModule<ImportOptions> = {
@@ -29,7 +30,8 @@ export const importCommand: CommandModule<ImportOptions> = {
       .option('--name <name>', 'record to import into (default: the record whose key or topic matches)')
       .option('--apple-id <id>', 'Apple ID that created the certificate (only a salted hash is kept)')
       .option('--allow-new-topic', 'accept a certificate whose topic differs from the recorded one (devices must re-enroll)', false)
-      .option('--allow-expired', 'accept an expired certificate', false);
+      .option('--allow-expired', 'accept an expired certificate', false)
+      .option('--password-file <file>', 'password of a .p12 (else $APNS_CERT_P12_PASSWORD, else a prompt on a terminal)');
     return withHelp(command, {
       exitCodes: [
         [0, 'imported'],
@@ -38,28 +40,32 @@ export const importCommand: CommandModule<ImportOptions> = {
         [69, 'the secret backend (keychain) is unavailable'],
         [73, 'cannot write to the store'],
         [75, 'another apns-cert process is changing the store'],
-        [77, 'wrong store passphrase'],
+        [77, 'wrong store passphrase or wrong .p12 password'],
       ],
       examples: [
         'apns-cert import ~/Downloads/MDM_Certificate.pem --name acme-prod',
         'apns-cert import cert-and-key.pem --name legacy-prod --apple-id mdm@acme.example',
+        'APNS_CERT_P12_PASSWORD=... apns-cert import exported.p12 --name legacy-prod',
         'apns-cert import new.pem --name acme-prod --allow-new-topic   # deliberate new topic: re-enroll every device',
       ],
     });
   },
   options(command: Command) {
-    const o = command.opts<{ name?: string; appleId?: string; allowNewTopic: boolean; allowExpired: boolean }>();
-    return { file: command.args[0]!, name: o.name, appleId: o.appleId, allowNewTopic: o.allowNewTopic, allowExpired: o.allowExpired };
+    const o = command.opts<{ name?: string; appleId?: string; allowNewTopic: boolean; allowExpired: boolean; passwordFile?: string }>();
+    return { file: command.args[0]!, name: o.name, appleId: o.appleId, allowNewTopic: o.allowNewTopic, allowExpired: o.allowExpired, passwordFile: o.passwordFile };
   },
   async run(options: ImportOptions, deps: Deps) {
     if (options.name !== undefined) validateName(options.name);
-    const decoded = decodeCertificateFile(await deps.readInput(options.file), options.file);
+    const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });
     const now = deps.now();
     const plan = await importCertificate(
       { decoded, source: options.file, name: options.name, appleId: options.appleId, allowNewTopic: options.allowNewTopic, allowExpired: options.allowExpired },
       deps,
     );
 
+    if (decoded.certificates.length > 1) {
+      deps.out.info(`${options.file} holds ${decoded.certificates.length} certificates; imported the one for topic ${plan.certificate.topic} (${plan.keySource === 'file' ? 'its key is in the file' : 'its key is in the store'}).`);
+    }
     for (const warning of plan.warnings) deps.out.warn(warning);
     const cert = plan.certificate;
     const days = daysRemaining(cert.notAfter, now);

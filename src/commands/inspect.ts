@@ -2,20 +2,28 @@ import type { Command } from 'commander';
 import { formatName } from '../core/certificate.js';
 import type { CertificateInfo } from '../core/certificate.js';
 import { daysRemaining } from '../core/expiry.js';
-import { decodeCertificateFile } from '../core/input.js';
+import { decodeCertificateFile, isPkcs12, isPushRequest } from '../core/input.js';
+import type { DecodedFile } from '../core/input.js';
 import { daysText } from '../output/output.js';
-import { COMMON_ERRORS, withHelp } from './kit.js';
+import type { Output } from '../output/output.js';
+import { COMMON_ERRORS, isoInstant, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
+import { readCertificates } from './shared/read-certificates.js';
 
 export interface InspectOptions {
   file: string;
+  at: Date | undefined;
+  passwordFile: string | undefined;
 }
 
-export function describeCertificate(cert: CertificateInfo, now: Date) {
+export async function describeCertificate(cert: CertificateInfo, now: Date, at: Date) {
+  const { checkChain } = await import('../core/chain.js');
+  const chain = checkChain(cert, at);
   return {
     kind: cert.kind,
     topic: cert.topic,
     topicHash: cert.topicHash,
+    topics: cert.topics,
     environment: cert.environment ?? (cert.kind === 'mdm' ? 'production' : null),
     subject: formatName(cert.subject),
     issuer: formatName(cert.issuer),
@@ -26,49 +34,125 @@ export function describeCertificate(cert: CertificateInfo, now: Date) {
     expired: cert.notAfter.getTime() <= now.getTime(),
     fingerprints: { sha1: cert.fingerprintSha1, sha256: cert.fingerprintSha256 },
     key: { type: cert.keyType, size: cert.keySize },
+    appleChain: {
+      appleIssued: chain.appleIssued,
+      valid: chain.valid,
+      intermediate: chain.intermediate,
+      root: chain.root,
+      checkedAt: chain.checkedAt,
+      problem: chain.problem,
+    },
   };
+}
+
+type CertificateReport = Awaited<ReturnType<typeof describeCertificate>>;
+
+function chainText(c: CertificateReport['appleChain'], out: Output): string {
+  const s = out.style;
+  if (!c.appleIssued) return `not Apple-issued (${c.problem})`;
+  if (c.valid) return `${s.green('valid')}: ${c.intermediate ? `${c.intermediate} -> ` : ''}${c.root} (as of ${c.checkedAt})`;
+  return `${s.red('invalid')}: ${c.problem}`;
+}
+
+function printCertificate(info: CertificateReport, out: Output): void {
+  const s = out.style;
+  const topics = info.topics.length > 1 ? info.topics.map((t) => `${t.topic} (${t.types.join(', ')})`).join('\n             ') : null;
+  const rows: Array<[string, string | null]> = [
+    ['kind', info.kind],
+    ['topic', info.topic ?? s.yellow('none (no UID in the subject: not a push certificate)')],
+    ['topic hash', info.topicHash ?? '-'],
+    ['topics', topics],
+    ['environment', info.environment ?? '-'],
+    ['subject', info.subject],
+    ['issuer', info.issuer],
+    ['apple chain', chainText(info.appleChain, out)],
+    ['serial', info.serialNumber],
+    ['not before', info.notBefore],
+    ['not after', `${info.notAfter} (${info.expired ? s.red(daysText(info.daysRemaining)) : daysText(info.daysRemaining)})`],
+    ['sha1', info.fingerprints.sha1],
+    ['sha256', info.fingerprints.sha256],
+    ['key', `${info.key.type}${info.key.size === null ? '' : ` ${info.key.size}`}`],
+  ];
+  for (const [label, value] of rows) if (value !== null) out.data(`${label.padEnd(12)} ${value}`);
+}
+
+async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps): Promise<number> {
+  const { parsePushRequest, verifyPushRequest, describeChain } = await import('../core/push-request.js');
+  const request = parsePushRequest(bytes, options.file);
+  const verdict = verifyPushRequest(request);
+  const report = {
+    kind: 'push-certificate-request' as const,
+    csrSubject: formatName(request.csr.subject),
+    csrSignatureValid: request.csr.signatureValid,
+    chain: describeChain(request.chain),
+    signatureAlgorithm: verdict.signatureAlgorithm,
+    signatureValid: verdict.signatureValid,
+  };
+  if (deps.out.json) {
+    deps.out.document({ file: options.file, ...report });
+  } else {
+    const s = deps.out.style;
+    deps.out.data(`${'kind'.padEnd(12)} push certificate request (MDM vendor-signed CSR)`);
+    deps.out.data(`${'csr subject'.padEnd(12)} ${report.csrSubject}${report.csrSignatureValid ? '' : s.red(' (its own signature does not verify)')}`);
+    report.chain.forEach((c, i) => deps.out.data(`${(i === 0 ? 'chain' : '').padEnd(12)} ${c.subject}  (not after ${c.notAfter})`));
+    deps.out.data(
+      `${'signature'.padEnd(12)} ${report.signatureValid ? `${s.green('valid')} (${report.signatureAlgorithm}, by the first certificate of the chain)` : s.red('INVALID: it does not verify with the vendor certificate')}`,
+    );
+  }
+  return report.signatureValid && report.csrSignatureValid ? 0 : 1;
 }
 
 export const inspect: CommandModule<InspectOptions> = {
   define(program) {
     const command = program
       .command('inspect')
-      .summary('show what a certificate is: topic, kind, dates, fingerprints')
-      .description('Show a certificate (PEM or DER; need not be in the store): topic, topic hash, kind (mdm | app | unknown), subject, issuer, serial, validity, fingerprints and key.')
-      .argument('<file>', 'certificate file, or "-" for stdin');
+      .summary('show what a certificate or push certificate request is')
+      .description(
+        'Show a certificate (PEM, DER or .p12; need not be in the store): topic(s), topic hash, kind (mdm | app | unknown), environment, ' +
+          'subject, issuer, whether it chains to an Apple root, serial, validity, fingerprints and key. On a PushCertificateRequest ' +
+          '(base64 or plist): the CSR subject, the vendor chain and whether the vendor signature verifies.',
+      )
+      .argument('<file>', 'certificate or request file, or "-" for stdin')
+      .option('--at <iso-date>', 'check the Apple chain as of this instant (default: now)', isoInstant)
+      .option('--password-file <file>', 'password of a .p12 (else $APNS_CERT_P12_PASSWORD, else a prompt on a terminal)');
     return withHelp(command, {
-      exitCodes: [[0, 'certificate shown (even when expired or not a push certificate)'], ...COMMON_ERRORS],
-      examples: ['apns-cert inspect MDM_Certificate.pem', 'apns-cert inspect --json push.der | jq -r .notAfter', 'security find-certificate -p -c APSP | apns-cert inspect -'],
+      exitCodes: [
+        [0, 'shown (even when expired, not Apple-issued or not a push certificate)'],
+        [1, 'a push certificate request whose signature does not verify'],
+        ...COMMON_ERRORS,
+        [77, 'wrong .p12 password'],
+      ],
+      examples: [
+        'apns-cert inspect MDM_Certificate.pem',
+        'apns-cert inspect --json push.der | jq -r .notAfter',
+        'apns-cert inspect old-push.pem --at 2020-06-01   # chain check inside its validity',
+        'apns-cert inspect PushCertificateRequest',
+        'security find-certificate -p -c APSP | apns-cert inspect -',
+      ],
     });
   },
   options(command: Command) {
-    return { file: command.args[0]! };
+    const o = command.opts<{ at?: Date; passwordFile?: string }>();
+    return { file: command.args[0]!, at: o.at, passwordFile: o.passwordFile };
   },
   async run(options: InspectOptions, deps: Deps) {
-    const decoded = decodeCertificateFile(await deps.readInput(options.file), options.file);
-    const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
-    const info = describeCertificate(cert, deps.now());
+    const bytes = await deps.readInput(options.file);
+    if (!isPkcs12(bytes) && isPushRequest(bytes)) return inspectRequest(bytes, options, deps);
+    const decoded: DecodedFile = isPkcs12(bytes)
+      ? await readCertificates(options.file, { ...deps, readInput: async () => bytes }, { passwordFile: options.passwordFile })
+      : decodeCertificateFile(bytes, options.file);
+    const keyIds = new Set(decoded.privateKeys.map((k) => k.keyId));
+    const cert =
+      decoded.certificates.find((c) => c.topic !== null && keyIds.has(c.publicKeyId)) ?? decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
+    const now = deps.now();
+    const info = await describeCertificate(cert, now, options.at ?? now);
     const others = decoded.certificates.length - 1;
     if (deps.out.json) {
-      deps.out.document({ file: options.file, ...info, otherCertificates: others });
+      deps.out.document({ file: options.file, ...info, otherCertificates: others, privateKeyInFile: keyIds.has(cert.publicKeyId) });
       return 0;
     }
-    const s = deps.out.style;
-    const rows: Array<[string, string]> = [
-      ['kind', info.kind],
-      ['topic', info.topic ?? s.yellow('none (no UID in the subject: not a push certificate)')],
-      ['topic hash', info.topicHash ?? '-'],
-      ['environment', info.environment ?? '-'],
-      ['subject', info.subject],
-      ['issuer', info.issuer],
-      ['serial', info.serialNumber],
-      ['not before', info.notBefore],
-      ['not after', `${info.notAfter} (${info.expired ? s.red(daysText(info.daysRemaining)) : daysText(info.daysRemaining)})`],
-      ['sha1', info.fingerprints.sha1],
-      ['sha256', info.fingerprints.sha256],
-      ['key', `${info.key.type}${info.key.size === null ? '' : ` ${info.key.size}`}`],
-    ];
-    for (const [label, value] of rows) deps.out.data(`${label.padEnd(12)} ${value}`);
+    printCertificate(info, deps.out);
+    if (keyIds.has(cert.publicKeyId)) deps.out.data(`${'private key'.padEnd(12)} in the file (matches)`);
     if (others > 0) deps.out.info(`(${others} more certificate${others === 1 ? '' : 's'} in ${options.file}; showing the push certificate)`);
     return 0;
   },

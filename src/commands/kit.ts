@@ -18,6 +18,7 @@ export interface Deps {
   interactive: boolean;
   /** Questions for that person (stderr); only used when `interactive`. Ctrl-C throws CANCELLED (130). */
   prompter: Prompter;
+  env: NodeJS.ProcessEnv;
 }
 
 export interface Choice<T> {
@@ -31,6 +32,8 @@ export interface Prompter {
   /** `validate` returns true, or the message to show before asking again. */
   input(message: string, opts?: { default?: string; validate?: (value: string) => Promise<true | string> }): Promise<string>;
   confirm(message: string, defaultValue: boolean): Promise<boolean>;
+  /** Hidden input; may be empty. */
+  password(message: string): Promise<string>;
 }
 
 export interface CommandModule<O> {

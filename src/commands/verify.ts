@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { decodeCertificateFile, decodePrivateKeyFile } from '../core/input.js';
+import { decodePrivateKeyFile } from '../core/input.js';
 import { isTopicHash } from '../core/topic.js';
-import { COMMON_ERRORS, withHelp } from './kit.js';
+import { COMMON_ERRORS, isoInstant, withHelp } from './kit.js';
+import { readCertificates } from './shared/read-certificates.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface VerifyOptions {
@@ -11,10 +12,12 @@ export interface VerifyOptions {
   topic: string | undefined;
   name: string | undefined;
   key: string | undefined;
+  appleChain: boolean;
+  at: Date | undefined;
 }
 
 export interface Check {
-  check: 'topic-hash' | 'topic' | 'store-topic' | 'key-match';
+  check: 'topic-hash' | 'topic' | 'store-topic' | 'key-match' | 'apple-chain';
   ok: boolean;
   expected: string | null;
   actual: string | null;
@@ -30,28 +33,31 @@ export const verify: CommandModule<VerifyOptions> = {
       .option('--topic-hash <hex>', 'expected topic hash (64 lowercase hex digits)')
       .option('--topic <topic>', 'expected topic')
       .option('--name <name>', 'expect the topic recorded for this store record')
-      .option('--key <file>', 'expect this private key (PEM) to match the certificate');
+      .option('--key <file>', 'expect this private key (PEM) to match the certificate')
+      .option('--apple-chain', 'expect a valid chain to an Apple root (bundled Apple CAs)', false)
+      .option('--at <iso-date>', 'check the chain as of this instant (default: now)', isoInstant);
     return withHelp(command, {
       exitCodes: [[0, 'every check holds'], [1, 'a check failed (each failure is named on stderr)'], ...COMMON_ERRORS],
       examples: [
         'apns-cert verify push.pem --topic-hash "$PINNED_TOPIC_HASH"',
         'apns-cert verify push.pem --name acme-prod --key push.key',
+        'apns-cert verify push.pem --apple-chain',
         'apns-cert verify --json push.pem --topic com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc',
       ],
     });
   },
   options(command: Command) {
-    const o = command.opts<{ topicHash?: string; topic?: string; name?: string; key?: string }>();
-    return { file: command.args[0]!, topicHash: o.topicHash, topic: o.topic, name: o.name, key: o.key };
+    const o = command.opts<{ topicHash?: string; topic?: string; name?: string; key?: string; appleChain: boolean; at?: Date }>();
+    return { file: command.args[0]!, topicHash: o.topicHash, topic: o.topic, name: o.name, key: o.key, appleChain: o.appleChain, at: o.at };
   },
   async run(options: VerifyOptions, deps: Deps) {
-    if ([options.topicHash, options.topic, options.name, options.key].every((v) => v === undefined)) {
-      throw new AppError('USAGE', 'verify: nothing to check; give --topic-hash, --topic, --name or --key', { hint: `apns-cert verify ${options.file} --topic-hash <hex>` });
+    if ([options.topicHash, options.topic, options.name, options.key].every((v) => v === undefined) && !options.appleChain) {
+      throw new AppError('USAGE', 'verify: nothing to check; give --topic-hash, --topic, --name, --key or --apple-chain', { hint: `apns-cert verify ${options.file} --topic-hash <hex>` });
     }
     if (options.topicHash !== undefined && !isTopicHash(options.topicHash.toLowerCase())) {
       throw new AppError('USAGE', `verify: --topic-hash "${options.topicHash}" is not 64 hex digits`, { hint: `apns-cert hash ${options.file}` });
     }
-    const decoded = decodeCertificateFile(await deps.readInput(options.file), options.file);
+    const decoded = await readCertificates(options.file, deps);
     const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
     const checks: Check[] = [];
     if (options.topicHash !== undefined) {
@@ -70,6 +76,12 @@ export const verify: CommandModule<VerifyOptions> = {
     if (options.key !== undefined) {
       const key = decodePrivateKeyFile(await deps.readInput(options.key), options.key);
       checks.push({ check: 'key-match', ok: key.keyId === cert.publicKeyId, expected: cert.publicKeyId, actual: key.keyId });
+    }
+    if (options.appleChain) {
+      const { checkChain } = await import('../core/chain.js');
+      const verdict = checkChain(cert, options.at ?? deps.now());
+      const actual = verdict.valid ? `${verdict.path.join(' -> ')}` : (verdict.problem ?? 'invalid');
+      checks.push({ check: 'apple-chain', ok: verdict.valid, expected: `valid at ${verdict.checkedAt}`, actual });
     }
     const ok = checks.every((c) => c.ok);
     if (deps.out.json) deps.out.document({ file: options.file, ok, checks });

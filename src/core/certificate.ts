@@ -60,6 +60,8 @@ export interface CertificateInfo {
   keyType: string;
   keySize: number | null;
   extensionOids: string[];
+  /** Every topic the certificate may push to, with its types (from 6.3.6, else the UID topic). */
+  topics: TopicEntry[];
 }
 
 export function formatName(attrs: readonly NameAttribute[]): string {
@@ -76,7 +78,7 @@ export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function parseName(buf: Uint8Array, name: Tlv): NameAttribute[] {
+export function parseName(buf: Uint8Array, name: Tlv): NameAttribute[] {
   const attrs: NameAttribute[] = [];
   for (const rdn of children(buf, expectTag(name, Tag.sequence, 'Name'))) {
     for (const atv of children(buf, expectTag(rdn, Tag.set, 'RelativeDistinguishedName'))) {
@@ -106,16 +108,45 @@ function parseTime(buf: Uint8Array, tlv: Tlv | undefined, what: string): Date {
   return new Date(Date.UTC(year, mo - 1, d, h, mi, s));
 }
 
-function parseExtensionOids(buf: Uint8Array, tbsParts: Tlv[]): string[] {
+/** Extension id → extnValue content (the bytes inside the OCTET STRING). */
+function parseExtensions(buf: Uint8Array, tbsParts: Tlv[]): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
   const explicit = tbsParts.find((t) => t.tag === 0xa3);
-  if (explicit === undefined) return [];
+  if (explicit === undefined) return out;
   const [list] = children(buf, explicit);
-  const oids: string[] = [];
   for (const ext of children(buf, expectTag(list, Tag.sequence, 'Extensions'))) {
-    const [oidTlv] = children(buf, expectTag(ext, Tag.sequence, 'Extension'));
-    oids.push(decodeOid(value(buf, expectTag(oidTlv, Tag.oid, 'extension id'))));
+    const parts = children(buf, expectTag(ext, Tag.sequence, 'Extension'));
+    const oid = decodeOid(value(buf, expectTag(parts[0], Tag.oid, 'extension id')));
+    const extnValue = expectTag(parts[parts.length - 1], Tag.octetString, `extension ${oid} value`);
+    out.set(oid, value(buf, extnValue));
   }
-  return oids;
+  return out;
+}
+
+export interface TopicEntry {
+  topic: string;
+  /** What the topic is for: app, voip, complication, fileprovider, mdm, ... */
+  types: string[];
+}
+
+/**
+ * Apple's topic list extension (1.2.840.113635.100.6.3.6): SEQUENCE { UTF8String topic, SEQUENCE { UTF8String type... }, ... }.
+ * Throws DerError when it is damaged.
+ */
+export function parseTopicsExtension(bytes: Uint8Array): TopicEntry[] {
+  const outer = expectTag(readTlv(bytes, 0), Tag.sequence, 'topic list');
+  if (outer.end !== bytes.length) throw new DerError('trailing bytes after the topic list');
+  const entries: TopicEntry[] = [];
+  for (const item of children(bytes, outer)) {
+    if (item.tag === Tag.sequence) {
+      const last = entries.at(-1);
+      if (last === undefined) throw new DerError('topic list: types before any topic');
+      last.types.push(...children(bytes, item).map((t) => decodeString(bytes, t)));
+    } else {
+      entries.push({ topic: decodeString(bytes, item), types: [] });
+    }
+  }
+  return entries;
 }
 
 function classify(topic: string | null, subject: NameAttribute[], extensionOids: string[]): CertificateKind {
@@ -154,7 +185,7 @@ function parseTbs(der: Uint8Array) {
     subject,
     notBefore: parseTime(der, validity[0], 'notBefore'),
     notAfter: parseTime(der, validity[1], 'notAfter'),
-    extensionOids: parseExtensionOids(der, parts.slice(base + 6)),
+    extensions: parseExtensions(der, parts.slice(base + 6)),
   };
 }
 
@@ -173,6 +204,17 @@ export function parseCertificate(der: Uint8Array, source = 'input'): Certificate
   }
   const uid = tbs.subject.find((a) => a.oid === OID.uid)?.value ?? null;
   const topic = uid !== null && /^[^\s.]+(\.[^\s.]+)+$/.test(uid) ? uid : null;
+  const extensionOids = [...tbs.extensions.keys()];
+  let listed: TopicEntry[] | undefined;
+  const topicsExtension = tbs.extensions.get(OID.apnsTopics);
+  if (topicsExtension !== undefined) {
+    try {
+      listed = parseTopicsExtension(topicsExtension);
+    } catch (error) {
+      throw new AppError('BAD_INPUT', `read certificate from ${source}: its APNs topic list extension is damaged (${(error as Error).message})`);
+    }
+  }
+  const kind = classify(topic, tbs.subject, extensionOids);
   const details = x509.publicKey.asymmetricKeyDetails;
   return {
     der,
@@ -181,8 +223,8 @@ export function parseCertificate(der: Uint8Array, source = 'input'): Certificate
     issuer: tbs.issuer,
     topic,
     topicHash: topic === null ? null : topicHash(topic),
-    kind: classify(topic, tbs.subject, tbs.extensionOids),
-    environment: environmentOf(tbs.extensionOids),
+    kind,
+    environment: environmentOf(extensionOids),
     serialNumber: tbs.serialNumber,
     notBefore: tbs.notBefore,
     notAfter: tbs.notAfter,
@@ -191,7 +233,8 @@ export function parseCertificate(der: Uint8Array, source = 'input'): Certificate
     publicKeyId: sha256Hex(spki),
     keyType: x509.publicKey.asymmetricKeyType ?? 'unknown',
     keySize: details?.modulusLength ?? (details?.namedCurve === undefined ? null : curveBits(details.namedCurve)),
-    extensionOids: tbs.extensionOids,
+    extensionOids,
+    topics: listed ?? (topic === null ? [] : [{ topic, types: [kind === 'mdm' ? 'mdm' : 'app'] }]),
   };
 }
 

@@ -60,6 +60,10 @@ export function sniffDer(der: Uint8Array): 'csr' | 'pkcs12' | 'unknown' {
   return 'unknown';
 }
 
+export function isPkcs12(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x30 && sniffDer(bytes) === 'pkcs12';
+}
+
 function isBinary(bytes: Uint8Array): boolean {
   return bytes[0] === 0x30;
 }
@@ -104,8 +108,8 @@ export function decodeCertificateFile(bytes: Uint8Array, source: string): Decode
       const kind = sniffDer(bytes);
       if (kind === 'csr') throw csrError(source);
       if (kind === 'pkcs12') {
-        throw new AppError('BAD_INPUT', `read ${source}: it is a PKCS#12 (.p12) file, which this version does not read`, {
-          hint: `openssl pkcs12 -in ${source} -nodes -out cert-and-key.pem   # then: apns-cert import cert-and-key.pem`,
+        throw new AppError('BAD_INPUT', `read ${source}: it is a PKCS#12 (.p12) file, which this command does not read`, {
+          hint: `apns-cert inspect ${source}   # import, inspect, hash, verify and check-expiry read .p12 files`,
         });
       }
       throw error;
@@ -144,3 +148,26 @@ export function decodePrivateKeyFile(bytes: Uint8Array, source: string): Private
   }
   throw new AppError('BAD_INPUT', `read ${source}: no private key in this file`);
 }
+
+/** A CSR file, PEM ("CERTIFICATE REQUEST") or DER: its DER. */
+export function decodeCsrFile(bytes: Uint8Array, source: string): Buffer {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+  if (text.includes('-----BEGIN ')) {
+    const block = pemBlocks(text).find((b) => CSR_LABELS.has(b.label));
+    if (block === undefined) throw new AppError('BAD_INPUT', `read ${source}: no CERTIFICATE REQUEST in this PEM file`);
+    return block.der;
+  }
+  return Buffer.from(bytes);
+}
+
+export const looksLikePlist = (text: string) => /^(<\?xml|<!DOCTYPE plist|<plist)/.test(text);
+
+/** True when the bytes are a push certificate request, as a plist or its base64. */
+export function isPushRequest(bytes: Uint8Array): boolean {
+  const text = Buffer.from(bytes.subarray(0, 64)).toString('latin1').trimStart();
+  if (looksLikePlist(text)) return true;
+  // base64 of "<?xml" is "PD94bWw"; of "<plist" is "PHBsaXN0"
+  return /^(PD94bWw|PHBsaXN0|PCFET0NUWVBF)/.test(text);
+}
+

@@ -47,6 +47,12 @@ export class ScriptedPrompter implements Prompter {
     }
   }
 
+  async password(message: string): Promise<string> {
+    const answer = this.next('password', message);
+    if (!('input' in answer)) throw new Error(`expected an input answer for "${message}"`);
+    return typeof answer.input === 'function' ? answer.input() : answer.input;
+  }
+
   async confirm(message: string): Promise<boolean> {
     const answer = this.next('confirm', message);
     if (!('confirm' in answer)) throw new Error(`expected a confirm answer for "${message}"`);
@@ -77,6 +83,7 @@ export function makeDeps(opts: { storeDir?: string; now: Date; answers?: Answer[
     readInput: (path) => readInputFile(path),
     interactive: opts.interactive ?? true,
     prompter: new ScriptedPrompter(opts.answers ?? []),
+    env: {},
     stdout: () => out,
     stderr: () => err,
   };

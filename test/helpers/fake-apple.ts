@@ -85,3 +85,46 @@ export const DAY = 86_400_000;
 export function daysFrom(base: Date, days: number): Date {
   return new Date(base.getTime() + days * DAY);
 }
+
+export interface FakeIssued {
+  cert: forge.pki.Certificate;
+  key: forge.pki.rsa.PrivateKey;
+  pem: string;
+  privatePem: string;
+}
+
+/** A certificate with any subject, issued by `issuer` (or self-signed when issuer is null). */
+export function issueCert(
+  issuer: FakeCa | FakeIssued | null,
+  opts: { subject: forge.pki.CertificateField[]; notBefore: Date; notAfter: Date; isCa?: boolean; keyPem?: { privatePem: string; publicPem: string } },
+): FakeIssued {
+  const keys = opts.keyPem ?? newKeyPem();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicPem);
+  cert.serialNumber = (serialCounter++).toString(16).padStart(16, '5');
+  cert.validity.notBefore = opts.notBefore;
+  cert.validity.notAfter = opts.notAfter;
+  cert.setSubject(opts.subject);
+  const key = forge.pki.privateKeyFromPem(keys.privatePem) as forge.pki.rsa.PrivateKey;
+  cert.setIssuer(issuer === null ? opts.subject : issuer.cert.subject.attributes);
+  if (opts.isCa) cert.setExtensions([{ name: 'basicConstraints', cA: true }]);
+  cert.sign(issuer === null ? key : issuer.key, forge.md.sha256.create());
+  return { cert, key, pem: forge.pki.certificateToPem(cert), privatePem: keys.privatePem };
+}
+
+/** A test "Apple" hierarchy for vendor signing: root → WWDR-like intermediate → MDM vendor certificate. */
+export function createVendorHierarchy(now: Date, vendorDays = 365) {
+  const root = issueCert(null, { subject: [{ name: 'commonName', value: 'Test Root CA' }, { name: 'organizationName', value: 'apns-cert tests' }], notBefore: daysFrom(now, -3650), notAfter: daysFrom(now, 3650), isCa: true });
+  const wwdr = issueCert(root, { subject: [{ name: 'commonName', value: 'Test Worldwide Developer Relations CA' }, { name: 'organizationName', value: 'apns-cert tests' }], notBefore: daysFrom(now, -1000), notAfter: daysFrom(now, 1000), isCa: true });
+  const vendor = issueCert(wwdr, {
+    subject: [
+      { type: '0.9.2342.19200300.100.1.1', value: 'TESTTEAM01' },
+      { name: 'commonName', value: 'MDM Vendor: Example MDM Inc.' },
+      { name: 'organizationalUnitName', value: 'TESTTEAM01' },
+      { name: 'countryName', value: 'US' },
+    ],
+    notBefore: daysFrom(now, -30),
+    notAfter: daysFrom(now, vendorDays),
+  });
+  return { root, wwdr, vendor };
+}

@@ -41,7 +41,7 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
     ['the damaged real certificate', () => ['inspect', join(work, 'damaged.txt')], 65, /not a certificate/],
     ['a CSR where a certificate is expected', () => ['import', join(work, 'request.csr')], 65, /certificate signing request/],
     ['a certificate that is not an APNs one', () => ['import', join(work, 'not-apns.pem')], 65, /no APNs topic/],
-    ['a .p12 (not read by this version)', () => ['import', join(work, 'bundle.p12')], 65, /PKCS#12/],
+    ['a .p12 whose password is not given, without a terminal', () => ['import', join(work, 'bundle.p12')], 64, /needs its password/],
     ['a topic hash of a certificate with no topic', () => ['hash', join(work, 'not-apns.pem')], 65, /no APNs topic/],
     ['an unknown option', () => ['import', '--nope', join(work, 'good.pem')], 64, /unknown option/],
     ['an unknown command', () => ['frobnicate'], 64, /unknown command/],

@@ -1,8 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { parseTopicsExtension } from '../../src/core/certificate.js';
 import { DerError, decodeOid, readTlv } from '../../src/core/der.js';
+import { parsePushRequest } from '../../src/core/push-request.js';
 import { parseIndex } from '../../src/core/index-model.js';
 import { decodeCertificateFile, decodePrivateKeyFile, pemBlocks } from '../../src/core/input.js';
 import { AppError } from '../../src/errors.js';
@@ -112,6 +114,79 @@ describe('index parser (property)', () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('push certificate request parser (property)', () => {
+  const xml = readFileSync(join(REAL, 'push-cert-request_abacus_2018.plist'), 'utf8');
+  const b64 = readFileSync(join(REAL, 'push-cert-request_abacus_2018.plist.b64'));
+
+  it('never throws anything but AppError, and never logs, on edited plists and flipped base64', () => {
+    const logged = vi.spyOn(console, 'error');
+    const warned = vi.spyOn(console, 'warn');
+    const edit = fc.record({ at: fc.nat(), cut: fc.nat({ max: 40 }), insert: fc.string({ maxLength: 8 }) });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) => {
+        let text = xml;
+        for (const e of edits) {
+          const at = e.at % text.length;
+          text = text.slice(0, at) + e.insert + text.slice(at + e.cut);
+        }
+        onlyAppErrors(() => parsePushRequest(Buffer.from(text), 'edited.plist'));
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 6 }), (flips) => {
+        const bytes = Buffer.from(b64);
+        for (const [pos, xor] of flips) bytes[pos % bytes.length]! ^= xor;
+        onlyAppErrors(() => parsePushRequest(bytes, 'flipped.b64'));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(logged).not.toHaveBeenCalled();
+    expect(warned).not.toHaveBeenCalled();
+  });
+
+  it('never throws anything but AppError on random text', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 300 }), (text) => onlyAppErrors(() => parsePushRequest(Buffer.from(text), 'random'))), { numRuns: 1000 });
+  });
+});
+
+describe('topic list extension (property)', () => {
+  const utf8 = (s: string) => {
+    const b = Buffer.from(s, 'utf8');
+    return Buffer.concat([Buffer.from([0x0c]), derLength(b.length), b]);
+  };
+  const seq = (parts: Buffer[]) => {
+    const body = Buffer.concat(parts);
+    return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+  };
+  function derLength(n: number): Buffer {
+    if (n < 0x80) return Buffer.from([n]);
+    const bytes: number[] = [];
+    for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+    return Buffer.from([0x80 | bytes.length, ...bytes]);
+  }
+  const entry = fc.record({ topic: fc.string({ minLength: 1, maxLength: 60 }), types: fc.array(fc.constantFrom('app', 'voip', 'complication', 'fileprovider', 'watchkit'), { minLength: 1, maxLength: 3 }) });
+
+  it('reads back every topic list it is given', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 12 }), (entries) => {
+        const der = seq(entries.flatMap((e) => [utf8(e.topic), seq(e.types.map(utf8))]));
+        expect(parseTopicsExtension(der)).toEqual(entries);
+      }),
+    );
+  });
+
+  it('throws DerError, nothing else, on a truncated list', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 6 }), fc.nat(), (entries, cut) => {
+        const der = seq(entries.flatMap((e) => [utf8(e.topic), seq(e.types.map(utf8))]));
+        const truncated = der.subarray(0, cut % der.length);
+        expect(() => parseTopicsExtension(truncated)).toThrow(DerError);
+      }),
     );
   });
 });

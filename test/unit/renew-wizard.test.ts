@@ -32,10 +32,10 @@ async function storeWithAcme(extraNames: string[] = []): Promise<Fixture> {
   for (const [i, name] of ['acme', ...extraNames].entries()) {
     const deps = makeDeps({ storeDir: store, now: daysFrom(NOW, -345), vault, interactive: false });
     const csrPath = join(work, `${name}-first.csr`);
-    await csr.run({ name, out: csrPath, email: undefined, country: undefined, commonName: undefined, appleId: APPLE_ID, force: false }, deps);
+    await csr.run({ name, out: csrPath, email: undefined, country: undefined, commonName: undefined, appleId: APPLE_ID, force: false, vendorCert: undefined, vendorKey: undefined, chain: undefined, requestOut: undefined }, deps);
     const certPath = join(work, `${name}-first.pem`);
     writeFileSync(certPath, signCsr(ca, readFileSync(csrPath, 'utf8'), { topic: i === 0 ? topic : mdmTopic(), notBefore: daysFrom(NOW, -345), notAfter: daysFrom(NOW, 20 + i * 100) }));
-    await importCommand.run({ file: certPath, name, appleId: undefined, allowNewTopic: false, allowExpired: false }, deps);
+    await importCommand.run({ file: certPath, name, appleId: undefined, allowNewTopic: false, allowExpired: false, passwordFile: undefined }, deps);
   }
   return { store, work, vault, topic };
 }

@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { AppError } from '../errors.js';
+import { activeCertificate, validateName } from '../core/index-model.js';
+import { decodeCertificateFile } from '../core/input.js';
+import { assertCanCreate, writeOutputFile } from '../store/files.js';
+import { loadPrivateKey, unlockStore } from '../store/private-keys.js';
+import { COMMON_ERRORS, withHelp } from './kit.js';
+import type { CommandModule, Deps } from './kit.js';
+
+export interface ExportOptions {
+  name: string;
+  p12: string | undefined;
+  pem: string | undefined;
+  certOnly: boolean;
+  passwordFile: string | undefined;
+  legacy: boolean;
+  force: boolean;
+}
+
+async function exportPassword(options: ExportOptions, deps: Deps): Promise<string> {
+  let password: string | undefined;
+  if (options.passwordFile !== undefined) {
+    try {
+      password = (await readFile(options.passwordFile, 'utf8')).replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new AppError('FILE_MISSING', `read --password-file ${options.passwordFile}: ${(error as Error).message}`);
+    }
+  } else if (deps.env.APNS_CERT_P12_PASSWORD !== undefined) {
+    password = deps.env.APNS_CERT_P12_PASSWORD;
+  } else if (deps.interactive) {
+    password = await deps.prompter.password('Password for the .p12:');
+    if ((await deps.prompter.password('Repeat the password:')) !== password) {
+      throw new AppError('USAGE', 'export: the two passwords differ', { hint: `apns-cert export ${options.name} --p12 ${options.p12}` });
+    }
+  }
+  if (password === undefined || password === '') {
+    throw new AppError('USAGE', `export ${options.name}: a .p12 needs a password${password === '' ? ' (it is empty)' : ' and there is no terminal to ask'}`, {
+      hint: `apns-cert export ${options.name} --p12 ${options.p12} --password-file <file>   # or set APNS_CERT_P12_PASSWORD`,
+    });
+  }
+  return password;
+}
+
+export const exportCommand: CommandModule<ExportOptions> = {
+  define(program) {
+    const command = program
+      .command('export')
+      .summary('export the active certificate and key for an MDM server (.p12 or PEM)')
+      .description('Write the active certificate of <name> with its private key, as a .p12 (AES-256, PBKDF2-SHA256; --legacy: 3DES for old servers) or as PEM. Files are created with mode 0600.')
+      .argument('<name>', 'record to export')
+      .option('--p12 <file>', 'write a PKCS#12 file (password from --password-file, $APNS_CERT_P12_PASSWORD or a prompt)')
+      .option('--pem <file>', 'write certificate and private key as PEM')
+      .option('--cert-only', 'with --pem: the certificate alone, no key', false)
+      .option('--password-file <file>', 'password for the .p12')
+      .option('--legacy', 'with --p12: 3DES and SHA-1 MAC, for servers that cannot read AES', false)
+      .option('--force', 'overwrite an existing file', false);
+    return withHelp(command, {
+      exitCodes: [
+        [0, 'written'],
+        ...COMMON_ERRORS,
+        [69, 'the secret backend (keychain) is unavailable'],
+        [73, 'cannot write the file (it exists: use --force)'],
+        [77, 'wrong store passphrase'],
+      ],
+      examples: [
+        'apns-cert export acme-prod --p12 acme-prod.p12 --password-file p12.pass',
+        'apns-cert export acme-prod --p12 old-server.p12 --legacy',
+        'apns-cert export acme-prod --pem /etc/mdm/push.pem',
+        'apns-cert export acme-prod --pem push.crt --cert-only',
+      ],
+    });
+  },
+  options(command: Command) {
+    const o = command.opts<{ p12?: string; pem?: string; certOnly: boolean; passwordFile?: string; legacy: boolean; force: boolean }>();
+    return { name: command.args[0]!, p12: o.p12, pem: o.pem, certOnly: o.certOnly, passwordFile: o.passwordFile, legacy: o.legacy, force: o.force };
+  },
+  async run(options: ExportOptions, deps: Deps) {
+    const name = validateName(options.name);
+    if ((options.p12 === undefined) === (options.pem === undefined)) {
+      throw new AppError('USAGE', 'export: give exactly one of --p12 <file> or --pem <file>', { hint: `apns-cert export ${name} --p12 ${name}.p12` });
+    }
+    if (options.certOnly && options.pem === undefined) throw new AppError('USAGE', 'export: --cert-only goes with --pem', { hint: `apns-cert export ${name} --pem ${name}.crt --cert-only` });
+    if (options.legacy && options.p12 === undefined) throw new AppError('USAGE', 'export: --legacy goes with --p12', { hint: `apns-cert export ${name} --p12 ${name}.p12 --legacy` });
+    const path = (options.p12 ?? options.pem)!;
+    const flag = options.p12 !== undefined ? '--p12' : '--pem';
+    await assertCanCreate(path, { force: options.force, flag });
+
+    const index = await deps.store.readIndexOrFail();
+    const record = index.records[name];
+    if (record === undefined) throw new AppError('NOT_FOUND', `export: no record "${name}" in the store ${deps.store.dir}`, { hint: 'apns-cert list' });
+    const active = activeCertificate(record);
+    if (active === undefined || record.retiredAt !== null) {
+      throw new AppError('USAGE', `export ${name}: it has no active certificate`, { hint: `apns-cert show ${name}` });
+    }
+    const cert = decodeCertificateFile(Buffer.from(await deps.store.readText(active.file)), active.file).certificates[0]!;
+    if (options.certOnly) {
+      await writeOutputFile(path, cert.pem, { force: options.force, flag, mode: 0o600 });
+    } else {
+      const password = options.p12 !== undefined ? await exportPassword(options, deps) : undefined;
+      const key = await loadPrivateKey(deps.store, await unlockStore(deps.vaults, index), active.keyId);
+      if (key.keyId !== cert.publicKeyId) throw new AppError('STORE_CORRUPT', `export ${name}: the stored key does not match the certificate`, { hint: `apns-cert show ${name}` });
+      let data: string | Buffer;
+      if (password !== undefined) {
+        const { encodePkcs12 } = await import('../core/pkcs12.js');
+        data = encodePkcs12(key, [cert], password, { legacy: options.legacy, friendlyName: `${name} (${cert.topic})` });
+      } else {
+        data = cert.pem + key.key.export({ type: 'pkcs8', format: 'pem' }).toString();
+      }
+      await writeOutputFile(path, data, { force: options.force, flag, mode: 0o600 });
+    }
+    if (deps.out.json) deps.out.document({ name, path, format: options.p12 !== undefined ? (options.legacy ? 'p12-legacy' : 'p12') : options.certOnly ? 'pem-certificate' : 'pem', topic: cert.topic });
+    else deps.out.data(path);
+    return 0;
+  },
+};

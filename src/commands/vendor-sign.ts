@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { formatName } from '../core/certificate.js';
+import { decodeCsrFile } from '../core/input.js';
+import { writeOutputFile } from '../store/files.js';
+import { COMMON_ERRORS, withHelp } from './kit.js';
+import type { CommandModule, Deps } from './kit.js';
+import { loadVendor, signAsVendor } from './shared/vendor-request.js';
+
+export interface VendorSignOptions {
+  csr: string;
+  vendorCert: string;
+  vendorKey: string;
+  chain: string | undefined;
+  out: string | undefined;
+  force: boolean;
+}
+
+export const vendorSign: CommandModule<VendorSignOptions> = {
+  define(program) {
+    const command = program
+      .command('vendor-sign')
+      .summary("sign a customer's CSR as the MDM vendor, for Apple's portal")
+      .description(
+        "Make the file Apple's push certificate portal accepts from a customer's CSR: a base64 plist with the CSR, the vendor " +
+          'certificate chain (vendor, Apple WWDR intermediate, Apple root; bundled with the tool, chosen by the issuer) and an ' +
+          'RSA SHA-256 signature over the CSR with the vendor key.',
+      )
+      .requiredOption('--csr <file>', "the customer's CSR (PEM or DER)")
+      .requiredOption('--vendor-cert <file>', 'MDM vendor certificate (PEM or DER)')
+      .requiredOption('--vendor-key <file>', 'its private key (PEM)')
+      .option('--chain <pem-file>', 'intermediate(s) and root to use instead of the bundled Apple CAs')
+      .option('--out <file>', 'where to write the request (default: stdout)')
+      .option('--force', 'overwrite an existing --out file', false);
+    return withHelp(command, {
+      exitCodes: [
+        [0, 'request written'],
+        ...COMMON_ERRORS.map(([c, m]): [number, string] => (c === 65 ? [65, 'refused: CSR signature, vendor key mismatch, vendor certificate expired, chain not found'] : [c, m])),
+        [73, 'cannot write --out (it exists: use --force)'],
+      ],
+      examples: [
+        'apns-cert vendor-sign --csr customer.csr --vendor-cert mdm.cer --vendor-key vendor.key --out PushCertificateRequest',
+        'apns-cert vendor-sign --csr customer.csr --vendor-cert test-vendor.pem --vendor-key test-vendor.key --chain test-ca.pem',
+        'apns-cert inspect PushCertificateRequest',
+      ],
+    });
+  },
+  options(command: Command) {
+    const o = command.opts<{ csr: string; vendorCert: string; vendorKey: string; chain?: string; out?: string; force: boolean }>();
+    return { csr: o.csr, vendorCert: o.vendorCert, vendorKey: o.vendorKey, chain: o.chain, out: o.out, force: o.force };
+  },
+  async run(options: VendorSignOptions, deps: Deps) {
+    const csrDer = decodeCsrFile(await deps.readInput(options.csr), options.csr);
+    const vendor = await loadVendor({ vendorCert: options.vendorCert, vendorKey: options.vendorKey, chain: options.chain }, deps);
+    const request = { base64: await signAsVendor(csrDer, options.csr, vendor), chain: vendor.chain };
+    if (options.out === undefined) {
+      if (deps.out.json) deps.out.document({ request: request.base64, chain: request.chain.map((c) => formatName(c.subject)) });
+      else deps.out.data(request.base64);
+      return 0;
+    }
+    await writeOutputFile(options.out, request.base64, { force: options.force, flag: '--out', mode: 0o644 });
+    if (deps.out.json) deps.out.document({ requestPath: options.out, chainLength: request.chain.length });
+    else {
+      deps.out.data(options.out);
+      deps.out.info(`Signed ${options.csr} as the MDM vendor; upload ${options.out} at https://identity.apple.com/pushcert.`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,94 @@
+import { X509Certificate } from 'node:crypto';
+import { APPLE_CAS } from './apple-ca-bundle.js';
+import { formatName, parseCertificate } from './certificate.js';
+import type { CertificateInfo } from './certificate.js';
+import { pemBlocks } from './input.js';
+
+interface Ca {
+  info: CertificateInfo;
+  x509: X509Certificate;
+  root: boolean;
+}
+
+let bundled: Ca[] | undefined;
+
+function load(info: CertificateInfo, root: boolean): Ca {
+  return { info, x509: new X509Certificate(info.der), root };
+}
+
+/** Apple's CA certificates bundled with the tool, parsed on first use. */
+export function appleCas(): Ca[] {
+  bundled ??= APPLE_CAS.map((ca) => load(parseCertificate(pemBlocks(ca.pem)[0]!.der, ca.file), ca.role === 'root'));
+  return bundled;
+}
+
+/** CA certificates given by the user (--chain): self-signed ones count as roots. */
+export function extraCas(certs: CertificateInfo[]): Ca[] {
+  return certs.map((c) => load(c, formatName(c.subject) === formatName(c.issuer)));
+}
+
+export interface ChainVerdict {
+  /** The leaf's issuer is one of Apple's CAs (by name). */
+  appleIssued: boolean;
+  /** Every signature verifies up to an Apple root, and every certificate is valid at `checkedAt`. */
+  valid: boolean;
+  /** Common names from the issuer up to the root. */
+  path: string[];
+  intermediate: string | null;
+  root: string | null;
+  checkedAt: string;
+  problem: string | null;
+  /** The CA certificates of the chain, issuer first. */
+  cas: CertificateInfo[];
+}
+
+const cn = (c: CertificateInfo) => c.subject.find((a) => a.type === 'CN')?.value ?? formatName(c.subject);
+
+function validAt(c: CertificateInfo, at: Date): boolean {
+  return c.notBefore.getTime() <= at.getTime() && at.getTime() <= c.notAfter.getTime();
+}
+
+/**
+ * Walks from `leaf` to a root through `cas` (Apple's bundle by default), checking each signature
+ * with native crypto and each certificate's validity at `at`.
+ */
+export function checkChain(leaf: CertificateInfo, at: Date, cas: Ca[] = appleCas()): ChainVerdict {
+  const verdict = (valid: boolean, path: Ca[], problem: string | null, appleIssued = true): ChainVerdict => ({
+    appleIssued,
+    valid,
+    path: path.map((c) => cn(c.info)),
+    intermediate: path.find((c) => !c.root) ? cn(path.find((c) => !c.root)!.info) : null,
+    root: path.find((c) => c.root) ? cn(path.find((c) => c.root)!.info) : null,
+    checkedAt: at.toISOString(),
+    problem,
+    cas: path.map((c) => c.info),
+  });
+
+  const selfRoot = cas.find((c) => c.root && c.info.fingerprintSha256 === leaf.fingerprintSha256);
+  if (selfRoot) return validAt(leaf, at) ? verdict(true, [selfRoot], null) : verdict(false, [selfRoot], `${cn(leaf)} is not valid at ${at.toISOString()}`);
+
+  const path: Ca[] = [];
+  let current = leaf;
+  let x509 = new X509Certificate(leaf.der);
+  for (let depth = 0; depth < 6; depth++) {
+    const issuerName = formatName(current.issuer);
+    const named = cas.filter((c) => formatName(c.info.subject) === issuerName);
+    if (named.length === 0) {
+      if (depth === 0) return verdict(false, path, `issued by "${cn({ subject: current.issuer } as CertificateInfo)}", which is not an Apple CA`, false);
+      return verdict(false, path, `no known CA certificate for "${issuerName}"`);
+    }
+    const signer = named.find((c) => x509.verify(c.x509.publicKey));
+    if (signer === undefined) return verdict(false, path, `the signature of "${cn(current)}" does not verify against "${cn(named[0]!.info)}"`);
+    path.push(signer);
+    if (signer.root) break;
+    current = signer.info;
+    x509 = signer.x509;
+  }
+  if (!path.at(-1)?.root) return verdict(false, path, 'the chain does not end at a root');
+  for (const c of [leaf, ...path.map((p) => p.info)]) {
+    if (!validAt(c, at)) {
+      return verdict(false, path, `"${cn(c)}" is not valid at ${at.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`);
+    }
+  }
+  return verdict(true, path, null);
+}
