@@ -8,11 +8,13 @@ import { resolveStoreDir } from '../store/location.js';
 import type { CommandModule, Deps } from '../commands/kit.js';
 import { checkExpiry } from '../commands/check-expiry.js';
 import { csr } from '../commands/csr.js';
+import { doctor } from '../commands/doctor.js';
 import { exportCommand } from '../commands/export.js';
 import { hash } from '../commands/hash.js';
 import { importCommand } from '../commands/import.js';
 import { inspect } from '../commands/inspect.js';
 import { list } from '../commands/list.js';
+import { probe } from '../commands/probe.js';
 import { renew } from '../commands/renew.js';
 import { retire } from '../commands/retire.js';
 import { show } from '../commands/show.js';
@@ -38,7 +40,7 @@ export interface Io {
   stderr: NodeJS.WriteStream;
 }
 
-const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show] as Array<CommandModule<never>>;
+const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show, doctor, probe] as Array<CommandModule<never>>;
 
 function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];

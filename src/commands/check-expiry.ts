@@ -1,12 +1,16 @@
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
 import { evaluateExpiry, validateThresholds, worst } from '../core/expiry.js';
-import type { CheckStatus, ExpiryInput, ExpiryResult } from '../core/expiry.js';
+import type { CheckStatus, ExpiryInput } from '../core/expiry.js';
 import { activeCertificate } from '../core/index-model.js';
-import { daysText, shortDate } from '../output/output.js';
+import { formatJson, formatText, summary } from '../output/expiry-report.js';
+import type { ExpiryReport, Painter } from '../output/expiry-report.js';
 import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
 import { readCertificates } from './shared/read-certificates.js';
 import type { CommandModule, Deps } from './kit.js';
+
+export type ExpiryFormat = 'text' | 'json' | 'prometheus' | 'nagios';
 
 export interface CheckExpiryOptions {
   files: string[];
@@ -14,6 +18,9 @@ export interface CheckExpiryOptions {
   warnDays: number;
   criticalDays: number;
   at: Date | undefined;
+  format: ExpiryFormat | undefined;
+  output: string | undefined;
+  notify: string | undefined;
 }
 
 interface Problem {
@@ -66,71 +73,123 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     const command = program
       .command('check-expiry')
       .summary('check expiry for cron and monitoring (Nagios exit codes)')
-      .description('Check the active certificates of the store (or the given certificate files instead). Reads the index only: no keychain, no passphrase. A certificate is CRITICAL when expired or with fewer than --critical-days days left, WARNING with fewer than --warn-days.')
+      .description(
+        'Check the active certificates of the store (or the given certificate files instead). Reads the index only: no keychain, no passphrase. ' +
+          'A certificate is CRITICAL when expired or with fewer than --critical-days days left, WARNING with fewer than --warn-days.',
+      )
       .argument('[files...]', 'certificate files to check instead of the store')
       .option('--warn-days <days>', 'WARNING below this many days left', wholeNumber, 30)
       .option('--critical-days <days>', 'CRITICAL below this many days left', wholeNumber, 7)
       .option('--name <name>', 'check only this record (repeatable)', collect, [])
-      .option('--at <iso-date>', 'evaluate as of this instant instead of now', isoInstant);
+      .option('--at <iso-date>', 'evaluate as of this instant instead of now', isoInstant)
+      .addOption(new Option('--format <format>', 'output format (--json = --format json)').choices(['text', 'json', 'prometheus', 'nagios']))
+      .option('--output <file>', 'write the output to this file atomically (temp file + rename), e.g. for the node_exporter textfile collector')
+      .option('--notify <url>', 'when the status is WARNING or worse, POST a JSON message (Slack/Teams "text" + the result) to this webhook');
     return withHelp(command, {
       exitCodes: [
         [0, 'OK: every certificate has at least --warn-days days left'],
         [1, 'WARNING: some certificate has fewer than --warn-days days left'],
         [2, 'CRITICAL: some certificate has fewer than --critical-days days left, or has expired'],
-        [3, 'UNKNOWN: the check could not run (no store, damaged index, unreadable file, unknown name, bad option)'],
+        [3, 'UNKNOWN: the check could not run (no store, damaged index, unreadable file, unknown name, bad option or --notify URL, --output not writable)'],
       ],
       examples: [
         'apns-cert check-expiry -q            # cron: silent when all is well',
         'apns-cert check-expiry --warn-days 45 --critical-days 14 --name acme-prod',
         'apns-cert check-expiry --json /etc/mdm/push.pem | jq .status',
+        'apns-cert check-expiry --format prometheus --output /var/lib/node_exporter/textfile/apns_cert.prom',
+        'apns-cert check-expiry --format nagios   # as a Nagios/Icinga plugin',
+        'apns-cert check-expiry -q --notify https://hooks.slack.com/services/...',
         'apns-cert check-expiry --at 2027-06-01',
       ],
     });
   },
   options(command: Command) {
-    const o = command.opts<{ warnDays: number; criticalDays: number; name: string[]; at?: Date }>();
-    return { files: command.args, names: o.name, warnDays: o.warnDays, criticalDays: o.criticalDays, at: o.at };
+    const o = command.opts<{ warnDays: number; criticalDays: number; name: string[]; at?: Date; format?: ExpiryFormat; output?: string; notify?: string }>();
+    return { files: command.args, names: o.name, warnDays: o.warnDays, criticalDays: o.criticalDays, at: o.at, format: o.format, output: o.output, notify: o.notify };
   },
   async run(options: CheckExpiryOptions, deps: Deps) {
     const thresholds = validateThresholds({ warnDays: options.warnDays, criticalDays: options.criticalDays });
     if (options.files.length > 0 && options.names.length > 0) {
       throw new AppError('USAGE', 'check-expiry: give certificate files or --name, not both', { hint: 'apns-cert check-expiry --name acme-prod' });
     }
+    const notifyUrl = options.notify === undefined ? undefined : webhookUrl(options.notify);
+    const format: ExpiryFormat = options.format ?? (deps.out.json ? 'json' : 'text');
     const now = options.at ?? deps.now();
     const problems: Problem[] = [];
     const items = options.files.length > 0 ? await fromFiles(options.files, deps, problems) : await fromStore(options.names, deps, problems);
     const results = evaluateExpiry(items, now, thresholds);
     const status = worst([...results.map((r) => r.status), ...(problems.length > 0 ? (['unknown'] as const) : [])]);
+    const report: ExpiryReport = {
+      status,
+      checkedAt: now.toISOString(),
+      warnDays: thresholds.warnDays,
+      criticalDays: thresholds.criticalDays,
+      certificates: results.map((r) => ({
+        name: r.name,
+        ...(r.name === null ? { file: r.source } : {}),
+        topic: r.topic,
+        notAfter: r.notAfter.toISOString(),
+        daysRemaining: r.daysRemaining,
+        status: r.status,
+      })),
+      errors: problems,
+    };
 
-    if (deps.out.json) {
-      deps.out.document({
-        status,
-        checkedAt: now.toISOString(),
-        warnDays: thresholds.warnDays,
-        criticalDays: thresholds.criticalDays,
-        certificates: results.map((r) => ({
-          name: r.name,
-          ...(r.name === null ? { file: r.source } : {}),
-          topic: r.topic,
-          notAfter: r.notAfter.toISOString(),
-          daysRemaining: r.daysRemaining,
-          status: r.status,
-        })),
-        errors: problems,
-      });
-    } else if (!(deps.out.quiet && status === 'ok')) {
-      printText(results, problems, status, deps);
+    const rendered = await render(format, report, options.output === undefined ? deps.out.style : undefined);
+    if (options.output !== undefined) await writeAtomically(options.output, rendered);
+    else if (!(format === 'text' && deps.out.quiet && status === 'ok')) deps.out.raw(rendered);
+
+    // Only WARNING or worse is sent, so the exit code is already non-zero: a failed notification is
+    // reported on stderr and never replaces the expiry status.
+    if (notifyUrl !== undefined && status !== 'ok') {
+      const { postWebhook } = await import('../output/webhook.js');
+      const failure = await postWebhook(notifyUrl, { text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`, ...report }, webhookTimeout(deps.env));
+      if (failure !== null) deps.out.error(`apns-cert: notify ${notifyUrl.origin}: ${failure}`);
     }
     return NAGIOS_EXIT[status];
   },
 };
 
-function printText(results: ExpiryResult[], problems: Problem[], status: CheckStatus, deps: Deps): void {
-  const s = deps.out.style;
-  const paint: Record<CheckStatus, (t: string) => string> = { ok: s.green, warning: s.yellow, critical: s.red, unknown: s.magenta };
-  deps.out.data(`${paint[status](status.toUpperCase())}: ${results.length} certificate${results.length === 1 ? '' : 's'} checked${problems.length > 0 ? `, ${problems.length} could not be` : ''}`);
-  for (const p of problems) deps.out.data(`  ${paint.unknown('UNKNOWN'.padEnd(8))} ${p.source}: ${p.message}`);
-  for (const r of results) {
-    deps.out.data(`  ${paint[r.status](r.status.toUpperCase().padEnd(8))} ${r.source}  ${r.topic ?? '(no topic)'}  ${shortDate(r.notAfter)}  ${daysText(r.daysRemaining)}`);
+function webhookTimeout(env: NodeJS.ProcessEnv): number {
+  const raw = env.APNS_CERT_NOTIFY_TIMEOUT_MS;
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 10_000;
+}
+
+function webhookUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AppError('USAGE', `read --notify: "${raw}" is not a URL`, { hint: 'apns-cert check-expiry --notify https://hooks.example.com/...' });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AppError('USAGE', `read --notify: only http(s) webhooks are supported, not ${url.protocol}`, { hint: 'apns-cert check-expiry --notify https://hooks.example.com/...' });
+  }
+  return url;
+}
+
+async function render(format: ExpiryFormat, report: ExpiryReport, style: Deps['out']['style'] | undefined): Promise<string> {
+  switch (format) {
+    case 'json':
+      return formatJson(report);
+    case 'prometheus':
+      return (await import('../output/prometheus.js')).formatPrometheus(report);
+    case 'nagios':
+      return (await import('../output/nagios.js')).formatNagios(report);
+    case 'text': {
+      const plain = (t: string) => t;
+      const paint: Painter = style ? { ok: style.green, warning: style.yellow, critical: style.red, unknown: style.magenta } : { ok: plain, warning: plain, critical: plain, unknown: plain };
+      return formatText(report, paint);
+    }
+  }
+}
+
+/** Temp file + rename in the same directory, as the textfile collector requires. */
+async function writeAtomically(path: string, data: string): Promise<void> {
+  const { default: writeFileAtomic } = await import('write-file-atomic');
+  try {
+    await writeFileAtomic(path, data, { mode: 0o644 });
+  } catch (error) {
+    throw new AppError('CANNOT_WRITE', `write --output ${path}: ${(error as Error).message}`, { hint: `ls -ld "$(dirname ${path})"` });
   }
 }

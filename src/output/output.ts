@@ -32,6 +32,11 @@ export class Output {
     this.stdout.write(`${line}\n`);
   }
 
+  /** Text already formatted (ends with its own newline). */
+  raw(text: string): void {
+    this.stdout.write(text);
+  }
+
   /** The JSON document of a command, with its schemaVersion. */
   document(body: object): void {
     this.stdout.write(`${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...body }, null, 2)}\n`);

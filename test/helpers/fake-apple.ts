@@ -96,7 +96,14 @@ export interface FakeIssued {
 /** A certificate with any subject, issued by `issuer` (or self-signed when issuer is null). */
 export function issueCert(
   issuer: FakeCa | FakeIssued | null,
-  opts: { subject: forge.pki.CertificateField[]; notBefore: Date; notAfter: Date; isCa?: boolean; keyPem?: { privatePem: string; publicPem: string } },
+  opts: {
+    subject: forge.pki.CertificateField[];
+    notBefore: Date;
+    notAfter: Date;
+    isCa?: boolean;
+    keyPem?: { privatePem: string; publicPem: string };
+    extensions?: object[];
+  },
 ): FakeIssued {
   const keys = opts.keyPem ?? newKeyPem();
   const cert = forge.pki.createCertificate();
@@ -107,7 +114,7 @@ export function issueCert(
   cert.setSubject(opts.subject);
   const key = forge.pki.privateKeyFromPem(keys.privatePem) as forge.pki.rsa.PrivateKey;
   cert.setIssuer(issuer === null ? opts.subject : issuer.cert.subject.attributes);
-  if (opts.isCa) cert.setExtensions([{ name: 'basicConstraints', cA: true }]);
+  cert.setExtensions([...(opts.isCa ? [{ name: 'basicConstraints', cA: true }] : []), ...(opts.extensions ?? [])]);
   cert.sign(issuer === null ? key : issuer.key, forge.md.sha256.create());
   return { cert, key, pem: forge.pki.certificateToPem(cert), privatePem: keys.privatePem };
 }

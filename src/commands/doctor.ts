@@ -1,0 +1,204 @@
+import type { Command } from 'commander';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError, isAppError } from '../errors.js';
+import { classifyExpiry, daysRemaining } from '../core/expiry.js';
+import { activeCertificate } from '../core/index-model.js';
+import type { StoreIndex } from '../core/index-model.js';
+import { parseEndpoint } from '../net/tcp.js';
+import type { Endpoint } from '../net/tcp.js';
+import { MASTER_KEY_FILE } from '../secrets/passphrase.js';
+import { keyPath, unlockStore } from '../store/private-keys.js';
+import { collect, withHelp } from './kit.js';
+import type { CommandModule, Deps } from './kit.js';
+import { identityFromStore } from './shared/identity.js';
+import { probeIdentity, probeUrl, readCaFile } from './probe.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  check: string;
+  status: CheckStatus;
+  message: string;
+  hint: string | null;
+}
+
+export interface DoctorOptions {
+  offline: boolean;
+  apnsEndpoints: string[];
+  apnsUrl: string | undefined;
+  caFile: string | undefined;
+  warnDays: number;
+  criticalDays: number;
+}
+
+/** The ports Apple asks firewalls to open for APNs. */
+export const DEFAULT_ENDPOINTS = ['api.push.apple.com:443', 'api.push.apple.com:2197', '1-courier.push.apple.com:5223'];
+
+const check = (name: string, status: CheckStatus, message: string, hint: string | null = null): DoctorCheck => ({ check: name, status, message, hint });
+
+async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck> {
+  try {
+    await unlockStore(deps.vaults, index);
+    return check('secret-backend', 'ok', index.secretBackend === 'keychain' ? 'the keychain is reachable and holds the store master key' : 'the passphrase opens the store master key');
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    const status: CheckStatus = error.code === 'SECRETS_UNAVAILABLE' && index.secretBackend === 'passphrase' ? 'warn' : 'fail';
+    return check('secret-backend', status, `${index.secretBackend}: ${error.message}`, error.hint ?? null);
+  }
+}
+
+async function modeOf(path: string): Promise<number | null> {
+  return stat(path).then((s) => s.mode & 0o777, () => null);
+}
+
+async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]> {
+  const dir = deps.store.dir;
+  const problems: string[] = [];
+  const referencedKeys = new Set<string>();
+  for (const record of Object.values(index.records)) {
+    for (const c of record.certificates) {
+      if ((await modeOf(deps.store.path(c.file))) === null) problems.push(`${record.name}: certificate ${c.file} is missing`);
+    }
+    const keyIds = [...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []), ...(record.pendingKey ? [record.pendingKey.keyId] : [])];
+    for (const keyId of keyIds) {
+      referencedKeys.add(`${keyId}.key`);
+      if ((await modeOf(deps.store.path(keyPath(keyId)))) === null) problems.push(`${record.name}: key ${keyId.slice(0, 16)}… is missing`);
+    }
+  }
+  const keyFiles = await readdir(join(dir, 'keys')).catch(() => [] as string[]);
+  const orphans = keyFiles.filter((f) => f.endsWith('.key') && !referencedKeys.has(f));
+
+  const badModes: string[] = [];
+  for (const sub of ['', 'certs', 'keys']) {
+    const mode = await modeOf(join(dir, sub));
+    if (mode !== null && mode !== 0o700) badModes.push(`${join(dir, sub)} is ${mode.toString(8)}, not 700`);
+  }
+  const files = ['index.json', MASTER_KEY_FILE, ...keyFiles.map((f) => `keys/${f}`), ...(await readdir(join(dir, 'certs')).catch(() => [] as string[])).map((f) => `certs/${f}`)];
+  for (const f of files) {
+    const mode = await modeOf(join(dir, f));
+    if (mode !== null && mode !== 0o600) badModes.push(`${f} is ${mode.toString(8)}, not 600`);
+  }
+
+  return [
+    problems.length === 0
+      ? check('store-files', 'ok', `index parses; every certificate and key it names is present (${Object.keys(index.records).length} record(s))`)
+      : check('store-files', 'fail', problems.join('; '), 'restore the missing files from a backup, or retire the record: apns-cert retire <name>'),
+    orphans.length === 0
+      ? check('store-orphans', 'ok', 'no key file without a record')
+      : check('store-orphans', 'warn', `${orphans.length} key file(s) belong to no record: ${orphans.map((o) => o.slice(0, 16)).join(', ')}`, `ls -l ${join(dir, 'keys')}   # left by an interrupted command; safe to delete once checked`),
+    badModes.length === 0
+      ? check('store-permissions', 'ok', 'directories 0700, files 0600')
+      : check('store-permissions', 'fail', badModes.join('; '), `chmod -R go-rwx ${dir}`),
+  ];
+}
+
+function expiryChecks(index: StoreIndex, opts: DoctorOptions, now: Date): DoctorCheck[] {
+  const out: DoctorCheck[] = [];
+  for (const record of Object.values(index.records)) {
+    const active = activeCertificate(record);
+    if (active === undefined || record.retiredAt !== null) continue;
+    const notAfter = new Date(active.notAfter);
+    const days = daysRemaining(notAfter, now);
+    const status = classifyExpiry(notAfter, now, { warnDays: opts.warnDays, criticalDays: opts.criticalDays });
+    const message = days < 0 ? `expired ${-days} day(s) ago (${active.notAfter})` : `${days} day(s) left (${active.notAfter})`;
+    out.push(check(`expiry ${record.name}`, status === 'ok' ? 'ok' : status === 'warning' ? 'warn' : 'fail', message, status === 'ok' ? null : `apns-cert renew ${record.name}`));
+  }
+  return out;
+}
+
+async function networkChecks(endpoints: Endpoint[]): Promise<DoctorCheck[]> {
+  const { tcpReachable } = await import('../net/tcp.js');
+  const results = await Promise.all(endpoints.map((e) => tcpReachable(e, 5000)));
+  return endpoints.map((e, i) => {
+    const failure = results[i];
+    const name = `network ${e.host}:${e.port}`;
+    return failure === null
+      ? check(name, 'ok', 'TCP connection opened')
+      : check(name, 'fail', `no TCP connection: ${failure}`, `allow outbound TCP to ${e.host} port ${e.port} (Apple: 443 and 2197 to api.push.apple.com, 5223 to *.push.apple.com)`);
+  });
+}
+
+async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): Promise<DoctorCheck[]> {
+  const url = probeUrl(opts.apnsUrl, false);
+  const caPem = await readCaFile(opts.caFile);
+  const out: DoctorCheck[] = [];
+  for (const record of Object.values(index.records)) {
+    if (activeCertificate(record) === undefined || record.retiredAt !== null) continue;
+    const name = `probe ${record.name}`;
+    try {
+      const result = await probeIdentity(await identityFromStore(record.name, deps), url, caPem, deps);
+      const status: CheckStatus = result.verdict === 'accepted' ? 'ok' : 'fail';
+      out.push(check(name, status, result.detail, status === 'ok' ? null : `apns-cert probe ${record.name}`));
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      out.push(check(name, 'warn', `not probed: ${error.message}`, error.hint ?? null));
+    }
+  }
+  return out;
+}
+
+export const doctor: CommandModule<DoctorOptions> = {
+  define(program) {
+    const command = program
+      .command('doctor')
+      .summary('check the secret backend, the store, expiry and the network path to APNs')
+      .description(
+        'Run every check and report each as ok / warn / fail with a hint: the secret backend (keychain reachable, or passphrase present), ' +
+          'the store (index, files, orphans, modes), certificates expiring soon, TCP reachability of APNs (api.push.apple.com:443 and :2197, ' +
+          'a courier on :5223; 5 s each, in parallel) and, online, a probe of each active certificate.',
+      )
+      .option('--offline', 'skip the network checks and the probes', false)
+      .option('--apns-endpoint <host:port>', 'check this endpoint instead of the defaults (repeatable)', collect, [])
+      .option('--apns-url <https-url>', 'probe this APNs-like server instead of api.push.apple.com')
+      .option('--ca-file <pem>', 'CA certificate(s) to trust for --apns-url')
+      .option('--warn-days <days>', 'warn below this many days left', (v) => Number(v), 30)
+      .option('--critical-days <days>', 'fail below this many days left', (v) => Number(v), 7);
+    return withHelp(command, {
+      exitCodes: [
+        [0, 'no check failed (warnings allowed)'],
+        [1, 'some check failed'],
+        [64, 'usage error (bad --apns-endpoint)'],
+        [65, 'the store index is damaged'],
+      ],
+      examples: ['apns-cert doctor', 'apns-cert doctor --offline --json', 'apns-cert doctor --apns-endpoint proxy.internal:3128'],
+    });
+  },
+  options(command: Command) {
+    const o = command.opts<{ offline: boolean; apnsEndpoint: string[]; apnsUrl?: string; caFile?: string; warnDays: number; criticalDays: number }>();
+    return { offline: o.offline, apnsEndpoints: o.apnsEndpoint, apnsUrl: o.apnsUrl, caFile: o.caFile, warnDays: o.warnDays, criticalDays: o.criticalDays };
+  },
+  async run(options: DoctorOptions, deps: Deps) {
+    const endpoints = (options.apnsEndpoints.length > 0 ? options.apnsEndpoints : DEFAULT_ENDPOINTS).map((text) => {
+      const endpoint = parseEndpoint(text);
+      if (endpoint === null) throw new AppError('USAGE', `read --apns-endpoint: "${text}" is not host:port`, { hint: 'apns-cert doctor --apns-endpoint api.push.apple.com:443' });
+      return endpoint;
+    });
+    const network = options.offline ? Promise.resolve([]) : networkChecks(endpoints);
+    const checks: DoctorCheck[] = [];
+    const index = await deps.store.readIndex();
+    if (index === null) {
+      checks.push(check('store', 'warn', `no store at ${deps.store.dir} yet`, 'apns-cert csr --name <name>'));
+    } else {
+      checks.push(check('store', 'ok', `${deps.store.dir} (${index.secretBackend} backend)`));
+      checks.push(await secretBackend(index, deps));
+      checks.push(...(await storeFiles(index, deps)));
+      checks.push(...expiryChecks(index, options, deps.now()));
+    }
+    checks.push(...(await network));
+    if (!options.offline && index !== null) checks.push(...(await probeChecks(index, options, deps)));
+
+    const ok = checks.every((c) => c.status !== 'fail');
+    if (deps.out.json) {
+      deps.out.document({ ok, checks });
+    } else {
+      const s = deps.out.style;
+      const word = { ok: s.green('ok  '), warn: s.yellow('warn'), fail: s.red('FAIL') };
+      for (const c of checks) {
+        deps.out.data(`${word[c.status]}  ${c.check.padEnd(28)} ${c.message}`);
+        if (c.hint !== null && c.status !== 'ok') deps.out.data(`      ${' '.repeat(28)} hint: ${c.hint}`);
+      }
+    }
+    return ok ? 0 : 1;
+  },
+};

@@ -1,0 +1,43 @@
+import { access } from 'node:fs/promises';
+import { AppError } from '../../errors.js';
+import type { CertificateInfo } from '../../core/certificate.js';
+import { activeCertificate } from '../../core/index-model.js';
+import { decodeCertificateFile } from '../../core/input.js';
+import type { PrivateKeyInfo } from '../../core/keys.js';
+import { loadPrivateKey, unlockStore } from '../../store/private-keys.js';
+import type { Deps } from '../kit.js';
+import { readCertificates } from './read-certificates.js';
+
+export interface Identity {
+  certificate: CertificateInfo;
+  key: PrivateKeyInfo;
+  /** The record name or the file it came from. */
+  source: string;
+}
+
+/** The active certificate and key of a store record. */
+export async function identityFromStore(name: string, deps: Deps): Promise<Identity> {
+  const index = await deps.store.readIndexOrFail();
+  const record = index.records[name];
+  const active = record === undefined ? undefined : activeCertificate(record);
+  if (record === undefined || active === undefined || record.retiredAt !== null) {
+    throw new AppError('NOT_FOUND', `load "${name}": no active certificate by that name in the store ${deps.store.dir}`, { hint: 'apns-cert list' });
+  }
+  const certificate = decodeCertificateFile(Buffer.from(await deps.store.readText(active.file)), active.file).certificates[0]!;
+  const key = await loadPrivateKey(deps.store, await unlockStore(deps.vaults, index), active.keyId);
+  return { certificate, key, source: name };
+}
+
+/** A store record by name, or a file (PEM with its key, or .p12) when a file of that name exists. */
+export async function loadIdentity(nameOrFile: string, deps: Deps, opts: { passwordFile?: string | undefined } = {}): Promise<Identity> {
+  const isFile = nameOrFile === '-' || (await access(nameOrFile).then(() => true, () => false));
+  if (!isFile) return identityFromStore(nameOrFile, deps);
+  const decoded = await readCertificates(nameOrFile, deps, opts);
+  for (const key of decoded.privateKeys) {
+    const certificate = decoded.certificates.find((c) => c.publicKeyId === key.keyId && c.topic !== null);
+    if (certificate) return { certificate, key, source: nameOrFile };
+  }
+  throw new AppError('NO_KEY', `load ${nameOrFile}: the file holds no push certificate together with its private key`, {
+    hint: `apns-cert export <name> --pem ${nameOrFile}   # or probe a store record by name`,
+  });
+}

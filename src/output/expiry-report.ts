@@ -1,0 +1,51 @@
+import type { CertStatus, CheckStatus } from '../core/expiry.js';
+import { JSON_SCHEMA_VERSION, daysText, shortDate } from './output.js';
+
+/** What check-expiry found, in the shape of its --json output (a contract). */
+export interface ExpiryReport {
+  status: CheckStatus;
+  checkedAt: string;
+  warnDays: number;
+  criticalDays: number;
+  certificates: Array<{
+    name: string | null;
+    file?: string;
+    topic: string | null;
+    notAfter: string;
+    daysRemaining: number;
+    status: CertStatus;
+  }>;
+  errors: Array<{ source: string; message: string }>;
+}
+
+export type Painter = Record<CheckStatus, (text: string) => string>;
+
+export const label = (c: ExpiryReport['certificates'][number]) => c.name ?? c.file ?? '?';
+
+export function formatJson(report: ExpiryReport): string {
+  return `${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...report }, null, 2)}\n`;
+}
+
+export function formatText(report: ExpiryReport, paint: Painter): string {
+  const n = report.certificates.length;
+  const lines = [`${paint[report.status](report.status.toUpperCase())}: ${n} certificate${n === 1 ? '' : 's'} checked${report.errors.length > 0 ? `, ${report.errors.length} could not be` : ''}`];
+  for (const p of report.errors) lines.push(`  ${paint.unknown('UNKNOWN'.padEnd(8))} ${p.source}: ${p.message}`);
+  for (const c of report.certificates) {
+    lines.push(`  ${paint[c.status](c.status.toUpperCase().padEnd(8))} ${label(c)}  ${c.topic ?? '(no topic)'}  ${shortDate(c.notAfter)}  ${daysText(c.daysRemaining)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line for a chat message or a mail subject. */
+export function summary(report: ExpiryReport): string {
+  const bad = report.certificates.filter((c) => c.status !== 'ok');
+  const parts = [
+    ...report.errors.map((e) => `${e.source}: ${e.message}`),
+    ...bad.map((c) => `${label(c)} ${c.daysRemaining < 0 ? 'expired' : 'expires'} ${shortDate(c.notAfter)} (${daysText(c.daysRemaining)})`),
+  ];
+  if (parts.length === 0) {
+    const soonest = report.certificates[0];
+    return `${report.certificates.length} certificate(s) OK${soonest ? `, soonest ${label(soonest)} in ${soonest.daysRemaining} days` : ''}`;
+  }
+  return parts.join('; ');
+}

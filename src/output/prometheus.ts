@@ -1,0 +1,33 @@
+import type { CertStatus } from '../core/expiry.js';
+import type { ExpiryReport } from './expiry-report.js';
+import { label } from './expiry-report.js';
+
+const STATUS_VALUE: Record<CertStatus, number> = { ok: 0, warning: 1, critical: 2 };
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** node_exporter textfile-collector format: one series per certificate, plus apns_cert_check_success. */
+export function formatPrometheus(report: ExpiryReport): string {
+  const checkedAt = Date.parse(report.checkedAt);
+  const series = report.certificates.map((c) => ({
+    labels: `{name="${escapeLabel(label(c))}",topic="${escapeLabel(c.topic ?? '')}"}`,
+    notAfter: Math.round(Date.parse(c.notAfter) / 1000),
+    expiresIn: Math.round((Date.parse(c.notAfter) - checkedAt) / 1000),
+    status: STATUS_VALUE[c.status],
+  }));
+  const metric = (name: string, help: string, value: (s: (typeof series)[number]) => number) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} gauge`,
+    ...series.map((s) => `${name}${s.labels} ${value(s)}`),
+  ];
+  return `${[
+    ...metric('apns_cert_not_after_timestamp_seconds', 'When the APNs certificate expires (notAfter), as a Unix timestamp.', (s) => s.notAfter),
+    ...metric('apns_cert_expires_in_seconds', 'Seconds until the APNs certificate expires (negative once expired).', (s) => s.expiresIn),
+    ...metric('apns_cert_status', 'Expiry status of the APNs certificate: 0 ok, 1 warning, 2 critical.', (s) => s.status),
+    '# HELP apns_cert_check_success 1 when every certificate could be checked, else 0.',
+    '# TYPE apns_cert_check_success gauge',
+    `apns_cert_check_success ${report.errors.length === 0 && report.status !== 'unknown' ? 1 : 0}`,
+  ].join('\n')}\n`;
+}
