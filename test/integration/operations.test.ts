@@ -1,6 +1,6 @@
 import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -76,7 +76,7 @@ describe('check-expiry --notify', () => {
   let server: Server;
   let url: string;
   const received: Array<{ body: Record<string, unknown>; contentType: string | undefined }> = [];
-  let respond: (req: IncomingMessage, res: import('node:http').ServerResponse) => void = (_req, res) => res.end('ok');
+  let respond: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end('ok');
 
   beforeAll(async () => {
     server = createServer((req, res) => {
