@@ -7,6 +7,7 @@ import { readInputFile } from '../store/files.js';
 import { resolveStoreDir } from '../store/location.js';
 import type { CommandModule, Deps } from '../commands/kit.js';
 import { checkExpiry } from '../commands/check-expiry.js';
+import { completion } from '../commands/completion.js';
 import { csr } from '../commands/csr.js';
 import { doctor } from '../commands/doctor.js';
 import { exportCommand } from '../commands/export.js';
@@ -40,7 +41,7 @@ export interface Io {
   stderr: NodeJS.WriteStream;
 }
 
-const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show, doctor, probe] as Array<CommandModule<never>>;
+const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show, doctor, probe, completion] as Array<CommandModule<never>>;
 
 function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
