@@ -1,11 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AppError, ExitCode, isAppError } from '../errors.js';
-import type { SecretBackendName } from '../core/index-model.js';
-import { Output, useColor } from '../output/output.js';
-import { FileStore } from '../store/file-store.js';
-import { readInputFile } from '../store/files.js';
-import { resolveStoreDir } from '../store/location.js';
-import type { CommandModule, Deps } from '../commands/kit.js';
+import { ExitCode, isAppError } from '../errors.js';
+import { Output, colorStyle, plainStyle, useColor } from '../output/output.js';
 import { checkExpiry } from '../commands/check-expiry.js';
 import { completion } from '../commands/completion.js';
 import { csr } from '../commands/csr.js';
@@ -21,81 +16,28 @@ import { retire } from '../commands/retire.js';
 import { show } from '../commands/show.js';
 import { vendorSign } from '../commands/vendor-sign.js';
 import { verify } from '../commands/verify.js';
-import { inquirerPrompter, promptPassword } from './prompts.js';
+import type { CommandModule } from '../commands/kit.js';
+import { makeDeps } from './deps.js';
+import type { GlobalOptions } from './deps.js';
 import { VERSION } from './version.js';
 
-interface GlobalOptions {
-  store?: string;
-  json: boolean;
-  color: boolean;
-  quiet: boolean;
-  secretBackend?: SecretBackendName;
-  passphraseFile?: string;
+/** A place to write text; the process streams are only created when something is written. */
+export interface Sink {
+  write(text: string): unknown;
 }
 
 export interface Io {
   argv: string[];
   env: NodeJS.ProcessEnv;
-  stdin: NodeJS.ReadStream;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
+  /** Getters: touching process.stdin or process.stderr costs start-up time, so only when needed. */
+  stdin: () => NodeJS.ReadStream;
+  stderrStream: () => NodeJS.WriteStream;
+  stdout: Sink;
+  stderr: Sink;
+  tty: { stdin: boolean; stdout: boolean; stderr: boolean };
 }
 
 const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show, doctor, probe, completion] as Array<CommandModule<never>>;
-
-function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : fallback;
-}
-
-async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
-  const store = new FileStore(await resolveStoreDir(globals.store, io.env), { lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000) });
-  const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY) && !globals.json;
-  const { passphraseSource, PassphraseVault } = await import('../secrets/passphrase.js');
-  const passphrase = passphraseSource({
-    file: globals.passphraseFile,
-    env: io.env,
-    interactive,
-    prompt: (message) => promptPassword(message, io.stderr),
-  });
-  const envBackend = io.env.APNS_CERT_SECRET_BACKEND;
-  if (envBackend !== undefined && envBackend !== '' && envBackend !== 'keychain' && envBackend !== 'passphrase') {
-    throw new AppError('USAGE', `read APNS_CERT_SECRET_BACKEND: "${envBackend}" is not keychain or passphrase`, { hint: 'export APNS_CERT_SECRET_BACKEND=passphrase' });
-  }
-  const backendForNewStore: SecretBackendName =
-    globals.secretBackend ?? (envBackend as SecretBackendName | undefined) ?? (passphrase.given ? 'passphrase' : 'keychain');
-  const keychainTimeout = envMs(io.env, 'APNS_CERT_KEYCHAIN_TIMEOUT_MS', 10_000);
-  return {
-    store,
-    backendForNewStore,
-    vaults: (backend) => {
-      if (backend === 'passphrase') return new PassphraseVault(store, passphrase);
-      return new KeychainVaultProxy(keychainTimeout);
-    },
-    now: () => new Date(),
-    out,
-    readInput: (path) => readInputFile(path, io.stdin),
-    interactive,
-    prompter: inquirerPrompter(io.stderr),
-    env: io.env,
-  };
-}
-
-/** Loads the keychain binding only when a keychain store is actually opened. */
-class KeychainVaultProxy {
-  readonly backend = 'keychain' as const;
-  constructor(private readonly timeoutMs: number) {}
-  private async vault() {
-    const { KeychainVault } = await import('../secrets/keychain.js');
-    return new KeychainVault(this.timeoutMs);
-  }
-  async load(storeId: string) {
-    return (await this.vault()).load(storeId);
-  }
-  async save(storeId: string, key: Buffer) {
-    return (await this.vault()).save(storeId, key);
-  }
-}
 
 function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): number {
   const debug = env.APNS_CERT_DEBUG === '1';
@@ -118,7 +60,7 @@ export async function run(io: Io): Promise<number> {
   const program = new Command('apns-cert');
   let exitCode: number = ExitCode.ok;
   let active: CommandModule<never> | undefined;
-  let out = new Output({ json: false, quiet: false, color: false, stdout: io.stdout, stderr: io.stderr });
+  let out = new Output({ json: false, quiet: false, style: plainStyle, stdout: io.stdout, stderr: io.stderr });
 
   program
     .description('Own the whole life of an APNs push certificate: CSR, import with topic check, expiry monitoring.')
@@ -158,13 +100,8 @@ EXAMPLES
     command.action(async function (this: Command) {
       active = mod;
       const globals = program.opts<GlobalOptions>();
-      out = new Output({
-        json: globals.json,
-        quiet: globals.quiet,
-        color: useColor({ isTTY: Boolean(io.stdout.isTTY), env: io.env, noColorFlag: !globals.color, json: globals.json }),
-        stdout: io.stdout,
-        stderr: io.stderr,
-      });
+      const color = useColor({ isTTY: io.tty.stdout, env: io.env, noColorFlag: !globals.color, json: globals.json });
+      out = new Output({ json: globals.json, quiet: globals.quiet, style: color ? await colorStyle() : plainStyle, stdout: io.stdout, stderr: io.stderr });
       const deps = await makeDeps(globals, io, out);
       exitCode = await mod.run(mod.options(this), deps);
     });

@@ -19,26 +19,26 @@ export async function promptPassword(message: string, output: NodeJS.WritableStr
 }
 
 /** The real prompter: @inquirer/prompts on stderr, loaded on first use. */
-export function inquirerPrompter(output: NodeJS.WritableStream): Prompter {
+export function inquirerPrompter(output: () => NodeJS.WritableStream): Prompter {
   const load = () => import('@inquirer/prompts');
   return {
     async select(message, choices) {
       const { select } = await load();
-      return cancellable(() => select({ message, choices, pageSize: 12 }, { output }));
+      return cancellable(() => select({ message, choices, pageSize: 12 }, { output: output() }));
     },
     async input(message, opts = {}) {
       const { input } = await load();
       const config: Parameters<typeof input>[0] = { message };
       if (opts.default !== undefined) config.default = opts.default;
       if (opts.validate !== undefined) config.validate = opts.validate;
-      return cancellable(() => input(config, { output }));
+      return cancellable(() => input(config, { output: output() }));
     },
     async password(message) {
-      return promptPassword(message, output);
+      return promptPassword(message, output());
     },
     async confirm(message, defaultValue) {
       const { confirm } = await load();
-      return cancellable(() => confirm({ message, default: defaultValue }, { output }));
+      return cancellable(() => confirm({ message, default: defaultValue }, { output: output() }));
     },
   };
 }

@@ -1,4 +1,16 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, read once from package.json beside dist/. */
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The package version, from the nearest package.json named apns-cert above this file (dist/ or dist/bundle/). */
+function findVersion(): string {
+  for (const up of ['../', '../../', '../../../']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'apns-cert' && pkg.version) return pkg.version;
+    } catch {
+      // not here
+    }
+  }
+  return '0.0.0-unknown';
+}
+
+export const VERSION: string = findVersion();

@@ -8,6 +8,7 @@ import { formatJson, formatText, summary } from '../output/expiry-report.js';
 import type { ExpiryReport, Painter } from '../output/expiry-report.js';
 import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
 import { readCertificates } from './shared/read-certificates.js';
+import { isPkcs12, summarizeCertificateFile } from '../core/input.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export type ExpiryFormat = 'text' | 'json' | 'prometheus' | 'nagios';
@@ -34,8 +35,9 @@ async function fromFiles(files: string[], deps: Deps, problems: Problem[]): Prom
   const items: ExpiryInput[] = [];
   for (const file of files) {
     try {
-      const decoded = await readCertificates(file, deps);
-      const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
+      const bytes = await deps.readInput(file);
+      const certs = isPkcs12(bytes) ? (await readCertificates(file, { ...deps, readInput: async () => bytes })).certificates : summarizeCertificateFile(bytes, file);
+      const cert = certs.find((c) => c.topic !== null) ?? certs[0]!;
       items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter });
     } catch (error) {
       problems.push({ source: file, message: error instanceof Error ? error.message : String(error) });

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { APPLE_CAS } from './apple-ca-bundle.js';
-import { formatName, parseCertificate } from './certificate.js';
+import { formatName, parseCertificate, parseTbs } from './certificate.js';
 import type { CertificateInfo } from './certificate.js';
 import { pemBlocks } from './input.js';
 
@@ -10,21 +10,39 @@ interface Ca {
   root: boolean;
 }
 
-let bundled: Ca[] | undefined;
-
-function load(info: CertificateInfo, root: boolean): Ca {
-  return { info, x509: new X509Certificate(info.der), root };
+/** A CA certificate known by its subject name; fully parsed only when a chain goes through it. */
+export interface CaSource {
+  subject: string;
+  root: boolean;
+  load(): Ca;
 }
 
-/** Apple's CA certificates bundled with the tool, parsed on first use. */
-export function appleCas(): Ca[] {
-  bundled ??= APPLE_CAS.map((ca) => load(parseCertificate(pemBlocks(ca.pem)[0]!.der, ca.file), ca.role === 'root'));
+function caSource(der: Uint8Array, file: string, root: boolean): CaSource {
+  let ca: Ca | undefined;
+  return {
+    subject: formatName(parseTbs(der).subject),
+    root,
+    load: () => {
+      if (ca === undefined) {
+        const info = parseCertificate(der, file);
+        ca = { info, x509: new X509Certificate(info.der), root };
+      }
+      return ca;
+    },
+  };
+}
+
+let bundled: CaSource[] | undefined;
+
+/** Apple's CA certificates bundled with the tool, indexed by subject on first use. */
+export function appleCas(): CaSource[] {
+  bundled ??= APPLE_CAS.map((ca) => caSource(pemBlocks(ca.pem)[0]!.der, ca.file, ca.role === 'root'));
   return bundled;
 }
 
 /** CA certificates given by the user (--chain): self-signed ones count as roots. */
-export function extraCas(certs: CertificateInfo[]): Ca[] {
-  return certs.map((c) => load(c, formatName(c.subject) === formatName(c.issuer)));
+export function extraCas(certs: CertificateInfo[]): CaSource[] {
+  return certs.map((c) => caSource(c.der, 'the --chain file', formatName(c.subject) === formatName(c.issuer)));
 }
 
 export interface ChainVerdict {
@@ -52,7 +70,7 @@ function validAt(c: CertificateInfo, at: Date): boolean {
  * Walks from `leaf` to a root through `cas` (Apple's bundle by default), checking each signature
  * with native crypto and each certificate's validity at `at`.
  */
-export function checkChain(leaf: CertificateInfo, at: Date, cas: Ca[] = appleCas()): ChainVerdict {
+export function checkChain(leaf: CertificateInfo, at: Date, sources: CaSource[] = appleCas()): ChainVerdict {
   const verdict = (valid: boolean, path: Ca[], problem: string | null, appleIssued = true): ChainVerdict => ({
     appleIssued,
     valid,
@@ -64,7 +82,8 @@ export function checkChain(leaf: CertificateInfo, at: Date, cas: Ca[] = appleCas
     cas: path.map((c) => c.info),
   });
 
-  const selfRoot = cas.find((c) => c.root && c.info.fingerprintSha256 === leaf.fingerprintSha256);
+  const leafSubject = formatName(leaf.subject);
+  const selfRoot = sources.filter((c) => c.root && c.subject === leafSubject).map((c) => c.load()).find((c) => c.info.fingerprintSha256 === leaf.fingerprintSha256);
   if (selfRoot) return validAt(leaf, at) ? verdict(true, [selfRoot], null) : verdict(false, [selfRoot], `${cn(leaf)} is not valid at ${at.toISOString()}`);
 
   const path: Ca[] = [];
@@ -72,7 +91,7 @@ export function checkChain(leaf: CertificateInfo, at: Date, cas: Ca[] = appleCas
   let x509 = new X509Certificate(leaf.der);
   for (let depth = 0; depth < 6; depth++) {
     const issuerName = formatName(current.issuer);
-    const named = cas.filter((c) => formatName(c.info.subject) === issuerName);
+    const named = sources.filter((c) => c.subject === issuerName).map((c) => c.load());
     if (named.length === 0) {
       if (depth === 0) return verdict(false, path, `issued by "${cn({ subject: current.issuer } as CertificateInfo)}", which is not an Apple CA`, false);
       return verdict(false, path, `no known CA certificate for "${issuerName}"`);

@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { AppError } from '../errors.js';
-import { parseCertificate } from './certificate.js';
-import type { CertificateInfo } from './certificate.js';
+import { parseCertificate, summarizeCertificate } from './certificate.js';
+import type { CertificateInfo, CertificateSummary } from './certificate.js';
 import { Tag, children, readTlv } from './der.js';
 import { describePrivateKey } from './keys.js';
 import type { PrivateKeyInfo } from './keys.js';
@@ -171,3 +171,19 @@ export function isPushRequest(bytes: Uint8Array): boolean {
   return /^(PD94bWw|PHBsaXN0|PCFET0NUWVBF)/.test(text);
 }
 
+
+/**
+ * The certificates of a PEM or DER file, summarized (topic and expiry) without full parsing: the fast path
+ * of check-expiry over many files. Refuses what decodeCertificateFile refuses.
+ */
+export function summarizeCertificateFile(bytes: Uint8Array, source: string): CertificateSummary[] {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+  if (!isBinary(bytes) && text.includes('-----BEGIN ')) {
+    const certs = pemBlocks(text).filter((b) => CERT_LABELS.has(b.label));
+    if (certs.length === 0) return decodeCertificateFile(bytes, source).certificates; // throws the precise refusal
+    return certs.map((b) => summarizeCertificate(b.der, source));
+  }
+  if (isBinary(bytes) && sniffDer(bytes) === 'unknown') return [summarizeCertificate(bytes, source)];
+  return decodeCertificateFile(bytes, source).certificates;
+}

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { sha256Hex } from './certificate.js';
 
@@ -20,6 +20,16 @@ export function describePrivateKey(key: KeyObject): PrivateKeyInfo {
 export function generateRsaKey(): PrivateKeyInfo {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
   return describePrivateKey(privateKey);
+}
+
+/** The same, on libuv's thread pool, so that other start-up work can run meanwhile. */
+export function generateRsaKeyAsync(): Promise<PrivateKeyInfo> {
+  return new Promise((resolve, reject) => {
+    generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, (error, _publicKey, privateKey) => {
+      if (error) reject(error);
+      else resolve(describePrivateKey(privateKey));
+    });
+  });
 }
 
 export function privateKeyFromPkcs8(pkcs8: Uint8Array): PrivateKeyInfo {

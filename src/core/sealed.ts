@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
 import { AppError } from '../errors.js';
 
 /** AES-256-GCM box, serialised as JSON. `aad` binds the box to its purpose (e.g. the key id). */
@@ -83,22 +83,22 @@ export interface WrappedMasterKey {
 const MASTER_AAD = 'apns-cert master key v1';
 const DEFAULT_KDF = { N: 1 << 15, r: 8, p: 1 };
 
-function deriveKey(passphrase: string, kdf: WrappedMasterKey['kdf']): Buffer {
-  return scryptSync(passphrase.normalize('NFC'), Buffer.from(kdf.salt, 'base64'), 32, {
-    N: kdf.N,
-    r: kdf.r,
-    p: kdf.p,
-    maxmem: 256 * kdf.N * kdf.r,
+/** scrypt on libuv's thread pool (~0.1 s at N=2^15), so that key generation can run beside it. */
+function deriveKey(passphrase: string, kdf: WrappedMasterKey['kdf']): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(passphrase.normalize('NFC'), Buffer.from(kdf.salt, 'base64'), 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    );
   });
 }
 
-export function wrapMasterKey(masterKey: Uint8Array, passphrase: string): WrappedMasterKey {
+export async function wrapMasterKey(masterKey: Uint8Array, passphrase: string): Promise<WrappedMasterKey> {
   const kdf = { name: 'scrypt' as const, ...DEFAULT_KDF, salt: randomBytes(16).toString('base64') };
-  return { version: 1, kdf, box: seal(masterKey, deriveKey(passphrase, kdf), MASTER_AAD) };
+  return { version: 1, kdf, box: seal(masterKey, await deriveKey(passphrase, kdf), MASTER_AAD) };
 }
 
-export function unwrapMasterKey(wrapped: WrappedMasterKey, passphrase: string): Buffer {
-  const key = open(wrapped.box, deriveKey(passphrase, wrapped.kdf), MASTER_AAD);
+export async function unwrapMasterKey(wrapped: WrappedMasterKey, passphrase: string): Promise<Buffer> {
+  const key = open(wrapped.box, await deriveKey(passphrase, wrapped.kdf), MASTER_AAD);
   if (key === null) {
     throw new AppError('WRONG_PASSPHRASE', 'unlock the store: wrong passphrase', {
       hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>   # or --passphrase-file <file>',

@@ -1,28 +1,47 @@
-import { Chalk } from 'chalk';
-import type { ChalkInstance } from 'chalk';
+/** The few styles apns-cert uses; chalk provides them when colors are on. */
+export interface Style {
+  green(text: string): string;
+  red(text: string): string;
+  yellow(text: string): string;
+  magenta(text: string): string;
+  bold(text: string): string;
+}
+
+const same = (text: string) => text;
+export const plainStyle: Style = { green: same, red: same, yellow: same, magenta: same, bold: same };
+
+/** chalk, loaded only when colors are on (never on the cron path). */
+export async function colorStyle(): Promise<Style> {
+  const { Chalk } = await import('chalk');
+  return new Chalk({ level: 1 });
+}
 
 export const JSON_SCHEMA_VERSION = 1;
+
+export interface Sink {
+  write(text: string): unknown;
+}
 
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
-  color: boolean;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
+  style: Style;
+  stdout: Sink;
+  stderr: Sink;
 }
 
 /** stdout carries data; stderr carries messages. `-q` silences messages, never data or errors. */
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
-  readonly style: ChalkInstance;
-  private readonly stdout: NodeJS.WritableStream;
-  private readonly stderr: NodeJS.WritableStream;
+  readonly style: Style;
+  private readonly stdout: Sink;
+  private readonly stderr: Sink;
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
     this.quiet = opts.quiet;
-    this.style = new Chalk({ level: opts.color && !opts.json ? 1 : 0 });
+    this.style = opts.style;
     this.stdout = opts.stdout;
     this.stderr = opts.stderr;
   }

@@ -20,7 +20,7 @@ export class PassphraseVault implements MasterKeyVault {
   }
 
   async save(_storeId: string, masterKey: Buffer): Promise<void> {
-    const wrapped = wrapMasterKey(masterKey, await this.passphrase.get(true));
+    const wrapped = await wrapMasterKey(masterKey, await this.passphrase.get(true));
     await this.store.writeFile(MASTER_KEY_FILE, `${JSON.stringify(wrapped, null, 2)}\n`);
   }
 }

@@ -22,15 +22,36 @@ export async function unlockOrCreateStore(
   vaults: VaultFactory,
   backendForNewStore: SecretBackendName,
   now: Date,
+  early?: Promise<UnlockedKey | null>,
 ): Promise<{ index: StoreIndex; masterKey: Buffer; created: boolean }> {
   const existing = await store.readIndex();
   if (existing !== null) {
-    return { index: existing, masterKey: await vaults(existing.secretBackend).load(existing.storeId), created: false };
+    const unlocked = await early;
+    const masterKey = unlocked?.storeId === existing.storeId ? unlocked.masterKey : await vaults(existing.secretBackend).load(existing.storeId);
+    return { index: existing, masterKey, created: false };
   }
   const index = emptyIndex(randomUUID(), backendForNewStore, now);
   const masterKey = randomBytes(32);
   await vaults(backendForNewStore).save(index.storeId, masterKey);
   return { index, masterKey, created: true };
+}
+
+export interface UnlockedKey {
+  storeId: string;
+  masterKey: Buffer;
+}
+
+/**
+ * Starts unlocking an existing store before its lock is taken (the master key never changes once made),
+ * so that scrypt or the keychain can run while other work goes on. Errors surface when awaited.
+ */
+export function unlockEarly(store: FileStore, vaults: VaultFactory): Promise<UnlockedKey | null> {
+  const unlocking = (async () => {
+    const index = await store.readIndex();
+    return index === null ? null : { storeId: index.storeId, masterKey: await vaults(index.secretBackend).load(index.storeId) };
+  })();
+  unlocking.catch(() => undefined);
+  return unlocking;
 }
 
 export async function unlockStore(vaults: VaultFactory, index: StoreIndex): Promise<Buffer> {

@@ -2,7 +2,7 @@
 import { PassThrough } from 'node:stream';
 import type { Choice, Deps, Prompter } from '../../src/commands/kit.js';
 import { AppError } from '../../src/errors.js';
-import { Output } from '../../src/output/output.js';
+import { Output, plainStyle } from '../../src/output/output.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { readInputFile } from '../../src/store/files.js';
 import { MemoryVault } from '../../src/secrets/memory.js';
@@ -79,7 +79,7 @@ export function makeDeps(opts: { storeDir?: string; now: Date; answers?: Answer[
     vaults: () => vault,
     backendForNewStore: 'keychain',
     now: () => opts.now,
-    out: new Output({ json: opts.json ?? false, quiet: false, color: false, stdout, stderr }),
+    out: new Output({ json: opts.json ?? false, quiet: false, style: plainStyle, stdout, stderr }),
     readInput: (path) => readInputFile(path),
     interactive: opts.interactive ?? true,
     prompter: new ScriptedPrompter(opts.answers ?? []),

@@ -38,7 +38,7 @@ describe('check-expiry monitoring formats', () => {
     expect(value('apns_cert_status', 'beta')).toBe(0);
     expect(value('apns_cert_expires_in_seconds', 'acme')).toBeGreaterThan(19 * 86400);
     expect(value('apns_cert_expires_in_seconds', 'acme')).toBeLessThanOrEqual(20 * 86400);
-    expect(value('apns_cert_not_after_timestamp_seconds', 'acme')).toBe(Math.round(daysFrom(NOW, 20).getTime() / 1000));
+    expect(value('apns_cert_not_after_timestamp_seconds', 'acme')).toBe(Math.floor(daysFrom(NOW, 20).getTime() / 1000)); // X.509 keeps whole seconds
     expect(lines).toContain(`apns_cert_status{name="acme",topic="${topic}"} 1`);
     expect(lines).toContain('apns_cert_check_success 1');
     expect(lines.filter((l) => l.startsWith('# TYPE')).every((l) => l.endsWith(' gauge'))).toBe(true);

@@ -45,11 +45,11 @@ describe('sealed keys and the wrapped master key', () => {
     const tampered = { ...box, ciphertext: Buffer.from('x' + box.ciphertext).toString('base64') };
     expect(() => openPrivateKey(tampered, master, 'kid')).toThrow(AppError);
   });
-  it('unwraps the master key with the right passphrase, and says "wrong passphrase" (77) otherwise', () => {
-    const wrapped = parseWrappedMasterKey(JSON.stringify(wrapMasterKey(master, 'correct horse')));
-    expect(unwrapMasterKey(wrapped, 'correct horse').equals(master)).toBe(true);
+  it('unwraps the master key with the right passphrase, and says "wrong passphrase" (77) otherwise', async () => {
+    const wrapped = parseWrappedMasterKey(JSON.stringify(await wrapMasterKey(master, 'correct horse')));
+    expect((await unwrapMasterKey(wrapped, 'correct horse')).equals(master)).toBe(true);
     try {
-      unwrapMasterKey(wrapped, 'wrong');
+      await unwrapMasterKey(wrapped, 'wrong');
       expect.fail('should throw');
     } catch (error) {
       expect((error as AppError).code).toBe('WRONG_PASSPHRASE');

@@ -3,10 +3,10 @@ import { AppError } from '../../errors.js';
 import type { CsrSubject } from '../../core/csr.js';
 import { activeCertificate, newRecord } from '../../core/index-model.js';
 import type { PendingKey, PushRecord } from '../../core/index-model.js';
-import type { PrivateKeyInfo } from '../../core/keys.js';
+import { generateRsaKeyAsync } from '../../core/keys.js';
 import { appleIdMatches, hashAppleId } from '../../core/topic.js';
 import { assertCanCreate, writeOutputFile } from '../../store/files.js';
-import { keyPath, loadPrivateKey, savePrivateKey, unlockOrCreateStore } from '../../store/private-keys.js';
+import { keyPath, loadPrivateKey, savePrivateKey, unlockEarly, unlockOrCreateStore } from '../../store/private-keys.js';
 import type { Deps } from '../kit.js';
 
 export interface MakeCsrRequest {
@@ -37,18 +37,18 @@ export interface MakeCsrResult {
  */
 export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrResult> {
   await assertCanCreate(req.outPath, { force: req.force, flag: req.outFlag });
-  const { buildCsr } = await import('../../core/csr.js');
-  let fresh: PrivateKeyInfo | undefined;
-  if (!req.reuseKey) {
-    const { generateRsaKey } = await import('../../core/keys.js');
-    fresh = generateRsaKey();
-  }
+  // Three things overlap: the key is generated on the thread pool, forge loads on the main thread,
+  // and the store is unlocked (scrypt, thread pool) under the lock.
+  const fresh = req.reuseKey ? undefined : generateRsaKeyAsync();
+  fresh?.catch(() => undefined);
+  const early = unlockEarly(deps.store, deps.vaults);
+  const csrModule = import('../../core/csr.js');
   const now = deps.now();
   const nowIso = now.toISOString();
   const csrPath = resolve(req.outPath);
 
   return deps.store.withLock(async () => {
-    const { index, masterKey } = await unlockOrCreateStore(deps.store, deps.vaults, deps.backendForNewStore, now);
+    const { index, masterKey } = await unlockOrCreateStore(deps.store, deps.vaults, deps.backendForNewStore, now, early);
     const before = index.records[req.name];
     if (before?.retiredAt != null) {
       throw new AppError('USAGE', `make a CSR for "${req.name}": it was retired on ${before.retiredAt}`, {
@@ -56,7 +56,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
       });
     }
     const record: PushRecord = before ? structuredClone(before) : newRecord(req.name, nowIso);
-    let key = fresh;
+    let key = await fresh;
     if (key === undefined) {
       const active = activeCertificate(record);
       if (active === undefined) {
@@ -77,6 +77,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     const isNewKeyFile = fresh !== undefined;
     if (isNewKeyFile) await savePrivateKey(deps.store, masterKey, key);
     try {
+      const { buildCsr } = await csrModule;
       await writeOutputFile(req.outPath, buildCsr(key, req.subject).pem, { force: req.force, flag: req.outFlag });
     } catch (error) {
       if (isNewKeyFile) await deps.store.removeFile(keyPath(key.keyId));

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// apns-cert benchmarks: medians over repeated runs, each as a ratio against a baseline measured in the
+// same run, interleaved so that machine noise hits both alike. Not part of the test suite.
+// Usage: npm run bench [-- --runs 15]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import forge from 'node-forge';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'bin/apns-cert.js');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 11;
+const work = mkdtempSync(join(tmpdir(), 'apns-cert-bench-'));
+
+// ---------- inputs ----------
+function makeCa() {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }));
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date('2020-01-01');
+  cert.validity.notAfter = new Date('2040-01-01');
+  const attrs = [{ name: 'commonName', value: 'Bench CA' }];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  return { cert, privateKey };
+}
+
+/** forge builds the TBS, native crypto signs it (forge's own signing is ~20x slower). */
+function mint(ca, publicKeyPem, topic, serial, notAfter) {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  cert.serialNumber = serial;
+  cert.validity.notBefore = new Date(notAfter.getTime() - 365 * 86400000);
+  cert.validity.notAfter = notAfter;
+  cert.setSubject([
+    { type: '0.9.2342.19200300.100.1.1', value: topic },
+    { name: 'commonName', value: `APSP:${topic.split('.').pop()}` },
+    { name: 'countryName', value: 'US' },
+  ]);
+  cert.setIssuer(ca.cert.subject.attributes);
+  cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
+  cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
+  const tbs = forge.pki.getTBSCertificate(cert);
+  cert.tbsCertificate = tbs;
+  const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
+  cert.signature = sign('sha256', der, ca.privateKey).toString('binary');
+  return forge.pki.certificateToPem(cert);
+}
+
+function buildInputs() {
+  const ca = makeCa();
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' });
+  const now = Date.now();
+  const pemDir = join(work, 'pems');
+  mkdirSync(pemDir);
+  const records = {};
+  const files = [];
+  for (let i = 0; i < 1000; i++) {
+    const topic = `com.apple.mgmt.External.${randomUUID()}`;
+    const notAfter = new Date(now + (40 + (i % 300)) * 86400000);
+    const serial = (0x100000 + i).toString(16);
+    const file = join(pemDir, `cert-${i}.pem`);
+    writeFileSync(file, mint(ca, publicPem, topic, serial, notAfter));
+    files.push(file);
+    const iso = new Date(now).toISOString();
+    const name = `tenant-${String(i).padStart(4, '0')}`;
+    records[name] = {
+      name,
+      topic,
+      topicHash: forge.md.sha256.create().update(topic).digest().toHex(),
+      appleIdHash: null,
+      createdAt: iso,
+      updatedAt: iso,
+      pendingKey: null,
+      retiredAt: null,
+      certificates: [
+        { serialNumber: serial.toUpperCase(), fingerprintSha256: randomUUID().replace(/-/g, '').repeat(2), notBefore: new Date(notAfter.getTime() - 365 * 86400000).toISOString(), notAfter: notAfter.toISOString(), importedAt: iso, keyId: 'k'.repeat(64), status: 'active', file: `certs/${i}.pem` },
+      ],
+    };
+  }
+  const store = join(work, 'store');
+  mkdirSync(store, { mode: 0o700 });
+  writeFileSync(join(store, 'index.json'), JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: new Date(now).toISOString(), records }, null, 2), { mode: 0o600 });
+  // a passphrase store for P3 (csr): created once by the CLI itself
+  const csrStore = join(work, 'csr-store');
+  const env = { ...process.env, APNS_CERT_STORE: csrStore, APNS_CERT_PASSPHRASE: 'bench' };
+  execFileSync(process.execPath, [bin, '--secret-backend', 'passphrase', 'csr', '--name', 'warmup', '--out', join(work, 'warmup.csr')], { env, stdio: 'ignore' });
+  return { store, files, one: files[0], csrStore };
+}
+
+// ---------- measuring ----------
+function timeIt(cmd, args, opts = {}) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0 && !opts.okCodes?.includes(r.status)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+function peakRssKiB(cmd, args, env) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  return Number(r.stderr.trim().split('\n').pop());
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Interleaves subject and baseline runs; returns medians and their ratio. */
+function compare(subject, baseline) {
+  const a = [];
+  const b = [];
+  subject();
+  baseline(); // warm caches once
+  for (let i = 0; i < RUNS; i++) {
+    a.push(subject());
+    b.push(baseline());
+  }
+  return { subjectMs: median(a), baselineMs: median(b), ratio: median(a) / median(b) };
+}
+
+console.error(`apns-cert bench: building inputs in ${work} ...`);
+const inputs = buildInputs();
+const nodeE0 = () => timeIt(process.execPath, ['-e', '0']);
+const cli = (args, env = {}) => () => timeIt(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, okCodes: [1, 2] });
+const checkendScript = join(work, 'checkend.sh');
+writeFileSync(checkendScript, `for f in "$@"; do openssl x509 -checkend 2592000 -noout -in "$f" >/dev/null || true; done\n`);
+const fileList = inputs.files;
+let csrCount = 0;
+
+const results = [];
+const add = (id, what, target, r) => results.push({ id, what, target, ...r, pass: r.ratio <= target });
+
+console.error(`P1: check-expiry on a 1000-record store vs node -e 0 (${RUNS} runs each)`);
+add('P1', 'check-expiry, 1000-record store ÷ node -e 0', 1.5, compare(cli(['check-expiry', '-q'], { APNS_CERT_STORE: inputs.store }), nodeE0));
+console.error('P2: check-expiry on 1000 PEM files vs an openssl -checkend loop');
+add('P2', 'check-expiry, 1000 PEM files ÷ openssl x509 -checkend loop', 0.1, compare(cli(['check-expiry', '-q', ...fileList]), () => timeIt('sh', [checkendScript, ...fileList], { env: { ...process.env, SSL_CERT_FILE: '/dev/null' } })));
+console.error('P3: csr (passphrase backend) vs openssl req -newkey rsa:2048');
+add(
+  'P3',
+  'csr (passphrase backend) ÷ openssl req -new -newkey rsa:2048 -nodes',
+  1.3,
+  compare(
+    () => timeIt(process.execPath, [bin, 'csr', '--name', `bench-${csrCount++}`, '--out', join(work, `b${csrCount}.csr`)], { env: { ...process.env, APNS_CERT_STORE: inputs.csrStore, APNS_CERT_PASSPHRASE: 'bench' } }),
+    () => timeIt('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'o.key'), '-out', join(work, 'o.csr'), '-subj', '/CN=bench']),
+  ),
+);
+console.error('P4: inspect one certificate vs node -e 0');
+add('P4', 'inspect one certificate ÷ node -e 0', 1.6, compare(cli(['inspect', inputs.one]), nodeE0));
+const rss = [];
+for (let i = 0; i < 5; i++) rss.push(peakRssKiB(process.execPath, [bin, 'check-expiry', '-q'], { ...process.env, APNS_CERT_STORE: inputs.store }));
+const rssMiB = median(rss) / 1024;
+results.push({ id: 'P5', what: 'peak RSS of P1 (MiB, not a ratio)', target: 80, subjectMs: null, baselineMs: null, ratio: rssMiB, pass: rssMiB <= 80 });
+
+const machine = { node: process.version, cpus: (await import('node:os')).cpus().length, runs: RUNS, date: new Date().toISOString() };
+writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+const fmt = (x) => (x === null ? '-' : x.toFixed(x < 10 ? 2 : 0));
+console.log('| id | what | subject median ms | baseline median ms | ratio (P5: MiB) | target | |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | --- |');
+for (const r of results) console.log(`| ${r.id} | ${r.what} | ${fmt(r.subjectMs)} | ${fmt(r.baselineMs)} | ${fmt(r.ratio)} | ≤ ${r.target} | ${r.pass ? 'met' : 'MISSED'} |`);
+console.log(`\n${RUNS} runs each, ${machine.node}, ${machine.cpus} cores; written to bench/results.json`);
+rmSync(work, { recursive: true, force: true });

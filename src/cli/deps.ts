@@ -1,0 +1,78 @@
+import { AppError } from '../errors.js';
+import type { Deps } from '../commands/kit.js';
+import type { SecretBackendName } from '../core/index-model.js';
+import type { Output } from '../output/output.js';
+import type { MasterKeyVault } from '../secrets/vault.js';
+import { FileStore } from '../store/file-store.js';
+import { readInputFile } from '../store/files.js';
+import { resolveStoreDir } from '../store/location.js';
+import type { Io } from './main.js';
+import { inquirerPrompter, promptPassword } from './prompts.js';
+
+export interface GlobalOptions {
+  store?: string;
+  json: boolean;
+  color: boolean;
+  quiet: boolean;
+  secretBackend?: SecretBackendName;
+  passphraseFile?: string;
+}
+
+function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : fallback;
+}
+
+/** A vault whose module (and, for the keychain, native binding) is loaded on first use only. */
+class LazyVault implements MasterKeyVault {
+  private vault: Promise<MasterKeyVault> | undefined;
+  constructor(
+    readonly backend: SecretBackendName,
+    private readonly create: () => Promise<MasterKeyVault>,
+  ) {}
+  private get(): Promise<MasterKeyVault> {
+    this.vault ??= this.create();
+    return this.vault;
+  }
+  async load(storeId: string): Promise<Buffer> {
+    return (await this.get()).load(storeId);
+  }
+  async save(storeId: string, masterKey: Buffer): Promise<void> {
+    return (await this.get()).save(storeId, masterKey);
+  }
+}
+
+/** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
+export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
+  const store = new FileStore(await resolveStoreDir(globals.store, io.env), { lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000) });
+  const interactive = io.tty.stdin && io.tty.stderr && !globals.json;
+  const envBackend = io.env.APNS_CERT_SECRET_BACKEND;
+  if (envBackend !== undefined && envBackend !== '' && envBackend !== 'keychain' && envBackend !== 'passphrase') {
+    throw new AppError('USAGE', `read APNS_CERT_SECRET_BACKEND: "${envBackend}" is not keychain or passphrase`, { hint: 'export APNS_CERT_SECRET_BACKEND=passphrase' });
+  }
+  const passphraseGiven = globals.passphraseFile !== undefined || (io.env.APNS_CERT_PASSPHRASE ?? '') !== '';
+  const backendForNewStore: SecretBackendName = globals.secretBackend ?? (envBackend === '' ? undefined : (envBackend as SecretBackendName | undefined)) ?? (passphraseGiven ? 'passphrase' : 'keychain');
+  const keychainTimeout = envMs(io.env, 'APNS_CERT_KEYCHAIN_TIMEOUT_MS', 10_000);
+  const vaults: Record<SecretBackendName, MasterKeyVault> = {
+    passphrase: new LazyVault('passphrase', async () => {
+      const { passphraseSource, PassphraseVault } = await import('../secrets/passphrase.js');
+      const source = passphraseSource({ file: globals.passphraseFile, env: io.env, interactive, prompt: (message) => promptPassword(message, io.stderrStream()) });
+      return new PassphraseVault(store, source);
+    }),
+    keychain: new LazyVault('keychain', async () => {
+      const { KeychainVault } = await import('../secrets/keychain.js');
+      return new KeychainVault(keychainTimeout);
+    }),
+  };
+  return {
+    store,
+    backendForNewStore,
+    vaults: (backend) => vaults[backend],
+    now: () => new Date(),
+    out,
+    readInput: (path) => readInputFile(path, io.stdin()),
+    interactive,
+    prompter: inquirerPrompter(io.stderrStream),
+    env: io.env,
+  };
+}
