@@ -23,9 +23,26 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * An ESM import of a built-in (`import { readFileSync } from 'node:fs'`) makes node build the module's whole
+ * ESM facade, reading every export: for node:fs that loads fs/promises, streams and readline. A require()
+ * does not. So built-ins are required, through the require() the banner provides.
+ */
+const builtinsAsRequire = {
+  name: 'builtins-as-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => {
+      if (args.path === 'node:module') return undefined;
+      if (args.namespace === 'builtin') return { path: args.path, external: true };
+      return { path: args.path, namespace: 'builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
 const result = await build({
   metafile: true,
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, builtinsAsRequire],
   entryPoints: { 'apns-cert': 'src/cli/entry.ts' },
   outdir: 'dist/bundle',
   bundle: true,
@@ -36,16 +53,20 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   external: ['@napi-rs/keyring'],
   // CommonJS dependencies bundled into ESM still use require(), __filename and __dirname.
+  // CommonJS dependencies bundled into ESM still use require(), __filename and __dirname. The shim
+  // creates the real require() on first use only, and needs no node:url.
   banner: {
     js: [
       "import { createRequire as __apnsCertCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __apnsCertFileURLToPath } from 'node:url';",
-      'const require = __apnsCertCreateRequire(import.meta.url);',
-      'const __filename = __apnsCertFileURLToPath(import.meta.url);',
+      'let __apnsCertRequire;',
+      'const __apnsCertReq = () => (__apnsCertRequire ??= __apnsCertCreateRequire(import.meta.url));',
+      'const require = Object.assign((id) => __apnsCertReq()(id), { resolve: (id, o) => __apnsCertReq().resolve(id, o) });',
+      'const __filename = decodeURIComponent(new URL(import.meta.url).pathname);',
       "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
     ].join(' '),
   },
-  sourcemap: 'linked',
+
+  sourcemap: 'external',
   legalComments: 'none',
   minify: true,
   logLevel: 'warning',

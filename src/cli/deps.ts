@@ -45,7 +45,8 @@ class LazyVault implements MasterKeyVault {
 /** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
 export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
   const store = new FileStore(await resolveStoreDir(globals.store, io.env), { lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000) });
-  const interactive = io.tty.stdin && io.tty.stderr && !globals.json;
+  let interactiveAnswer: boolean | undefined;
+  const interactive = () => (interactiveAnswer ??= !globals.json && io.tty.stdin() && io.tty.stderr());
   const envBackend = io.env.APNS_CERT_SECRET_BACKEND;
   if (envBackend !== undefined && envBackend !== '' && envBackend !== 'keychain' && envBackend !== 'passphrase') {
     throw new AppError('USAGE', `read APNS_CERT_SECRET_BACKEND: "${envBackend}" is not keychain or passphrase`, { hint: 'export APNS_CERT_SECRET_BACKEND=passphrase' });
@@ -56,7 +57,7 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
   const vaults: Record<SecretBackendName, MasterKeyVault> = {
     passphrase: new LazyVault('passphrase', async () => {
       const { passphraseSource, PassphraseVault } = await import('../secrets/passphrase.js');
-      const source = passphraseSource({ file: globals.passphraseFile, env: io.env, interactive, prompt: (message) => promptPassword(message, io.stderrStream()) });
+      const source = passphraseSource({ file: globals.passphraseFile, env: io.env, interactive: interactive(), prompt: (message) => promptPassword(message, io.stderrStream()) });
       return new PassphraseVault(store, source);
     }),
     keychain: new LazyVault('keychain', async () => {
@@ -70,8 +71,10 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
     vaults: (backend) => vaults[backend],
     now: () => new Date(),
     out,
-    readInput: (path) => readInputFile(path, io.stdin()),
-    interactive,
+    readInput: (path) => readInputFile(path, io.stdin),
+    get interactive() {
+      return interactive();
+    },
     prompter: inquirerPrompter(io.stderrStream),
     env: io.env,
   };

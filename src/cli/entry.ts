@@ -1,6 +1,23 @@
-import { isatty } from 'node:tty';
+import { fstatSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type * as Tty from 'node:tty';
 import { run } from './main.js';
 import type { Sink } from './main.js';
+
+/**
+ * Whether a file descriptor is a terminal. Pipes, files and /dev/null (what cron and monitoring agents give)
+ * are answered with a stat, so the tty module is only loaded when a terminal is likely.
+ */
+function isTerminal(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    if (!st.isCharacterDevice() || st.rdev === statSync('/dev/null').rdev) return false;
+  } catch {
+    return false;
+  }
+  const tty = createRequire(import.meta.url)('node:tty') as typeof Tty;
+  return tty.isatty(fd);
+}
 
 /** The process boundary: the only place that sets the exit code of the process. */
 export async function main(): Promise<void> {
@@ -18,7 +35,7 @@ export async function main(): Promise<void> {
     stderrStream: () => process.stderr,
     stdout: sink(() => process.stdout, () => (usedStdout = true)),
     stderr: sink(() => process.stderr),
-    tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2) },
+    tty: { stdin: () => isTerminal(0), stdout: () => isTerminal(1), stderr: () => isTerminal(2) },
   });
   // Let a piped stdout drain before exiting; exit explicitly so a hung keychain call cannot keep us alive.
   if (usedStdout && process.stdout.writableNeedDrain) await new Promise((resolve) => process.stdout.once('drain', resolve));

@@ -34,7 +34,8 @@ export interface Io {
   stderrStream: () => NodeJS.WriteStream;
   stdout: Sink;
   stderr: Sink;
-  tty: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** Asked only when the answer matters (prompts, colors). */
+  tty: { stdin: () => boolean; stdout: () => boolean; stderr: () => boolean };
 }
 
 const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show, doctor, probe, completion] as Array<CommandModule<never>>;
@@ -94,7 +95,9 @@ EXAMPLES
   apns-cert <command> --help
 `);
 
-  for (const mod of COMMANDS) {
+  // Only the invoked command is defined (its options, help, parsers); all of them for help and mistakes.
+  const invoked = COMMANDS.find((m) => m.name === commandWord(io.argv.slice(2)));
+  for (const mod of invoked && !invoked.needsAllCommands ? [invoked] : COMMANDS) {
     const command = mod.define(program);
     command.exitOverride();
     command.action(async function (this: Command) {
@@ -112,7 +115,7 @@ EXAMPLES
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
-      const usageExit = commandFor(io.argv)?.errorExitCode ?? ExitCode.usage;
+      const usageExit = invoked?.errorExitCode ?? ExitCode.usage;
       return error.exitCode === 0 ? ExitCode.ok : usageExit;
     }
     const code = reportError(error, out, io.env);
@@ -122,6 +125,12 @@ EXAMPLES
   return exitCode;
 }
 
-function commandFor(argv: string[]): CommandModule<never> | undefined {
-  return argv.includes('check-expiry') ? checkExpiry as CommandModule<never> : undefined;
+/** The first word that is not a global option (or a global option's value). */
+function commandWord(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--store' || arg === '--secret-backend' || arg === '--passphrase-file') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
 }

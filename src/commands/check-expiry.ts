@@ -7,8 +7,6 @@ import { activeCertificate } from '../core/index-model.js';
 import { formatJson, formatText, summary } from '../output/expiry-report.js';
 import type { ExpiryReport, Painter } from '../output/expiry-report.js';
 import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
-import { readCertificates } from './shared/read-certificates.js';
-import { isPkcs12, summarizeCertificateFile } from '../core/input.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export type ExpiryFormat = 'text' | 'json' | 'prometheus' | 'nagios';
@@ -32,6 +30,8 @@ interface Problem {
 const NAGIOS_EXIT: Record<CheckStatus, number> = { ok: 0, warning: 1, critical: 2, unknown: 3 };
 
 async function fromFiles(files: string[], deps: Deps, problems: Problem[]): Promise<ExpiryInput[]> {
+  const { isPkcs12, summarizeCertificateFile } = await import('../core/input.js');
+  const { readCertificates } = await import('./shared/read-certificates.js');
   const items: ExpiryInput[] = [];
   for (const file of files) {
     try {
@@ -70,6 +70,7 @@ async function fromStore(names: string[], deps: Deps, problems: Problem[]): Prom
 }
 
 export const checkExpiry: CommandModule<CheckExpiryOptions> = {
+  name: 'check-expiry',
   errorExitCode: 3,
   define(program) {
     const command = program

@@ -152,6 +152,8 @@ export function fishScript(spec: { commands: CommandSpec[]; globals: OptionSpec[
 }
 
 export const completion: CommandModule<CompletionOptions> = {
+  name: 'completion',
+  needsAllCommands: true,
   define(program) {
     const command = program
       .command('completion')

@@ -2,11 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { AppError } from '../errors.js';
 import { validateName } from '../core/index-model.js';
-import { decodeCsrFile } from '../core/input.js';
 import type { PushRecord } from '../core/index-model.js';
-import { assertCanCreate, writeOutputFile } from '../store/files.js';
-import { makeCsr } from './shared/make-csr.js';
-import { loadVendor, signAsVendor } from './shared/vendor-request.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -42,6 +38,7 @@ export function nextSteps(name: string, csrPath: string, record: PushRecord | un
 }
 
 export const csr: CommandModule<CsrOptions> = {
+  name: 'csr',
   define(program) {
     const command = program
       .command('csr')
@@ -94,6 +91,10 @@ export const csr: CommandModule<CsrOptions> = {
   async run(options: CsrOptions, deps: Deps) {
     const name = validateName(options.name);
     const { validateCsrSubject } = await import('../core/csr.js');
+    const { makeCsr } = await import('./shared/make-csr.js');
+    const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');
+    const { assertCanCreate, writeOutputFile } = await import('../store/files.js');
+    const { decodeCsrFile } = await import('../core/input.js');
     const subject = validateCsrSubject({ commonName: options.commonName ?? name, email: options.email, country: options.country?.toUpperCase() });
     const outPath = options.out ?? `${name}.csr.pem`;
     if ((options.vendorCert === undefined) !== (options.vendorKey === undefined)) {

@@ -1,17 +1,14 @@
 import type { Command } from 'commander';
-import { readdir, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, isAppError } from '../errors.js';
 import { classifyExpiry, daysRemaining } from '../core/expiry.js';
 import { activeCertificate } from '../core/index-model.js';
 import type { StoreIndex } from '../core/index-model.js';
-import { parseEndpoint } from '../net/tcp.js';
 import type { Endpoint } from '../net/tcp.js';
-import { MASTER_KEY_FILE } from '../secrets/passphrase.js';
-import { keyPath, unlockStore } from '../store/private-keys.js';
+import { keyPath } from '../store/paths.js';
 import { collect, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
-import { identityFromStore } from './shared/identity.js';
 import { probeIdentity, probeUrl, readCaFile } from './probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -39,7 +36,7 @@ const check = (name: string, status: CheckStatus, message: string, hint: string 
 
 async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck> {
   try {
-    await unlockStore(deps.vaults, index);
+    await deps.vaults(index.secretBackend).load(index.storeId);
     return check('secret-backend', 'ok', index.secretBackend === 'keychain' ? 'the keychain is reachable and holds the store master key' : 'the passphrase opens the store master key');
   } catch (error) {
     if (!isAppError(error)) throw error;
@@ -48,8 +45,20 @@ async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck
   }
 }
 
-async function modeOf(path: string): Promise<number | null> {
-  return stat(path).then((s) => s.mode & 0o777, () => null);
+function modeOf(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return null;
+  }
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]> {
@@ -58,25 +67,25 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
   const referencedKeys = new Set<string>();
   for (const record of Object.values(index.records)) {
     for (const c of record.certificates) {
-      if ((await modeOf(deps.store.path(c.file))) === null) problems.push(`${record.name}: certificate ${c.file} is missing`);
+      if (modeOf(deps.store.path(c.file)) === null) problems.push(`${record.name}: certificate ${c.file} is missing`);
     }
     const keyIds = [...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []), ...(record.pendingKey ? [record.pendingKey.keyId] : [])];
     for (const keyId of keyIds) {
       referencedKeys.add(`${keyId}.key`);
-      if ((await modeOf(deps.store.path(keyPath(keyId)))) === null) problems.push(`${record.name}: key ${keyId.slice(0, 16)}… is missing`);
+      if (modeOf(deps.store.path(keyPath(keyId))) === null) problems.push(`${record.name}: key ${keyId.slice(0, 16)}… is missing`);
     }
   }
-  const keyFiles = await readdir(join(dir, 'keys')).catch(() => [] as string[]);
+  const keyFiles = list(join(dir, 'keys'));
   const orphans = keyFiles.filter((f) => f.endsWith('.key') && !referencedKeys.has(f));
 
   const badModes: string[] = [];
   for (const sub of ['', 'certs', 'keys']) {
-    const mode = await modeOf(join(dir, sub));
+    const mode = modeOf(join(dir, sub));
     if (mode !== null && mode !== 0o700) badModes.push(`${join(dir, sub)} is ${mode.toString(8)}, not 700`);
   }
-  const files = ['index.json', MASTER_KEY_FILE, ...keyFiles.map((f) => `keys/${f}`), ...(await readdir(join(dir, 'certs')).catch(() => [] as string[])).map((f) => `certs/${f}`)];
+  const files = ['index.json', 'master-key.json', ...keyFiles.map((f) => `keys/${f}`), ...list(join(dir, 'certs')).map((f) => `certs/${f}`)];
   for (const f of files) {
-    const mode = await modeOf(join(dir, f));
+    const mode = modeOf(join(dir, f));
     if (mode !== null && mode !== 0o600) badModes.push(`${f} is ${mode.toString(8)}, not 600`);
   }
 
@@ -120,6 +129,7 @@ async function networkChecks(endpoints: Endpoint[]): Promise<DoctorCheck[]> {
 }
 
 async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): Promise<DoctorCheck[]> {
+  const { identityFromStore } = await import('./shared/identity.js');
   const url = probeUrl(opts.apnsUrl, false);
   const caPem = await readCaFile(opts.caFile);
   const out: DoctorCheck[] = [];
@@ -139,6 +149,7 @@ async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): 
 }
 
 export const doctor: CommandModule<DoctorOptions> = {
+  name: 'doctor',
   define(program) {
     const command = program
       .command('doctor')
@@ -169,6 +180,7 @@ export const doctor: CommandModule<DoctorOptions> = {
     return { offline: o.offline, apnsEndpoints: o.apnsEndpoint, apnsUrl: o.apnsUrl, caFile: o.caFile, warnDays: o.warnDays, criticalDays: o.criticalDays };
   },
   async run(options: DoctorOptions, deps: Deps) {
+    const { parseEndpoint } = await import('../net/tcp.js');
     const endpoints = (options.apnsEndpoints.length > 0 ? options.apnsEndpoints : DEFAULT_ENDPOINTS).map((text) => {
       const endpoint = parseEndpoint(text);
       if (endpoint === null) throw new AppError('USAGE', `read --apns-endpoint: "${text}" is not host:port`, { hint: 'apns-cert doctor --apns-endpoint api.push.apple.com:443' });

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { AppError } from '../errors.js';
 import { activeCertificate, validateName } from '../core/index-model.js';
-import { decodeCertificateFile } from '../core/input.js';
-import { assertCanCreate, writeOutputFile } from '../store/files.js';
-import { loadPrivateKey, unlockStore } from '../store/private-keys.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -22,7 +19,7 @@ async function exportPassword(options: ExportOptions, deps: Deps): Promise<strin
   let password: string | undefined;
   if (options.passwordFile !== undefined) {
     try {
-      password = (await readFile(options.passwordFile, 'utf8')).replace(/\r?\n$/, '');
+      password = readFileSync(options.passwordFile, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
       throw new AppError('FILE_MISSING', `read --password-file ${options.passwordFile}: ${(error as Error).message}`);
     }
@@ -43,6 +40,7 @@ async function exportPassword(options: ExportOptions, deps: Deps): Promise<strin
 }
 
 export const exportCommand: CommandModule<ExportOptions> = {
+  name: 'export',
   define(program) {
     const command = program
       .command('export')
@@ -82,6 +80,9 @@ export const exportCommand: CommandModule<ExportOptions> = {
     }
     if (options.certOnly && options.pem === undefined) throw new AppError('USAGE', 'export: --cert-only goes with --pem', { hint: `apns-cert export ${name} --pem ${name}.crt --cert-only` });
     if (options.legacy && options.p12 === undefined) throw new AppError('USAGE', 'export: --legacy goes with --p12', { hint: `apns-cert export ${name} --p12 ${name}.p12 --legacy` });
+    const { assertCanCreate, writeOutputFile } = await import('../store/files.js');
+    const { decodeCertificateFile } = await import('../core/input.js');
+    const { loadPrivateKey, unlockStore } = await import('../store/private-keys.js');
     const path = (options.p12 ?? options.pem)!;
     const flag = options.p12 !== undefined ? '--p12' : '--pem';
     await assertCanCreate(path, { force: options.force, flag });

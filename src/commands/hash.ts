@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { topicHash } from '../core/topic.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
-import { readCertificates } from './shared/read-certificates.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface HashOptions {
@@ -11,6 +9,7 @@ export interface HashOptions {
 }
 
 export const hash: CommandModule<HashOptions> = {
+  name: 'hash',
   define(program) {
     const command = program
       .command('hash')
@@ -36,6 +35,7 @@ export const hash: CommandModule<HashOptions> = {
       topic = options.topic;
     } else {
       const file = options.file!;
+      const { readCertificates } = await import('./shared/read-certificates.js');
       const decoded = await readCertificates(file, deps);
       const cert = decoded.certificates.find((c) => c.topic !== null);
       if (cert?.topic == null) {
@@ -43,6 +43,7 @@ export const hash: CommandModule<HashOptions> = {
       }
       topic = cert.topic;
     }
+    const { topicHash } = await import('../core/topic.js');
     const value = topicHash(topic);
     if (deps.out.json) deps.out.document({ topic, topicHash: value });
     else deps.out.data(value);

@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { daysRemaining } from '../core/expiry.js';
 import { validateName } from '../core/index-model.js';
 import { daysText, shortDate } from '../output/output.js';
-import { importCertificate } from './shared/import-certificate.js';
-import { readCertificates } from './shared/read-certificates.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -17,6 +15,7 @@ export interface ImportOptions {
 }
 
 export const importCommand: CommandModule<ImportOptions> = {
+  name: 'import',
   define(program) {
     const command = program
       .command('import')
@@ -56,6 +55,8 @@ export const importCommand: CommandModule<ImportOptions> = {
   },
   async run(options: ImportOptions, deps: Deps) {
     if (options.name !== undefined) validateName(options.name);
+    const { readCertificates } = await import('./shared/read-certificates.js');
+    const { importCertificate } = await import('./shared/import-certificate.js');
     const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });
     const now = deps.now();
     const plan = await importCertificate(

@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
-import { formatName } from '../core/certificate.js';
 import type { CertificateInfo } from '../core/certificate.js';
 import { daysRemaining } from '../core/expiry.js';
-import { decodeCertificateFile, isPkcs12, isPushRequest } from '../core/input.js';
 import type { DecodedFile } from '../core/input.js';
 import { daysText } from '../output/output.js';
 import type { Output } from '../output/output.js';
 import { COMMON_ERRORS, isoInstant, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
-import { readCertificates } from './shared/read-certificates.js';
 
 export interface InspectOptions {
   file: string;
@@ -18,6 +15,7 @@ export interface InspectOptions {
 
 export async function describeCertificate(cert: CertificateInfo, now: Date, at: Date) {
   const { checkChain } = await import('../core/chain.js');
+  const { formatName } = await import('../core/certificate.js');
   const chain = checkChain(cert, at);
   return {
     kind: cert.kind,
@@ -78,6 +76,7 @@ function printCertificate(info: CertificateReport, out: Output): void {
 
 async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps): Promise<number> {
   const { parsePushRequest, verifyPushRequest, describeChain } = await import('../core/push-request.js');
+  const { formatName } = await import('../core/certificate.js');
   const request = parsePushRequest(bytes, options.file);
   const verdict = verifyPushRequest(request);
   const report = {
@@ -103,6 +102,7 @@ async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps
 }
 
 export const inspect: CommandModule<InspectOptions> = {
+  name: 'inspect',
   define(program) {
     const command = program
       .command('inspect')
@@ -137,6 +137,8 @@ export const inspect: CommandModule<InspectOptions> = {
   },
   async run(options: InspectOptions, deps: Deps) {
     const bytes = await deps.readInput(options.file);
+    const { decodeCertificateFile, isPkcs12, isPushRequest } = await import('../core/input.js');
+    const { readCertificates } = await import('./shared/read-certificates.js');
     if (!isPkcs12(bytes) && isPushRequest(bytes)) return inspectRequest(bytes, options, deps);
     const decoded: DecodedFile = isPkcs12(bytes)
       ? await readCertificates(options.file, { ...deps, readInput: async () => bytes }, { passwordFile: options.passwordFile })

@@ -37,12 +37,16 @@ export interface Prompter {
 }
 
 export interface CommandModule<O> {
+  /** The command word, as `define` registers it. */
+  readonly name: string;
   /** Adds the command, its options and its help (EXIT CODES, EXAMPLES) to the program. */
   define(program: Command): Command;
   /** Typed options from commander's parse. */
   options(command: Command): O;
   /** Does the work and prints; returns the exit code. */
   run(options: O, deps: Deps): Promise<number>;
+  /** Reads the whole program (completion): every command must be defined. */
+  needsAllCommands?: boolean;
   /** Exit code for any error (check-expiry: 3, Nagios UNKNOWN); default: the error's own. */
   errorExitCode?: number;
 }

@@ -24,6 +24,7 @@ export function recordSummary(record: PushRecord, now: Date) {
 }
 
 export const list: CommandModule<Record<string, never>> = {
+  name: 'list',
   define(program) {
     const command = program.command('list').summary('list the push identities in the store').description('List every record: status (active | expired | pending | retired), topic, expiry. Reads the index only.');
     return withHelp(command, {

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { AppError } from '../errors.js';
-import { interpretProbe } from '../core/probe-verdict.js';
 import type { ProbeResult } from '../core/probe-verdict.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
-import { loadIdentity } from './shared/identity.js';
 import type { Identity } from './shared/identity.js';
 
 export const APNS_PRODUCTION = 'https://api.push.apple.com';
@@ -34,7 +32,7 @@ export function probeUrl(apnsUrl: string | undefined, sandbox: boolean): URL {
 export async function readCaFile(path: string | undefined): Promise<string | undefined> {
   if (path === undefined) return undefined;
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new AppError('FILE_MISSING', `read --ca-file ${path}: ${(error as Error).message}`);
   }
@@ -43,6 +41,7 @@ export async function readCaFile(path: string | undefined): Promise<string | und
 /** Sends the probe push for one identity. */
 export async function probeIdentity(identity: Identity, url: URL, caPem: string | undefined, deps: Deps): Promise<ProbeResult> {
   const { sendProbe } = await import('../net/apns-probe.js');
+  const { interpretProbe } = await import('../core/probe-verdict.js');
   const timeout = deps.env.APNS_CERT_PROBE_TIMEOUT_MS;
   const outcome = await sendProbe({
     url,
@@ -59,6 +58,7 @@ export async function probeIdentity(identity: Identity, url: URL, caPem: string 
 const EXIT = { accepted: 0, rejected: 1, unreachable: 69 } as const;
 
 export const probe: CommandModule<ProbeOptions> = {
+  name: 'probe',
   define(program) {
     const command = program
       .command('probe')
@@ -91,6 +91,7 @@ export const probe: CommandModule<ProbeOptions> = {
   async run(options: ProbeOptions, deps: Deps) {
     const url = probeUrl(options.apnsUrl, options.sandbox);
     const caPem = await readCaFile(options.caFile);
+    const { loadIdentity } = await import('./shared/identity.js');
     const identity = await loadIdentity(options.target, deps, { passwordFile: options.passwordFile });
     const result = await probeIdentity(identity, url, caPem, deps);
     if (deps.out.json) {

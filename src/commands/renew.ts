@@ -1,18 +1,12 @@
 import type { Command } from 'commander';
-import { homedir } from 'node:os';
 import { AppError, isAppError } from '../errors.js';
 import { daysRemaining } from '../core/expiry.js';
 import { activeCertificate, isRenewable, validateName } from '../core/index-model.js';
 import type { PushRecord, StoreIndex } from '../core/index-model.js';
-import { decodeCertificateFile } from '../core/input.js';
-import { appleIdMatches } from '../core/topic.js';
 import { daysText, shortDate } from '../output/output.js';
-import { readInputFile } from '../store/files.js';
 import { PORTAL_URL } from './csr.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { Choice, CommandModule, Deps } from './kit.js';
-import { importCertificate } from './shared/import-certificate.js';
-import { makeCsr } from './shared/make-csr.js';
 
 export interface RenewOptions {
   name: string | undefined;
@@ -52,7 +46,7 @@ function describeRecord(record: PushRecord, now: Date): string {
 }
 
 /** Paths as people paste them: quotes from drag-and-drop, escaped spaces, a leading ~. */
-export function cleanPath(raw: string): string {
+export function cleanPath(raw: string, homedir: () => string): string {
   let path = raw.trim();
   if ((path.startsWith("'") && path.endsWith("'")) || (path.startsWith('"') && path.endsWith('"'))) path = path.slice(1, -1);
   path = path.replace(/\\ /g, ' ');
@@ -61,7 +55,10 @@ export function cleanPath(raw: string): string {
 }
 
 async function certificateProblem(raw: string): Promise<true | string> {
-  const path = cleanPath(raw);
+  const { homedir } = await import('node:os');
+  const { decodeCertificateFile } = await import('../core/input.js');
+  const { readInputFile } = await import('../store/files.js');
+  const path = cleanPath(raw, homedir);
   if (path === '') return 'Enter the path of the .pem file you downloaded from Apple.';
   try {
     const decoded = decodeCertificateFile(await readInputFile(path), path);
@@ -83,6 +80,7 @@ function findRecord(index: StoreIndex, name: string, storeDir: string): PushReco
 }
 
 export const renew: CommandModule<RenewOptions> = {
+  name: 'renew',
   define(program) {
     const command = program
       .command('renew')
@@ -134,6 +132,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
   if (options.name === undefined) throw noPrompt('the record to renew', '<name>', 'apns-cert renew <name> --apple-id <id> --csr-out <file>');
   const record = findRecord(index, options.name, deps.store.dir);
   if (options.appleId === undefined) throw noPrompt('the Apple ID', '--apple-id <id>', `apns-cert renew ${record.name} --apple-id <id> --csr-out <file>`);
+  const { appleIdMatches } = await import('../core/topic.js');
   const matches = record.appleIdHash === null ? null : appleIdMatches(options.appleId, record.appleIdHash);
   if (matches === false && !options.yes) {
     throw new AppError('APPLE_ID_MISMATCH', `renew ${record.name}: the Apple ID given is not the one recorded for this certificate`, {
@@ -155,6 +154,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
 
 async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
   const { validateCsrSubject } = await import('../core/csr.js');
+  const { makeCsr } = await import('./shared/make-csr.js');
   const result = await makeCsr(
     {
       name: record.name,
@@ -199,6 +199,7 @@ async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps)
     (await deps.prompter.input('Apple ID used for this push certificate:', {
       validate: async (v) => (v.trim().includes('@') ? true : 'Enter the Apple ID (an e-mail address) that signs in to the portal.'),
     }));
+  const { appleIdMatches } = await import('../core/topic.js');
   if (record.appleIdHash === null) {
     deps.out.info(`No Apple ID is on record for "${record.name}"; this one will be remembered (as a salted hash only).`);
   } else if (appleIdMatches(appleId, record.appleIdHash)) {
@@ -237,7 +238,11 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   }
 
   const raw = await deps.prompter.input('Path of the certificate downloaded from Apple (.pem):', { validate: certificateProblem });
-  const path = cleanPath(raw);
+  const { homedir } = await import('node:os');
+  const { decodeCertificateFile } = await import('../core/input.js');
+  const { readInputFile } = await import('../store/files.js');
+  const { importCertificate } = await import('./shared/import-certificate.js');
+  const path = cleanPath(raw, homedir);
   const decoded = decodeCertificateFile(await readInputFile(path), path);
   const previous = activeCertificate(record)!;
   let plan;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
 import { validateName } from '../core/index-model.js';
-import { keyPath } from '../store/private-keys.js';
+import { keyPath } from '../store/paths.js';
 import { PORTAL_URL } from './csr.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
@@ -13,6 +13,7 @@ export interface RetireOptions {
 }
 
 export const retire: CommandModule<RetireOptions> = {
+  name: 'retire',
   define(program) {
     const command = program
       .command('retire')

@@ -6,6 +6,7 @@ import type { CommandModule, Deps } from './kit.js';
 import { recordSummary } from './list.js';
 
 export const show: CommandModule<{ name: string }> = {
+  name: 'show',
   define(program) {
     const command = program.command('show').summary('show one record and its certificate history').argument('<name>', 'record name');
     return withHelp(command, {

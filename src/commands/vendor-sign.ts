@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { formatName } from '../core/certificate.js';
-import { decodeCsrFile } from '../core/input.js';
-import { writeOutputFile } from '../store/files.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
-import { loadVendor, signAsVendor } from './shared/vendor-request.js';
 
 export interface VendorSignOptions {
   csr: string;
@@ -16,6 +12,7 @@ export interface VendorSignOptions {
 }
 
 export const vendorSign: CommandModule<VendorSignOptions> = {
+  name: 'vendor-sign',
   define(program) {
     const command = program
       .command('vendor-sign')
@@ -49,6 +46,10 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
     return { csr: o.csr, vendorCert: o.vendorCert, vendorKey: o.vendorKey, chain: o.chain, out: o.out, force: o.force };
   },
   async run(options: VendorSignOptions, deps: Deps) {
+    const { decodeCsrFile } = await import('../core/input.js');
+    const { formatName } = await import('../core/certificate.js');
+    const { writeOutputFile } = await import('../store/files.js');
+    const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');
     const csrDer = decodeCsrFile(await deps.readInput(options.csr), options.csr);
     const vendor = await loadVendor({ vendorCert: options.vendorCert, vendorKey: options.vendorKey, chain: options.chain }, deps);
     const request = { base64: await signAsVendor(csrDer, options.csr, vendor), chain: vendor.chain };

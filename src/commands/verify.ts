@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { decodePrivateKeyFile } from '../core/input.js';
-import { isTopicHash } from '../core/topic.js';
 import { COMMON_ERRORS, isoInstant, withHelp } from './kit.js';
-import { readCertificates } from './shared/read-certificates.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface VerifyOptions {
@@ -24,6 +21,7 @@ export interface Check {
 }
 
 export const verify: CommandModule<VerifyOptions> = {
+  name: 'verify',
   define(program) {
     const command = program
       .command('verify')
@@ -54,9 +52,11 @@ export const verify: CommandModule<VerifyOptions> = {
     if ([options.topicHash, options.topic, options.name, options.key].every((v) => v === undefined) && !options.appleChain) {
       throw new AppError('USAGE', 'verify: nothing to check; give --topic-hash, --topic, --name, --key or --apple-chain', { hint: `apns-cert verify ${options.file} --topic-hash <hex>` });
     }
-    if (options.topicHash !== undefined && !isTopicHash(options.topicHash.toLowerCase())) {
+    if (options.topicHash !== undefined && !/^[0-9a-f]{64}$/.test(options.topicHash.toLowerCase())) {
       throw new AppError('USAGE', `verify: --topic-hash "${options.topicHash}" is not 64 hex digits`, { hint: `apns-cert hash ${options.file}` });
     }
+    const { readCertificates } = await import('./shared/read-certificates.js');
+    const { decodePrivateKeyFile } = await import('../core/input.js');
     const decoded = await readCertificates(options.file, deps);
     const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
     const checks: Check[] = [];

@@ -78,11 +78,11 @@ export class Output {
 }
 
 /** Colors only on a terminal, and never under NO_COLOR, --no-color or --json. */
-export function useColor(opts: { isTTY: boolean; env: NodeJS.ProcessEnv; noColorFlag: boolean; json: boolean }): boolean {
+export function useColor(opts: { isTTY: () => boolean; env: NodeJS.ProcessEnv; noColorFlag: boolean; json: boolean }): boolean {
   if (opts.noColorFlag || opts.json) return false;
   if (opts.env.NO_COLOR !== undefined && opts.env.NO_COLOR !== '') return false;
   if (opts.env.FORCE_COLOR !== undefined && opts.env.FORCE_COLOR !== '0') return true;
-  return opts.isTTY;
+  return opts.isTTY();
 }
 
 export function isoDate(date: Date | string): string {

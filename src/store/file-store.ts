@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
 import { parseIndex, serializeIndex } from '../core/index-model.js';
@@ -36,7 +36,7 @@ export class FileStore {
   async readIndex(): Promise<StoreIndex | null> {
     let text: string;
     try {
-      text = await readFile(this.indexPath, 'utf8');
+      text = readFileSync(this.indexPath, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return null;
@@ -57,7 +57,7 @@ export class FileStore {
 
   async readText(relative: string): Promise<string> {
     try {
-      return await readFile(this.path(relative), 'utf8');
+      return readFileSync(this.path(relative), 'utf8');
     } catch (error) {
       throw new AppError('STORE_CORRUPT', `read ${this.path(relative)}: ${(error as Error).message}`, { hint: 'apns-cert list' });
     }
@@ -65,9 +65,9 @@ export class FileStore {
 
   async ensureDir(): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await chmod(this.dir, 0o700);
-      for (const sub of ['certs', 'keys']) await mkdir(join(this.dir, sub), { recursive: true, mode: 0o700 });
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      chmodSync(this.dir, 0o700);
+      for (const sub of ['certs', 'keys']) mkdirSync(join(this.dir, sub), { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new AppError('CANNOT_WRITE', `create the store ${this.dir}: ${(error as Error).message}`);
     }
@@ -117,6 +117,6 @@ export class FileStore {
   }
 
   async removeFile(relative: string): Promise<void> {
-    await rm(this.path(relative), { force: true });
+    rmSync(this.path(relative), { force: true });
   }
 }

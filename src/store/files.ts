@@ -1,5 +1,4 @@
-import { constants, readFileSync } from 'node:fs';
-import { access, mkdir, open } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fchmodSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../errors.js';
 
@@ -14,8 +13,8 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
  * Synchronous on purpose: a CLI has nothing else to do meanwhile, and check-expiry over a thousand
  * files would otherwise spend most of its time waiting for four thread-pool round trips per file.
  */
-export async function readInputFile(path: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<Buffer> {
-  if (path === '-') return readStdin(stdin);
+export async function readInputFile(path: string, stdin: () => NodeJS.ReadableStream = () => process.stdin): Promise<Buffer> {
+  if (path === '-') return readStdin(stdin());
   try {
     return readFileSync(path);
   } catch (error) {
@@ -32,14 +31,15 @@ export async function readInputFile(path: string, stdin: NodeJS.ReadableStream =
 export async function writeOutputFile(path: string, data: string | Uint8Array, opts: { force: boolean; mode?: number; flag: string }): Promise<void> {
   const mode = opts.mode ?? 0o644;
   try {
-    await mkdir(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true });
     const flags = opts.force ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-    const handle = await open(path, flags, mode);
+    const fd = openSync(path, flags, mode);
     try {
-      await handle.writeFile(data);
-      await handle.chmod(mode);
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+      fchmodSync(fd, mode);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -53,8 +53,7 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
 /** Fails early (exit 73) when `path` exists and may not be overwritten, before any work is done. */
 export async function assertCanCreate(path: string, opts: { force: boolean; flag: string }): Promise<void> {
   if (opts.force) return;
-  const exists = await access(path).then(() => true, () => false);
-  if (exists) {
+  if (existsSync(path)) {
     throw new AppError('CANNOT_WRITE', `write ${path}: the file already exists`, { hint: `rerun with ${opts.flag} <other file>, or add --force to overwrite it` });
   }
 }

@@ -6,12 +6,12 @@ import type { PrivateKeyInfo } from '../core/keys.js';
 import { openPrivateKey, parseSealedBox, sealPrivateKey } from '../core/sealed.js';
 import type { MasterKeyVault } from '../secrets/vault.js';
 import type { FileStore } from './file-store.js';
+import { keyPath } from './paths.js';
+
+export { keyPath };
 
 export type VaultFactory = (backend: SecretBackendName) => MasterKeyVault;
 
-export function keyPath(keyId: string): string {
-  return `keys/${keyId}.key`;
-}
 
 /**
  * Under the store lock: the index and master key of the store, creating both (with the chosen

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { AppError } from '../../errors.js';
 import type { CertificateInfo } from '../../core/certificate.js';
 import { activeCertificate } from '../../core/index-model.js';
@@ -30,7 +30,7 @@ export async function identityFromStore(name: string, deps: Deps): Promise<Ident
 
 /** A store record by name, or a file (PEM with its key, or .p12) when a file of that name exists. */
 export async function loadIdentity(nameOrFile: string, deps: Deps, opts: { passwordFile?: string | undefined } = {}): Promise<Identity> {
-  const isFile = nameOrFile === '-' || (await access(nameOrFile).then(() => true, () => false));
+  const isFile = nameOrFile === '-' || existsSync(nameOrFile);
   if (!isFile) return identityFromStore(nameOrFile, deps);
   const decoded = await readCertificates(nameOrFile, deps, opts);
   for (const key of decoded.privateKeys) {
