@@ -86,7 +86,8 @@ function buildInputs() {
   }
   const store = join(work, 'store');
   mkdirSync(store, { mode: 0o700 });
-  writeFileSync(join(store, 'index.json'), JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: new Date(now).toISOString(), records }, null, 2), { mode: 0o600 });
+  // compact, as the tool itself writes it (serializeIndex)
+  writeFileSync(join(store, 'index.json'), `${JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: new Date(now).toISOString(), records })}\n`, { mode: 0o600 });
   // a passphrase store for P3 (csr): created once by the CLI itself
   const csrStore = join(work, 'csr-store');
   const env = { ...process.env, APNS_CERT_STORE: csrStore, APNS_CERT_PASSPHRASE: 'bench' };

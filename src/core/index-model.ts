@@ -63,7 +63,8 @@ export function activeCertificate(record: PushRecord): CertificateEntry | undefi
 }
 
 export function serializeIndex(index: StoreIndex): string {
-  return `${JSON.stringify(index, null, 2)}\n`;
+  // Compact: a thousand-record index parses measurably faster, and jq reads it all the same.
+  return `${JSON.stringify(index)}\n`;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
