@@ -2,10 +2,59 @@ import { createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
 import { AppError } from '../errors.js';
 import { parseCertificate } from './certificate.js';
+import { Tag, children, readTlv, value } from './der.js';
 import type { CertificateInfo } from './certificate.js';
 import type { DecodedFile } from './input.js';
 import { describePrivateKey } from './keys.js';
 import type { PrivateKeyInfo } from './keys.js';
+
+/** Real files use 2,048 to a few hundred thousand; a damaged or hostile count could hang the CLI. */
+const MAX_ITERATIONS = 10_000_000;
+
+/**
+ * The largest iteration count in the file's PBE, PBKDF2 and MAC parameters (SEQUENCE { ..., OCTET STRING salt,
+ * INTEGER iterations, ... }), looking into nested DER as well. 0 when there is none or the DER is unreadable.
+ */
+export function largestIterationCount(bytes: Uint8Array): number {
+  let most = 0;
+  let budget = 5000;
+  const walk = (buf: Uint8Array, depth: number): void => {
+    if (depth > 16 || --budget < 0) return;
+    let offset = 0;
+    while (offset < buf.length) {
+      let tlv;
+      try {
+        tlv = readTlv(buf, offset);
+      } catch {
+        return;
+      }
+      if (tlv.tag === Tag.sequence || (tlv.tag & 0xe0) === 0xa0) {
+        const inner = value(buf, tlv);
+        if (tlv.tag === Tag.sequence) {
+          try {
+            const parts = children(buf, tlv);
+            for (let i = 1; i < parts.length; i++) {
+              const [salt, count] = [parts[i - 1]!, parts[i]!];
+              if (salt.tag === Tag.octetString && count.tag === Tag.integer && count.end - count.valueStart <= 8) {
+                let n = 0;
+                for (const b of value(buf, count)) n = n * 256 + b;
+                most = Math.max(most, n);
+              }
+            }
+          } catch {
+            // not a well-formed sequence: its bytes are walked below anyway
+          }
+        }
+        walk(inner, depth + 1);
+      } else if (tlv.tag === Tag.octetString && buf[tlv.valueStart] === Tag.sequence) {
+        walk(value(buf, tlv), depth + 1);
+      }
+      offset = tlv.end;
+    }
+  };
+  walk(bytes, 0);
+  return most;
+}
 
 const binary = (bytes: Uint8Array) => Buffer.from(bytes).toString('binary');
 const fromBinary = (text: string) => Buffer.from(text, 'binary');
@@ -19,6 +68,10 @@ function isPasswordError(message: string): boolean {
  * (RC2-40, 3DES, SHA-1 MAC). A wrong password is exit 77; a damaged file exit 65.
  */
 export function decodePkcs12(bytes: Uint8Array, password: string, source: string): DecodedFile {
+  const most = largestIterationCount(bytes);
+  if (most > MAX_ITERATIONS) {
+    throw new AppError('BAD_INPUT', `open ${source}: its key-derivation iteration count (${most}) is unreasonably large; refusing to spend minutes on it`);
+  }
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(binary(bytes));

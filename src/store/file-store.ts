@@ -83,8 +83,10 @@ export class FileStore {
       release = await lockfile.lock(this.dir, {
         lockfilePath: join(this.dir, LOCK_FILE),
         realpath: false,
-        stale: 30_000,
-        update: 10_000,
+        // A live writer refreshes the lock every second; one killed with -9 leaves a lock that the next
+        // writer takes over 2 s later (proper-lockfile's minimum), instead of failing with 75.
+        stale: 2_000,
+        update: 1_000,
         retries: { retries: Math.max(0, Math.ceil(this.options.lockWaitMs / intervalMs)), factor: 1, minTimeout: intervalMs, maxTimeout: intervalMs, randomize: true },
       });
     } catch (error) {
