@@ -34,7 +34,12 @@ const mutation = fc.record({
   cut: fc.option(fc.nat(), { freq: 4 }),
   splice: fc.option(fc.tuple(fc.nat(), fc.nat({ max: 16 }), fc.uint8Array({ maxLength: 16 })), { freq: 3 }),
 });
-function mutate(source: Uint8Array, m: fc.RecordValue<{ flips: [number, number][]; cut: number | null; splice: [number, number, Uint8Array] | null }>): Buffer {
+interface Mutation {
+  flips: [number, number][];
+  cut: number | null;
+  splice: [number, number, Uint8Array] | null;
+}
+function mutate(source: Uint8Array, m: Mutation): Buffer {
   let bytes = Buffer.from(source);
   for (const [pos, xor] of m.flips) bytes[pos % bytes.length]! ^= xor;
   if (m.splice) {
