@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { AppError } from '../errors.js';
 import { activeCertificate, validateName } from '../core/index-model.js';
+import { readSecretFile } from '../store/files.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -18,11 +18,7 @@ export interface ExportOptions {
 async function exportPassword(options: ExportOptions, deps: Deps): Promise<string> {
   let password: string | undefined;
   if (options.passwordFile !== undefined) {
-    try {
-      password = readFileSync(options.passwordFile, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      throw new AppError('FILE_MISSING', `read --password-file ${options.passwordFile}: ${(error as Error).message}`);
-    }
+    password = readSecretFile(options.passwordFile, '--password-file');
   } else if (deps.env.APNS_CERT_P12_PASSWORD !== undefined) {
     password = deps.env.APNS_CERT_P12_PASSWORD;
   } else if (deps.interactive) {

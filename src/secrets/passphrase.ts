@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { AppError } from '../errors.js';
 import { parseWrappedMasterKey, unwrapMasterKey, wrapMasterKey } from '../core/sealed.js';
 import type { FileStore } from '../store/file-store.js';
+import { readSecretFile } from '../store/files.js';
 import type { MasterKeyVault, PassphraseSource } from './vault.js';
 
 export const MASTER_KEY_FILE = 'master-key.json';
@@ -47,11 +47,7 @@ export function passphraseSource(opts: PassphraseOptions): PassphraseSource {
       if (cached !== undefined) return cached;
       let value: string;
       if (opts.file !== undefined) {
-        try {
-          value = (await readFile(opts.file, 'utf8')).replace(/\r?\n$/, '');
-        } catch (error) {
-          throw new AppError('FILE_MISSING', `read --passphrase-file ${opts.file}: ${(error as Error).message}`);
-        }
+        value = readSecretFile(opts.file, '--passphrase-file');
       } else if (fromEnv !== undefined && fromEnv !== '') {
         value = fromEnv;
       } else if (opts.interactive) {

@@ -57,3 +57,12 @@ export async function assertCanCreate(path: string, opts: { force: boolean; flag
     throw new AppError('CANNOT_WRITE', `write ${path}: the file already exists`, { hint: `rerun with ${opts.flag} <other file>, or add --force to overwrite it` });
   }
 }
+
+/** A password or passphrase kept in a file (--password-file, --passphrase-file): one trailing newline is dropped. */
+export function readSecretFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new AppError('FILE_MISSING', `read ${flag} ${path}: ${(error as Error).message}`, { hint: `ls -l ${path}` });
+  }
+}

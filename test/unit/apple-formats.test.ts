@@ -10,21 +10,13 @@ import { describePrivateKey } from '../../src/core/keys.js';
 import { decodePkcs12, encodePkcs12 } from '../../src/core/pkcs12.js';
 import { buildPushRequest, parsePushRequest, verifyPushRequest } from '../../src/core/push-request.js';
 import { AppError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 import { REAL, tempDir } from '../helpers/cli.js';
 import { createFakeCa, createVendorHierarchy, issueCert, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 
 const read = (name: string) => readFileSync(join(REAL, name));
 const leaf = (name: string) => decodeCertificateFile(read(name), name).certificates[0]!;
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('app push certificates: topics and environment', () => {
   it.each([

@@ -7,7 +7,8 @@ import type { ImportRequest } from '../../src/core/import-plan.js';
 import { decodeCertificateFile } from '../../src/core/input.js';
 import { describePrivateKey } from '../../src/core/keys.js';
 import { hashAppleId } from '../../src/core/topic.js';
-import { AppError } from '../../src/errors.js';
+import type { AppError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 
 const NOW = new Date('2026-11-29T12:00:00Z');
@@ -34,15 +35,6 @@ function withPending(name: string, keyId: string, base: StoreIndex = emptyIndex(
   return index;
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('planImport', () => {
   const first = mint(TOPIC, 365);

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { AppError, isAppError } from '../../errors.js';
 import { decodeCertificateFile, isPkcs12 } from '../../core/input.js';
+import { readSecretFile } from '../../store/files.js';
 import type { DecodedFile } from '../../core/input.js';
 import type { Deps } from '../kit.js';
 
@@ -9,13 +9,6 @@ export interface ReadOptions {
   passwordFile?: string | undefined;
 }
 
-async function passwordFromFile(path: string): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
-  } catch (error) {
-    throw new AppError('FILE_MISSING', `read --password-file ${path}: ${(error as Error).message}`);
-  }
-}
 
 /**
  * Reads a certificate file by content: PEM, DER or PKCS#12. A .p12's password comes from --password-file,
@@ -25,7 +18,7 @@ export async function readCertificates(path: string, deps: Deps, opts: ReadOptio
   const bytes = await deps.readInput(path);
   if (!isPkcs12(bytes)) return decodeCertificateFile(bytes, path);
   const { decodePkcs12 } = await import('../../core/pkcs12.js');
-  if (opts.passwordFile !== undefined) return decodePkcs12(bytes, await passwordFromFile(opts.passwordFile), path);
+  if (opts.passwordFile !== undefined) return decodePkcs12(bytes, readSecretFile(opts.passwordFile, '--password-file'), path);
   const fromEnv = deps.env.APNS_CERT_P12_PASSWORD;
   if (fromEnv !== undefined) return decodePkcs12(bytes, fromEnv, path);
   try {
