@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { sha256Hex } from './certificate.js';
 
@@ -16,13 +16,7 @@ export function describePrivateKey(key: KeyObject): PrivateKeyInfo {
   return { key, pkcs8, keyId: sha256Hex(spki) };
 }
 
-/** RSA-2048 with node's native crypto (never forge's pure-JS keygen). */
-export function generateRsaKey(): PrivateKeyInfo {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
-  return describePrivateKey(privateKey);
-}
-
-/** The same, on libuv's thread pool, so that other start-up work can run meanwhile. */
+/** RSA-2048 with node's native crypto (never forge's pure-JS keygen), on libuv's thread pool so that other start-up work can run meanwhile. */
 export function generateRsaKeyAsync(): Promise<PrivateKeyInfo> {
   return new Promise((resolve, reject) => {
     generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, (error, _publicKey, privateKey) => {

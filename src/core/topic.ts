@@ -5,10 +5,6 @@ export function topicHash(topic: string): string {
   return createHash('sha256').update(topic, 'utf8').digest('hex');
 }
 
-export function isTopicHash(text: string): boolean {
-  return /^[0-9a-f]{64}$/.test(text);
-}
-
 const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
 
 function normalizeAppleId(appleId: string): string {
