@@ -114,7 +114,8 @@ EXAMPLES
     await program.parseAsync(io.argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+      // --help and --version succeed; help shown because no command was given is a usage error.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
       const usageExit = invoked?.errorExitCode ?? ExitCode.usage;
       return error.exitCode === 0 ? ExitCode.ok : usageExit;
     }

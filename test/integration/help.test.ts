@@ -19,6 +19,12 @@ describe('--help', () => {
     const examples = r.stdout.split('EXAMPLES')[1] ?? '';
     expect(examples).toMatch(new RegExp(`apns-cert .*${command}`));
   });
+  it('without a command: the help on stderr and exit 64', async () => {
+    const r = await runCli([]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('Usage: apns-cert');
+    expect(r.stdout).toBe('');
+  });
   it('prints the version from package.json', async () => {
     const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
     const r = await runCli(['--version']);
