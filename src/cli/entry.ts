@@ -22,10 +22,23 @@ function isTerminal(fd: number): boolean {
 /** The process boundary: the only place that sets the exit code of the process. */
 export async function main(): Promise<void> {
   let usedStdout = false;
+  let closed = false;
+  // A reader that goes away (`apns-cert list | head -1`) is not an error: the rest of the output is dropped
+  // and the command finishes as it would have, with its own exit code.
+  const withPipeGuard = (stream: NodeJS.WriteStream) => {
+    if (stream.listenerCount('error') === 0) {
+      stream.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error;
+        closed = true;
+      });
+    }
+    return stream;
+  };
   const sink = (stream: () => NodeJS.WriteStream, onUse?: () => void): Sink => ({
     write: (text: string) => {
+      if (closed) return false;
       onUse?.();
-      return stream().write(text);
+      return withPipeGuard(stream()).write(text);
     },
   });
   const code = await run({
@@ -38,6 +51,11 @@ export async function main(): Promise<void> {
     tty: { stdin: () => isTerminal(0), stdout: () => isTerminal(1), stderr: () => isTerminal(2) },
   });
   // Let a piped stdout drain before exiting; exit explicitly so a hung keychain call cannot keep us alive.
-  if (usedStdout && process.stdout.writableNeedDrain) await new Promise((resolve) => process.stdout.once('drain', resolve));
+  if (usedStdout && !closed && process.stdout.writableNeedDrain) {
+    await new Promise((resolve) => {
+      process.stdout.once('drain', resolve);
+      process.stdout.once('error', resolve);
+    });
+  }
   process.exit(code);
 }

@@ -108,3 +108,26 @@ describe('a renewal imported without --name', () => {
     expect(r.stderr).toMatch(/no later than the active one/);
   });
 });
+
+describe('a reader that goes away', () => {
+  it('`apns-cert list | head -1`: no EPIPE stack trace, the command ends with its own exit code', async () => {
+    const { spawn } = await import('node:child_process');
+    const store = tempDir();
+    const records: Record<string, unknown> = {};
+    for (let i = 0; i < 3000; i++) {
+      const iso = '2026-11-29T00:00:00.000Z';
+      records[`r${i}`] = { name: `r${i}`, topic: `com.apple.mgmt.External.${i}`, topicHash: null, appleIdHash: null, createdAt: iso, updatedAt: iso, pendingKey: null, retiredAt: null, certificates: [] };
+    }
+    writeFileSync(join(store, 'index.json'), JSON.stringify({ schemaVersion: 1, storeId: 's', secretBackend: 'passphrase', createdAt: '2026-11-29T00:00:00.000Z', records }));
+    const { BIN } = await import('../helpers/cli.js');
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'list'], { env: cleanEnv({ APNS_CERT_STORE: store }), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(result.code).toBe(0);
+  });
+});
