@@ -31,12 +31,12 @@ const NAGIOS_EXIT: Record<CheckStatus, number> = { ok: 0, warning: 1, critical: 
 
 async function fromFiles(files: string[], deps: Deps, problems: Problem[]): Promise<ExpiryInput[]> {
   const { isPkcs12, summarizeCertificateFile } = await import('../core/input.js');
-  const { readCertificates } = await import('./shared/read-certificates.js');
+  const { decodeCertificates } = await import('./shared/read-certificates.js');
   const items: ExpiryInput[] = [];
   for (const file of files) {
     try {
       const bytes = await deps.readInput(file);
-      const certs = isPkcs12(bytes) ? (await readCertificates(file, { ...deps, readInput: async () => bytes })).certificates : summarizeCertificateFile(bytes, file);
+      const certs = isPkcs12(bytes) ? (await decodeCertificates(bytes, file, deps)).certificates : summarizeCertificateFile(bytes, file);
       const cert = certs.find((c) => c.topic !== null) ?? certs[0]!;
       items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter });
     } catch (error) {

@@ -137,12 +137,10 @@ export const inspect: CommandModule<InspectOptions> = {
   },
   async run(options: InspectOptions, deps: Deps) {
     const bytes = await deps.readInput(options.file);
-    const { decodeCertificateFile, isPkcs12, isPushRequest } = await import('../core/input.js');
-    const { readCertificates } = await import('./shared/read-certificates.js');
+    const { isPkcs12, isPushRequest } = await import('../core/input.js');
+    const { decodeCertificates } = await import('./shared/read-certificates.js');
     if (!isPkcs12(bytes) && isPushRequest(bytes)) return inspectRequest(bytes, options, deps);
-    const decoded: DecodedFile = isPkcs12(bytes)
-      ? await readCertificates(options.file, { ...deps, readInput: async () => bytes }, { passwordFile: options.passwordFile })
-      : decodeCertificateFile(bytes, options.file);
+    const decoded: DecodedFile = await decodeCertificates(bytes, options.file, deps, { passwordFile: options.passwordFile });
     const keyIds = new Set(decoded.privateKeys.map((k) => k.keyId));
     const cert =
       decoded.certificates.find((c) => c.topic !== null && keyIds.has(c.publicKeyId)) ?? decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;

@@ -15,7 +15,11 @@ export interface ReadOptions {
  * else $APNS_CERT_P12_PASSWORD, else the empty password, else a prompt on a terminal.
  */
 export async function readCertificates(path: string, deps: Deps, opts: ReadOptions = {}): Promise<DecodedFile> {
-  const bytes = await deps.readInput(path);
+  return decodeCertificates(await deps.readInput(path), path, deps, opts);
+}
+
+/** The same, for bytes already read (a caller that first looked at what the file is). */
+export async function decodeCertificates(bytes: Buffer, path: string, deps: Deps, opts: ReadOptions = {}): Promise<DecodedFile> {
   if (!isPkcs12(bytes)) return decodeCertificateFile(bytes, path);
   const { decodePkcs12 } = await import('../../core/pkcs12.js');
   if (opts.passwordFile !== undefined) return decodePkcs12(bytes, readSecretFile(opts.passwordFile, '--password-file'), path);
