@@ -4,6 +4,7 @@
  * Keys come from node's native crypto; forge only builds and signs the X.509 structure.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import forge from 'node-forge';
 
 export interface FakeCa {
@@ -134,4 +135,10 @@ export function createVendorHierarchy(now: Date, vendorDays = 365) {
     notAfter: daysFrom(now, vendorDays),
   });
   return { root, wwdr, vendor };
+}
+
+/** Apple's portal in one step: signs the CSR in `csrPath` and writes the certificate to `certPath`. */
+export function signCsrFile(ca: FakeCa, csrPath: string, certPath: string, opts: Omit<IssueOptions, 'publicKeyPem'>): string {
+  writeFileSync(certPath, signCsr(ca, readFileSync(csrPath, 'utf8'), opts));
+  return certPath;
 }

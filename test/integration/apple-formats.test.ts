@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REAL, cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
-import { createFakeCa, createVendorHierarchy, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, createVendorHierarchy, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
 const ca = createFakeCa();
@@ -223,7 +223,7 @@ describe('Apple chain in inspect and verify', () => {
     const store = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
     expect((await runCli(['csr', '--name', 'app', '--out', join(store, 'app.csr')], { env })).code).toBe(0);
-    writeFileSync(join(store, 'app.pem'), signCsr(ca, readFileSync(join(store, 'app.csr'), 'utf8'), { topic: 'com.example.app', commonName: 'Apple Push Services: com.example.app', notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 20) }));
+    signCsrFile(ca, join(store, 'app.csr'), join(store, 'app.pem'), { topic: 'com.example.app', commonName: 'Apple Push Services: com.example.app', notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 20) });
     const r = await runCli(['import', join(store, 'app.pem'), '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'app', topic: 'com.example.app' });

@@ -3,7 +3,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REAL, cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
 let store: string;
@@ -17,7 +17,7 @@ beforeAll(async () => {
   const csr = await runCli(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env });
   expect(csr.code, csr.stderr).toBe(0);
   const ca = createFakeCa();
-  writeFileSync(join(work, 'good.pem'), signCsr(ca, readFileSync(join(work, 'acme.csr'), 'utf8'), { topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 300) }));
+  signCsrFile(ca, join(work, 'acme.csr'), join(work, 'good.pem'), { topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 300) });
   const imported = await runCli(['import', join(work, 'good.pem')], { env });
   expect(imported.code, imported.stderr).toBe(0);
   writeFileSync(join(work, 'empty.pem'), '');

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 import { keychainSkipReason } from '../helpers/keychain.js';
 
 const ca = createFakeCa();
@@ -39,7 +39,7 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
 
     // 2. Apple signs it; 3. import finds the record by its pending key
     const cert1 = join(work, 'cert1.pem');
-    writeFileSync(cert1, signCsr(ca, readFileSync(csrPath, 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 365) }));
+    signCsrFile(ca, csrPath, cert1, { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 365) });
     r = await cli('import', cert1);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Imported acme: topic ${topic}`);
@@ -56,7 +56,7 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`RENEW: find the row whose topic is ${topic}`);
     const cert2 = join(work, 'cert2.pem');
-    writeFileSync(cert2, signCsr(ca, readFileSync(join(work, 'renew.csr.pem'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 730) }));
+    signCsrFile(ca, join(work, 'renew.csr.pem'), cert2, { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 730) });
     r = await cli('import', cert2, '--name', 'acme');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Renewed acme: same topic ${topic}`);
@@ -70,7 +70,7 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
     expect(r.code, r.stderr).toBe(0);
     const otherTopic = mdmTopic();
     const cert3 = join(work, 'cert3.pem');
-    writeFileSync(cert3, signCsr(ca, readFileSync(join(work, 'wrong.csr.pem'), 'utf8'), { topic: otherTopic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 800) }));
+    signCsrFile(ca, join(work, 'wrong.csr.pem'), cert3, { topic: otherTopic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 800) });
     const before = treeDigest(store);
     r = await cli('import', cert3, '--name', 'acme');
     expect(r.code).toBe(1);

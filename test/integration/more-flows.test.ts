@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REAL, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, issuePushCert, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, issuePushCert, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
 const ca = createFakeCa();
@@ -99,10 +99,10 @@ describe('a renewal imported without --name', () => {
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
     const topic = mdmTopic();
     await runCli(['csr', '--name', 'acme', '--out', join(store, 'a.csr')], { env });
-    writeFileSync(join(store, 'a.pem'), signCsr(ca, readFileSync(join(store, 'a.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }));
+    signCsrFile(ca, join(store, 'a.csr'), join(store, 'a.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) });
     expect((await runCli(['import', join(store, 'a.pem')], { env })).code).toBe(0);
     await runCli(['csr', '--name', 'acme', '--out', join(store, 'b.csr')], { env });
-    writeFileSync(join(store, 'b.pem'), signCsr(ca, readFileSync(join(store, 'b.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 50) }));
+    signCsrFile(ca, join(store, 'b.csr'), join(store, 'b.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 50) });
     const r = await runCli(['import', join(store, 'b.pem')], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/no later than the active one/);

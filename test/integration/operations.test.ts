@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { startFakeApns } from '../helpers/fake-apns.js';
 import type { FakeApns } from '../helpers/fake-apns.js';
-import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
 const ca = createFakeCa();
@@ -23,7 +23,7 @@ beforeAll(async () => {
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'ops' });
   for (const [name, days] of [['acme', 20], ['beta', 200]] as const) {
     expect((await runCli(['csr', '--name', name, '--out', join(work, `${name}.csr`)], { env })).code).toBe(0);
-    writeFileSync(join(work, `${name}.pem`), signCsr(ca, readFileSync(join(work, `${name}.csr`), 'utf8'), { topic: name === 'acme' ? topic : mdmTopic(), notBefore: daysFrom(NOW, -10), notAfter: daysFrom(NOW, days) }));
+    signCsrFile(ca, join(work, `${name}.csr`), join(work, `${name}.pem`), { topic: name === 'acme' ? topic : mdmTopic(), notBefore: daysFrom(NOW, -10), notAfter: daysFrom(NOW, days) });
     expect((await runCli(['import', join(work, `${name}.pem`)], { env })).code).toBe(0);
   }
 });

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli, tempDir, treeDigest } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
 const ca = createFakeCa();
@@ -16,7 +16,7 @@ beforeEach(async () => {
   work = tempDir();
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'scripted' });
   expect((await runCli(['csr', '--name', 'acme', '--apple-id', 'mdm@acme.example', '--out', join(work, 'a.csr')], { env })).code).toBe(0);
-  writeFileSync(join(work, 'a.pem'), signCsr(ca, readFileSync(join(work, 'a.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -300), notAfter: daysFrom(NOW, 60) }));
+  signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), { topic, notBefore: daysFrom(NOW, -300), notAfter: daysFrom(NOW, 60) });
   expect((await runCli(['import', join(work, 'a.pem')], { env })).code).toBe(0);
 });
 
@@ -36,7 +36,7 @@ describe('renew without a terminal', () => {
     let r = await runCli(['renew', 'acme', '--apple-id', 'mdm@acme.example', '--csr-out', join(work, 'r.csr'), '--json'], { env, cwd: work });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ schemaVersion: 1, name: 'acme', topic, csrPath: join(work, 'r.csr'), appleIdMatches: true });
-    writeFileSync(join(work, 'r.pem'), signCsr(ca, readFileSync(join(work, 'r.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 425) }));
+    signCsrFile(ca, join(work, 'r.csr'), join(work, 'r.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 425) });
     r = await runCli(['import', join(work, 'r.pem'), '--name', 'acme'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Renewed acme');

@@ -1,8 +1,8 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 import { Terminal, tmuxAvailable } from '../helpers/tmux.js';
 
 if (!tmuxAvailable && process.env.CI) throw new Error('tmux is required for the pseudo-terminal tests in CI');
@@ -23,7 +23,7 @@ beforeEach(async () => {
   work = tempDir();
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'wizard', TERM: 'xterm', COLUMNS: '160' });
   expect((await runCli(['csr', '--name', 'acme-prod', '--apple-id', 'mdm@acme.example', '--out', join(work, 'first.csr')], { env })).code).toBe(0);
-  writeFileSync(join(work, 'first.pem'), signCsr(ca, readFileSync(join(work, 'first.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -340), notAfter: daysFrom(NOW, 25) }));
+  signCsrFile(ca, join(work, 'first.csr'), join(work, 'first.pem'), { topic, notBefore: daysFrom(NOW, -340), notAfter: daysFrom(NOW, 25) });
   expect((await runCli(['import', join(work, 'first.pem')], { env })).code).toBe(0);
 });
 
@@ -32,7 +32,7 @@ function downloadFromApple(withTopic = topic): string {
   const csrName = readdirSync(work).find((f) => /^acme-prod-renew-\d{8}\.csr\.pem$/.test(f));
   expect(csrName, 'the wizard writes <name>-renew-<yyyymmdd>.csr.pem').toBeDefined();
   const path = join(work, 'MDM_ ACME_Certificate.pem');
-  writeFileSync(path, signCsr(ca, readFileSync(join(work, csrName!), 'utf8'), { topic: withTopic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 390) }));
+  signCsrFile(ca, join(work, csrName!), path, { topic: withTopic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 390) });
   return path;
 }
 

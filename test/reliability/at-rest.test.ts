@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REAL, cleanEnv, runCli, tempDir, treeDigest } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsrFile } from '../helpers/fake-apple.js';
 
 const APPLE_ID = 'Secret.Admin@acme.example';
 const NOW = new Date();
@@ -30,10 +30,10 @@ beforeAll(async () => {
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'at rest' });
   // the full flow: csr with an Apple ID, import, renewal, a .p12 import with its key, an export
   expect((await runCli(['csr', '--name', 'acme', '--apple-id', APPLE_ID, '--out', join(work, 'a.csr')], { env })).code).toBe(0);
-  writeFileSync(join(work, 'a.pem'), signCsr(ca, readFileSync(join(work, 'a.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }));
+  signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) });
   expect((await runCli(['import', join(work, 'a.pem'), '--apple-id', APPLE_ID], { env })).code).toBe(0);
   expect((await runCli(['renew', 'acme', '--apple-id', APPLE_ID, '--csr-out', join(work, 'r.csr')], { env })).code).toBe(0);
-  writeFileSync(join(work, 'r.pem'), signCsr(ca, readFileSync(join(work, 'r.csr'), 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 400) }));
+  signCsrFile(ca, join(work, 'r.csr'), join(work, 'r.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 400) });
   expect((await runCli(['import', join(work, 'r.pem'), '--name', 'acme'], { env })).code).toBe(0);
   const keys = newKeyPem();
   writeFileSync(join(work, 'k.pem'), keys.privatePem);
@@ -74,7 +74,7 @@ describe('refusals leave no trace', () => {
   it.each([
     ['a certificate with another topic', async () => {
       await runCli(['csr', '--name', 'acme', '--out', join(work, 'w.csr'), '--force'], { env });
-      writeFileSync(join(work, 'w.pem'), signCsr(ca, readFileSync(join(work, 'w.csr'), 'utf8'), { topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 500) }));
+      signCsrFile(ca, join(work, 'w.csr'), join(work, 'w.pem'), { topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 500) });
       return [['import', join(work, 'w.pem'), '--name', 'acme'], env, 1] as const;
     }],
     ['a wrong passphrase', async () => [['csr', '--name', 'gamma', '--out', join(work, 'g.csr')], { ...env, APNS_CERT_PASSPHRASE: 'nope' }, 77] as const],

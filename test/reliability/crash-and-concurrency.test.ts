@@ -3,12 +3,12 @@
  * The index must always parse, and no record whose command exited 0 may be lost.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseIndex } from '../../src/core/index-model.js';
 import { BIN, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
 const KILLS = Number(process.env.APNS_CERT_CRASH_RUNS ?? 200);
 
@@ -72,7 +72,7 @@ describe('concurrency', () => {
     const ca = createFakeCa();
     const now = new Date();
     for (const name of names) {
-      writeFileSync(join(work, `${name}.pem`), signCsr(ca, readFileSync(join(work, `${name}.csr`), 'utf8'), { topic: mdmTopic(), notBefore: daysFrom(now, -1), notAfter: daysFrom(now, 365) }));
+      signCsrFile(ca, join(work, `${name}.csr`), join(work, `${name}.pem`), { topic: mdmTopic(), notBefore: daysFrom(now, -1), notAfter: daysFrom(now, 365) });
     }
     const imports = await Promise.all(names.map((name) => runCli(['import', join(work, `${name}.pem`)], { env, timeoutMs: 180_000 })));
     for (const r of imports) expect(r.code, r.stderr).toBe(0);

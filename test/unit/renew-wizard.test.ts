@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { csr } from '../../src/commands/csr.js';
@@ -10,7 +10,7 @@ import { MemoryVault } from '../../src/secrets/memory.js';
 import { tempDir, treeDigest } from '../helpers/cli.js';
 import { makeDeps } from '../helpers/deps.js';
 import type { Answer } from '../helpers/deps.js';
-import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date('2026-11-29T12:00:00Z');
 const ca = createFakeCa();
@@ -34,7 +34,7 @@ async function storeWithAcme(extraNames: string[] = []): Promise<Fixture> {
     const csrPath = join(work, `${name}-first.csr`);
     await csr.run({ name, out: csrPath, email: undefined, country: undefined, commonName: undefined, appleId: APPLE_ID, force: false, vendorCert: undefined, vendorKey: undefined, chain: undefined, requestOut: undefined }, deps);
     const certPath = join(work, `${name}-first.pem`);
-    writeFileSync(certPath, signCsr(ca, readFileSync(csrPath, 'utf8'), { topic: i === 0 ? topic : mdmTopic(), notBefore: daysFrom(NOW, -345), notAfter: daysFrom(NOW, 20 + i * 100) }));
+    signCsrFile(ca, csrPath, certPath, { topic: i === 0 ? topic : mdmTopic(), notBefore: daysFrom(NOW, -345), notAfter: daysFrom(NOW, 20 + i * 100) });
     await importCommand.run({ file: certPath, name, appleId: undefined, allowNewTopic: false, allowExpired: false, passwordFile: undefined }, deps);
   }
   return { store, work, vault, topic };
@@ -49,7 +49,7 @@ function appleSigns(f: Fixture, topic: string = f.topic, csrFile = join(f.work, 
   return {
     input: () => {
       const out = join(f.work, `apple-${Math.random().toString(16).slice(2)}.pem`);
-      writeFileSync(out, signCsr(ca, readFileSync(csrFile, 'utf8'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 385) }));
+      signCsrFile(ca, csrFile, out, { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 385) });
       return out;
     },
   };
