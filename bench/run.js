@@ -11,7 +11,13 @@ import { fileURLToPath } from 'node:url';
 import forge from 'node-forge';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin/apns-cert.js');
+const bin = join(root, 'bin/apns-cert.cjs');
+// Every process (subject and baseline) runs without NODE_OPTIONS and NODE_EXTRA_CA_CERTS: either makes every
+// node start-up slower (extra CA certificates are read at start: ~80 ms on the machine this was written on),
+// which would inflate the `node -e 0` baseline and flatter every ratio.
+const baseEnv = { ...process.env };
+delete baseEnv.NODE_OPTIONS;
+delete baseEnv.NODE_EXTRA_CA_CERTS;
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 11;
 const work = mkdtempSync(join(tmpdir(), 'apns-cert-bench-'));
@@ -90,7 +96,7 @@ function buildInputs() {
   writeFileSync(join(store, 'index.json'), `${JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: new Date(now).toISOString(), records })}\n`, { mode: 0o600 });
   // a passphrase store for P3 (csr): created once by the CLI itself
   const csrStore = join(work, 'csr-store');
-  const env = { ...process.env, APNS_CERT_STORE: csrStore, APNS_CERT_PASSPHRASE: 'bench' };
+  const env = { ...baseEnv, APNS_CERT_STORE: csrStore, APNS_CERT_PASSPHRASE: 'bench' };
   execFileSync(process.execPath, [bin, '--secret-backend', 'passphrase', 'csr', '--name', 'warmup', '--out', join(work, 'warmup.csr')], { env, stdio: 'ignore' });
   return { store, files, one: files[0], csrStore };
 }
@@ -98,7 +104,7 @@ function buildInputs() {
 // ---------- measuring ----------
 function timeIt(cmd, args, opts = {}) {
   const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts, env: opts.env ?? baseEnv });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0 && !opts.okCodes?.includes(r.status)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
@@ -130,7 +136,7 @@ function compare(subject, baseline) {
 console.error(`apns-cert bench: building inputs in ${work} ...`);
 const inputs = buildInputs();
 const nodeE0 = () => timeIt(process.execPath, ['-e', '0']);
-const cli = (args, env = {}) => () => timeIt(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, okCodes: [1, 2] });
+const cli = (args, env = {}) => () => timeIt(process.execPath, [bin, ...args], { env: { ...baseEnv, ...env }, okCodes: [1, 2] });
 const checkendScript = join(work, 'checkend.sh');
 writeFileSync(checkendScript, `for f in "$@"; do openssl x509 -checkend 2592000 -noout -in "$f" >/dev/null || true; done\n`);
 const fileList = inputs.files;
@@ -142,21 +148,21 @@ const add = (id, what, target, r) => results.push({ id, what, target, ...r, pass
 console.error(`P1: check-expiry on a 1000-record store vs node -e 0 (${RUNS} runs each)`);
 add('P1', 'check-expiry, 1000-record store ÷ node -e 0', 1.5, compare(cli(['check-expiry', '-q'], { APNS_CERT_STORE: inputs.store }), nodeE0));
 console.error('P2: check-expiry on 1000 PEM files vs an openssl -checkend loop');
-add('P2', 'check-expiry, 1000 PEM files ÷ openssl x509 -checkend loop', 0.1, compare(cli(['check-expiry', '-q', ...fileList]), () => timeIt('sh', [checkendScript, ...fileList], { env: { ...process.env, SSL_CERT_FILE: '/dev/null' } })));
+add('P2', 'check-expiry, 1000 PEM files ÷ openssl x509 -checkend loop', 0.1, compare(cli(['check-expiry', '-q', ...fileList]), () => timeIt('sh', [checkendScript, ...fileList], { env: { ...baseEnv, SSL_CERT_FILE: '/dev/null' } })));
 console.error('P3: csr (passphrase backend) vs openssl req -newkey rsa:2048');
 add(
   'P3',
   'csr (passphrase backend) ÷ openssl req -new -newkey rsa:2048 -nodes',
   1.3,
   compare(
-    () => timeIt(process.execPath, [bin, 'csr', '--name', `bench-${csrCount++}`, '--out', join(work, `b${csrCount}.csr`)], { env: { ...process.env, APNS_CERT_STORE: inputs.csrStore, APNS_CERT_PASSPHRASE: 'bench' } }),
+    () => timeIt(process.execPath, [bin, 'csr', '--name', `bench-${csrCount++}`, '--out', join(work, `b${csrCount}.csr`)], { env: { ...baseEnv, APNS_CERT_STORE: inputs.csrStore, APNS_CERT_PASSPHRASE: 'bench' } }),
     () => timeIt('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'o.key'), '-out', join(work, 'o.csr'), '-subj', '/CN=bench']),
   ),
 );
 console.error('P4: inspect one certificate vs node -e 0');
 add('P4', 'inspect one certificate ÷ node -e 0', 1.6, compare(cli(['inspect', inputs.one]), nodeE0));
 const rss = [];
-for (let i = 0; i < 5; i++) rss.push(peakRssKiB(process.execPath, [bin, 'check-expiry', '-q'], { ...process.env, APNS_CERT_STORE: inputs.store }));
+for (let i = 0; i < 5; i++) rss.push(peakRssKiB(process.execPath, [bin, 'check-expiry', '-q'], { ...baseEnv, APNS_CERT_STORE: inputs.store }));
 const rssMiB = median(rss) / 1024;
 results.push({ id: 'P5', what: 'peak RSS of P1 (MiB, not a ratio)', target: 80, subjectMs: null, baselineMs: null, ratio: rssMiB, pass: rssMiB <= 80 });
 

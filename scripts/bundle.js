@@ -1,10 +1,37 @@
 #!/usr/bin/env node
-// Release build: one ESM entry (dist/bundle/apns-cert.js) with lazily loaded chunks for the heavy
-// modules (node-forge, plist, @inquirer/prompts), so each command loads only what it needs.
-import { rmSync, writeFileSync } from 'node:fs';
+// Release build. Start-up is most of what a cron run costs, so:
+// - dist/apns-cert.cjs: one CommonJS bundle of src/ with commander and the small dependencies. Modules that
+//   src/ imports with import() are only initialised when the import() runs.
+// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom), each its own file,
+//   required only by the code that uses them, so a command that does not need them does not even read them.
+// - dist/apns-cert.cjs.cache: V8's code cache for the bundle, made here after loading it and rendering the
+//   help of every command; bin/apns-cert.cjs compiles the bundle from it.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
+const require = createRequire(import.meta.url);
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 rmSync('dist', { recursive: true, force: true });
+
+/** Package name → the file it is built into, under dist/vendor/. */
+const VENDORS = {
+  'node-forge': 'node-forge.cjs',
+  '@inquirer/prompts': 'inquirer-prompts.cjs',
+  plist: 'plist.cjs',
+  '@xmldom/xmldom': 'xmldom.cjs',
+};
+
+/** Imports of a vendor package become a require() of its built file, relative to the importing output file. */
+const vendorsAsFiles = (fromDir) => ({
+  name: 'vendors-as-files',
+  setup(b) {
+    b.onResolve({ filter: /^[@a-z]/ }, (args) => {
+      const file = VENDORS[args.path];
+      return file === undefined || args.kind === 'entry-point' ? undefined : { path: `${fromDir}${file}`, external: true };
+    });
+  },
+});
 
 /**
  * commander requires node:child_process at load time, only to run executable subcommands (unused here).
@@ -23,64 +50,59 @@ const lazyChildProcess = {
   },
 };
 
-/**
- * An ESM import of a built-in (`import { readFileSync } from 'node:fs'`) makes node build the module's whole
- * ESM facade, reading every export: for node:fs that loads fs/promises, streams and readline. A require()
- * does not. So built-ins are required, through the require() the banner provides.
- */
-const builtinsAsRequire = {
-  name: 'builtins-as-require',
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => {
-      if (args.path === 'node:module') return undefined;
-      if (args.namespace === 'builtin') return { path: args.path, external: true };
-      return { path: args.path, namespace: 'builtin' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
-  },
-};
-
-const result = await build({
-  metafile: true,
-  plugins: [lazyChildProcess, builtinsAsRequire],
-  entryPoints: { 'apns-cert': 'src/cli/entry.ts' },
-  outdir: 'dist/bundle',
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  chunkNames: 'chunks/[name]-[hash]',
-  external: ['@napi-rs/keyring'],
-  // CommonJS dependencies bundled into ESM still use require(), __filename and __dirname.
-  // CommonJS dependencies bundled into ESM still use require(), __filename and __dirname. The shim
-  // creates the real require() on first use only, and needs no node:url.
-  banner: {
-    js: [
-      "import { createRequire as __apnsCertCreateRequire } from 'node:module';",
-      'let __apnsCertRequire;',
-      'const __apnsCertReq = () => (__apnsCertRequire ??= __apnsCertCreateRequire(import.meta.url));',
-      'const require = Object.assign((id) => __apnsCertReq()(id), { resolve: (id, o) => __apnsCertReq().resolve(id, o) });',
-      'const __filename = decodeURIComponent(new URL(import.meta.url).pathname);',
-      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
-    ].join(' '),
-  },
-
-  sourcemap: 'external',
-  legalComments: 'none',
   minify: true,
+  legalComments: 'none',
   logLevel: 'warning',
+  metafile: true,
+  // import() of a vendor file or of @napi-rs/keyring becomes require(): the bundle is run by vm.Script,
+  // which has no loader for a real import().
+  supported: { 'dynamic-import': false },
+};
+
+const main = await build({
+  ...common,
+  entryPoints: ['src/cli/entry.ts'],
+  outfile: 'dist/apns-cert.cjs',
+  external: ['@napi-rs/keyring'],
+  plugins: [vendorsAsFiles('./vendor/'), lazyChildProcess],
+  define: {
+    APNS_CERT_VERSION: JSON.stringify(version),
+    // src/ is ESM; in the CommonJS bundle import.meta.url is the bundle's own URL, made when first asked for.
+    'import.meta.url': '__apnsCertMeta.url',
+  },
+  banner: { js: "const __apnsCertMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
+  sourcemap: 'external',
 });
+
+mkdirSync('dist/vendor', { recursive: true });
+const vendors = await Promise.all(
+  Object.entries(VENDORS).map(([pkg, file]) => build({ ...common, entryPoints: [pkg], outfile: `dist/vendor/${file}`, plugins: [vendorsAsFiles('./')] })),
+);
 
 // Which output file holds which packages: the lazy-loading test checks the cron path against it.
 const packages = {};
-for (const [file, output] of Object.entries(result.metafile.outputs)) {
-  if (!file.endsWith('.js')) continue;
-  const names = new Set();
-  for (const input of Object.keys(output.inputs)) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-    if (m) names.add(m[1]);
+for (const result of [main, ...vendors]) {
+  for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    if (!file.endsWith('.cjs')) continue;
+    const names = new Set();
+    for (const input of Object.keys(output.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      if (m) names.add(m[1]);
+    }
+    packages[file.replace(/^dist\//, '')] = [...names].sort();
   }
-  packages[file.replace(/^dist\/bundle\//, '')] = [...names].sort();
 }
-writeFileSync('dist/bundle/packages.json', `${JSON.stringify(packages, null, 2)}\n`);
+writeFileSync('dist/packages.json', `${JSON.stringify(packages, null, 2)}\n`);
+
+// The code cache: compiled functions of the bundle's top level, commander, and every command's definition.
+const { loadBundle, BUNDLE } = require('../bin/apns-cert.cjs');
+const { exports, script } = loadBundle({ useCache: false });
+const discard = { write: () => true };
+const io = { argv: ['node', 'apns-cert', '--help'], env: {}, stdout: discard, stderr: discard, tty: { stdin: () => false, stdout: () => false, stderr: () => false } };
+if ((await exports.run(io)) !== 0) throw new Error('bundle: the built CLI failed to render its help');
+writeFileSync(`${BUNDLE}.cache`, script.createCachedData());

@@ -44,7 +44,7 @@ class LazyVault implements MasterKeyVault {
 
 /** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
 export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
-  const store = new FileStore(await resolveStoreDir(globals.store, io.env), { lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000) });
+  const store = new FileStore(resolveStoreDir(globals.store, io.env), { lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000) });
   let interactiveAnswer: boolean | undefined;
   const interactive = () => (interactiveAnswer ??= !globals.json && io.tty.stdin() && io.tty.stderr());
   const envBackend = io.env.APNS_CERT_SECRET_BACKEND;

@@ -1,4 +1,4 @@
-import { fstatSync, statSync } from 'node:fs';
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Tty from 'node:tty';
 import { run } from './main.js';
@@ -19,43 +19,68 @@ function isTerminal(fd: number): boolean {
   return tty.isatty(fd);
 }
 
+/**
+ * Output goes straight to the file descriptor: creating process.stdout costs start-up time (it loads node's
+ * streams). A descriptor that would block (a non-blocking pipe that is full) hands over to the stream.
+ * A reader that goes away (`apns-cert list | head -1`) is not an error: the rest of the output is dropped and
+ * the command finishes as it would have, with its own exit code.
+ */
+class FdSink implements Sink {
+  closed = false;
+  private stream: NodeJS.WriteStream | undefined;
+
+  constructor(
+    private readonly fd: number,
+    private readonly openStream: () => NodeJS.WriteStream,
+  ) {}
+
+  write(text: string): boolean {
+    if (this.closed) return false;
+    if (this.stream) return this.stream.write(text);
+    let bytes = Buffer.from(text);
+    try {
+      while (bytes.length > 0) bytes = bytes.subarray(writeSync(this.fd, bytes));
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return !(this.closed = true);
+      if (code !== 'EAGAIN') throw error;
+    }
+    this.stream = this.openStream();
+    this.stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      this.closed = true;
+    });
+    return this.stream.write(bytes);
+  }
+
+  /** Waits until what went to the stream has been handed to the system. */
+  async flush(): Promise<void> {
+    const stream = this.stream;
+    if (!stream || this.closed || !stream.writableNeedDrain) return;
+    await new Promise((resolve) => {
+      stream.once('drain', resolve);
+      stream.once('error', resolve);
+    });
+  }
+}
+
 /** The process boundary: the only place that sets the exit code of the process. */
 export async function main(): Promise<void> {
-  let usedStdout = false;
-  let closed = false;
-  // A reader that goes away (`apns-cert list | head -1`) is not an error: the rest of the output is dropped
-  // and the command finishes as it would have, with its own exit code.
-  const withPipeGuard = (stream: NodeJS.WriteStream) => {
-    if (stream.listenerCount('error') === 0) {
-      stream.on('error', (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EPIPE') throw error;
-        closed = true;
-      });
-    }
-    return stream;
-  };
-  const sink = (stream: () => NodeJS.WriteStream, onUse?: () => void): Sink => ({
-    write: (text: string) => {
-      if (closed) return false;
-      onUse?.();
-      return withPipeGuard(stream()).write(text);
-    },
-  });
+  const stdout = new FdSink(1, () => process.stdout);
+  const stderr = new FdSink(2, () => process.stderr);
   const code = await run({
     argv: process.argv,
     env: process.env,
     stdin: () => process.stdin,
     stderrStream: () => process.stderr,
-    stdout: sink(() => process.stdout, () => (usedStdout = true)),
-    stderr: sink(() => process.stderr),
+    stdout,
+    stderr,
     tty: { stdin: () => isTerminal(0), stdout: () => isTerminal(1), stderr: () => isTerminal(2) },
   });
-  // Let a piped stdout drain before exiting; exit explicitly so a hung keychain call cannot keep us alive.
-  if (usedStdout && !closed && process.stdout.writableNeedDrain) {
-    await new Promise((resolve) => {
-      process.stdout.once('drain', resolve);
-      process.stdout.once('error', resolve);
-    });
-  }
+  // Exit explicitly, so that a hung keychain call cannot keep us alive.
+  await Promise.all([stdout.flush(), stderr.flush()]);
   process.exit(code);
 }
+
+export { run } from './main.js';

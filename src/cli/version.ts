@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, from the nearest package.json named apns-cert above this file (dist/ or dist/bundle/). */
+/** The package version, from the nearest package.json named apns-cert above this file (when the sources run as they are). */
 function findVersion(): string {
   for (const up of ['../', '../../', '../../../']) {
     try {
@@ -13,4 +13,7 @@ function findVersion(): string {
   return '0.0.0-unknown';
 }
 
-export const VERSION: string = findVersion();
+/** Set by the release build (scripts/bundle.js); absent when the sources run as they are (tests). */
+declare const APNS_CERT_VERSION: string | undefined;
+
+export const VERSION: string = typeof APNS_CERT_VERSION === 'string' ? APNS_CERT_VERSION : findVersion();

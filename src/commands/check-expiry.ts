@@ -122,6 +122,8 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     const items = options.files.length > 0 ? await fromFiles(options.files, deps, problems) : await fromStore(options.names, deps, problems);
     const results = evaluateExpiry(items, now, thresholds);
     const status = worst([...results.map((r) => r.status), ...(problems.length > 0 ? (['unknown'] as const) : [])]);
+    // -q and all OK: nothing to print, and nothing to notify (only WARNING or worse is sent).
+    if (format === 'text' && deps.out.quiet && status === 'ok' && options.output === undefined) return NAGIOS_EXIT.ok;
     const report: ExpiryReport = {
       status,
       checkedAt: now.toISOString(),
@@ -140,7 +142,7 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
 
     const rendered = await render(format, report, options.output === undefined ? deps.out.style : undefined);
     if (options.output !== undefined) await writeAtomically(options.output, rendered);
-    else if (!(format === 'text' && deps.out.quiet && status === 'ok')) deps.out.raw(rendered);
+    else deps.out.raw(rendered);
 
     // Only WARNING or worse is sent, so the exit code is already non-zero: a failed notification is
     // reported on stderr and never replaces the expiry status.

@@ -93,7 +93,8 @@ export function parseName(buf: Uint8Array, name: Tlv): NameAttribute[] {
 
 function parseTime(buf: Uint8Array, tlv: Tlv | undefined, what: string): Date {
   if (tlv === undefined) throw new DerError(`${what} is missing`);
-  const text = new TextDecoder().decode(value(buf, tlv));
+  const bytes = value(buf, tlv);
+  const text = bytes.length <= 24 ? String.fromCharCode(...bytes) : ''; // longer is no valid time
   let m: RegExpMatchArray | null;
   let year: number;
   if (tlv.tag === Tag.utcTime && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
@@ -165,15 +166,26 @@ function environmentOf(extensionOids: string[]): ApnsEnvironment | null {
   return null;
 }
 
-/** The parts of a certificate that apns-cert reads directly from its DER. */
-/** The parts of a certificate read straight from its DER (no signature check, no key parsing). */
-export function parseTbs(der: Uint8Array) {
+/** The top-level fields of a certificate's TBSCertificate; `base` skips the optional version. */
+function tbsFields(der: Uint8Array): { parts: Tlv[]; base: number } {
   const outer = expectTag(readTlv(der, 0), Tag.sequence, 'Certificate');
   if (outer.end !== der.length) throw new DerError('trailing bytes after the certificate');
   const [tbs] = children(der, outer);
   const parts = children(der, expectTag(tbs, Tag.sequence, 'TBSCertificate'));
-  // version [0] is optional; shift when absent (v1 certificates).
-  const base = parts[0]?.tag === 0xa0 ? 1 : 0;
+  return { parts, base: parts[0]?.tag === 0xa0 ? 1 : 0 };
+}
+
+/** The DER of a certificate's issuer and subject names, as they are: for matching a certificate to its issuer. */
+export function encodedNames(der: Uint8Array): { issuer: Uint8Array; subject: Uint8Array } {
+  const { parts, base } = tbsFields(der);
+  const issuer = expectTag(parts[base + 2], Tag.sequence, 'issuer');
+  const subject = expectTag(parts[base + 4], Tag.sequence, 'subject');
+  return { issuer: der.subarray(issuer.start, issuer.end), subject: der.subarray(subject.start, subject.end) };
+}
+
+/** The parts of a certificate read straight from its DER (no signature check, no key parsing). */
+export function parseTbs(der: Uint8Array) {
+  const { parts, base } = tbsFields(der);
   const serial = expectTag(parts[base], Tag.integer, 'serialNumber');
   const issuer = parseName(der, expectTag(parts[base + 2], Tag.sequence, 'issuer'));
   const validity = children(der, expectTag(parts[base + 3], Tag.sequence, 'validity'));

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { APPLE_CAS } from './apple-ca-bundle.js';
-import { formatName, parseCertificate, parseTbs } from './certificate.js';
+import { encodedNames, formatName, parseCertificate, parseName } from './certificate.js';
+import { readTlv } from './der.js';
 import type { CertificateInfo } from './certificate.js';
 import { pemBlocks } from './input.js';
 
@@ -12,15 +13,21 @@ interface Ca {
 
 /** A CA certificate known by its subject name; fully parsed only when a chain goes through it. */
 export interface CaSource {
-  subject: string;
+  /** The subject as encoded in the certificate. */
+  encodedSubject: Uint8Array;
+  /** The subject as text (formatName). */
+  subject(): string;
   root: boolean;
   load(): Ca;
 }
 
 function caSource(der: Uint8Array, file: string, root: boolean): CaSource {
   let ca: Ca | undefined;
+  let subject: string | undefined;
+  const encodedSubject = encodedNames(der).subject;
   return {
-    subject: formatName(parseTbs(der).subject),
+    encodedSubject,
+    subject: () => (subject ??= formatName(parseName(encodedSubject, readTlv(encodedSubject, 0)))),
     root,
     load: () => {
       if (ca === undefined) {
@@ -38,6 +45,15 @@ let bundled: CaSource[] | undefined;
 export function appleCas(): CaSource[] {
   bundled ??= APPLE_CAS.map((ca) => caSource(pemBlocks(ca.pem)[0]!.der, ca.file, ca.role === 'root'));
   return bundled;
+}
+
+/**
+ * The CAs whose subject is `name`: by its encoding first (an issuer name is normally a copy of its CA's
+ * subject, and comparing bytes needs no parsing), else by its text (the same name encoded differently).
+ */
+function named(sources: CaSource[], encoded: Uint8Array, name: () => string): CaSource[] {
+  const exact = sources.filter((c) => Buffer.compare(c.encodedSubject, encoded) === 0);
+  return exact.length > 0 ? exact : sources.filter((c) => c.subject() === name());
 }
 
 /** CA certificates given by the user (--chain): self-signed ones count as roots. */
@@ -82,8 +98,10 @@ export function checkChain(leaf: CertificateInfo, at: Date, sources: CaSource[] 
     cas: path.map((c) => c.info),
   });
 
-  const leafSubject = formatName(leaf.subject);
-  const selfRoot = sources.filter((c) => c.root && c.subject === leafSubject).map((c) => c.load()).find((c) => c.info.fingerprintSha256 === leaf.fingerprintSha256);
+  const selfRoot = named(sources, encodedNames(leaf.der).subject, () => formatName(leaf.subject))
+    .filter((c) => c.root)
+    .map((c) => c.load())
+    .find((c) => c.info.fingerprintSha256 === leaf.fingerprintSha256);
   if (selfRoot) return validAt(leaf, at) ? verdict(true, [selfRoot], null) : verdict(false, [selfRoot], `${cn(leaf)} is not valid at ${at.toISOString()}`);
 
   const path: Ca[] = [];
@@ -91,13 +109,13 @@ export function checkChain(leaf: CertificateInfo, at: Date, sources: CaSource[] 
   let x509 = new X509Certificate(leaf.der);
   for (let depth = 0; depth < 6; depth++) {
     const issuerName = formatName(current.issuer);
-    const named = sources.filter((c) => c.subject === issuerName).map((c) => c.load());
-    if (named.length === 0) {
+    const candidates = named(sources, encodedNames(current.der).issuer, () => issuerName).map((c) => c.load());
+    if (candidates.length === 0) {
       if (depth === 0) return verdict(false, path, `issued by "${cn({ subject: current.issuer } as CertificateInfo)}", which is not an Apple CA`, false);
       return verdict(false, path, `no known CA certificate for "${issuerName}"`);
     }
-    const signer = named.find((c) => x509.verify(c.x509.publicKey));
-    if (signer === undefined) return verdict(false, path, `the signature of "${cn(current)}" does not verify against "${cn(named[0]!.info)}"`);
+    const signer = candidates.find((c) => x509.verify(c.x509.publicKey));
+    if (signer === undefined) return verdict(false, path, `the signature of "${cn(current)}" does not verify against "${cn(candidates[0]!.info)}"`);
     path.push(signer);
     if (signer.root) break;
     current = signer.info;

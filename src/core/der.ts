@@ -104,6 +104,8 @@ export function decodeOid(bytes: Uint8Array): string {
   return parts.join('.');
 }
 
+let utf8: InstanceType<typeof TextDecoder> | undefined;
+
 const stringTags = new Set<number>([Tag.utf8String, Tag.printableString, Tag.ia5String, 0x14, 0x1a, 0x1e, 0x1c]);
 
 /** Text of a directory string (UTF8String, PrintableString, IA5String, BMPString, ...). */
@@ -116,5 +118,6 @@ export function decodeString(buf: Uint8Array, tlv: Tlv): string {
     for (let i = 0; i + 1 < bytes.length; i += 2) s += String.fromCharCode((bytes[i]! << 8) | bytes[i + 1]!);
     return s;
   }
-  return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  utf8 ??= new TextDecoder('utf-8', { fatal: false });
+  return utf8.decode(bytes);
 }

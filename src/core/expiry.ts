@@ -65,6 +65,6 @@ export function classifyExpiry(notAfter: Date, now: Date, t: Thresholds): CertSt
 /** Evaluates every certificate, worst first (then soonest first). */
 export function evaluateExpiry(items: readonly ExpiryInput[], now: Date, t: Thresholds): ExpiryResult[] {
   return items
-    .map((item) => ({ ...item, daysRemaining: daysRemaining(item.notAfter, now), status: classifyExpiry(item.notAfter, now, t) }))
+    .map(({ name, source, topic, notAfter }) => ({ name, source, topic, notAfter, daysRemaining: daysRemaining(notAfter, now), status: classifyExpiry(notAfter, now, t) }))
     .sort((a, b) => rank[b.status] - rank[a.status] || a.notAfter.getTime() - b.notAfter.getTime());
 }

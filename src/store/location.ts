@@ -1,13 +1,14 @@
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** `--store` > `APNS_CERT_STORE` > the platform data directory. */
-export async function resolveStoreDir(flag: string | undefined, env: NodeJS.ProcessEnv, platform = process.platform): Promise<string> {
+/**
+ * `--store` > `APNS_CERT_STORE` > the platform's data directory: ~/Library/Application Support/apns-cert on
+ * macOS, $XDG_DATA_HOME/apns-cert (else ~/.local/share/apns-cert) elsewhere, %LOCALAPPDATA%\apns-cert on Windows.
+ */
+export function resolveStoreDir(flag: string | undefined, env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string {
   if (flag !== undefined && flag !== '') return resolve(flag);
   if (env.APNS_CERT_STORE !== undefined && env.APNS_CERT_STORE !== '') return resolve(env.APNS_CERT_STORE);
-  if (platform === 'win32') {
-    const { homedir } = await import('node:os');
-    return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'apns-cert');
-  }
-  const { default: envPaths } = await import('env-paths');
-  return envPaths('apns-cert', { suffix: '' }).data;
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'apns-cert');
+  if (platform === 'win32') return join(env.LOCALAPPDATA || join(homedir(), 'AppData', 'Local'), 'apns-cert');
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'apns-cert');
 }

@@ -5,7 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const BIN = join(ROOT, 'bin/apns-cert.js');
+export const BIN = join(ROOT, 'bin/apns-cert.cjs');
 export const REAL = join(ROOT, 'test/fixtures/real');
 
 export interface CliResult {

@@ -5,29 +5,31 @@ import { REAL, ROOT, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
 
 const HEAVY = ['node-forge', '@inquirer/prompts', '@napi-rs/keyring', 'plist'];
-/** The bundle's output files that hold a heavy package (scripts/bundle.js writes packages.json). */
+/** The build's output files and the packages each holds (scripts/bundle.js writes packages.json). */
+const packages = (): Record<string, string[]> => JSON.parse(readFileSync(join(ROOT, 'dist/packages.json'), 'utf8')) as Record<string, string[]>;
+const isHeavy = (name: string) => HEAVY.some((h) => name === h || name.startsWith(`${h}/`));
+/** The output files that hold a heavy package. */
 function heavyFiles(): Map<string, string[]> {
-  const packages = JSON.parse(readFileSync(join(ROOT, 'dist/bundle/packages.json'), 'utf8')) as Record<string, string[]>;
   const out = new Map<string, string[]>();
-  for (const [file, names] of Object.entries(packages)) {
-    const heavy = names.filter((n) => HEAVY.some((h) => n === h || n.startsWith(`${h}/`)));
+  for (const [file, names] of Object.entries(packages())) {
+    const heavy = names.filter(isHeavy);
     if (heavy.length > 0) out.set(file, heavy);
   }
   return out;
 }
 function loadedHeavy(modules: string): string[] {
   const found: string[] = [];
-  for (const [file, names] of heavyFiles()) if (modules.includes(`/dist/bundle/${file}`)) found.push(...names);
+  for (const [file, names] of heavyFiles()) if (modules.includes(`/dist/${file}`)) found.push(...names);
   for (const h of HEAVY) if (modules.includes(`/node_modules/${h}/`)) found.push(h);
   return found;
 }
-const TRACER = join(ROOT, 'test/helpers/trace-imports.mjs');
+const TRACER = join(ROOT, 'test/helpers/trace-require.cjs');
 let store: string;
 let certFile: string;
 
 async function traced(args: string[], extraEnv: Record<string, string> = {}) {
   const trace = join(tempDir(), 'trace.txt');
-  const env = cleanEnv({ APNS_CERT_STORE: store, NODE_OPTIONS: `--import=${TRACER}`, APNS_CERT_TRACE_FILE: trace, ...extraEnv });
+  const env = cleanEnv({ APNS_CERT_STORE: store, NODE_OPTIONS: `--require=${TRACER}`, APNS_CERT_TRACE_FILE: trace, ...extraEnv });
   const r = await runCli(args, { env });
   const modules = existsSync(trace) ? readFileSync(trace, 'utf8') : '';
   return { r, modules };
@@ -43,7 +45,21 @@ beforeAll(async () => {
   expect((await runCli(['import', certFile], { env })).code).toBe(0);
 });
 
+describe('start-up', () => {
+  it('the bundle is compiled from the code cache the build wrote beside it (V8 accepts it)', async () => {
+    const { createRequire } = await import('node:module');
+    const { loadBundle } = createRequire(import.meta.url)(join(ROOT, 'bin/apns-cert.cjs')) as { loadBundle: () => { script: { cachedDataRejected?: boolean }; exports: Record<string, unknown> } };
+    const { script, exports } = loadBundle();
+    expect(script.cachedDataRejected).toBe(false);
+    expect(typeof exports.main).toBe('function');
+  });
+});
+
 describe('the cron path loads no heavy module', () => {
+  it('the main bundle holds none of the heavy packages: each is its own file, required where it is used', () => {
+    expect(packages()['apns-cert.cjs']?.filter(isHeavy)).toEqual([]);
+    expect([...heavyFiles().values()].flat().sort()).toEqual(expect.arrayContaining(['@inquirer/prompts', 'node-forge', 'plist']));
+  });
   it('the tracer sees the forge chunk when a .p12 is read (control)', async () => {
     const { r, modules } = await traced(['inspect', join(REAL, 'fake_pushy_single-topic-client.p12')], { APNS_CERT_P12_PASSWORD: 'pushy-test' });
     expect(r.code, r.stderr).toBe(0);
@@ -59,7 +75,7 @@ describe('the cron path loads no heavy module', () => {
   ])('%j loads neither forge, inquirer nor the keychain binding', async (args) => {
     const { r, modules } = await traced(args.map((a) => (a === 'CERT' ? certFile : a)));
     expect(r.code, r.stderr).toBe(0);
-    expect(modules).toContain('/dist/bundle/apns-cert.js');
+    expect(modules).toContain('/bin/apns-cert.cjs');
     expect(loadedHeavy(modules)).toEqual([]);
   });
 });

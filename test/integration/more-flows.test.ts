@@ -109,16 +109,52 @@ describe('a renewal imported without --name', () => {
   });
 });
 
-describe('a reader that goes away', () => {
+/** A store of 3000 records without certificates: `list` prints about 200 KB, more than a pipe holds. */
+function bigStore(): string {
+  const store = tempDir();
+  const records: Record<string, unknown> = {};
+  for (let i = 0; i < 3000; i++) {
+    const iso = '2026-11-29T00:00:00.000Z';
+    records[`r${i}`] = { name: `r${i}`, topic: `com.apple.mgmt.External.${i}`, topicHash: null, appleIdHash: null, createdAt: iso, updatedAt: iso, pendingKey: null, retiredAt: null, certificates: [] };
+  }
+  writeFileSync(join(store, 'index.json'), JSON.stringify({ schemaVersion: 1, storeId: 's', secretBackend: 'passphrase', createdAt: '2026-11-29T00:00:00.000Z', records }));
+  return store;
+}
+
+/** Runs the CLI with its stdout on a non-blocking pipe that nobody reads for half a second (python3 sets it up). */
+const SLOW_NONBLOCKING_READER = `
+import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+child = subprocess.Popen(sys.argv[1:], stdout=w)
+os.close(w)
+time.sleep(0.5)
+out = b''
+while True:
+    chunk = os.read(r, 65536)
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.buffer.write(out)
+sys.exit(child.wait())
+`;
+
+describe('readers of the output', () => {
+  it('a slow reader on a non-blocking pipe (the write would block): the whole output arrives, exit 0', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const store = bigStore();
+    const { BIN } = await import('../helpers/cli.js');
+    const expected = await runCli(['list'], { env: cleanEnv({ APNS_CERT_STORE: store }) });
+    expect(expected.stdout.length).toBeGreaterThan(150_000);
+    const r = spawnSync('python3', ['-c', SLOW_NONBLOCKING_READER, process.execPath, BIN, 'list'], { env: cleanEnv({ APNS_CERT_STORE: store }), encoding: 'utf8', maxBuffer: 1 << 24 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(expected.stdout);
+  });
+
   it('`apns-cert list | head -1`: no EPIPE stack trace, the command ends with its own exit code', async () => {
     const { spawn } = await import('node:child_process');
-    const store = tempDir();
-    const records: Record<string, unknown> = {};
-    for (let i = 0; i < 3000; i++) {
-      const iso = '2026-11-29T00:00:00.000Z';
-      records[`r${i}`] = { name: `r${i}`, topic: `com.apple.mgmt.External.${i}`, topicHash: null, appleIdHash: null, createdAt: iso, updatedAt: iso, pendingKey: null, retiredAt: null, certificates: [] };
-    }
-    writeFileSync(join(store, 'index.json'), JSON.stringify({ schemaVersion: 1, storeId: 's', secretBackend: 'passphrase', createdAt: '2026-11-29T00:00:00.000Z', records }));
+    const store = bigStore();
     const { BIN } = await import('../helpers/cli.js');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [BIN, 'list'], { env: cleanEnv({ APNS_CERT_STORE: store }), stdio: ['ignore', 'pipe', 'pipe'] });

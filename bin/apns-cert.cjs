@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+'use strict';
+// Runs the bundle (dist/apns-cert.cjs), compiled from the V8 code cache the build wrote beside it: a cron run
+// is mostly start-up, and most of start-up is compiling. V8 checks that the cache was made for this source by
+// this node; a cache it rejects (another node version) only costs the compile it would have saved.
+const { readFileSync } = require('node:fs');
+const { createRequire, wrap } = require('node:module');
+const { dirname, join } = require('node:path');
+const { Script } = require('node:vm');
+
+const BUNDLE = join(__dirname, '..', 'dist', 'apns-cert.cjs');
+
+function loadBundle({ useCache = true } = {}) {
+  let cachedData;
+  try {
+    if (useCache) cachedData = readFileSync(`${BUNDLE}.cache`);
+  } catch {
+    // no cache: compile from source
+  }
+  const script = new Script(wrap(readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, cachedData });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
+  return { exports: module.exports, script };
+}
+
+if (require.main === module) loadBundle().exports.main();
+module.exports = { loadBundle, BUNDLE };
