@@ -93,7 +93,11 @@ function buildInputs() {
   const store = join(work, 'store');
   mkdirSync(store, { mode: 0o700 });
   // compact, as the tool itself writes it (serializeIndex)
-  writeFileSync(join(store, 'index.json'), `${JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: new Date(now).toISOString(), records })}\n`, { mode: 0o600 });
+  const iso = new Date(now).toISOString();
+  records.spare = { name: 'spare', topic: null, topicHash: null, appleIdHash: null, createdAt: iso, updatedAt: iso, pendingKey: null, retiredAt: null, certificates: [] };
+  writeFileSync(join(store, 'index.json'), `${JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: iso, records })}\n`, { mode: 0o600 });
+  // The tool's own write (removing the spare record) leaves the store as the tool keeps it: index.json + expiry.json.
+  execFileSync(process.execPath, [bin, 'retire', 'spare', '--purge', '--yes'], { env: { ...baseEnv, APNS_CERT_STORE: store }, stdio: 'ignore' });
   // a passphrase store for P3 (csr): created once by the CLI itself
   const csrStore = join(work, 'csr-store');
   const env = { ...baseEnv, APNS_CERT_STORE: csrStore, APNS_CERT_PASSPHRASE: 'bench' };

@@ -17,7 +17,8 @@ function loadBundle({ useCache = true } = {}) {
   } catch {
     // no cache: compile from source
   }
-  const script = new Script(wrap(readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, cachedData });
+  // latin1: the build writes the bundle in ASCII, so this is the same text without UTF-8 decoding.
+  const script = new Script(wrap(readFileSync(BUNDLE, 'latin1')), { filename: BUNDLE, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
   return { exports: module.exports, script };

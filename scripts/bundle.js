@@ -4,10 +4,13 @@
 //   src/ imports with import() are only initialised when the import() runs.
 // - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom), each its own file,
 //   required only by the code that uses them, so a command that does not need them does not even read them.
-// - dist/apns-cert.cjs.cache: V8's code cache for the bundle, made here after loading it and rendering the
-//   help of every command; bin/apns-cert.cjs compiles the bundle from it.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// - dist/apns-cert.cjs.cache: V8's code cache for the bundle, made here after running a few commands with
+//   it; bin/apns-cert.cjs compiles the bundle from it.
+import { isAscii } from 'node:buffer';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const require = createRequire(import.meta.url);
@@ -55,7 +58,8 @@ const common = {
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  minify: true,
+  // NO_MINIFY=1 npm run build: readable names in `node --cpu-prof` profiles.
+  minify: process.env.NO_MINIFY !== '1',
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
@@ -68,6 +72,8 @@ const main = await build({
   ...common,
   entryPoints: ['src/cli/entry.ts'],
   outfile: 'dist/apns-cert.cjs',
+  // ASCII only (other characters escaped), so that bin/apns-cert.cjs can read it as latin1: no UTF-8 decoding.
+  charset: 'ascii',
   external: ['@napi-rs/keyring'],
   plugins: [vendorsAsFiles('./vendor/'), lazyChildProcess],
   define: {
@@ -78,6 +84,8 @@ const main = await build({
   banner: { js: "const __apnsCertMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
   sourcemap: 'external',
 });
+
+if (!isAscii(readFileSync('dist/apns-cert.cjs'))) throw new Error('bundle: dist/apns-cert.cjs is not ASCII; bin/apns-cert.cjs reads it as latin1');
 
 mkdirSync('dist/vendor', { recursive: true });
 const vendors = await Promise.all(
@@ -99,10 +107,32 @@ for (const result of [main, ...vendors]) {
 }
 writeFileSync('dist/packages.json', `${JSON.stringify(packages, null, 2)}\n`);
 
-// The code cache: compiled functions of the bundle's top level, commander, and every command's definition.
+// The code cache: the bundle's functions compiled while it runs the commands whose start-up matters
+// (help, inspect, check-expiry on files and on a store, csr, list) on throw-away inputs.
 const { loadBundle, BUNDLE } = require('../bin/apns-cert.cjs');
 const { exports, script } = loadBundle({ useCache: false });
-const discard = { write: () => true };
-const io = { argv: ['node', 'apns-cert', '--help'], env: {}, stdout: discard, stderr: discard, tty: { stdin: () => false, stdout: () => false, stderr: () => false } };
-if ((await exports.run(io)) !== 0) throw new Error('bundle: the built CLI failed to render its help');
+const work = mkdtempSync(join(tmpdir(), 'apns-cert-build-'));
+try {
+  const caFile = join(work, 'ca.pem');
+  const integration2 = /file: 'ca_apple-application-integration-2-ca\.pem',[^}]*der: '([^']+)'/.exec(readFileSync('src/core/apple-ca-bundle.ts', 'utf8'));
+  if (integration2 === null) throw new Error('bundle: no Apple Application Integration 2 CA in src/core/apple-ca-bundle.ts for the warm-up');
+  writeFileSync(caFile, `-----BEGIN CERTIFICATE-----\n${integration2[1]}\n-----END CERTIFICATE-----\n`);
+  const discard = { write: () => true };
+  const env = { APNS_CERT_STORE: join(work, 'store'), APNS_CERT_PASSPHRASE: 'build-time warm-up', APNS_CERT_SECRET_BACKEND: 'passphrase' };
+  const runs = [
+    [['--help'], [0]],
+    [['inspect', caFile], [0]],
+    [['check-expiry', caFile], [0, 1, 2]],
+    [['csr', '--name', 'warm-up', '--out', join(work, 'warm-up.csr')], [0]],
+    [['check-expiry', '-q'], [3]], // a record without a certificate yet
+    [['list'], [0]],
+  ];
+  for (const [args, expected] of runs) {
+    const io = { argv: ['node', 'apns-cert', ...args], env, stdout: discard, stderr: discard, tty: { stdin: () => false, stdout: () => false, stderr: () => false } };
+    const code = await exports.run(io);
+    if (!expected.includes(code)) throw new Error(`bundle: warm-up \`apns-cert ${args.join(' ')}\` exited ${code}, expected ${expected.join(' or ')}`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
 writeFileSync(`${BUNDLE}.cache`, script.createCachedData());

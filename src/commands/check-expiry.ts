@@ -1,9 +1,10 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { evaluateExpiry, validateThresholds, worst } from '../core/expiry.js';
+import { classifyExpiry, evaluateExpiry, validateThresholds, worst } from '../core/expiry.js';
 import type { CheckStatus, ExpiryInput } from '../core/expiry.js';
-import { activeCertificate } from '../core/index-model.js';
+import { summaryRecords } from '../core/expiry-summary.js';
+import type { SummaryRecord } from '../core/expiry-summary.js';
 import { formatJson, formatText, summary } from '../output/expiry-report.js';
 import type { ExpiryReport, Painter } from '../output/expiry-report.js';
 import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
@@ -46,22 +47,28 @@ async function fromFiles(files: string[], deps: Deps, problems: Problem[]): Prom
   return items;
 }
 
-async function fromStore(names: string[], deps: Deps, problems: Problem[]): Promise<ExpiryInput[]> {
+/** Every record's name, topic, retirement and active expiry: from expiry.json when it is current, else from the index. */
+async function storeRecords(deps: Deps): Promise<SummaryRecord[] | null> {
+  const summary = deps.store.readSummary();
+  if (summary !== null) return summary;
   const index = await deps.store.readIndex();
-  if (index === null) {
+  return index === null ? null : summaryRecords(index);
+}
+
+async function fromStore(names: string[], deps: Deps, problems: Problem[]): Promise<ExpiryInput[]> {
+  const records = await storeRecords(deps);
+  if (records === null) {
     problems.push({ source: deps.store.dir, message: `no store at ${deps.store.dir}` });
     return [];
   }
   for (const name of names) {
-    if (index.records[name] === undefined) problems.push({ source: name, message: `no record "${name}" in the store` });
+    if (!records.some((r) => r.name === name)) problems.push({ source: name, message: `no record "${name}" in the store` });
   }
   const items: ExpiryInput[] = [];
-  for (const record of Object.values(index.records)) {
+  for (const record of records) {
     if (names.length > 0 && !names.includes(record.name)) continue;
-    if (record.retiredAt !== null) continue;
-    const active = activeCertificate(record);
-    if (active === undefined) continue;
-    items.push({ name: record.name, source: record.name, topic: record.topic, notAfter: new Date(active.notAfter) });
+    if (record.retired || record.notAfter === null) continue;
+    items.push({ name: record.name, source: record.name, topic: record.topic, notAfter: new Date(record.notAfter) });
   }
   if (items.length === 0 && problems.length === 0) {
     problems.push({ source: deps.store.dir, message: 'no active certificate to check in the store' });
@@ -120,10 +127,10 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     const now = options.at ?? deps.now();
     const problems: Problem[] = [];
     const items = options.files.length > 0 ? await fromFiles(options.files, deps, problems) : await fromStore(options.names, deps, problems);
-    const results = evaluateExpiry(items, now, thresholds);
-    const status = worst([...results.map((r) => r.status), ...(problems.length > 0 ? (['unknown'] as const) : [])]);
+    const status = worst([...items.map((i) => classifyExpiry(i.notAfter, now, thresholds)), ...(problems.length > 0 ? (['unknown'] as const) : [])]);
     // -q and all OK: nothing to print, and nothing to notify (only WARNING or worse is sent).
     if (format === 'text' && deps.out.quiet && status === 'ok' && options.output === undefined) return NAGIOS_EXIT.ok;
+    const results = evaluateExpiry(items, now, thresholds);
     const report: ExpiryReport = {
       status,
       checkedAt: now.toISOString(),

@@ -83,7 +83,7 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
     const mode = modeOf(join(dir, sub));
     if (mode !== null && mode !== 0o700) badModes.push(`${join(dir, sub)} is ${mode.toString(8)}, not 700`);
   }
-  const files = ['index.json', 'master-key.json', ...keyFiles.map((f) => `keys/${f}`), ...list(join(dir, 'certs')).map((f) => `certs/${f}`)];
+  const files = ['index.json', 'expiry.json', 'master-key.json', ...keyFiles.map((f) => `keys/${f}`), ...list(join(dir, 'certs')).map((f) => `certs/${f}`)];
   for (const f of files) {
     const mode = modeOf(join(dir, f));
     if (mode !== null && mode !== 0o600) badModes.push(`${f} is ${mode.toString(8)}, not 600`);

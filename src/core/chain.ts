@@ -1,9 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { APPLE_CAS } from './apple-ca-bundle.js';
-import { encodedNames, formatName, parseCertificate, parseName } from './certificate.js';
-import { readTlv } from './der.js';
+import { encodedNames, formatName, parseCertificate } from './certificate.js';
 import type { CertificateInfo } from './certificate.js';
-import { pemBlocks } from './input.js';
 
 interface Ca {
   info: CertificateInfo;
@@ -16,18 +14,16 @@ export interface CaSource {
   /** The subject as encoded in the certificate. */
   encodedSubject: Uint8Array;
   /** The subject as text (formatName). */
-  subject(): string;
+  subject: string;
   root: boolean;
   load(): Ca;
 }
 
-function caSource(der: Uint8Array, file: string, root: boolean): CaSource {
+function caSource(der: Uint8Array, file: string, root: boolean, subject: string): CaSource {
   let ca: Ca | undefined;
-  let subject: string | undefined;
-  const encodedSubject = encodedNames(der).subject;
   return {
-    encodedSubject,
-    subject: () => (subject ??= formatName(parseName(encodedSubject, readTlv(encodedSubject, 0)))),
+    encodedSubject: encodedNames(der).subject,
+    subject,
     root,
     load: () => {
       if (ca === undefined) {
@@ -41,9 +37,9 @@ function caSource(der: Uint8Array, file: string, root: boolean): CaSource {
 
 let bundled: CaSource[] | undefined;
 
-/** Apple's CA certificates bundled with the tool, indexed by subject on first use. */
+/** Apple's CA certificates bundled with the tool (their subjects written out by scripts/gen-apple-ca.py). */
 export function appleCas(): CaSource[] {
-  bundled ??= APPLE_CAS.map((ca) => caSource(pemBlocks(ca.pem)[0]!.der, ca.file, ca.role === 'root'));
+  bundled ??= APPLE_CAS.map((ca) => caSource(Buffer.from(ca.der, 'base64'), ca.file, ca.role === 'root', ca.subject));
   return bundled;
 }
 
@@ -53,12 +49,12 @@ export function appleCas(): CaSource[] {
  */
 function named(sources: CaSource[], encoded: Uint8Array, name: () => string): CaSource[] {
   const exact = sources.filter((c) => Buffer.compare(c.encodedSubject, encoded) === 0);
-  return exact.length > 0 ? exact : sources.filter((c) => c.subject() === name());
+  return exact.length > 0 ? exact : sources.filter((c) => c.subject === name());
 }
 
 /** CA certificates given by the user (--chain): self-signed ones count as roots. */
 export function extraCas(certs: CertificateInfo[]): CaSource[] {
-  return certs.map((c) => caSource(c.der, 'the --chain file', formatName(c.subject) === formatName(c.issuer)));
+  return certs.map((c) => caSource(c.der, 'the --chain file', formatName(c.subject) === formatName(c.issuer), formatName(c.subject)));
 }
 
 export interface ChainVerdict {

@@ -82,7 +82,7 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
 /** What toISOString writes; a regex, because Date.parse on every date of a large index is a measurable start-up cost. */
 const ISO_UTC = /^\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d(\.\d{1,3})?Z$/;
-const isIsoDate = (v: unknown): v is string => isString(v) && ISO_UTC.test(v);
+export const isIsoDate = (v: unknown): v is string => isString(v) && ISO_UTC.test(v);
 
 function checkEntry(e: unknown): e is CertificateEntry {
   const c = e as Partial<CertificateEntry> | null;

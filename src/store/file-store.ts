@@ -1,10 +1,14 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
+import { readSummary, summarizeIndex } from '../core/expiry-summary.js';
+import type { IndexStamp, SummaryRecord } from '../core/expiry-summary.js';
 import { parseIndex, serializeIndex } from '../core/index-model.js';
 import type { StoreIndex } from '../core/index-model.js';
 
 export const INDEX_FILE = 'index.json';
+/** Derived from index.json after each change (src/core/expiry-summary.ts). */
+export const SUMMARY_FILE = 'expiry.json';
 export const LOCK_FILE = 'store.lock';
 
 export interface StoreOptions {
@@ -43,6 +47,31 @@ export class FileStore {
       throw new AppError('STORE_CORRUPT', `read the store index ${this.indexPath}: ${(error as Error).message}`, { hint: `ls -ld ${this.dir} ${this.indexPath}` });
     }
     return parseIndex(text, this.indexPath);
+  }
+
+  /** The index file's stamp (inode, size, mtime in ns), or null when there is none. */
+  private indexStamp(): IndexStamp | null {
+    try {
+      const st = statSync(this.indexPath, { bigint: true });
+      return { ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs) };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * What check-expiry needs, from expiry.json when it was made from the current index.json; null when it
+   * was not (or is missing or damaged): then read the index. The stamp is taken before the summary is read,
+   * so a change in between shows as a mismatch, never as a stale answer.
+   */
+  readSummary(): SummaryRecord[] | null {
+    const stamp = this.indexStamp();
+    if (stamp === null) return null;
+    try {
+      return readSummary(readFileSync(this.path(SUMMARY_FILE), 'utf8'), stamp);
+    } catch {
+      return null;
+    }
   }
 
   async readIndexOrFail(): Promise<StoreIndex> {
@@ -105,17 +134,25 @@ export class FileStore {
   }
 
   /** Atomically replaces a file in the store (temp file, fsync, rename), mode 0600. */
-  async writeFile(relative: string, data: string | Uint8Array): Promise<void> {
+  async writeFile(relative: string, data: string | Uint8Array, { fsync = true } = {}): Promise<void> {
     const { default: writeFileAtomic } = await import('write-file-atomic');
     try {
-      await writeFileAtomic(this.path(relative), typeof data === 'string' ? data : Buffer.from(data), { mode: 0o600, fsync: true });
+      await writeFileAtomic(this.path(relative), typeof data === 'string' ? data : Buffer.from(data), { mode: 0o600, fsync });
     } catch (error) {
       throw new AppError('CANNOT_WRITE', `write ${this.path(relative)}: ${(error as Error).message}`);
     }
   }
 
+  /**
+   * Writes index.json, then expiry.json with the stamp of the index just written. The summary is an
+   * optimisation: one that cannot be written stays as it was, its stamp no longer the index's, and
+   * check-expiry reads the index.
+   */
   async writeIndex(index: StoreIndex): Promise<void> {
     await this.writeFile(INDEX_FILE, serializeIndex(index));
+    const stamp = this.indexStamp();
+    if (stamp === null) return;
+    await this.writeFile(SUMMARY_FILE, summarizeIndex(index, stamp), { fsync: false }).catch(() => undefined);
   }
 
   async removeFile(relative: string): Promise<void> {

@@ -6,7 +6,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { summaryRecords } from '../../src/core/expiry-summary.js';
 import { parseIndex } from '../../src/core/index-model.js';
+import type { StoreIndex } from '../../src/core/index-model.js';
+import { FileStore } from '../../src/store/file-store.js';
 import { BIN, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
@@ -15,6 +18,16 @@ const KILLS = Number(process.env.APNS_CERT_CRASH_RUNS ?? 200);
 function readIndex(store: string) {
   const path = join(store, 'index.json');
   return existsSync(path) ? parseIndex(readFileSync(path, 'utf8'), path) : null;
+}
+
+/** expiry.json, when its stamp says it was made from the current index.json (else null). */
+const currentSummary = (store: string) => new FileStore(store, { lockWaitMs: 0 }).readSummary();
+
+/** A summary that check-expiry would trust always says what the index says. */
+function expectSummaryAgrees(store: string, index: StoreIndex): boolean {
+  const summary = currentSummary(store);
+  if (summary !== null) expect(summary).toEqual(summaryRecords(index));
+  return summary !== null;
 }
 
 /** Starts a writer and kills it with SIGKILL after `killAfterMs`; resolves with its exit code (null when killed). */
@@ -37,6 +50,7 @@ describe('crash safety', () => {
     expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], { env })).code).toBe(0);
     const survived: string[] = ['seed'];
     let killed = 0;
+    let currentSummaries = 0;
     const parallel = 4;
     for (let round = 0; round < KILLS / parallel; round++) {
       const names = Array.from({ length: parallel }, (_, i) => `w${round}-${i}`);
@@ -49,8 +63,10 @@ describe('crash safety', () => {
       const index = readIndex(store); // throws if torn
       expect(index).not.toBeNull();
       for (const name of survived) expect(index!.records[name], `record ${name} exited 0 and must be kept`).toBeDefined();
+      if (expectSummaryAgrees(store, index!)) currentSummaries++;
     }
     expect(killed).toBeGreaterThan(KILLS / 4); // the test really killed writers mid-way
+    expect(currentSummaries).toBeGreaterThan(0); // and the summary check really ran
     // and the store still works afterwards
     expect((await runCli(['csr', '--name', 'after', '--out', join(out, 'after.csr')], { env, timeoutMs: 60_000 })).code).toBe(0);
     expect(readIndex(store)!.records.after).toBeDefined();
@@ -78,6 +94,7 @@ describe('concurrency', () => {
     for (const r of imports) expect(r.code, r.stderr).toBe(0);
     const index = readIndex(store)!;
     expect(Object.keys(index.records)).toHaveLength(20);
+    expect(currentSummary(store)).toEqual(summaryRecords(index));
     for (const name of names) expect(index.records[name]!.certificates.map((c) => c.status)).toEqual(['active']);
   });
 });

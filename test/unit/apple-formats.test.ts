@@ -3,7 +3,9 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { APPLE_CAS } from '../../src/core/apple-ca-bundle.js';
 import { checkChain, extraCas } from '../../src/core/chain.js';
+import { formatName } from '../../src/core/certificate.js';
 import { parseCsr } from '../../src/core/csr-parse.js';
 import { decodeCertificateFile, decodeCsrFile } from '../../src/core/input.js';
 import { describePrivateKey } from '../../src/core/keys.js';
@@ -50,6 +52,15 @@ describe('app push certificates: topics and environment', () => {
 });
 
 describe('Apple chain validation', () => {
+  it('the bundled CAs are, byte for byte, the published certificates in test/fixtures/real, and their subjects are right', () => {
+    expect(APPLE_CAS.length).toBeGreaterThanOrEqual(16);
+    for (const ca of APPLE_CAS) {
+      const published = leaf(ca.file);
+      expect(Buffer.from(ca.der, 'base64').equals(published.der), ca.file).toBe(true);
+      expect(ca.subject, `${ca.file}: subject as scripts/gen-apple-ca.py wrote it`).toBe(formatName(published.subject));
+    }
+  });
+
   it.each([
     ['mdm-push_abacus_APSP-51423b26_2018.pem', '2019-01-01', 'Apple Application Integration 2 Certification Authority'],
     ['mdm-push_abacus_APSP-51423b26_2020.pem', '2020-06-01', 'Apple Application Integration 2 Certification Authority'],

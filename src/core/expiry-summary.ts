@@ -1,0 +1,64 @@
+import { activeCertificate, isIsoDate } from './index-model.js';
+import type { StoreIndex } from './index-model.js';
+
+/**
+ * expiry.json: what check-expiry needs from the index (every record's name, topic, retirement and active
+ * certificate's expiry), written beside index.json after each change of it. A monitoring agent that runs every
+ * minute on a store of a thousand tenants then reads a tenth of the bytes and parses no record.
+ *
+ * It is derived data, trusted only while index.json is the very file it was made from: the summary carries
+ * the index file's stamp (inode, size, modification time in ns) as seen right after the index was written.
+ * Any other writer, an interrupted change, a restore or an edit gives index.json another stamp, and
+ * check-expiry reads the index itself.
+ */
+export const SUMMARY_SCHEMA_VERSION = 1;
+
+export interface IndexStamp {
+  ino: string;
+  size: string;
+  mtimeNs: string;
+}
+
+export interface SummaryRecord {
+  name: string;
+  topic: string | null;
+  retired: boolean;
+  /** The active certificate's notAfter (ISO-8601), or null when the record has none. */
+  notAfter: string | null;
+}
+
+export function summaryRecords(index: StoreIndex): SummaryRecord[] {
+  return Object.values(index.records).map((r) => ({ name: r.name, topic: r.topic, retired: r.retiredAt !== null, notAfter: activeCertificate(r)?.notAfter ?? null }));
+}
+
+/** The text of expiry.json for `index`, whose file has `stamp`. */
+export function summarizeIndex(index: StoreIndex, stamp: IndexStamp): string {
+  return `${JSON.stringify({ schemaVersion: SUMMARY_SCHEMA_VERSION, index: stamp, records: summaryRecords(index) })}\n`;
+}
+
+function isRecord(v: unknown): v is SummaryRecord {
+  const r = v as Partial<SummaryRecord> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.name === 'string' &&
+    (r.topic === null || typeof r.topic === 'string') &&
+    typeof r.retired === 'boolean' &&
+    (r.notAfter === null || isIsoDate(r.notAfter))
+  );
+}
+
+/** The records of a summary made from the index file with this stamp; null when it is not that, or not well-formed. */
+export function readSummary(text: string, stamp: IndexStamp): SummaryRecord[] | null {
+  let data: { schemaVersion?: unknown; index?: Partial<IndexStamp>; records?: unknown };
+  try {
+    data = JSON.parse(text) as typeof data;
+  } catch {
+    return null;
+  }
+  if (typeof data !== 'object' || data === null || data.schemaVersion !== SUMMARY_SCHEMA_VERSION) return null;
+  const made = data.index;
+  if (typeof made !== 'object' || made === null || made.ino !== stamp.ino || made.size !== stamp.size || made.mtimeNs !== stamp.mtimeNs) return null;
+  const records = data.records;
+  return Array.isArray(records) && records.every(isRecord) ? records : null;
+}

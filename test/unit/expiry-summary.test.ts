@@ -1,0 +1,108 @@
+import { mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { readSummary, summarizeIndex, summaryRecords } from '../../src/core/expiry-summary.js';
+import type { IndexStamp } from '../../src/core/expiry-summary.js';
+import { emptyIndex, newRecord } from '../../src/core/index-model.js';
+import type { StoreIndex } from '../../src/core/index-model.js';
+import { FileStore, SUMMARY_FILE } from '../../src/store/file-store.js';
+import { tempDir } from '../helpers/cli.js';
+
+const NOW = new Date('2026-11-29T12:00:00.000Z');
+const STAMP: IndexStamp = { ino: '42', size: '1234', mtimeNs: '1795958133447255753' };
+
+function sampleIndex(): StoreIndex {
+  const index = emptyIndex('store-1', 'passphrase', NOW);
+  const iso = NOW.toISOString();
+  const cert = (status: 'active' | 'superseded', notAfter: string) => ({ serialNumber: '01', fingerprintSha256: 'f', notBefore: iso, notAfter, importedAt: iso, keyId: 'k', status, file: 'certs/x.pem' });
+  index.records.live = { ...newRecord('live', iso), topic: 'com.apple.mgmt.External.a', certificates: [cert('superseded', '2026-12-01T00:00:00.000Z'), cert('active', '2027-12-01T00:00:00.000Z')] };
+  index.records.pending = { ...newRecord('pending', iso), pendingKey: { keyId: 'k2', createdAt: iso, csrPath: null } };
+  index.records.gone = { ...newRecord('gone', iso), topic: 'com.apple.mgmt.External.b', retiredAt: iso, certificates: [cert('active', '2027-01-01T00:00:00.000Z')] };
+  return index;
+}
+
+describe('expiry summary (core)', () => {
+  it('holds each record: name, topic, retired, and the ACTIVE certificate expiry (not a superseded one)', () => {
+    expect(summaryRecords(sampleIndex())).toEqual([
+      { name: 'live', topic: 'com.apple.mgmt.External.a', retired: false, notAfter: '2027-12-01T00:00:00.000Z' },
+      { name: 'pending', topic: null, retired: false, notAfter: null },
+      { name: 'gone', topic: 'com.apple.mgmt.External.b', retired: true, notAfter: '2027-01-01T00:00:00.000Z' },
+    ]);
+  });
+
+  it('is read back only for the index file it was made from: any other inode, size or mtime gives null', () => {
+    const text = summarizeIndex(sampleIndex(), STAMP);
+    expect(readSummary(text, STAMP)).toEqual(summaryRecords(sampleIndex()));
+    expect(readSummary(text, { ...STAMP, ino: '43' })).toBeNull();
+    expect(readSummary(text, { ...STAMP, size: '1235' })).toBeNull();
+    expect(readSummary(text, { ...STAMP, mtimeNs: '1795958133447255754' })).toBeNull();
+  });
+
+  it('a damaged or foreign summary is null, never an error or a wrong answer', () => {
+    const good = JSON.parse(summarizeIndex(sampleIndex(), STAMP));
+    for (const bad of [
+      '',
+      'not json',
+      '[]',
+      'null',
+      JSON.stringify({ ...good, schemaVersion: 2 }),
+      JSON.stringify({ ...good, records: {} }),
+      JSON.stringify({ ...good, records: [{ name: 'x', topic: null, retired: false, notAfter: 'tomorrow' }] }),
+      JSON.stringify({ ...good, records: [{ name: 'x', topic: 1, retired: false, notAfter: null }] }),
+      JSON.stringify({ ...good, records: [{ name: 'x', topic: null, retired: 'no', notAfter: null }] }),
+      JSON.stringify({ ...good, index: null }),
+    ]) {
+      expect(readSummary(bad, STAMP), bad).toBeNull();
+    }
+  });
+
+  it('never throws on arbitrary text or on mutations of a real summary (property)', () => {
+    const text = summarizeIndex(sampleIndex(), STAMP);
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.tuple(fc.nat(text.length - 1), fc.string({ maxLength: 3 })).map(([at, s]) => text.slice(0, at) + s + text.slice(at + 1))), (input) => {
+        const r = readSummary(input, STAMP);
+        expect(r === null || Array.isArray(r)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('expiry summary (store)', () => {
+  function storeWith(index: StoreIndex) {
+    const dir = join(tempDir(), 'store');
+    mkdirSync(dir, { mode: 0o700 });
+    const store = new FileStore(dir, { lockWaitMs: 1000 });
+    return { dir, store, write: () => store.writeIndex(index) };
+  }
+
+  it('every index write leaves a summary that matches it', async () => {
+    const { store, write } = storeWith(sampleIndex());
+    await write();
+    expect(store.readSummary()).toEqual(summaryRecords(sampleIndex()));
+  });
+
+  it('an index replaced by anything but writeIndex (another tool, a restore, an edit) makes the summary stale', async () => {
+    const { dir, store, write } = storeWith(sampleIndex());
+    await write();
+    const indexPath = join(dir, 'index.json');
+    // the same bytes, put in place by rename (a restore, an older apns-cert): another inode
+    const copy = join(dir, 'copy.json');
+    writeFileSync(copy, JSON.stringify(sampleIndex()) + '\n');
+    renameSync(copy, indexPath);
+    expect(store.readSummary()).toBeNull();
+    await write();
+    expect(store.readSummary()).not.toBeNull();
+    // touched in place: another mtime
+    utimesSync(indexPath, new Date(), new Date('2020-01-01T00:00:00Z'));
+    expect(store.readSummary()).toBeNull();
+  });
+
+  it('no index, no summary; a summary without an index is ignored', async () => {
+    const { dir, store } = storeWith(sampleIndex());
+    expect(store.readSummary()).toBeNull();
+    writeFileSync(join(dir, SUMMARY_FILE), summarizeIndex(sampleIndex(), STAMP));
+    expect(store.readSummary()).toBeNull();
+  });
+});
