@@ -198,9 +198,9 @@ async function render(format: ExpiryFormat, report: ExpiryReport, style: Deps['o
 
 /** Temp file + rename in the same directory, as the textfile collector requires. */
 async function writeAtomically(path: string, data: string): Promise<void> {
-  const { default: writeFileAtomic } = await import('write-file-atomic');
+  const { replaceFileAtomically } = await import('../store/files.js');
   try {
-    await writeFileAtomic(path, data, { mode: 0o644 });
+    replaceFileAtomically(path, data, { mode: 0o644, fsync: true });
   } catch (error) {
     throw new AppError('CANNOT_WRITE', `write --output ${path}: ${(error as Error).message}`, { hint: `ls -ld "$(dirname ${path})"` });
   }

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
+import { replaceFileAtomically } from './files.js';
 import { readSummary, summarizeIndex } from '../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../core/expiry-summary.js';
 import { parseIndex, serializeIndex } from '../core/index-model.js';
@@ -135,9 +136,8 @@ export class FileStore {
 
   /** Atomically replaces a file in the store (temp file, fsync, rename), mode 0600. */
   async writeFile(relative: string, data: string | Uint8Array, { fsync = true } = {}): Promise<void> {
-    const { default: writeFileAtomic } = await import('write-file-atomic');
     try {
-      await writeFileAtomic(this.path(relative), typeof data === 'string' ? data : Buffer.from(data), { mode: 0o600, fsync });
+      replaceFileAtomically(this.path(relative), data, { mode: 0o600, fsync });
     } catch (error) {
       throw new AppError('CANNOT_WRITE', `write ${this.path(relative)}: ${(error as Error).message}`);
     }

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fchmodSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../errors.js';
 
@@ -24,6 +24,35 @@ export async function readInputFile(path: string, stdin: () => NodeJS.ReadableSt
   }
 }
 
+function writeAll(fd: number, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+}
+
+/**
+ * Replaces `path` atomically: a temporary file beside it (same directory, so the rename stays on one file
+ * system) is written, flushed to disk when `fsync`, and renamed over `path`. Readers see the old file or the
+ * new one, never a part of either; a crash leaves at most the temporary file. Synchronous: a CLI has nothing
+ * else to do meanwhile. Throws the system error.
+ */
+export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean }): void {
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  try {
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode);
+    try {
+      writeAll(fd, data);
+      fchmodSync(fd, opts.mode); // whatever the umask
+      if (opts.fsync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
 /**
  * Writes an output file for the user (a CSR, an export). Refuses to overwrite unless `force`;
  * creates it with `mode`. Failures are exit 73.
@@ -35,8 +64,7 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     const flags = opts.force ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
     const fd = openSync(path, flags, mode);
     try {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+      writeAll(fd, data);
       fchmodSync(fd, mode);
     } finally {
       closeSync(fd);

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyIndex, parseIndex, serializeIndex, validateName } from '../../src/core/index-model.js';
 import { openPrivateKey, parseWrappedMasterKey, sealPrivateKey, unwrapMasterKey, wrapMasterKey } from '../../src/core/sealed.js';
 import { AppError } from '../../src/errors.js';
+import { replaceFileAtomically } from '../../src/store/files.js';
+import { tempDir } from '../helpers/cli.js';
 
 const NOW = new Date('2026-11-29T12:00:00Z');
 
@@ -55,5 +59,32 @@ describe('sealed keys and the wrapped master key', () => {
       expect((error as AppError).code).toBe('WRONG_PASSPHRASE');
       expect((error as AppError).exitCode).toBe(77);
     }
+  });
+});
+
+describe('atomic file replacement', () => {
+  it('replaces the file with the given mode whatever the umask, leaving no temporary file', () => {
+    const dir = tempDir();
+    const path = join(dir, 'index.json');
+    writeFileSync(path, 'old');
+    const umask = process.umask(0o077);
+    try {
+      replaceFileAtomically(path, 'new', { mode: 0o644, fsync: true });
+    } finally {
+      process.umask(umask);
+    }
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    replaceFileAtomically(path, Buffer.from('bytes'), { mode: 0o600, fsync: false });
+    expect(readFileSync(path, 'utf8')).toBe('bytes');
+    expect(readdirSync(dir)).toEqual(['index.json']);
+  });
+
+  it('a write that fails (the target is a directory) throws, keeps what was there and leaves no temporary file', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'index.json'));
+    expect(() => replaceFileAtomically(join(dir, 'index.json'), 'new', { mode: 0o600, fsync: true })).toThrow();
+    expect(statSync(join(dir, 'index.json')).isDirectory()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['index.json']);
   });
 });
