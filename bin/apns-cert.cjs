@@ -4,9 +4,10 @@
 // is mostly start-up, and most of start-up is compiling. V8 checks that the cache was made for this source by
 // this node; a cache it rejects (another node version) only costs the compile it would have saved.
 const { readFileSync } = require('node:fs');
-const { createRequire, wrap } = require('node:module');
 const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
+// The class require('node:module') returns, without loading that file (it brings the ESM loader with it).
+const { createRequire, wrap } = module.constructor;
 
 const BUNDLE = join(__dirname, '..', 'dist', 'apns-cert.cjs');
 

@@ -2,7 +2,8 @@
 // Release build. Start-up is most of what a cron run costs, so:
 // - dist/apns-cert.cjs: one CommonJS bundle of src/ with commander and the small dependencies. Modules that
 //   src/ imports with import() are only initialised when the import() runs.
-// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom), each its own file,
+// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom, and the lock and color
+//   packages that read-only and uncolored runs do without), each its own file,
 //   required only by the code that uses them, so a command that does not need them does not even read them.
 // - dist/apns-cert.cjs.cache: V8's code cache for the bundle, made here after running a few commands with
 //   it; bin/apns-cert.cjs compiles the bundle from it.
@@ -23,6 +24,9 @@ const VENDORS = {
   '@inquirer/prompts': 'inquirer-prompts.cjs',
   plist: 'plist.cjs',
   '@xmldom/xmldom': 'xmldom.cjs',
+  // needed by commands that change the store / print in color; not by a cron check
+  'proper-lockfile': 'proper-lockfile.cjs',
+  chalk: 'chalk.cjs',
 };
 
 /** Imports of a vendor package become a require() of its built file, relative to the importing output file. */
@@ -76,15 +80,12 @@ const main = await build({
   charset: 'ascii',
   external: ['@napi-rs/keyring'],
   plugins: [vendorsAsFiles('./vendor/'), lazyChildProcess],
-  define: {
-    APNS_CERT_VERSION: JSON.stringify(version),
-    // src/ is ESM; in the CommonJS bundle import.meta.url is the bundle's own URL, made when first asked for.
-    'import.meta.url': '__apnsCertMeta.url',
-  },
-  banner: { js: "const __apnsCertMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
+  define: { APNS_CERT_VERSION: JSON.stringify(version) },
   sourcemap: 'external',
 });
 
+// e.g. import.meta, which is empty in a CommonJS bundle
+if (main.warnings.length > 0) throw new Error('bundle: esbuild warned about the main bundle (above)');
 if (!isAscii(readFileSync('dist/apns-cert.cjs'))) throw new Error('bundle: dist/apns-cert.cjs is not ASCII; bin/apns-cert.cjs reads it as latin1');
 
 mkdirSync('dist/vendor', { recursive: true });

@@ -1,5 +1,4 @@
 import { fstatSync, statSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type * as Tty from 'node:tty';
 import { run } from './main.js';
 import type { Sink } from './main.js';
@@ -15,7 +14,10 @@ function isTerminal(fd: number): boolean {
   } catch {
     return false;
   }
-  const tty = createRequire(import.meta.url)('node:tty') as typeof Tty;
+  // This file runs only inside the CommonJS bundle (bin/apns-cert.cjs), whose require() this is; node:module's
+  // createRequire would load node's ESM loader for nothing.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tty = require('node:tty') as typeof Tty;
   return tty.isatty(fd);
 }
 

@@ -142,17 +142,17 @@ export const inspect: CommandModule<InspectOptions> = {
     if (!isPkcs12(bytes) && isPushRequest(bytes)) return inspectRequest(bytes, options, deps);
     const decoded: DecodedFile = await decodeCertificates(bytes, options.file, deps, { passwordFile: options.passwordFile });
     const keyIds = new Set(decoded.privateKeys.map((k) => k.keyId));
-    const cert =
-      decoded.certificates.find((c) => c.topic !== null && keyIds.has(c.publicKeyId)) ?? decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
+    const hasKey = (c: CertificateInfo) => keyIds.size > 0 && keyIds.has(c.publicKeyId);
+    const cert = decoded.certificates.find((c) => c.topic !== null && hasKey(c)) ?? decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
     const now = deps.now();
     const info = await describeCertificate(cert, now, options.at ?? now);
     const others = decoded.certificates.length - 1;
     if (deps.out.json) {
-      deps.out.document({ file: options.file, ...info, otherCertificates: others, privateKeyInFile: keyIds.has(cert.publicKeyId) });
+      deps.out.document({ file: options.file, ...info, otherCertificates: others, privateKeyInFile: hasKey(cert) });
       return 0;
     }
     printCertificate(info, deps.out);
-    if (keyIds.has(cert.publicKeyId)) deps.out.data(`${'private key'.padEnd(12)} in the file (matches)`);
+    if (hasKey(cert)) deps.out.data(`${'private key'.padEnd(12)} in the file (matches)`);
     if (others > 0) deps.out.info(`(${others} more certificate${others === 1 ? '' : 's'} in ${options.file}; showing the push certificate)`);
     return 0;
   },

@@ -1,4 +1,5 @@
 import { X509Certificate, createHash } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { DerError, Tag, children, decodeOid, decodeString, expectTag, readTlv, value } from './der.js';
 import type { Tlv } from './der.js';
@@ -228,17 +229,27 @@ export function summarizeCertificate(der: Uint8Array, source: string): Certifica
 
 /** Parses one DER certificate. Throws AppError BAD_INPUT with the cause when it is not one. */
 export function parseCertificate(der: Uint8Array, source = 'input'): CertificateInfo {
-  let x509: X509Certificate;
   let tbs: ReturnType<typeof parseTbs>;
-  let spki: Buffer;
+  let publicKey: KeyObject;
+  const invalid = (error: unknown) => {
+    const cause = error instanceof Error ? error.message : String(error);
+    return new AppError('BAD_INPUT', `read certificate from ${source}: not a valid X.509 certificate (${cause})`);
+  };
   try {
     tbs = parseTbs(der);
-    x509 = new X509Certificate(der);
-    spki = x509.publicKey.export({ type: 'spki', format: 'der' });
+    publicKey = new X509Certificate(der).publicKey;
   } catch (error) {
-    const cause = error instanceof Error ? error.message : String(error);
-    throw new AppError('BAD_INPUT', `read certificate from ${source}: not a valid X.509 certificate (${cause})`);
+    throw invalid(error);
   }
+  // Exporting the key costs a millisecond or two on first use; only key matching needs it.
+  let publicKeyId: string | undefined;
+  const spkiHash = () => {
+    try {
+      return sha256Hex(publicKey.export({ type: 'spki', format: 'der' }));
+    } catch (error) {
+      throw invalid(error);
+    }
+  };
   const topic = topicOf(tbs.subject);
   const extensionOids = [...tbs.extensions.keys()];
   let listed: TopicEntry[] | undefined;
@@ -251,7 +262,7 @@ export function parseCertificate(der: Uint8Array, source = 'input'): Certificate
     }
   }
   const kind = classify(topic, tbs.subject, extensionOids);
-  const details = x509.publicKey.asymmetricKeyDetails;
+  const details = publicKey.asymmetricKeyDetails;
   return {
     der,
     pem: toPem(der, 'CERTIFICATE'),
@@ -266,8 +277,10 @@ export function parseCertificate(der: Uint8Array, source = 'input'): Certificate
     notAfter: tbs.notAfter,
     fingerprintSha1: createHash('sha1').update(der).digest('hex'),
     fingerprintSha256: sha256Hex(der),
-    publicKeyId: sha256Hex(spki),
-    keyType: x509.publicKey.asymmetricKeyType ?? 'unknown',
+    get publicKeyId() {
+      return (publicKeyId ??= spkiHash());
+    },
+    keyType: publicKey.asymmetricKeyType ?? 'unknown',
     keySize: details?.modulusLength ?? (details?.namedCurve === undefined ? null : curveBits(details.namedCurve)),
     extensionOids,
     topics: listed ?? (topic === null ? [] : [{ topic, types: [kind === 'mdm' ? 'mdm' : 'app'] }]),

@@ -102,7 +102,7 @@ export function checkChain(leaf: CertificateInfo, at: Date, sources: CaSource[] 
 
   const path: Ca[] = [];
   let current = leaf;
-  let x509 = new X509Certificate(leaf.der);
+  let x509: X509Certificate | undefined; // the certificate whose signature is checked next (the leaf: made when needed)
   for (let depth = 0; depth < 6; depth++) {
     const issuerName = formatName(current.issuer);
     const candidates = named(sources, encodedNames(current.der).issuer, () => issuerName).map((c) => c.load());
@@ -110,7 +110,8 @@ export function checkChain(leaf: CertificateInfo, at: Date, sources: CaSource[] 
       if (depth === 0) return verdict(false, path, `issued by "${cn({ subject: current.issuer } as CertificateInfo)}", which is not an Apple CA`, false);
       return verdict(false, path, `no known CA certificate for "${issuerName}"`);
     }
-    const signer = candidates.find((c) => x509.verify(c.x509.publicKey));
+    const signed = (x509 ??= new X509Certificate(leaf.der));
+    const signer = candidates.find((c) => signed.verify(c.x509.publicKey));
     if (signer === undefined) return verdict(false, path, `the signature of "${cn(current)}" does not verify against "${cn(candidates[0]!.info)}"`);
     path.push(signer);
     if (signer.root) break;
