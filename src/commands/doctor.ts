@@ -77,6 +77,8 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
   }
   const keyFiles = list(join(dir, 'keys'));
   const orphans = keyFiles.filter((f) => f.endsWith('.key') && !referencedKeys.has(f));
+  // replaceFileAtomically's temporary files, left when a write was interrupted (a crash, Ctrl-C)
+  const temporary = ['', 'keys', 'certs'].flatMap((sub) => list(join(dir, sub)).filter((f) => f.endsWith('.tmp')).map((f) => join(dir, sub, f)));
 
   const badModes: string[] = [];
   for (const sub of ['', 'certs', 'keys']) {
@@ -96,6 +98,9 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
     orphans.length === 0
       ? check('store-orphans', 'ok', 'no key file without a record')
       : check('store-orphans', 'warn', `${orphans.length} key file(s) belong to no record: ${orphans.map((o) => o.slice(0, 16)).join(', ')}`, `ls -l ${join(dir, 'keys')}   # left by an interrupted command; safe to delete once checked`),
+    temporary.length === 0
+      ? check('store-temporary-files', 'ok', 'no temporary file left by an interrupted write')
+      : check('store-temporary-files', 'warn', `${temporary.length} temporary file(s) left by an interrupted write`, `rm -f ${temporary.join(' ')}`),
     badModes.length === 0
       ? check('store-permissions', 'ok', 'directories 0700, files 0600')
       : check('store-permissions', 'fail', badModes.join('; '), `chmod -R go-rwx ${dir}`),
@@ -156,7 +161,7 @@ export const doctor: CommandModule<DoctorOptions> = {
       .summary('check the secret backend, the store, expiry and the network path to APNs')
       .description(
         'Run every check and report each as ok / warn / fail with a hint: the secret backend (keychain reachable, or passphrase present), ' +
-          'the store (index, files, orphans, modes), certificates expiring soon, TCP reachability of APNs (api.push.apple.com:443 and :2197, ' +
+          'the store (index, files, orphans, leftover temporary files, modes), certificates expiring soon, TCP reachability of APNs (api.push.apple.com:443 and :2197, ' +
           'a courier on :5223; 5 s each, in parallel) and, online, a probe of each active certificate.',
       )
       .option('--offline', 'skip the network checks and the probes', false)

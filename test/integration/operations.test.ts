@@ -223,7 +223,7 @@ describe('doctor', () => {
     const report = JSON.parse(r.stdout);
     expect(r.code, r.stdout).toBe(0);
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c: { check: string }) => c.check)).toEqual(['store', 'secret-backend', 'store-files', 'store-orphans', 'store-permissions', 'expiry acme', 'expiry beta']);
+    expect(report.checks.map((c: { check: string }) => c.check)).toEqual(['store', 'secret-backend', 'store-files', 'store-orphans', 'store-temporary-files', 'store-permissions', 'expiry acme', 'expiry beta']);
     expect(report.checks.find((c: { check: string }) => c.check === 'expiry acme')).toMatchObject({ status: 'warn', hint: 'apns-cert renew acme' });
     for (const c of report.checks) expect(Object.keys(c).sort()).toEqual(['check', 'hint', 'message', 'status']);
   });
@@ -257,12 +257,14 @@ describe('doctor', () => {
     const index = JSON.parse(readFileSync(join(copy, 'index.json'), 'utf8'));
     rmSync(join(copy, 'keys', `${index.records.beta.certificates[0].keyId}.key`));
     writeFileSync(join(copy, 'keys', `${'0'.repeat(64)}.key`), '{}', { mode: 0o600 });
+    writeFileSync(join(copy, 'index.json.4242.k3j5h2.tmp'), '{"sch', { mode: 0o600 }); // a write cut short
     chmodSync(join(copy, 'index.json'), 0o644);
     const r = await runCli(['doctor', '--offline', '--json'], { env: denv });
     expect(r.code).toBe(1);
     const byName = Object.fromEntries(JSON.parse(r.stdout).checks.map((c: { check: string }) => [c.check, c]));
     expect(byName['store-files'].message).toMatch(/beta: key .* is missing/);
     expect(byName['store-orphans'].status).toBe('warn');
+    expect(byName['store-temporary-files']).toMatchObject({ status: 'warn', hint: `rm -f ${join(copy, 'index.json.4242.k3j5h2.tmp')}` });
     expect(byName['store-permissions']).toMatchObject({ status: 'fail', message: 'index.json is 644, not 600' });
   });
 
