@@ -1,20 +1,37 @@
 #!/usr/bin/env node
 'use strict';
-// Runs the bundle (dist/apns-cert.cjs), compiled from the V8 code cache the build wrote beside it: a cron run
-// is mostly start-up, and most of start-up is compiling. V8 checks that the cache was made for this source by
+// Runs the bundle (dist/apns-cert.cjs), compiled from a V8 code cache the build wrote beside it: a cron run is
+// mostly start-up, and most of start-up is compiling. V8 checks that the cache was made for this source by
 // this node; a cache it rejects (another node version) only costs the compile it would have saved.
-const { readFileSync } = require('node:fs');
+const { existsSync, readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
 // The class require('node:module') returns, without loading that file (it brings the ESM loader with it).
 const { createRequire, wrap } = module.constructor;
 
-const BUNDLE = join(__dirname, '..', 'dist', 'apns-cert.cjs');
+const DIST = join(__dirname, '..', 'dist');
+const BUNDLE = join(DIST, 'apns-cert.cjs');
+/** Commands with a cache of their own (scripts/bundle.js), holding only what they compile. */
+const CACHE_PROFILES = new Set(['inspect', 'check-expiry']);
 
-function loadBundle({ useCache = true } = {}) {
+/**
+ * The code cache for this command line: its command's own, else the one for all commands. The command word is
+ * found as commandWord in src/cli/main.ts finds it; a wrong pick would only cost speed.
+ */
+function cacheFor(args) {
+  let word;
+  for (let i = 0; i < args.length && word === undefined; i++) {
+    if (args[i] === '--store' || args[i] === '--secret-backend' || args[i] === '--passphrase-file') i++;
+    else if (!args[i].startsWith('-')) word = args[i];
+  }
+  const own = join(DIST, 'cache', `${word}.cache`);
+  return CACHE_PROFILES.has(word) && existsSync(own) ? own : `${BUNDLE}.cache`;
+}
+
+function loadBundle({ cache = cacheFor(process.argv.slice(2)) } = {}) {
   let cachedData;
   try {
-    if (useCache) cachedData = readFileSync(`${BUNDLE}.cache`);
+    if (cache !== null) cachedData = readFileSync(cache);
   } catch {
     // no cache: compile from source
   }
@@ -26,4 +43,4 @@ function loadBundle({ useCache = true } = {}) {
 }
 
 if (require.main === module) loadBundle().exports.main();
-module.exports = { loadBundle, BUNDLE };
+module.exports = { loadBundle, cacheFor, BUNDLE };

@@ -5,16 +5,15 @@
 // - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom, and the lock and color
 //   packages that read-only and uncolored runs do without), each its own file,
 //   required only by the code that uses them, so a command that does not need them does not even read them.
-// - dist/apns-cert.cjs.cache: V8's code cache for the bundle, made here after running a few commands with
-//   it; bin/apns-cert.cjs compiles the bundle from it.
+// - dist/apns-cert.cjs.cache, dist/cache/<command>.cache: V8's code cache for the bundle, made here after
+//   running a few commands with it; bin/apns-cert.cjs compiles the bundle from one of them.
 import { isAscii } from 'node:buffer';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-const require = createRequire(import.meta.url);
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 rmSync('dist', { recursive: true, force: true });
 
@@ -108,32 +107,34 @@ for (const result of [main, ...vendors]) {
 }
 writeFileSync('dist/packages.json', `${JSON.stringify(packages, null, 2)}\n`);
 
-// The code cache: the bundle's functions compiled while it runs the commands whose start-up matters
-// (help, inspect, check-expiry on files and on a store, csr, list) on throw-away inputs.
-const { loadBundle, BUNDLE } = require('../bin/apns-cert.cjs');
-const { exports, script } = loadBundle({ useCache: false });
+// The code caches: the bundle's functions compiled while it runs commands on throw-away inputs. The commands a
+// cron job or a CI pipeline runs most get a cache of their own, holding only what they compile (less for V8
+// to read at start-up); bin/apns-cert.cjs picks the cache by the command word (CACHE_PROFILES there).
 const work = mkdtempSync(join(tmpdir(), 'apns-cert-build-'));
 try {
   const caFile = join(work, 'ca.pem');
   const integration2 = /file: 'ca_apple-application-integration-2-ca\.pem',[^}]*der: '([^']+)'/.exec(readFileSync('src/core/apple-ca-bundle.ts', 'utf8'));
   if (integration2 === null) throw new Error('bundle: no Apple Application Integration 2 CA in src/core/apple-ca-bundle.ts for the warm-up');
   writeFileSync(caFile, `-----BEGIN CERTIFICATE-----\n${integration2[1]}\n-----END CERTIFICATE-----\n`);
-  const discard = { write: () => true };
   const env = { APNS_CERT_STORE: join(work, 'store'), APNS_CERT_PASSPHRASE: 'build-time warm-up', APNS_CERT_SECRET_BACKEND: 'passphrase' };
-  const runs = [
-    [['--help'], [0]],
-    [['inspect', caFile], [0]],
-    [['check-expiry', caFile], [0, 1, 2]],
-    [['csr', '--name', 'warm-up', '--out', join(work, 'warm-up.csr')], [0]],
-    [['check-expiry', '-q'], [3]], // a record without a certificate yet
-    [['list'], [0]],
+  const profiles = [
+    // every command's definition, and the common paths (this one also creates the store the next ones read)
+    [
+      'dist/apns-cert.cjs.cache',
+      [
+        [['--help'], [0]],
+        [['inspect', caFile], [0]],
+        [['check-expiry', caFile], [0, 1, 2]],
+        [['csr', '--name', 'warm-up', '--out', join(work, 'warm-up.csr')], [0]],
+        [['check-expiry', '-q'], [3]], // a record without a certificate yet
+        [['list'], [0]],
+      ],
+    ],
+    ['dist/cache/inspect.cache', [[['inspect', caFile], [0]]]],
+    ['dist/cache/check-expiry.cache', [[['check-expiry', caFile], [0, 1, 2]], [['check-expiry', '-q'], [3]]]],
   ];
-  for (const [args, expected] of runs) {
-    const io = { argv: ['node', 'apns-cert', ...args], env, stdout: discard, stderr: discard, tty: { stdin: () => false, stdout: () => false, stderr: () => false } };
-    const code = await exports.run(io);
-    if (!expected.includes(code)) throw new Error(`bundle: warm-up \`apns-cert ${args.join(' ')}\` exited ${code}, expected ${expected.join(' or ')}`);
-  }
+  mkdirSync('dist/cache');
+  for (const [file, runs] of profiles) execFileSync(process.execPath, ['scripts/warm-code-cache.cjs', file, JSON.stringify(runs), JSON.stringify(env)], { stdio: 'inherit' });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-writeFileSync(`${BUNDLE}.cache`, script.createCachedData());

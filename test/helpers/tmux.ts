@@ -16,7 +16,9 @@ export const tmuxAvailable = (() => {
 
 export class Terminal {
   readonly session = `apns-cert-${randomUUID().slice(0, 8)}`;
-  private readonly socket = `apns-cert-test-${process.pid}`;
+  // A server per terminal: close() kills it, and a next terminal on a shared socket could race its shutdown
+  // ("server exited unexpectedly").
+  private readonly socket = `apns-cert-test-${process.pid}-${this.session}`;
 
   constructor(command: string, env: NodeJS.ProcessEnv, cwd: string) {
     const exports = Object.entries(env)

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -46,12 +48,21 @@ beforeAll(async () => {
 });
 
 describe('start-up', () => {
-  it('the bundle is compiled from the code cache the build wrote beside it (V8 accepts it)', async () => {
-    const { createRequire } = await import('node:module');
-    const { loadBundle } = createRequire(import.meta.url)(join(ROOT, 'bin/apns-cert.cjs')) as { loadBundle: () => { script: { cachedDataRejected?: boolean }; exports: Record<string, unknown> } };
-    const { script, exports } = loadBundle();
-    expect(script.cachedDataRejected).toBe(false);
-    expect(typeof exports.main).toBe('function');
+  const bin = createRequire(import.meta.url)(join(ROOT, 'bin/apns-cert.cjs')) as { cacheFor: (args: string[]) => string };
+
+  it.each(['apns-cert.cjs.cache', 'cache/inspect.cache', 'cache/check-expiry.cache'])('the bundle compiles from the code cache %s (V8 accepts it)', (cache) => {
+    // a process of its own: within one, V8 would reuse what it compiled first and never read the second cache
+    const probe = `const { loadBundle } = require(${JSON.stringify(join(ROOT, 'bin/apns-cert.cjs'))});
+      const { script, exports } = loadBundle({ cache: ${JSON.stringify(join(ROOT, 'dist', cache))} });
+      console.log(JSON.stringify({ rejected: script.cachedDataRejected, main: typeof exports.main }));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }))).toEqual({ rejected: false, main: 'function' });
+  });
+
+  it('picks the cache by the command word, skipping global options and their values', () => {
+    expect(bin.cacheFor(['inspect', 'x.pem'])).toBe(join(ROOT, 'dist/cache/inspect.cache'));
+    expect(bin.cacheFor(['--store', 'inspect', '--json', 'check-expiry', '-q'])).toBe(join(ROOT, 'dist/cache/check-expiry.cache'));
+    expect(bin.cacheFor(['list'])).toBe(join(ROOT, 'dist/apns-cert.cjs.cache'));
+    expect(bin.cacheFor([])).toBe(join(ROOT, 'dist/apns-cert.cjs.cache'));
   });
 });
 
