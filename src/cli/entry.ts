@@ -45,7 +45,10 @@ class FdSink implements Sink {
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') return !(this.closed = true);
+      if (code === 'EPIPE') {
+        this.closed = true;
+        return false;
+      }
       if (code !== 'EAGAIN') throw error;
     }
     this.stream = this.openStream();

@@ -37,8 +37,8 @@ function writeAll(fd: number, data: string | Uint8Array): void {
  */
 export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean }): void {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode);
   try {
-    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode);
     try {
       writeAll(fd, data);
       fchmodSync(fd, opts.mode); // whatever the umask
