@@ -75,17 +75,18 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
       if (modeOf(deps.store.path(keyPath(keyId))) === null) problems.push(`${record.name}: key ${keyId.slice(0, 16)}… is missing`);
     }
   }
-  const keyFiles = list(join(dir, 'keys'));
+  const listing = { '': list(dir), keys: list(join(dir, 'keys')), certs: list(join(dir, 'certs')) };
+  const keyFiles = listing.keys;
   const orphans = keyFiles.filter((f) => f.endsWith('.key') && !referencedKeys.has(f));
   // replaceFileAtomically's temporary files, left when a write was interrupted (a crash, Ctrl-C)
-  const temporary = ['', 'keys', 'certs'].flatMap((sub) => list(join(dir, sub)).filter((f) => f.endsWith('.tmp')).map((f) => join(dir, sub, f)));
+  const temporary = Object.entries(listing).flatMap(([sub, names]) => names.filter((f) => f.endsWith('.tmp')).map((f) => join(dir, sub, f)));
 
   const badModes: string[] = [];
   for (const sub of ['', 'certs', 'keys']) {
     const mode = modeOf(join(dir, sub));
     if (mode !== null && mode !== 0o700) badModes.push(`${join(dir, sub)} is ${mode.toString(8)}, not 700`);
   }
-  const files = ['index.json', 'expiry.json', 'master-key.json', ...keyFiles.map((f) => `keys/${f}`), ...list(join(dir, 'certs')).map((f) => `certs/${f}`)];
+  const files = ['index.json', 'expiry.json', 'master-key.json', ...keyFiles.map((f) => `keys/${f}`), ...listing.certs.map((f) => `certs/${f}`)];
   for (const f of files) {
     const mode = modeOf(join(dir, f));
     if (mode !== null && mode !== 0o600) badModes.push(`${f} is ${mode.toString(8)}, not 600`);
