@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
 import { dbusDaemonSkipReason, keychainSkipReason, startPrivateBus, startSilentBus } from '../helpers/keychain.js';
 
 // The keychain call of the CLI goes to the D-Bus session bus; here that bus is broken in each way a real one can
@@ -71,11 +72,19 @@ function startCli(args: string[], env: NodeJS.ProcessEnv, killAfterMs: number) {
   return { child, result };
 }
 
-/** A store with the keychain backend and one record, made with the real Secret Service. */
-async function keychainStore(): Promise<string> {
+/** A store with the keychain backend and record "a", made with the real Secret Service; `imported`: with a certificate. */
+async function keychainStore({ imported = false } = {}): Promise<string> {
   const store = tempDir();
-  const r = await runCli(['csr', '--name', 'a', '--out', join(tempDir(), 'a.csr')], { env: cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_SECRET_BACKEND: 'keychain' }) });
+  const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_SECRET_BACKEND: 'keychain' });
+  const csr = join(tempDir(), 'a.csr');
+  const r = await runCli(['csr', '--name', 'a', '--out', csr], { env });
   expect(r.code, r.stderr).toBe(0);
+  if (imported) {
+    const cert = join(tempDir(), 'a.pem');
+    writeFileSync(cert, signCsr(createFakeCa(), readFileSync(csr, 'utf8'), { topic: mdmTopic(), notBefore: daysFrom(new Date(), -1), notAfter: daysFrom(new Date(), 90) }));
+    const i = await runCli(['import', cert, '--name', 'a'], { env });
+    expect(i.code, i.stderr).toBe(0);
+  }
   return store;
 }
 
@@ -115,6 +124,32 @@ describe.concurrent('a keychain call on a broken session bus ends with exit 69 w
       await bus.gone;
     },
   );
+});
+
+describe.concurrent('the keychain process', () => {
+  it('export on a stopped bus daemon (the report: still running at 40 s): exit 69 within APNS_CERT_KEYCHAIN_TIMEOUT_MS', async ({ skip: skipTest, onTestFinished }) => {
+    const reason = noDaemon ?? noKeychain;
+    if (reason !== undefined) skipTest(reason);
+    const store = await keychainStore({ imported: true });
+    const bus = await privateBus(true, onTestFinished);
+    const out = join(tempDir(), 'a-export.pem');
+    const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, APNS_CERT_KEYCHAIN_TIMEOUT_MS: '2000' });
+    const r = await startCli(['export', 'a', '--pem', out], env, 7_000).result;
+    expect(r.code, r.stderr).toBe(69);
+    expect(r.stderr).toMatch(/^apns-cert: reach the OS keychain: the keychain did not answer within 2 s/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('ends itself when the CLI is killed with SIGKILL while it waits (no process is left on the bus)', async ({ onTestFinished }) => {
+    const bus = await silent('read', onTestFinished);
+    const store = join(tempDir(), 'store');
+    const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, APNS_CERT_SECRET_BACKEND: 'keychain', APNS_CERT_KEYCHAIN_TIMEOUT_MS: '60000' });
+    const { child, result } = startCli(['csr', '--name', 'acme', '--out', `${store}.csr`], env, 30_000);
+    await bus.ready(store);
+    child.kill('SIGKILL');
+    expect((await result).signal).toBe('SIGKILL');
+    await bus.gone; // the keychain process's connection closed: it is gone too (else the test times out)
+  });
 });
 
 describe.concurrent('SIGINT and SIGTERM end a command waiting on a hung keychain at once, the store as it was', () => {
