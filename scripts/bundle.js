@@ -5,6 +5,8 @@
 // - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom, and the lock and color
 //   packages that read-only and uncolored runs do without), each its own file,
 //   required only by the code that uses them, so a command that does not need them does not even read them.
+// - dist/keychain-child.cjs: the process that makes one OS-keychain call (src/secrets/keychain-child.ts), so
+//   that a hung D-Bus call blocks a process the CLI can kill, not the CLI.
 // - dist/apns-cert.cjs.cache, dist/cache/<command>.cache: V8's code cache for the bundle, made here after
 //   running a few commands with it; bin/apns-cert.cjs compiles the bundle from one of them.
 import { isAscii } from 'node:buffer';
@@ -87,6 +89,9 @@ const main = await build({
 if (main.warnings.length > 0) throw new Error('bundle: esbuild warned about the main bundle (above)');
 if (!isAscii(readFileSync('dist/apns-cert.cjs'))) throw new Error('bundle: dist/apns-cert.cjs is not ASCII; bin/apns-cert.cjs reads it as latin1');
 
+const keychainChild = await build({ ...common, entryPoints: ['src/secrets/keychain-child.ts'], outfile: 'dist/keychain-child.cjs', external: ['@napi-rs/keyring'] });
+if (keychainChild.warnings.length > 0) throw new Error('bundle: esbuild warned about the keychain process (above)');
+
 mkdirSync('dist/vendor', { recursive: true });
 const vendors = await Promise.all(
   Object.entries(VENDORS).map(([pkg, file]) => build({ ...common, entryPoints: [pkg], outfile: `dist/vendor/${file}`, plugins: [vendorsAsFiles('./')] })),
@@ -94,7 +99,7 @@ const vendors = await Promise.all(
 
 // Which output file holds which packages: the lazy-loading test checks the cron path against it.
 const packages = {};
-for (const result of [main, ...vendors]) {
+for (const result of [main, keychainChild, ...vendors]) {
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
     if (!file.endsWith('.cjs')) continue;
     const names = new Set();

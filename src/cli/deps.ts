@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { AppError } from '../errors.js';
 import type { Deps } from '../commands/kit.js';
 import type { SecretBackendName } from '../core/index-model.js';
@@ -7,6 +8,7 @@ import { FileStore } from '../store/file-store.js';
 import { readInputFile } from '../store/files.js';
 import { resolveStoreDir } from '../store/location.js';
 import type { Io } from './main.js';
+import { onInterrupt } from './interrupt.js';
 import { inquirerPrompter, promptPassword } from './prompts.js';
 
 export interface GlobalOptions {
@@ -44,7 +46,7 @@ class LazyVault implements MasterKeyVault {
 
 /** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
 export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
-  const store = new FileStore(resolveStoreDir(globals.store, io.env), { lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000) });
+  const store = new FileStore(resolveStoreDir(globals.store, io.env), { lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000), onInterrupt });
   let interactiveAnswer: boolean | undefined;
   const interactive = () => (interactiveAnswer ??= !globals.json && io.tty.stdin() && io.tty.stderr());
   const envBackend = io.env.APNS_CERT_SECRET_BACKEND;
@@ -62,7 +64,8 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
     }),
     keychain: new LazyVault('keychain', async () => {
       const { KeychainVault } = await import('../secrets/keychain.js');
-      return new KeychainVault(keychainTimeout);
+      // __dirname is dist/ (this runs only inside the bundle), where the build puts the keychain process.
+      return new KeychainVault(keychainTimeout, join(__dirname, 'keychain-child.cjs'), io.env);
     }),
   };
   return {

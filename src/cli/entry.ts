@@ -1,5 +1,6 @@
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import type * as Tty from 'node:tty';
+import { exitOnSignals } from './interrupt.js';
 import { run } from './main.js';
 import type { Sink } from './main.js';
 
@@ -74,6 +75,8 @@ class FdSink implements Sink {
 export async function main(): Promise<void> {
   const stdout = new FdSink(1, () => process.stdout);
   const stderr = new FdSink(2, () => process.stderr);
+  // A command waiting on a hung keychain, the network or a lock still ends at once on Ctrl-C or kill.
+  exitOnSignals((text) => stderr.write(text), (code) => process.exit(code));
   const code = await run({
     argv: process.argv,
     env: process.env,
@@ -83,7 +86,7 @@ export async function main(): Promise<void> {
     stderr,
     tty: { stdin: () => isTerminal(0), stdout: () => isTerminal(1), stderr: () => isTerminal(2) },
   });
-  // Exit explicitly, so that a hung keychain call cannot keep us alive.
+  // Exit explicitly: whatever is still pending (an abandoned keychain process, a timer) ends with us.
   await Promise.all([stdout.flush(), stderr.flush()]);
   process.exit(code);
 }

@@ -85,7 +85,8 @@ EXIT CODES
   0    success           1    a check came out negative (topic changed, verify failed)
   64   usage error       65   bad input data / damaged index    66   input file missing
   69   secret store unavailable   70   internal error   73   cannot write output
-  75   store busy (locked)        77   wrong passphrase / password   130  cancelled
+  75   store busy (locked)        77   wrong passphrase / password   130  cancelled (SIGINT)
+  143  ended by SIGTERM           129  ended by SIGHUP
   check-expiry uses Nagios codes instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 EXAMPLES

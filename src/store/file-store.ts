@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
 import { replaceFileAtomically } from './files.js';
@@ -15,6 +15,14 @@ export const LOCK_FILE = 'store.lock';
 export interface StoreOptions {
   /** How long a writer waits for another one to release the lock. */
   lockWaitMs: number;
+  /** Registers what a signal must undo while the store is locked (src/cli/interrupt.ts); returns the unregister. */
+  onInterrupt?: (undo: () => void) => () => void;
+}
+
+/** Removes `dir` if it holds nothing but empty directories. */
+function removeEmptyTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeEmptyTree(join(dir, entry.name));
+  rmdirSync(dir);
 }
 
 /**
@@ -105,8 +113,15 @@ export class FileStore {
 
   /** Runs `fn` holding the store's lock; a second writer waits `lockWaitMs`, then fails with exit 75. */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const existed = existsSync(this.dir);
     await this.ensureDir();
     const { default: lockfile } = await import('proper-lockfile');
+    // Ended by a signal (src/cli/interrupt.ts): the lock is released (unlockSync throws when it is not ours),
+    // and a store directory this command made is taken back while nothing has been written into it.
+    const unregister = this.options.onInterrupt?.(() => {
+      lockfile.unlockSync(this.dir, { lockfilePath: join(this.dir, LOCK_FILE), realpath: false });
+      if (!existed) removeEmptyTree(this.dir);
+    });
     const intervalMs = 100;
     let release: () => Promise<void>;
     try {
@@ -120,6 +135,7 @@ export class FileStore {
         retries: { retries: Math.max(0, Math.ceil(this.options.lockWaitMs / intervalMs)), factor: 1, minTimeout: intervalMs, maxTimeout: intervalMs, randomize: true },
       });
     } catch (error) {
+      unregister?.();
       if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
         throw new AppError('STORE_BUSY', `update the store ${this.dir}: another apns-cert process is changing it (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`, {
           hint: `apns-cert list   # retry when the other process is done; if none is running, remove ${join(this.dir, LOCK_FILE)}`,
@@ -130,6 +146,7 @@ export class FileStore {
     try {
       return await fn();
     } finally {
+      unregister?.();
       await release().catch(() => undefined);
     }
   }

@@ -11,6 +11,13 @@ describe('keychain timeout', () => {
     expect((error as AppError).message).toMatch(/did not answer within/);
   });
   it('passes an answer through', async () => {
-    await expect(withTimeout(Promise.resolve(42), 1000)).resolves.toBe(42);
+    let abandoned = false;
+    await expect(withTimeout(Promise.resolve(42), 1000, () => (abandoned = true))).resolves.toBe(42);
+    expect(abandoned).toBe(false);
+  });
+  it('abandons the work when the time is up (the keychain process is killed)', async () => {
+    let abandoned = false;
+    await withTimeout(new Promise<never>(() => undefined), 20, () => (abandoned = true)).catch(() => undefined);
+    expect(abandoned).toBe(true);
   });
 });
