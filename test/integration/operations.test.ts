@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { startFakeApns } from '../helpers/fake-apns.js';
 import type { FakeApns } from '../helpers/fake-apns.js';
+import { startGoApns } from '../helpers/go-apns.js';
+import type { GoApns } from '../helpers/go-apns.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
@@ -191,13 +193,13 @@ describe('probe against a loopback APNs', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'rejected', status: 403, reason: 'CertificateExpired' });
   });
 
-  it('rejected at the handshake: a certificate from another CA (TLS 1.2 alert, and TLS 1.3 close without an answer)', async () => {
+  it("rejected at the handshake by node's TLS server: a certificate from another CA (TLS 1.2 and 1.3: closed without an answer)", async () => {
     const otherCa = createFakeCa('Somebody Else CA');
     const keys = newKeyPem();
     writeFileSync(join(work, 'foreign.pem'), issuePushCert(otherCa, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }) + keys.privatePem);
     let r = await probe(join(work, 'foreign.pem'), tls12);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(JSON.parse(r.stdout).detail).toMatch(/TLS handshake failed/);
+    expect(JSON.parse(r.stdout).detail).toMatch(/refused the certificate in the TLS handshake \(the server closed the connection during the handshake\)/);
     r = await probe(join(work, 'foreign.pem'), tls13);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(JSON.parse(r.stdout).verdict).toBe('rejected');
@@ -214,6 +216,54 @@ describe('probe against a loopback APNs', () => {
     const r = await runCli(['probe', 'acme', '--apns-url', `https://127.0.0.1:${port}`], { env });
     expect(r.code).toBe(69);
     expect(r.stdout).toMatch(new RegExp(`no connection to port ${port}`));
+  });
+});
+
+describe("probe against Go's crypto/tls (RequireAndVerifyClientCert, a CA that did not sign the client certificate)", () => {
+  let servers: Record<'tls13' | 'tls12' | 'plain-http', GoApns>;
+  beforeAll(async () => {
+    const [tls13, tls12, plain] = await Promise.all([startGoApns(ca, 'tls13'), startGoApns(ca, 'tls12'), startGoApns(ca, 'plain-http')]);
+    servers = { tls13: tls13!, tls12: tls12!, 'plain-http': plain! };
+    writeFileSync(join(work, 'go-server-ca.pem'), tls13!.serverCaPem + tls12!.serverCaPem);
+    const keys = newKeyPem();
+    const stranger = createFakeCa('Not The Client CA Of This Server');
+    writeFileSync(join(work, 'go-foreign.pem'), issuePushCert(stranger, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }) + keys.privatePem);
+  });
+  afterAll(async () => {
+    await Promise.all(Object.values(servers).map((s) => s.close()));
+  });
+  // A probe that waited for its timeout would say "unreachable": the 60 s timeout below is never the verdict.
+  const goProbe = (target: string, server: GoApns) =>
+    runCli(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'go-server-ca.pem'), '--json'], { env: { ...env, APNS_CERT_PROBE_TIMEOUT_MS: '60000' }, timeoutMs: 50_000 });
+
+  it.each(['tls13', 'tls12'] as const)('%s: the alert is REJECTED (exit 1); a certificate of the right CA is ACCEPTED', async (mode) => {
+    const r = await goProbe(join(work, 'go-foreign.pem'), servers[mode]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'rejected', reason: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' });
+    expect(JSON.parse(r.stdout).detail).toMatch(/TLS alert 42, bad certificate/);
+    const good = await goProbe('acme', servers[mode]);
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ verdict: 'accepted', status: 400, reason: 'BadDeviceToken' });
+  });
+
+  it('a plain-HTTP port is unreachable / not TLS (69), not REJECTED', async () => {
+    const r = await goProbe('acme', servers['plain-http']);
+    expect(r.code, r.stdout + r.stderr).toBe(69);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'unreachable', reason: 'NotTls' });
+    expect(JSON.parse(r.stdout).detail).toContain(`port ${servers['plain-http'].port} does not answer as a TLS server`);
+  });
+
+  it('a port that accepts and closes at once, without a TLS answer, is unreachable (69), not REJECTED', async () => {
+    const closer = createTcpServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (closer.address() as AddressInfo).port;
+      const r = await runCli(['probe', 'acme', '--apns-url', `https://127.0.0.1:${port}`, '--json'], { env });
+      expect(r.code, r.stdout + r.stderr).toBe(69);
+      expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'unreachable', reason: 'NotTls' });
+    } finally {
+      closer.close();
+    }
   });
 });
 
