@@ -101,6 +101,17 @@ describe('check-expiry monitoring formats', () => {
   });
 });
 
+describe('check-expiry wording', () => {
+  it('15.2 days past expiry reads "expired 15 days ago" (text and nagios)', async () => {
+    const at = new Date(daysFrom(NOW, 20).getTime() + 15.2 * 86_400_000).toISOString();
+    const r = await runCli(['check-expiry', '--name', 'acme', '--at', at], { env });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/acme .* expired 15 days ago\n/);
+    const nagios = await runCli(['check-expiry', '--format', 'nagios', '--name', 'acme', '--at', at], { env });
+    expect(nagios.stdout).toMatch(/^APNS-CERT CRITICAL - acme expired \d{4}-\d{2}-\d{2} \(expired 15 days ago\) \|/);
+  });
+});
+
 describe('check-expiry --notify', () => {
   let server: Server;
   let url: string;
