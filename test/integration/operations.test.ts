@@ -88,6 +88,28 @@ describe('check-expiry monitoring formats', () => {
     expect(r.code).toBe(3);
   });
 
+  it('nagios: no | and no line break before the perfdata separator; labels quoted per the plugin guidelines', async () => {
+    const hostile = join(work, "acme|x'y=z w.pem");
+    writeFileSync(hostile, readFileSync(join(work, 'acme.pem')));
+    const missing = join(work, 'gone|1\nline.pem');
+    const r = await runCli(['check-expiry', '--format', 'nagios', hostile, missing], { env });
+    expect(r.code).toBe(3);
+    expect(r.stdout.endsWith('\n')).toBe(true);
+    const lines = r.stdout.slice(0, -1).split('\n');
+    expect(lines).toHaveLength(1);
+    // Nagios splits the first line at its first |: status text on the left, perfdata on the right.
+    const [text, perfdata] = [lines[0]!.slice(0, lines[0]!.indexOf('|')), lines[0]!.slice(lines[0]!.indexOf('|') + 1)];
+    expect(text).toMatch(/^APNS-CERT UNKNOWN - /);
+    expect(text).toContain("acme¦x'y=z w.pem");
+    expect(text).toContain('gone¦1'); // and its line break is escaped: the output is one line
+    // 'label'=value;warn;crit, space separated; inside the quotes '' is a quote, and no = may appear.
+    const items = perfdata.trim().split(' ');
+    expect(items).toHaveLength(1);
+    const m = /^'((?:[^'=]|'')*)'=(-?\d+);30:;7:$/.exec(items[0]!);
+    expect(m, items[0]).not.toBeNull();
+    expect(m![1]!.replace(/''/g, "'")).toBe(`${work.replace(/[\s=|]/g, '_')}/acme_x'y_z_w.pem`);
+  });
+
   it('nagios: one status line with perfdata, Nagios exit codes', async () => {
     let r = await runCli(['check-expiry', '--format', 'nagios'], { env });
     expect(r.code).toBe(1);
