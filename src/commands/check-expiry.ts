@@ -6,6 +6,7 @@ import type { CheckStatus, ExpiryInput } from '../core/expiry.js';
 import { summaryRecords } from '../core/expiry-summary.js';
 import type { SummaryRecord } from '../core/expiry-summary.js';
 import { formatJson, formatText, summary } from '../output/expiry-report.js';
+import { JSON_SCHEMA_VERSION } from '../output/output.js';
 import type { ExpiryReport, Painter } from '../output/expiry-report.js';
 import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
@@ -150,12 +151,17 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     const rendered = await render(format, report, options.output === undefined ? deps.out.style : undefined);
     if (options.output !== undefined) await writeAtomically(options.output, rendered);
     else deps.out.raw(rendered);
+    // The Prometheus format has no place for them, and a file is not read by the person running the check:
+    // each problem is named on stderr, as the text format names it on stdout.
+    if (format === 'prometheus' || options.output !== undefined) {
+      for (const p of problems) deps.out.error(`apns-cert: check-expiry ${p.source}: ${p.message}`);
+    }
 
     // Only WARNING or worse is sent, so the exit code is already non-zero: a failed notification is
     // reported on stderr and never replaces the expiry status.
     if (notifyUrl !== undefined && status !== 'ok') {
       const { postWebhook } = await import('../output/webhook.js');
-      const failure = await postWebhook(notifyUrl, { text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`, ...report }, webhookTimeout(deps.env));
+      const failure = await postWebhook(notifyUrl, { schemaVersion: JSON_SCHEMA_VERSION, text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`, ...report }, webhookTimeout(deps.env));
       if (failure !== null) deps.out.error(`apns-cert: notify ${notifyUrl.origin}: ${failure}`);
     }
     return NAGIOS_EXIT[status];

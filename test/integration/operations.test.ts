@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -73,6 +74,26 @@ describe('check-expiry monitoring formats', () => {
     expect(lines.filter((l) => l.startsWith('# TYPE')).every((l) => l.endsWith(' gauge'))).toBe(true);
   });
 
+  it('prometheus names each unreadable file on stderr; stdout stays valid exposition format (promtool check metrics)', async () => {
+    const hostile = join(work, 'quote"back\\slash\nline.pem');
+    writeFileSync(hostile, readFileSync(join(work, 'beta.pem')));
+    const missing = join(work, 'missing.pem');
+    writeFileSync(join(work, 'garbage.pem'), 'not a certificate');
+    const r = await runCli(['check-expiry', '--format', 'prometheus', join(work, 'acme.pem'), hostile, missing, join(work, 'garbage.pem')], { env });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('apns_cert_check_success 0');
+    const stderrLines = r.stderr.trim().split('\n');
+    expect(stderrLines).toHaveLength(2);
+    expect(stderrLines[0]).toMatch(new RegExp(`^apns-cert: check-expiry ${missing}: `));
+    expect(stderrLines[1]).toMatch(new RegExp(`^apns-cert: check-expiry ${join(work, 'garbage.pem')}: `));
+    for (const output of [r.stdout, (await runCli(['check-expiry', '--format', 'prometheus'], { env })).stdout]) {
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: output, encoding: 'utf8' });
+      expect(lint.error).toBeUndefined(); // promtool is installed (.ci/run installs prometheus)
+      expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    }
+    expect(r.stdout).toContain(`apns_cert_status{name="${join(work, 'quote\\"back\\\\slash\\nline.pem')}"`);
+  });
+
   it('prometheus --output writes atomically, and reports check_success 0 when the store is missing', async () => {
     const dir = tempDir();
     const out = join(dir, 'apns_cert.prom');
@@ -84,6 +105,7 @@ describe('check-expiry monitoring formats', () => {
     r = await runCli(['check-expiry', '--format', 'prometheus', '--output', out], { env: { ...env, APNS_CERT_STORE: join(dir, 'none') } });
     expect(r.code).toBe(3);
     expect(readFileSync(out, 'utf8')).toContain('apns_cert_check_success 0');
+    expect(r.stderr).toContain(`no store at ${join(dir, 'none')}`);
     r = await runCli(['check-expiry', '--format', 'prometheus', '--output', join(dir, 'missing-dir', 'x.prom')], { env });
     expect(r.code).toBe(3);
   });
@@ -164,7 +186,7 @@ describe('check-expiry --notify', () => {
     expect(received).toHaveLength(1);
     expect(received[0]!.contentType).toBe('application/json');
     expect(received[0]!.body.text).toMatch(/^APNS-CERT WARNING: acme expires/);
-    expect(received[0]!.body).toMatchObject({ status: 'warning', warnDays: 30 });
+    expect(received[0]!.body).toMatchObject({ schemaVersion: 1, status: 'warning', warnDays: 30 });
   });
 
   it('sends nothing when all is OK', async () => {
