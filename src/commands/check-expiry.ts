@@ -132,7 +132,7 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     if (options.files.length > 0 && options.names.length > 0) {
       throw new AppError('USAGE', 'check-expiry: give certificate files or --name, not both', { hint: 'apns-cert check-expiry --name acme-prod' });
     }
-    const notifyUrl = await webhookUrl(options, deps);
+    const webhook = await webhookUrl(options, deps);
     const format: ExpiryFormat = options.format ?? (deps.out.json ? 'json' : 'text');
     const now = options.at ?? deps.now();
     const problems: Problem[] = [];
@@ -168,10 +168,13 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
 
     // Only WARNING or worse is sent, so the exit code is already non-zero: a failed notification is
     // reported on stderr and never replaces the expiry status.
-    if (notifyUrl !== undefined && status !== 'ok') {
+    if (webhook !== undefined && status !== 'ok') {
       const { postWebhook } = await import('../output/webhook.js');
-      const failure = await postWebhook(notifyUrl, { schemaVersion: JSON_SCHEMA_VERSION, text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`, ...report }, webhookTimeout(deps.env));
-      if (failure !== null) deps.out.error(`apns-cert: notify ${notifyUrl.origin}: ${failure}`);
+      const failure = await postWebhook(webhook.url, { schemaVersion: JSON_SCHEMA_VERSION, text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`, ...report }, webhookTimeout(deps.env));
+      if (failure !== null) {
+        deps.out.error(`apns-cert: notify ${webhook.url.origin}: ${failure}`);
+        deps.out.error(`hint: curl -sS -X POST -H 'content-type: application/json' -d '{"text":"apns-cert test"}' ${webhook.shellWord}`);
+      }
     }
     return NAGIOS_EXIT[status];
   },
@@ -184,23 +187,29 @@ function webhookTimeout(env: NodeJS.ProcessEnv): number {
 
 const WEBHOOK_HINT = 'chmod 600 webhook-url && apns-cert check-expiry --notify-file webhook-url   # the file holds the URL';
 
-/** The webhook URL from --notify-file, else $APNS_CERT_NOTIFY_URL; never from the command line. Messages never echo it. */
-async function webhookUrl(options: CheckExpiryOptions, deps: Deps): Promise<URL | undefined> {
+/**
+ * The webhook URL from --notify-file, else $APNS_CERT_NOTIFY_URL; never from the command line. Messages never echo
+ * it; `shellWord` is what a shell command can use in its place.
+ */
+async function webhookUrl(options: CheckExpiryOptions, deps: Deps): Promise<{ url: URL; shellWord: string } | undefined> {
   if (options.notify !== undefined) {
     throw new AppError('USAGE', '--notify <url> is refused: a webhook URL is a secret, and a command-line value is in every process list', { hint: WEBHOOK_HINT });
   }
   let raw: string;
   let from: string;
+  let shellWord: string;
   if (options.notifyFile !== undefined) {
     const { readSecretFile } = await import('../store/files.js');
     const { statSync } = await import('node:fs');
     raw = readSecretFile(options.notifyFile, '--notify-file').trim();
     from = `--notify-file ${options.notifyFile}`;
+    shellWord = `"$(cat '${options.notifyFile.replace(/'/g, "'\\''")}')"`;
     const mode = statSync(options.notifyFile).mode & 0o777;
     if ((mode & 0o077) !== 0) deps.out.warn(`${options.notifyFile} holds a webhook URL (a secret) and is mode ${mode.toString(8)}: chmod 600 ${options.notifyFile}`);
   } else if ((deps.env.APNS_CERT_NOTIFY_URL ?? '') !== '') {
     raw = deps.env.APNS_CERT_NOTIFY_URL!.trim();
     from = 'APNS_CERT_NOTIFY_URL';
+    shellWord = '"$APNS_CERT_NOTIFY_URL"';
   } else {
     return undefined;
   }
@@ -213,7 +222,7 @@ async function webhookUrl(options: CheckExpiryOptions, deps: Deps): Promise<URL 
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new AppError('USAGE', `read ${from}: only http(s) webhooks are supported, not ${url.protocol}`, { hint: WEBHOOK_HINT });
   }
-  return url;
+  return { url, shellWord };
 }
 
 async function render(format: ExpiryFormat, report: ExpiryReport, style: Deps['out']['style'] | undefined): Promise<string> {

@@ -231,7 +231,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       for (const how of [['--notify-file', urlFile(secretUrl)], []]) {
         const r = await runCli(['check-expiry', '-q', ...how], { env: { ...env, APNS_CERT_NOTIFY_URL: how.length === 0 ? secretUrl : undefined } });
         expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(new RegExp(`^apns-cert: notify ${origin.replace(/\./g, '\\.')}: the webhook answered HTTP 500\n$`));
+        expect(r.stderr).toMatch(new RegExp(`^apns-cert: notify ${origin.replace(/\./g, '\\.')}: the webhook answered HTTP 500\nhint: curl .*(\\$\\(cat '.*webhook-url'\\)|\\$APNS_CERT_NOTIFY_URL)"\n$`));
         for (const secret of ['hookuser', 'pa55', 'PATH-SECRET', 'QUERY-SECRET']) expect(r.stderr).not.toContain(secret);
       }
       expect(received).toHaveLength(2);
