@@ -6,8 +6,8 @@ import type { CheckStatus, ExpiryInput } from '../core/expiry.js';
 import { summaryRecords } from '../core/expiry-summary.js';
 import type { SummaryRecord } from '../core/expiry-summary.js';
 import { formatJson, formatText, summary } from '../output/expiry-report.js';
-import { JSON_SCHEMA_VERSION } from '../output/output.js';
 import type { ExpiryReport, Painter } from '../output/expiry-report.js';
+import { JSON_SCHEMA_VERSION } from '../output/output.js';
 import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
