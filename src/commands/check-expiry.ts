@@ -7,6 +7,7 @@ import { summaryRecords } from '../core/expiry-summary.js';
 import type { SummaryRecord } from '../core/expiry-summary.js';
 import { formatJson, formatText, summary } from '../output/expiry-report.js';
 import type { ExpiryReport, Painter } from '../output/expiry-report.js';
+import { JSON_SCHEMA_VERSION } from '../output/output.js';
 import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -20,7 +21,9 @@ export interface CheckExpiryOptions {
   at: Date | undefined;
   format: ExpiryFormat | undefined;
   output: string | undefined;
+  /** Given only to be refused: a URL on the command line is in every process list. */
   notify: string | undefined;
+  notifyFile: string | undefined;
 }
 
 interface Problem {
@@ -94,13 +97,20 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
       .option('--at <iso-date>', 'evaluate as of this instant instead of now', isoInstant)
       .addOption(new Option('--format <format>', 'output format (--json = --format json)').choices(['text', 'json', 'prometheus', 'nagios']))
       .option('--output <file>', 'write the output to this file atomically (temp file + rename), e.g. for the node_exporter textfile collector')
-      .option('--notify <url>', 'when the status is WARNING or worse, POST a JSON message (Slack/Teams "text" + the result) to this webhook');
+      .option('--notify-file <file>', 'when the status is WARNING or worse, POST a JSON message (Slack/Teams "text" + the result) to the webhook URL in this file (else $APNS_CERT_NOTIFY_URL)')
+      .addOption(new Option('--notify <url>', 'refused: a webhook URL is a secret, use --notify-file').hideHelp());
     return withHelp(command, {
       exitCodes: [
         [0, 'OK: every certificate has at least --warn-days days left'],
         [1, 'WARNING: some certificate has fewer than --warn-days days left'],
         [2, 'CRITICAL: some certificate has fewer than --critical-days days left, or has expired'],
-        [3, 'UNKNOWN: the check could not run (no store, damaged index, unreadable file, unknown name, bad option or --notify URL, --output not writable)'],
+        [3, 'UNKNOWN: the check could not run (no store, damaged index, unreadable file, unknown name, bad option or webhook URL, --output not writable)'],
+      ],
+      notes: [
+        'WEBHOOK URL',
+        '  A Slack or Teams incoming-webhook URL is a credential: whoever has it can post to the channel. Give it in a file',
+        '  (--notify-file, mode 600) or in $APNS_CERT_NOTIFY_URL, never as an argument (every user can read the process list).',
+        '  Messages name only its origin (scheme, host, port), never its path, query or user:password.',
       ],
       examples: [
         'apns-cert check-expiry -q            # cron: silent when all is well',
@@ -108,21 +118,21 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
         'apns-cert check-expiry --json /etc/mdm/push.pem | jq .status',
         'apns-cert check-expiry --format prometheus --output /var/lib/node_exporter/textfile/apns_cert.prom',
         'apns-cert check-expiry --format nagios   # as a Nagios/Icinga plugin',
-        'apns-cert check-expiry -q --notify https://hooks.slack.com/services/...',
+        'apns-cert check-expiry -q --notify-file /etc/apns-cert/webhook-url   # file mode 600: the URL is a secret',
         'apns-cert check-expiry --at 2027-06-01',
       ],
     });
   },
   options(command: Command) {
-    const o = command.opts<{ warnDays: number; criticalDays: number; name: string[]; at?: Date; format?: ExpiryFormat; output?: string; notify?: string }>();
-    return { files: command.args, names: o.name, warnDays: o.warnDays, criticalDays: o.criticalDays, at: o.at, format: o.format, output: o.output, notify: o.notify };
+    const o = command.opts<{ warnDays: number; criticalDays: number; name: string[]; at?: Date; format?: ExpiryFormat; output?: string; notify?: string; notifyFile?: string }>();
+    return { files: command.args, names: o.name, warnDays: o.warnDays, criticalDays: o.criticalDays, at: o.at, format: o.format, output: o.output, notify: o.notify, notifyFile: o.notifyFile };
   },
   async run(options: CheckExpiryOptions, deps: Deps) {
     const thresholds = validateThresholds({ warnDays: options.warnDays, criticalDays: options.criticalDays });
     if (options.files.length > 0 && options.names.length > 0) {
       throw new AppError('USAGE', 'check-expiry: give certificate files or --name, not both', { hint: 'apns-cert check-expiry --name acme-prod' });
     }
-    const notifyUrl = options.notify === undefined ? undefined : webhookUrl(options.notify);
+    const webhook = await webhookUrl(options, deps);
     const format: ExpiryFormat = options.format ?? (deps.out.json ? 'json' : 'text');
     const now = options.at ?? deps.now();
     const problems: Problem[] = [];
@@ -150,13 +160,21 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     const rendered = await render(format, report, options.output === undefined ? deps.out.style : undefined);
     if (options.output !== undefined) await writeAtomically(options.output, rendered);
     else deps.out.raw(rendered);
+    // The Prometheus format has no place for them, and a file is not read by the person running the check:
+    // each problem is named on stderr, as the text format names it on stdout.
+    if (format === 'prometheus' || options.output !== undefined) {
+      for (const p of problems) deps.out.error(`apns-cert: check-expiry ${p.source}: ${p.message}`);
+    }
 
     // Only WARNING or worse is sent, so the exit code is already non-zero: a failed notification is
     // reported on stderr and never replaces the expiry status.
-    if (notifyUrl !== undefined && status !== 'ok') {
+    if (webhook !== undefined && status !== 'ok') {
       const { postWebhook } = await import('../output/webhook.js');
-      const failure = await postWebhook(notifyUrl, { text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`, ...report }, webhookTimeout(deps.env));
-      if (failure !== null) deps.out.error(`apns-cert: notify ${notifyUrl.origin}: ${failure}`);
+      const failure = await postWebhook(webhook.url, { schemaVersion: JSON_SCHEMA_VERSION, text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`, ...report }, webhookTimeout(deps.env));
+      if (failure !== null) {
+        deps.out.error(`apns-cert: notify ${webhook.url.origin}: ${failure}`);
+        deps.out.error(`hint: curl -sS -X POST -H 'content-type: application/json' -d '{"text":"apns-cert test"}' ${webhook.shellWord}`);
+      }
     }
     return NAGIOS_EXIT[status];
   },
@@ -167,17 +185,44 @@ function webhookTimeout(env: NodeJS.ProcessEnv): number {
   return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 10_000;
 }
 
-function webhookUrl(raw: string): URL {
+const WEBHOOK_HINT = 'chmod 600 webhook-url && apns-cert check-expiry --notify-file webhook-url   # the file holds the URL';
+
+/**
+ * The webhook URL from --notify-file, else $APNS_CERT_NOTIFY_URL; never from the command line. Messages never echo
+ * it; `shellWord` is what a shell command can use in its place.
+ */
+async function webhookUrl(options: CheckExpiryOptions, deps: Deps): Promise<{ url: URL; shellWord: string } | undefined> {
+  if (options.notify !== undefined) {
+    throw new AppError('USAGE', '--notify <url> is refused: a webhook URL is a secret, and a command-line value is in every process list', { hint: WEBHOOK_HINT });
+  }
+  let raw: string;
+  let from: string;
+  let shellWord: string;
+  if (options.notifyFile !== undefined) {
+    const { readSecretFile } = await import('../store/files.js');
+    const { statSync } = await import('node:fs');
+    raw = readSecretFile(options.notifyFile, '--notify-file').trim();
+    from = `--notify-file ${options.notifyFile}`;
+    shellWord = `"$(cat '${options.notifyFile.replace(/'/g, "'\\''")}')"`;
+    const mode = statSync(options.notifyFile).mode & 0o777;
+    if ((mode & 0o077) !== 0) deps.out.warn(`${options.notifyFile} holds a webhook URL (a secret) and is mode ${mode.toString(8)}: chmod 600 ${options.notifyFile}`);
+  } else if ((deps.env.APNS_CERT_NOTIFY_URL ?? '') !== '') {
+    raw = deps.env.APNS_CERT_NOTIFY_URL!.trim();
+    from = 'APNS_CERT_NOTIFY_URL';
+    shellWord = '"$APNS_CERT_NOTIFY_URL"';
+  } else {
+    return undefined;
+  }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new AppError('USAGE', `read --notify: "${raw}" is not a URL`, { hint: 'apns-cert check-expiry --notify https://hooks.example.com/...' });
+    throw new AppError('USAGE', `read ${from}: the webhook URL is not a URL`, { hint: WEBHOOK_HINT });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AppError('USAGE', `read --notify: only http(s) webhooks are supported, not ${url.protocol}`, { hint: 'apns-cert check-expiry --notify https://hooks.example.com/...' });
+    throw new AppError('USAGE', `read ${from}: only http(s) webhooks are supported, not ${url.protocol}`, { hint: WEBHOOK_HINT });
   }
-  return url;
+  return { url, shellWord };
 }
 
 async function render(format: ExpiryFormat, report: ExpiryReport, style: Deps['out']['style'] | undefined): Promise<string> {

@@ -6,6 +6,7 @@ import { classifyExpiry, daysRemaining } from '../core/expiry.js';
 import { activeCertificate } from '../core/index-model.js';
 import type { StoreIndex } from '../core/index-model.js';
 import type { Endpoint } from '../net/tcp.js';
+import { daysText } from '../output/output.js';
 import { keyPath } from '../store/paths.js';
 import { collect, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
@@ -116,7 +117,7 @@ function expiryChecks(index: StoreIndex, opts: DoctorOptions, now: Date): Doctor
     const notAfter = new Date(active.notAfter);
     const days = daysRemaining(notAfter, now);
     const status = classifyExpiry(notAfter, now, { warnDays: opts.warnDays, criticalDays: opts.criticalDays });
-    const message = days < 0 ? `expired ${-days} day(s) ago (${active.notAfter})` : `${days} day(s) left (${active.notAfter})`;
+    const message = `${daysText(days)} (${active.notAfter})`;
     out.push(check(`expiry ${record.name}`, status === 'ok' ? 'ok' : status === 'warning' ? 'warn' : 'fail', message, status === 'ok' ? null : `apns-cert renew ${record.name}`));
   }
   return out;

@@ -76,9 +76,9 @@ export const probe: CommandModule<ProbeOptions> = {
     return withHelp(command, {
       exitCodes: [
         [0, 'accepted: APNs took the certificate'],
-        [1, 'rejected: 403 (BadCertificate, BadCertificateEnvironment, CertificateExpired, ...) or a refused TLS handshake'],
+        [1, 'rejected: 403 (BadCertificate, BadCertificateEnvironment, CertificateExpired, ...), a TLS alert from the server, or a TLS session closed without an answer'],
         ...COMMON_ERRORS,
-        [69, 'unreachable: no connection (the port is named), no answer within 10 s, or APNs busy; also: keychain unavailable'],
+        [69, 'unreachable: no connection (the port is named), a port that does not speak TLS, no answer within 10 s, or APNs busy; also: keychain unavailable'],
         [77, 'wrong store passphrase or .p12 password'],
       ],
       examples: ['apns-cert probe acme-prod', 'apns-cert probe exported.p12 --password-file p12.pass', 'apns-cert probe dev-app --sandbox --json'],

@@ -30,9 +30,18 @@ export function worst(statuses: Iterable<CheckStatus>): CheckStatus {
   return out;
 }
 
-/** Whole days left, rounded down (negative once expired). */
+/**
+ * Whole days left, rounded down, and negative exactly when the certificate has expired (notAfter <= now):
+ * -1 during the first day past notAfter, -(n + 1) when n whole days have passed since (15.2 days past: -16).
+ */
 export function daysRemaining(notAfter: Date, now: Date): number {
-  return Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
+  const left = notAfter.getTime() - now.getTime();
+  return left > 0 ? Math.floor(left / DAY_MS) : -Math.floor(-left / DAY_MS) - 1;
+}
+
+/** Whole days since expiry (rounded down) for a negative daysRemaining: -16 (15.2 days past) is 15. */
+export function daysSinceExpiry(daysRemainingValue: number): number {
+  return -daysRemainingValue - 1;
 }
 
 export function validateThresholds(t: Thresholds): Thresholds {

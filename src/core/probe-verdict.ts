@@ -3,6 +3,7 @@ export type ProbeOutcome =
   | { kind: 'response'; status: number; reason: string | null }
   | { kind: 'tls-error'; code: string; message: string }
   | { kind: 'server-untrusted'; code: string; message: string }
+  | { kind: 'not-tls'; code: string; message: string; port: number }
   | { kind: 'closed-before-response' }
   | { kind: 'unreachable'; code: string; message: string; port: number }
   | { kind: 'timeout'; port: number; seconds: number };
@@ -33,7 +34,10 @@ export function interpretProbe(outcome: ProbeOutcome): ProbeResult {
       return { verdict: 'rejected', status, reason, detail: `APNs rejected the certificate (${status}${reason ? ` ${reason}` : ''})` };
     }
     case 'tls-error':
-      return { verdict: 'rejected', status: null, reason: outcome.code, detail: `the TLS handshake failed: the server refused the certificate (${outcome.message})` };
+      return { verdict: 'rejected', status: null, reason: outcome.code, detail: `the server refused the certificate in the TLS handshake (${outcome.message})` };
+    case 'not-tls':
+      // No alert and no answer: nothing was said about the certificate (an HTTP or other non-TLS port).
+      return { verdict: 'unreachable', status: null, reason: 'NotTls', detail: `port ${outcome.port} does not answer as a TLS server (${outcome.message}): is it the APNs port?` };
     case 'server-untrusted':
       return {
         verdict: 'unreachable',

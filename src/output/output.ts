@@ -1,3 +1,5 @@
+import { daysSinceExpiry } from '../core/expiry.js';
+
 /** The few styles apns-cert uses; chalk provides them when colors are on. */
 export interface Style {
   green(text: string): string;
@@ -94,7 +96,9 @@ export function shortDate(date: Date | string): string {
   return isoDate(date).slice(0, 10);
 }
 
+/** "15 days left", "expired 15 days ago": whole days, rounded down either way (`days` as daysRemaining gives it). */
 export function daysText(days: number): string {
-  if (days < 0) return `expired ${-days} day${days === -1 ? '' : 's'} ago`;
-  return `${days} day${days === 1 ? '' : 's'} left`;
+  if (days >= 0) return `${days} day${days === 1 ? '' : 's'} left`;
+  const ago = daysSinceExpiry(days);
+  return ago === 0 ? 'expired less than a day ago' : `expired ${ago} day${ago === 1 ? '' : 's'} ago`;
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -5,9 +6,11 @@ import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { BIN, ROOT, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { startFakeApns } from '../helpers/fake-apns.js';
 import type { FakeApns } from '../helpers/fake-apns.js';
+import { startGoApns } from '../helpers/go-apns.js';
+import type { GoApns } from '../helpers/go-apns.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
@@ -71,6 +74,26 @@ describe('check-expiry monitoring formats', () => {
     expect(lines.filter((l) => l.startsWith('# TYPE')).every((l) => l.endsWith(' gauge'))).toBe(true);
   });
 
+  it('prometheus names each unreadable file on stderr; stdout stays valid exposition format (promtool check metrics)', async () => {
+    const hostile = join(work, 'quote"back\\slash\nline.pem');
+    writeFileSync(hostile, readFileSync(join(work, 'beta.pem')));
+    const missing = join(work, 'missing.pem');
+    writeFileSync(join(work, 'garbage.pem'), 'not a certificate');
+    const r = await runCli(['check-expiry', '--format', 'prometheus', join(work, 'acme.pem'), hostile, missing, join(work, 'garbage.pem')], { env });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('apns_cert_check_success 0');
+    const stderrLines = r.stderr.trim().split('\n');
+    expect(stderrLines).toHaveLength(2);
+    expect(stderrLines[0]).toMatch(new RegExp(`^apns-cert: check-expiry ${missing}: `));
+    expect(stderrLines[1]).toMatch(new RegExp(`^apns-cert: check-expiry ${join(work, 'garbage.pem')}: `));
+    for (const output of [r.stdout, (await runCli(['check-expiry', '--format', 'prometheus'], { env })).stdout]) {
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: output, encoding: 'utf8' });
+      expect(lint.error).toBeUndefined(); // promtool is installed (.ci/run installs prometheus)
+      expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    }
+    expect(r.stdout).toContain(`apns_cert_status{name="${join(work, 'quote\\"back\\\\slash\\nline.pem')}"`);
+  });
+
   it('prometheus --output writes atomically, and reports check_success 0 when the store is missing', async () => {
     const dir = tempDir();
     const out = join(dir, 'apns_cert.prom');
@@ -82,8 +105,31 @@ describe('check-expiry monitoring formats', () => {
     r = await runCli(['check-expiry', '--format', 'prometheus', '--output', out], { env: { ...env, APNS_CERT_STORE: join(dir, 'none') } });
     expect(r.code).toBe(3);
     expect(readFileSync(out, 'utf8')).toContain('apns_cert_check_success 0');
+    expect(r.stderr).toContain(`no store at ${join(dir, 'none')}`);
     r = await runCli(['check-expiry', '--format', 'prometheus', '--output', join(dir, 'missing-dir', 'x.prom')], { env });
     expect(r.code).toBe(3);
+  });
+
+  it('nagios: no | and no line break before the perfdata separator; labels quoted per the plugin guidelines', async () => {
+    const hostile = join(work, "acme|x'y=z w.pem");
+    writeFileSync(hostile, readFileSync(join(work, 'acme.pem')));
+    const missing = join(work, 'gone|1\nline.pem');
+    const r = await runCli(['check-expiry', '--format', 'nagios', hostile, missing], { env });
+    expect(r.code).toBe(3);
+    expect(r.stdout.endsWith('\n')).toBe(true);
+    const lines = r.stdout.slice(0, -1).split('\n');
+    expect(lines).toHaveLength(1);
+    // Nagios splits the first line at its first |: status text on the left, perfdata on the right.
+    const [text, perfdata] = [lines[0]!.slice(0, lines[0]!.indexOf('|')), lines[0]!.slice(lines[0]!.indexOf('|') + 1)];
+    expect(text).toMatch(/^APNS-CERT UNKNOWN - /);
+    expect(text).toContain("acme¦x'y=z w.pem");
+    expect(text).toContain('gone¦1'); // and its line break is escaped: the output is one line
+    // 'label'=value;warn;crit, space separated; inside the quotes '' is a quote, and no = may appear.
+    const items = perfdata.trim().split(' ');
+    expect(items).toHaveLength(1);
+    const m = /^'((?:[^'=]|'')*)'=(-?\d+);30:;7:$/.exec(items[0]!);
+    expect(m, items[0]).not.toBeNull();
+    expect(m![1]!.replace(/''/g, "'")).toBe(`${work.replace(/[\s=|]/g, '_')}/acme_x'y_z_w.pem`);
   });
 
   it('nagios: one status line with perfdata, Nagios exit codes', async () => {
@@ -99,23 +145,41 @@ describe('check-expiry monitoring formats', () => {
   });
 });
 
-describe('check-expiry --notify', () => {
+describe('check-expiry wording', () => {
+  it('15.2 days past expiry reads "expired 15 days ago" (text and nagios)', async () => {
+    const at = new Date(daysFrom(NOW, 20).getTime() + 15.2 * 86_400_000).toISOString();
+    const r = await runCli(['check-expiry', '--name', 'acme', '--at', at], { env });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/acme .* expired 15 days ago\n/);
+    const nagios = await runCli(['check-expiry', '--format', 'nagios', '--name', 'acme', '--at', at], { env });
+    expect(nagios.stdout).toMatch(/^APNS-CERT CRITICAL - acme expired \d{4}-\d{2}-\d{2} \(expired 15 days ago\) \|/);
+  });
+});
+
+describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
   let server: Server;
+  let origin: string;
   let url: string;
-  const received: Array<{ body: Record<string, unknown>; contentType: string | undefined }> = [];
+  const received: Array<{ path: string | undefined; body: Record<string, unknown>; contentType: string | undefined; authorization: string | undefined }> = [];
   let respond: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end('ok');
+  const urlFile = (value: string) => {
+    const file = join(tempDir(), 'webhook-url');
+    writeFileSync(file, `${value}\n`, { mode: 0o600 });
+    return file;
+  };
 
   beforeAll(async () => {
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        received.push({ body: JSON.parse(body) as Record<string, unknown>, contentType: req.headers['content-type'] });
+        received.push({ path: req.url, body: JSON.parse(body) as Record<string, unknown>, contentType: req.headers['content-type'], authorization: req.headers.authorization });
         respond(req, res);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = `${origin}/hook`;
   });
   afterAll(() => {
     server.closeAllConnections();
@@ -124,39 +188,138 @@ describe('check-expiry --notify', () => {
 
   it('posts a Slack/Teams-style message with the structured result when WARNING or worse', async () => {
     received.length = 0;
-    const r = await runCli(['check-expiry', '-q', '--notify', url], { env });
-    expect(r.code).toBe(1);
+    const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe('');
     expect(received).toHaveLength(1);
     expect(received[0]!.contentType).toBe('application/json');
     expect(received[0]!.body.text).toMatch(/^APNS-CERT WARNING: acme expires/);
-    expect(received[0]!.body).toMatchObject({ status: 'warning', warnDays: 30 });
+    expect(received[0]!.body).toMatchObject({ schemaVersion: 1, status: 'warning', warnDays: 30 });
+    received.length = 0;
+    expect((await runCli(['check-expiry', '-q'], { env: { ...env, APNS_CERT_NOTIFY_URL: url } })).code).toBe(1);
+    expect(received).toHaveLength(1);
   });
 
   it('sends nothing when all is OK', async () => {
     received.length = 0;
-    expect((await runCli(['check-expiry', '--name', 'beta', '--notify', url], { env })).code).toBe(0);
+    expect((await runCli(['check-expiry', '--name', 'beta', '--notify-file', urlFile(url)], { env })).code).toBe(0);
     expect(received).toHaveLength(0);
   });
 
-  it('a failed notification is reported on stderr and never hides the expiry status', async () => {
+  it('--notify <url> is refused (3) without echoing the URL: a command-line value is in every process list', async () => {
+    received.length = 0;
+    const r = await runCli(['check-expiry', '-q', '--notify', `${url}/T000/SECRET-TOKEN`], { env });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/--notify <url> is refused: a webhook URL is a secret/);
+    expect(r.stderr).toMatch(/hint: .*--notify-file/);
+    expect(r.stderr).not.toContain('SECRET-TOKEN');
+    expect(received).toHaveLength(0);
+    const help = await runCli(['check-expiry', '--help'], { env });
+    expect(help.stdout).toMatch(/--notify-file <file>/);
+    expect(help.stdout).toMatch(/webhook URL is a credential/);
+    expect(help.stdout).not.toMatch(/--notify <url>/);
+  });
+
+  it('a URL with user:password@ and a query string is named by its origin only; the credentials go as Basic auth', async () => {
+    received.length = 0;
     respond = (_req, res) => {
       res.statusCode = 500;
       res.end('boom');
     };
-    let r = await runCli(['check-expiry', '-q', '--notify', url], { env });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/notify http:\/\/127\.0\.0\.1:\d+: the webhook answered HTTP 500/);
+    try {
+      const secretUrl = `http://hookuser:pa55-SECRET@${origin.slice('http://'.length)}/services/T000/B000/PATH-SECRET?token=QUERY-SECRET`;
+      for (const how of [['--notify-file', urlFile(secretUrl)], []]) {
+        const r = await runCli(['check-expiry', '-q', ...how], { env: { ...env, APNS_CERT_NOTIFY_URL: how.length === 0 ? secretUrl : undefined } });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(new RegExp(`^apns-cert: notify ${origin.replace(/\./g, '\\.')}: the webhook answered HTTP 500\nhint: curl .*(\\$\\(cat '.*webhook-url'\\)|\\$APNS_CERT_NOTIFY_URL)"\n$`));
+        for (const secret of ['hookuser', 'pa55', 'PATH-SECRET', 'QUERY-SECRET']) expect(r.stderr).not.toContain(secret);
+      }
+      expect(received).toHaveLength(2);
+      expect(received[0]!.path).toBe('/services/T000/B000/PATH-SECRET?token=QUERY-SECRET');
+      expect(received[0]!.authorization).toBe(`Basic ${Buffer.from('hookuser:pa55-SECRET').toString('base64')}`);
+      // a value that is no URL at all is not echoed either
+      const r = await runCli(['check-expiry', '--notify-file', urlFile('hooks.example.com/NOT-A-URL-SECRET')], { env });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/read --notify-file .*: the webhook URL is not a URL/);
+      expect(r.stderr).not.toContain('NOT-A-URL-SECRET');
+    } finally {
+      respond = (_req, res) => res.end('ok');
+    }
+  });
+
+  it('a failed notification is reported on stderr and never hides the expiry status; a redirect is not followed', async () => {
     respond = () => undefined; // never answers
-    r = await runCli(['check-expiry', '-q', '--notify', url], { env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '400' } });
+    let r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '400' } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/no answer within 0.4 s/);
+    expect(r.stderr).toMatch(/no complete answer within 0.4 s/);
+    received.length = 0;
+    respond = (_req, res) => {
+      res.writeHead(302, { location: `${origin}/elsewhere` });
+      res.end();
+    };
+    r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the webhook answered HTTP 302 \(a redirect; apns-cert does not follow it\)/);
+    expect(received.map((x) => x.path)).toEqual(['/hook']);
+    respond = (_req, res) => {
+      res.statusCode = 204;
+      res.end();
+    };
+    r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env });
+    expect([r.code, r.stderr]).toEqual([1, '']);
     respond = (_req, res) => res.end('ok');
   });
 
+  it('the timeout covers the whole answer: a 200 that drips its body a byte every 0.5 s is a failure at the limit', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    respond = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      timers.push(setInterval(() => res.write('o'), 500));
+    };
+    try {
+      const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '2000' }, timeoutMs: 30_000 });
+      expect(r.code, 'killed by the 30 s timer: the drip kept it running').toBe(1);
+      expect(r.stderr).toMatch(/no complete answer within 2 s/);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      respond = (_req, res) => res.end('ok');
+    }
+  });
+
+  it('the answer is read up to a few KB: a 200 that streams without end is a failure, not a success', async () => {
+    let sent = 0;
+    respond = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const pump = () => {
+        while (!res.destroyed && sent < 4 * 1024 ** 3) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+      };
+      pump();
+    };
+    try {
+      const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '20000' }, timeoutMs: 30_000 });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/the webhook's answer \(HTTP 200\) is longer than 4096 bytes/);
+    } finally {
+      respond = (_req, res) => res.end('ok');
+    }
+  });
+
   it('a URL that is not http(s) is UNKNOWN (3) before anything is checked', async () => {
-    const r = await runCli(['check-expiry', '--notify', 'ftp://example.invalid/x'], { env });
+    const r = await runCli(['check-expiry', '--notify-file', urlFile('ftp://example.invalid/x')], { env });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/only http\(s\) webhooks/);
+  });
+
+  it('warns when the URL file is readable by others', async () => {
+    const file = urlFile(url);
+    chmodSync(file, 0o644);
+    const r = await runCli(['check-expiry', '-q', '--notify-file', file], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`warning: ${file} holds a webhook URL (a secret) and is mode 644: chmod 600 ${file}`);
   });
 });
 
@@ -191,13 +354,13 @@ describe('probe against a loopback APNs', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'rejected', status: 403, reason: 'CertificateExpired' });
   });
 
-  it('rejected at the handshake: a certificate from another CA (TLS 1.2 alert, and TLS 1.3 close without an answer)', async () => {
+  it("rejected at the handshake by node's TLS server: a certificate from another CA (TLS 1.2 and 1.3: closed without an answer)", async () => {
     const otherCa = createFakeCa('Somebody Else CA');
     const keys = newKeyPem();
     writeFileSync(join(work, 'foreign.pem'), issuePushCert(otherCa, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }) + keys.privatePem);
     let r = await probe(join(work, 'foreign.pem'), tls12);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(JSON.parse(r.stdout).detail).toMatch(/TLS handshake failed/);
+    expect(JSON.parse(r.stdout).detail).toMatch(/refused the certificate in the TLS handshake \(the server closed the connection during the handshake\)/);
     r = await probe(join(work, 'foreign.pem'), tls13);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(JSON.parse(r.stdout).verdict).toBe('rejected');
@@ -214,6 +377,54 @@ describe('probe against a loopback APNs', () => {
     const r = await runCli(['probe', 'acme', '--apns-url', `https://127.0.0.1:${port}`], { env });
     expect(r.code).toBe(69);
     expect(r.stdout).toMatch(new RegExp(`no connection to port ${port}`));
+  });
+});
+
+describe("probe against Go's crypto/tls (RequireAndVerifyClientCert, a CA that did not sign the client certificate)", () => {
+  let servers: Record<'tls13' | 'tls12' | 'plain-http', GoApns>;
+  beforeAll(async () => {
+    const [tls13, tls12, plain] = await Promise.all([startGoApns(ca, 'tls13'), startGoApns(ca, 'tls12'), startGoApns(ca, 'plain-http')]);
+    servers = { tls13: tls13!, tls12: tls12!, 'plain-http': plain! };
+    writeFileSync(join(work, 'go-server-ca.pem'), tls13!.serverCaPem + tls12!.serverCaPem);
+    const keys = newKeyPem();
+    const stranger = createFakeCa('Not The Client CA Of This Server');
+    writeFileSync(join(work, 'go-foreign.pem'), issuePushCert(stranger, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }) + keys.privatePem);
+  });
+  afterAll(async () => {
+    await Promise.all(Object.values(servers).map((s) => s.close()));
+  });
+  // A probe that waited for its timeout would say "unreachable": the 60 s timeout below is never the verdict.
+  const goProbe = (target: string, server: GoApns) =>
+    runCli(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'go-server-ca.pem'), '--json'], { env: { ...env, APNS_CERT_PROBE_TIMEOUT_MS: '60000' }, timeoutMs: 50_000 });
+
+  it.each(['tls13', 'tls12'] as const)('%s: the alert is REJECTED (exit 1); a certificate of the right CA is ACCEPTED', async (mode) => {
+    const r = await goProbe(join(work, 'go-foreign.pem'), servers[mode]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'rejected', reason: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' });
+    expect(JSON.parse(r.stdout).detail).toMatch(/TLS alert 42, bad certificate/);
+    const good = await goProbe('acme', servers[mode]);
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ verdict: 'accepted', status: 400, reason: 'BadDeviceToken' });
+  });
+
+  it('a plain-HTTP port is unreachable / not TLS (69), not REJECTED', async () => {
+    const r = await goProbe('acme', servers['plain-http']);
+    expect(r.code, r.stdout + r.stderr).toBe(69);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'unreachable', reason: 'NotTls' });
+    expect(JSON.parse(r.stdout).detail).toContain(`port ${servers['plain-http'].port} does not answer as a TLS server`);
+  });
+
+  it('a port that accepts and closes at once, without a TLS answer, is unreachable (69), not REJECTED', async () => {
+    const closer = createTcpServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (closer.address() as AddressInfo).port;
+      const r = await runCli(['probe', 'acme', '--apns-url', `https://127.0.0.1:${port}`, '--json'], { env });
+      expect(r.code, r.stdout + r.stderr).toBe(69);
+      expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'unreachable', reason: 'NotTls' });
+    } finally {
+      closer.close();
+    }
   });
 });
 
@@ -272,5 +483,33 @@ describe('doctor', () => {
     const r = await runCli(['doctor', '--offline'], { env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' } });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL\s+secret-backend\s+passphrase: unlock the store: wrong passphrase/);
+  });
+});
+
+describe("README's operations examples", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+  it('the systemd units pass systemd-analyze verify, with the real path of the bin in ExecStart', () => {
+    const block = /systemd timer[\s\S]*?```ini\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    expect(readme).toContain('command -v apns-cert');
+    const units = block!.split(/^(?=# apns-cert-expiry\.(?:service|timer)$)/m).filter((u) => u.trim() !== '');
+    expect(units.map((u) => u.split('\n')[0])).toEqual(['# apns-cert-expiry.service', '# apns-cert-expiry.timer']);
+    expect(units[0]).toMatch(/^ExecStart=\/usr\/local\/bin\/apns-cert /m);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'apns-cert-expiry.service'), units[0]!.replace(/^ExecStart=\/usr\/local\/bin\/apns-cert /m, `ExecStart=${BIN} `));
+    writeFileSync(join(dir, 'apns-cert-expiry.timer'), units[1]!);
+    const verify = spawnSync('systemd-analyze', ['verify', join(dir, 'apns-cert-expiry.service'), join(dir, 'apns-cert-expiry.timer')], { encoding: 'utf8' });
+    expect(verify.error).toBeUndefined(); // systemd-analyze is installed (.ci/run installs systemd)
+    expect(verify.status, verify.stderr).toBe(0);
+    // warnings (an unknown key, a setting that is ignored) exit 0 too: none may name these units
+    expect(verify.stderr.split('\n').filter((l) => l.includes('apns-cert-expiry'))).toEqual([]);
+  });
+
+  it('no example puts a webhook URL on the command line', async () => {
+    const help = (await runCli(['check-expiry', '--help'])).stdout;
+    for (const text of [readme, help]) {
+      for (const line of text.split('\n').filter((l) => /apns-cert\b.*\bcheck-expiry\b/.test(l))) expect(line).not.toMatch(/https?:\/\//);
+    }
   });
 });
