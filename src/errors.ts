@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'APPLE_ID_MISMATCH'
   | 'STORE_CORRUPT'
   | 'STORE_BUSY'
+  | 'STORE_UNSAFE'
   | 'NOT_FOUND'
   | 'SECRETS_UNAVAILABLE'
   | 'WRONG_PASSPHRASE'
@@ -48,6 +49,7 @@ const exitCodeFor: Record<ErrorCode, ExitCodeValue> = {
   APPLE_ID_MISMATCH: ExitCode.checkFailed,
   STORE_CORRUPT: ExitCode.dataErr,
   STORE_BUSY: ExitCode.tempFail,
+  STORE_UNSAFE: ExitCode.noPerm,
   NOT_FOUND: ExitCode.usage,
   SECRETS_UNAVAILABLE: ExitCode.unavailable,
   WRONG_PASSPHRASE: ExitCode.noPerm,

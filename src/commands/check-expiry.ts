@@ -158,7 +158,11 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     };
 
     const rendered = await render(format, report, options.output === undefined ? deps.out.style : undefined);
-    if (options.output !== undefined) await writeAtomically(options.output, rendered);
+    if (options.output !== undefined) {
+      // Replaced by rename, as the textfile collector requires; its directory must exist already.
+      const { writeOutputFile } = await import('../store/files.js');
+      await writeOutputFile(options.output, rendered, { force: true, flag: '--output', storeDir: deps.store.dir, mode: 0o644, parents: false });
+    }
     else deps.out.raw(rendered);
     // The Prometheus format has no place for them, and a file is not read by the person running the check:
     // each problem is named on stderr, as the text format names it on stdout.
@@ -238,15 +242,5 @@ async function render(format: ExpiryFormat, report: ExpiryReport, style: Deps['o
       const paint: Painter = style ? { ok: style.green, warning: style.yellow, critical: style.red, unknown: style.magenta } : { ok: plain, warning: plain, critical: plain, unknown: plain };
       return formatText(report, paint);
     }
-  }
-}
-
-/** Temp file + rename in the same directory, as the textfile collector requires. */
-async function writeAtomically(path: string, data: string): Promise<void> {
-  const { replaceFileAtomically } = await import('../store/files.js');
-  try {
-    replaceFileAtomically(path, data, { mode: 0o644, fsync: true });
-  } catch (error) {
-    throw new AppError('CANNOT_WRITE', `write --output ${path}: ${(error as Error).message}`, { hint: `ls -ld "$(dirname ${path})"` });
   }
 }

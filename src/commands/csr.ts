@@ -106,13 +106,13 @@ export const csr: CommandModule<CsrOptions> = {
     // Every vendor check runs before the key and CSR are made: a refusal writes nothing.
     const requestOut = options.requestOut ?? `${name}.request.b64`;
     const vendor = options.vendorCert === undefined ? undefined : await loadVendor({ vendorCert: options.vendorCert, vendorKey: options.vendorKey!, chain: options.chain }, deps);
-    if (vendor !== undefined) await assertCanCreate(requestOut, { force: options.force, flag: '--request-out' });
+    if (vendor !== undefined) await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', storeDir: deps.store.dir });
     const result = await makeCsr({ name, subject, outPath, outFlag: '--out', force: options.force, appleId: options.appleId, reuseKey: false }, deps);
 
     let requestPath: string | null = null;
     if (vendor !== undefined) {
       const csrDer = decodeCsrFile(await deps.readInput(result.csrPath), result.csrPath);
-      await writeOutputFile(requestOut, await signAsVendor(csrDer, result.csrPath, vendor), { force: options.force, flag: '--request-out', mode: 0o644 });
+      await writeOutputFile(requestOut, await signAsVendor(csrDer, result.csrPath, vendor), { force: options.force, flag: '--request-out', storeDir: deps.store.dir, mode: 0o644 });
       requestPath = resolve(requestOut);
     }
     if (result.appleIdMatches === false) {

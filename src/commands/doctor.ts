@@ -54,6 +54,16 @@ function modeOf(path: string): number | null {
   }
 }
 
+/** Whether a file the index names is there: 'missing', 'outside' (a link out of the store), or 'ok'. */
+function presence(deps: Deps, relative: string): 'ok' | 'missing' | 'outside' {
+  try {
+    return modeOf(deps.store.path(relative)) === null ? 'missing' : 'ok';
+  } catch (error) {
+    if (isAppError(error) && error.code === 'STORE_CORRUPT') return 'outside';
+    throw error;
+  }
+}
+
 function list(dir: string): string[] {
   try {
     return readdirSync(dir);
@@ -68,12 +78,14 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
   const referencedKeys = new Set<string>();
   for (const record of Object.values(index.records)) {
     for (const c of record.certificates) {
-      if (modeOf(deps.store.path(c.file)) === null) problems.push(`${record.name}: certificate ${c.file} is missing`);
+      const found = presence(deps, c.file);
+      if (found !== 'ok') problems.push(`${record.name}: certificate ${c.file} ${found === 'missing' ? 'is missing' : 'leads out of the store'}`);
     }
     const keyIds = [...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []), ...(record.pendingKey ? [record.pendingKey.keyId] : [])];
     for (const keyId of keyIds) {
       referencedKeys.add(`${keyId}.key`);
-      if (modeOf(deps.store.path(keyPath(keyId))) === null) problems.push(`${record.name}: key ${keyId.slice(0, 16)}… is missing`);
+      const found = presence(deps, keyPath(keyId));
+      if (found !== 'ok') problems.push(`${record.name}: key ${keyId.slice(0, 16)}… ${found === 'missing' ? 'is missing' : 'leads out of the store'}`);
     }
   }
   const listing = { '': list(dir), keys: list(join(dir, 'keys')), certs: list(join(dir, 'certs')) };
@@ -163,7 +175,7 @@ export const doctor: CommandModule<DoctorOptions> = {
       .summary('check the secret backend, the store, expiry and the network path to APNs')
       .description(
         'Run every check and report each as ok / warn / fail with a hint: the secret backend (keychain reachable, or passphrase present), ' +
-          'the store (index, files, orphans, leftover temporary files, modes), certificates expiring soon, TCP reachability of APNs (api.push.apple.com:443 and :2197, ' +
+          'the store (owner and modes, as ssh checks ~/.ssh; index, files, orphans, leftover temporary files), certificates expiring soon, TCP reachability of APNs (api.push.apple.com:443 and :2197, ' +
           'a courier on :5223; 5 s each, in parallel) and, online, a probe of each active certificate.',
       )
       .option('--offline', 'skip the network checks and the probes', false)
@@ -195,8 +207,12 @@ export const doctor: CommandModule<DoctorOptions> = {
     });
     const network = options.offline ? Promise.resolve([]) : networkChecks(endpoints);
     const checks: DoctorCheck[] = [];
-    const index = await deps.store.readIndex();
-    if (index === null) {
+    // A store the tool refuses to use (another owner, writable by others) is reported, and not read.
+    const unsafe = deps.store.safetyProblem();
+    const index = unsafe === null ? await deps.store.readIndex() : null;
+    if (unsafe !== null) {
+      checks.push(check('store', 'fail', `refused: ${unsafe.message}`, unsafe.hint));
+    } else if (index === null) {
       checks.push(check('store', 'warn', `no store at ${deps.store.dir} yet`, 'apns-cert csr --name <name>'));
     } else {
       checks.push(check('store', 'ok', `${deps.store.dir} (${index.secretBackend} backend)`));

@@ -48,7 +48,7 @@ export const exportCommand: CommandModule<ExportOptions> = {
       .option('--cert-only', 'with --pem: the certificate alone, no key', false)
       .option('--password-file <file>', 'password for the .p12')
       .option('--legacy', 'with --p12: 3DES and SHA-1 MAC, for servers that cannot read AES', false)
-      .option('--force', 'overwrite an existing file', false);
+      .option('--force', 'replace an existing file (by rename: a symbolic link there is replaced, not followed)', false);
     return withHelp(command, {
       exitCodes: [
         [0, 'written'],
@@ -81,7 +81,7 @@ export const exportCommand: CommandModule<ExportOptions> = {
     const { loadPrivateKey, unlockStore } = await import('../store/private-keys.js');
     const path = (options.p12 ?? options.pem)!;
     const flag = options.p12 !== undefined ? '--p12' : '--pem';
-    await assertCanCreate(path, { force: options.force, flag });
+    await assertCanCreate(path, { force: options.force, flag, storeDir: deps.store.dir });
 
     const index = await deps.store.readIndexOrFail();
     const record = index.records[name];
@@ -92,7 +92,7 @@ export const exportCommand: CommandModule<ExportOptions> = {
     }
     const cert = decodeCertificateFile(Buffer.from(await deps.store.readText(active.file)), active.file).certificates[0]!;
     if (options.certOnly) {
-      await writeOutputFile(path, cert.pem, { force: options.force, flag, mode: 0o600 });
+      await writeOutputFile(path, cert.pem, { force: options.force, flag, storeDir: deps.store.dir, mode: 0o600 });
     } else {
       const password = options.p12 !== undefined ? await exportPassword(options, deps) : undefined;
       const key = await loadPrivateKey(deps.store, await unlockStore(deps.vaults, index), active.keyId);
@@ -104,7 +104,7 @@ export const exportCommand: CommandModule<ExportOptions> = {
       } else {
         data = cert.pem + key.key.export({ type: 'pkcs8', format: 'pem' }).toString();
       }
-      await writeOutputFile(path, data, { force: options.force, flag, mode: 0o600 });
+      await writeOutputFile(path, data, { force: options.force, flag, storeDir: deps.store.dir, mode: 0o600 });
     }
     if (deps.out.json) deps.out.document({ name, path, format: options.p12 !== undefined ? (options.legacy ? 'p12-legacy' : 'p12') : options.certOnly ? 'pem-certificate' : 'pem', topic: cert.topic });
     else deps.out.data(path);

@@ -48,8 +48,10 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
   async run(options: VendorSignOptions, deps: Deps) {
     const { decodeCsrFile } = await import('../core/input.js');
     const { formatName } = await import('../core/certificate.js');
-    const { writeOutputFile } = await import('../store/files.js');
+    const { assertCanCreate, writeOutputFile } = await import('../store/files.js');
     const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');
+    const target = { force: options.force, flag: '--out', storeDir: deps.store.dir };
+    if (options.out !== undefined) await assertCanCreate(options.out, target);
     const csrDer = decodeCsrFile(await deps.readInput(options.csr), options.csr);
     const vendor = await loadVendor({ vendorCert: options.vendorCert, vendorKey: options.vendorKey, chain: options.chain }, deps);
     const request = { base64: await signAsVendor(csrDer, options.csr, vendor), chain: vendor.chain };
@@ -58,7 +60,7 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
       else deps.out.data(request.base64);
       return 0;
     }
-    await writeOutputFile(options.out, request.base64, { force: options.force, flag: '--out', mode: 0o644 });
+    await writeOutputFile(options.out, request.base64, { ...target, mode: 0o644 });
     if (deps.out.json) deps.out.document({ requestPath: options.out, chainLength: request.chain.length });
     else {
       deps.out.data(options.out);

@@ -78,48 +78,66 @@ export function validateName(name: string): string {
   return name;
 }
 
+/**
+ * The identifiers the tool writes, and the only ones it accepts from an index: a key id is the SHA-256 of the
+ * key's SubjectPublicKeyInfo (lowercase hex) and names keys/<key id>.key; a certificate is certs/<SHA-256 of
+ * its DER>.pem; the store id is a random UUID. Anything else (an edited "../../x") is a damaged index, so no
+ * path built from the index can leave the store.
+ */
+export const KEY_ID_RE = /^[0-9a-f]{64}$/;
+const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
+const STORE_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Upper-case hex of the serial's DER bytes (a 20-byte serial is 40 digits; some CAs write longer ones). */
+const SERIAL_RE = /^[0-9A-F]{1,128}$/;
+
 const isString = (v: unknown): v is string => typeof v === 'string';
+const isKeyId = (v: unknown): v is string => isString(v) && KEY_ID_RE.test(v);
 const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
 /** What toISOString writes; a regex, because Date.parse on every date of a large index is a measurable start-up cost. */
 const ISO_UTC = /^\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d(\.\d{1,3})?Z$/;
 export const isIsoDate = (v: unknown): v is string => isString(v) && ISO_UTC.test(v);
 
-function checkEntry(e: unknown): e is CertificateEntry {
+/** What is wrong with a certificate entry, or null. */
+function entryProblem(e: unknown): string | null {
   const c = e as Partial<CertificateEntry> | null;
-  return (
-    typeof c === 'object' &&
-    c !== null &&
+  if (typeof c !== 'object' || c === null) return 'is not an object';
+  if (!isKeyId(c.keyId)) return 'keyId is not a key id (64 hex digits)';
+  if (!isString(c.fingerprintSha256) || !SHA256_HEX_RE.test(c.fingerprintSha256)) return 'fingerprintSha256 is not 64 hex digits';
+  // The file is named by the fingerprint, so it can only ever be certs/<64 hex digits>.pem.
+  if (c.file !== `certs/${c.fingerprintSha256}.pem`) return 'file is not certs/<fingerprintSha256>.pem';
+  const valid =
     isString(c.serialNumber) &&
-    isString(c.fingerprintSha256) &&
+    SERIAL_RE.test(c.serialNumber) &&
     isIsoDate(c.notBefore) &&
     isIsoDate(c.notAfter) &&
     isIsoDate(c.importedAt) &&
-    isString(c.keyId) &&
-    (c.status === 'active' || c.status === 'superseded') &&
-    isString(c.file) &&
-    !c.file.includes('..')
-  );
+    (c.status === 'active' || c.status === 'superseded');
+  return valid ? null : 'is malformed';
 }
 
-function checkRecord(name: string, r: unknown): r is PushRecord {
+/** What is wrong with a record, or null. */
+function recordProblem(name: string, r: unknown): string | null {
   const rec = r as Partial<PushRecord> | null;
-  if (typeof rec !== 'object' || rec === null) return false;
+  if (typeof rec !== 'object' || rec === null) return 'is not an object';
   const pending = rec.pendingKey as Partial<PendingKey> | null | undefined;
-  return (
+  if (pending !== null && (typeof pending !== 'object' || !isKeyId(pending.keyId))) return 'pendingKey.keyId is not a key id (64 hex digits)';
+  if (!Array.isArray(rec.certificates)) return 'is malformed';
+  for (const [i, entry] of rec.certificates.entries()) {
+    const problem = entryProblem(entry);
+    if (problem !== null) return `certificates[${i}] ${problem}`;
+  }
+  const valid =
     rec.name === name &&
     NAME_RE.test(name) &&
     isNullableString(rec.topic) &&
-    isNullableString(rec.topicHash) &&
+    (rec.topicHash === null || (isString(rec.topicHash) && SHA256_HEX_RE.test(rec.topicHash))) &&
     isNullableString(rec.appleIdHash) &&
     isIsoDate(rec.createdAt) &&
     isIsoDate(rec.updatedAt) &&
-    (pending === null ||
-      (typeof pending === 'object' && isString(pending.keyId) && isIsoDate(pending.createdAt) && isNullableString(pending.csrPath))) &&
+    (pending === null || (isIsoDate(pending.createdAt) && isNullableString(pending.csrPath))) &&
     (rec.retiredAt === undefined || rec.retiredAt === null || isIsoDate(rec.retiredAt)) &&
-    Array.isArray(rec.certificates) &&
-    rec.certificates.every(checkEntry) &&
-    rec.certificates.filter((c) => c.status === 'active').length <= 1
-  );
+    rec.certificates.filter((c: CertificateEntry) => c.status === 'active').length <= 1;
+  return valid ? null : 'is malformed';
 }
 
 /** Parses and validates index.json. A damaged index is reported, never repaired or overwritten. */
@@ -142,12 +160,14 @@ export function parseIndex(text: string, path: string): StoreIndex {
   if (!isString(index.storeId) || (index.secretBackend !== 'keychain' && index.secretBackend !== 'passphrase')) {
     throw corrupt('storeId or secretBackend is missing');
   }
+  if (!STORE_ID_RE.test(index.storeId)) throw corrupt('storeId is not a UUID');
   if (!isIsoDate(index.createdAt)) throw corrupt('createdAt is missing');
   const records = index.records;
   if (typeof records !== 'object' || records === null || Array.isArray(records)) throw corrupt('records is not an object');
   for (const [name, record] of Object.entries(records)) {
-    if (!checkRecord(name, record)) throw corrupt(`record "${name}" is malformed`);
-    record.retiredAt ??= null;
+    const problem = recordProblem(name, record);
+    if (problem !== null) throw corrupt(`record "${name}" ${problem}`);
+    (record as PushRecord).retiredAt ??= null;
   }
   return index as StoreIndex;
 }

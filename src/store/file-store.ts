@@ -1,7 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, lstatSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { AppError } from '../errors.js';
-import { replaceFileAtomically } from './files.js';
+import { isInsideDir, makeDirs, removeDirs, replaceFileAtomically, writeFailureHint } from './files.js';
 import { readSummary, summarizeIndex } from '../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../core/expiry-summary.js';
 import { parseIndex, serializeIndex } from '../core/index-model.js';
@@ -41,12 +41,62 @@ export class FileStore {
     this.options = options;
   }
 
+  /**
+   * The absolute path of a file of the store, refused (65) unless it is inside the store once every symbolic
+   * link is resolved: a name from the index or a link in the store that leads out of it is damage, never followed.
+   */
   path(relative: string): string {
-    return join(this.dir, relative);
+    const path = join(this.dir, relative);
+    if (relative.split(/[\\/]/).includes('..') || !isInsideDir(path, this.dir)) {
+      throw new AppError('STORE_CORRUPT', `open ${path}: it leads out of the store ${this.dir}`, { hint: `ls -l ${dirname(path)}   # then restore the store from a backup` });
+    }
+    return path;
+  }
+
+  /**
+   * Why this store must not be used, or null: a store directory (or its certs/ or keys/) that another user
+   * owns or that group or others may write to, as ssh refuses such a ~/.ssh. Whoever can write there decides
+   * what apns-cert reads, writes and deletes. The same rule for root: a store of another uid is refused.
+   */
+  safetyProblem(): { message: string; hint: string } | null {
+    const uid = process.getuid?.();
+    if (uid === undefined) return null; // Windows: access is ACLs, not these modes
+    for (const sub of ['', 'certs', 'keys']) {
+      const path = join(this.dir, sub);
+      let st;
+      try {
+        st = sub === '' ? statSync(path) : lstatSync(path);
+      } catch {
+        continue; // missing (not created yet), or unreadable: the read itself reports it
+      }
+      if (st.isSymbolicLink()) return { message: `${path} is a symbolic link; the store's files must be inside the store`, hint: `ls -l ${this.dir}` };
+      if (!st.isDirectory()) return { message: `${path} is not a directory`, hint: `ls -ld ${path}` };
+      if (st.uid !== uid) {
+        return {
+          message: `${path} belongs to uid ${st.uid}, not to you (uid ${uid}); its owner could change what apns-cert reads, writes and deletes`,
+          hint: `ls -ln ${this.dir}   # run apns-cert as uid ${st.uid}, or if you trust its contents: chown -R ${uid} ${this.dir}`,
+        };
+      }
+      const writable = [st.mode & 0o020 ? 'group' : '', st.mode & 0o002 ? 'others' : ''].filter(Boolean);
+      if (writable.length > 0) {
+        return {
+          message: `${path} is writable by ${writable.join(' and ')} (mode ${(st.mode & 0o7777).toString(8)}); whoever can write there could change what apns-cert reads, writes and deletes`,
+          hint: `chmod go-w ${path}`,
+        };
+      }
+    }
+    return null;
+  }
+
+  /** Refuses (77) a store that `safetyProblem` finds unsafe. */
+  private assertSafe(): void {
+    const problem = this.safetyProblem();
+    if (problem !== null) throw new AppError('STORE_UNSAFE', `open the store ${this.dir}: ${problem.message}`, { hint: problem.hint });
   }
 
   /** The index, or null when the store has not been created yet. Never repairs a damaged index. */
   async readIndex(): Promise<StoreIndex | null> {
+    this.assertSafe();
     let text: string;
     try {
       text = readFileSync(this.indexPath, 'utf8');
@@ -74,6 +124,7 @@ export class FileStore {
    * so a change in between shows as a mismatch, never as a stale answer.
    */
   readSummary(): SummaryRecord[] | null {
+    this.assertSafe();
     const stamp = this.indexStamp();
     if (stamp === null) return null;
     try {
@@ -94,33 +145,69 @@ export class FileStore {
   }
 
   async readText(relative: string): Promise<string> {
+    const path = this.path(relative);
     try {
-      return readFileSync(this.path(relative), 'utf8');
+      return readFileSync(path, 'utf8');
     } catch (error) {
-      throw new AppError('STORE_CORRUPT', `read ${this.path(relative)}: ${(error as Error).message}`, { hint: 'apns-cert list' });
+      throw new AppError('STORE_CORRUPT', `read ${path}: ${(error as Error).message}`, { hint: 'apns-cert list' });
     }
   }
 
-  async ensureDir(): Promise<void> {
+  /**
+   * Creates the store directory (0700, and any missing parent) when there is none, and refuses (77) an
+   * existing one that is not safe to use; an existing directory is never changed (its mode neither).
+   * certs/ and keys/ are made when a first file goes in. Returns the directories it created.
+   */
+  async ensureDir(): Promise<string[]> {
+    let created: string[];
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      chmodSync(this.dir, 0o700);
-      for (const sub of ['certs', 'keys']) mkdirSync(join(this.dir, sub), { recursive: true, mode: 0o700 });
+      created = makeDirs(this.dir);
     } catch (error) {
-      throw new AppError('CANNOT_WRITE', `create the store ${this.dir}: ${(error as Error).message}`);
+      throw new AppError('CANNOT_WRITE', `create the store ${this.dir}: ${(error as Error).message}`, {
+        hint: writeFailureHint((error as NodeJS.ErrnoException).code, dirname(this.dir)),
+      });
     }
+    this.assertSafe();
+    if (created.length === 0) {
+      // A store on a read-only file system (or one this user may not write) fails here at once, not after the lock's wait.
+      try {
+        accessSync(this.dir, constants.W_OK);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new AppError('CANNOT_WRITE', `update the store ${this.dir}: ${code === 'EROFS' ? 'its file system is mounted read-only' : (error as Error).message}`, {
+          hint: writeFailureHint(code, this.dir),
+        });
+      }
+    }
+    return created;
   }
 
-  /** Runs `fn` holding the store's lock; a second writer waits `lockWaitMs`, then fails with exit 75. */
+  /**
+   * Runs `fn` holding the store's lock; a second writer waits `lockWaitMs`, then fails with exit 75.
+   * When it fails on a store it was creating, the directories it created are removed as far as they are empty.
+   */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const existed = existsSync(this.dir);
-    await this.ensureDir();
+    const created = await this.ensureDir();
+    return this.lockAndRun(fn, created).catch((error: unknown) => {
+      removeDirs(created);
+      throw error;
+    });
+  }
+
+  private async lockAndRun<T>(fn: () => Promise<T>, created: readonly string[]): Promise<T> {
     const { default: lockfile } = await import('proper-lockfile');
     // Ended by a signal (src/cli/interrupt.ts): the lock is released (unlockSync throws when it is not ours),
     // and a store directory this command made is taken back while nothing has been written into it.
     const unregister = this.options.onInterrupt?.(() => {
       lockfile.unlockSync(this.dir, { lockfilePath: join(this.dir, LOCK_FILE), realpath: false });
-      if (!existed) removeEmptyTree(this.dir);
+      if (created.length > 0) {
+        try {
+          removeEmptyTree(this.dir);
+        } catch {
+          return; // something was written into it: it stays
+        }
+        removeDirs(created.filter((dir) => dir !== this.dir));
+      }
     });
     const intervalMs = 100;
     let release: () => Promise<void>;
@@ -141,7 +228,7 @@ export class FileStore {
           hint: `apns-cert list   # retry when the other process is done; if none is running, remove ${join(this.dir, LOCK_FILE)}`,
         });
       }
-      throw new AppError('CANNOT_WRITE', `lock the store ${this.dir}: ${(error as Error).message}`);
+      throw new AppError('CANNOT_WRITE', `lock the store ${this.dir}: ${(error as Error).message}`, { hint: writeFailureHint((error as NodeJS.ErrnoException).code, this.dir) });
     }
     try {
       return await fn();
@@ -151,12 +238,16 @@ export class FileStore {
     }
   }
 
-  /** Atomically replaces a file in the store (temp file, fsync, rename), mode 0600. */
+  /** Atomically replaces a file in the store (temp file, fsync, rename), mode 0600; makes its directory (0700) if it is the first. */
   async writeFile(relative: string, data: string | Uint8Array, { fsync = true } = {}): Promise<void> {
+    const path = this.path(relative);
+    let created: string[] = [];
     try {
-      replaceFileAtomically(this.path(relative), data, { mode: 0o600, fsync });
+      created = makeDirs(dirname(path));
+      replaceFileAtomically(path, data, { mode: 0o600, fsync });
     } catch (error) {
-      throw new AppError('CANNOT_WRITE', `write ${this.path(relative)}: ${(error as Error).message}`);
+      removeDirs(created);
+      throw new AppError('CANNOT_WRITE', `write ${path}: ${(error as Error).message}`, { hint: writeFailureHint((error as NodeJS.ErrnoException).code, dirname(path)) });
     }
   }
 

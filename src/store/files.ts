@@ -1,5 +1,6 @@
-import { closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
@@ -30,14 +31,13 @@ function writeAll(fd: number, data: string | Uint8Array): void {
 }
 
 /**
- * Replaces `path` atomically: a temporary file beside it (same directory, so the rename stays on one file
- * system) is written, flushed to disk when `fsync`, and renamed over `path`. Readers see the old file or the
- * new one, never a part of either; a crash leaves at most the temporary file. Synchronous: a CLI has nothing
- * else to do meanwhile. Throws the system error.
+ * Writes `data` to a new temporary file beside `path` (same directory, so a rename stays on one file system):
+ * created 0600 with O_EXCL (never through an existing file or symbolic link), then given `mode`, flushed to
+ * disk when `fsync`. Returns its path; removes it and throws the system error on failure.
  */
-export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean }): void {
+function writeTemporary(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean }): string {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     try {
       writeAll(fd, data);
@@ -46,6 +46,22 @@ export function replaceFileAtomically(path: string, data: string | Uint8Array, o
     } finally {
       closeSync(fd);
     }
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return temp;
+}
+
+/**
+ * Replaces `path` atomically: a temporary file beside it is written and renamed over `path`. Readers see the
+ * old file or the new one, never a part of either; one that holds the old file open keeps reading the old
+ * file; a symbolic link at `path` is replaced, never written through; a crash leaves at most the temporary
+ * file. Synchronous: a CLI has nothing else to do meanwhile. Throws the system error.
+ */
+export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean }): void {
+  const temp = writeTemporary(path, data, opts);
+  try {
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
@@ -53,37 +69,179 @@ export function replaceFileAtomically(path: string, data: string | Uint8Array, o
   }
 }
 
-/**
- * Writes an output file for the user (a CSR, an export). Refuses to overwrite unless `force`;
- * creates it with `mode`. Failures are exit 73.
- */
-export async function writeOutputFile(path: string, data: string | Uint8Array, opts: { force: boolean; mode?: number; flag: string }): Promise<void> {
-  const mode = opts.mode ?? 0o644;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    const flags = opts.force ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-    const fd = openSync(path, flags, mode);
-    try {
-      writeAll(fd, data);
-      fchmodSync(fd, mode);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
-      throw new AppError('CANNOT_WRITE', `write ${path}: the file already exists`, { hint: `rerun with ${opts.flag} <other file>, or add --force to overwrite it` });
-    }
-    throw new AppError('CANNOT_WRITE', `write ${path}: ${(error as Error).message}`);
+/** A command that shows why a write into `dir` failed, with what to do for the causes a user can fix. */
+export function writeFailureHint(code: string | undefined, dir: string): string {
+  switch (code) {
+    case 'EROFS':
+      return `${process.platform === 'linux' ? `findmnt -T ${dir}` : 'mount'}   # the file system is mounted read-only: remount it read-write, or choose another directory`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `df -h ${dir}   # no space left: free some, then rerun`;
+    default:
+      return `ls -ld ${dir}`;
   }
 }
 
-/** Fails early (exit 73) when `path` exists and may not be overwritten, before any work is done. */
-export async function assertCanCreate(path: string, opts: { force: boolean; flag: string }): Promise<void> {
-  if (opts.force) return;
-  if (existsSync(path)) {
-    throw new AppError('CANNOT_WRITE', `write ${path}: the file already exists`, { hint: `rerun with ${opts.flag} <other file>, or add --force to overwrite it` });
+const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
   }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** `path` with every symbolic link resolved; for a path that does not exist (yet), its missing tail is kept as written. */
+function resolvedPath(path: string): string {
+  const tail: string[] = [];
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    try {
+      return join(realpathSync.native(dir), ...tail);
+    } catch (error) {
+      if (errnoOf(error) !== 'ENOENT' && errnoOf(error) !== 'ENOTDIR') throw error;
+    }
+    if (dirname(dir) === dir) return resolve(path);
+    tail.unshift(basename(dir));
+  }
+}
+
+/**
+ * True when `path` is `dir` or lies under it, however it is spelled: `..`, a symbolic link to the directory
+ * or to one inside it, a bind mount (the same device and inode), a case-insensitive file system.
+ */
+export function isInsideDir(path: string, dir: string): boolean {
+  const top = statOrNull(dir);
+  const real = resolvedPath(path);
+  if (top === null) {
+    const realDir = resolvedPath(dir);
+    return real === realDir || real.startsWith(realDir.endsWith(sep) ? realDir : realDir + sep);
+  }
+  for (let d = real; ; d = dirname(d)) {
+    const st = statOrNull(d);
+    if (st !== null && st.dev === top.dev && st.ino === top.ino) return true;
+    if (dirname(d) === d) return false;
+  }
+}
+
+/** Removes the directories `makeDirs` created, innermost first, as far as they are still empty. */
+export function removeDirs(created: readonly string[]): void {
+  for (const dir of [...created].reverse()) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
+  }
+}
+
+/**
+ * Creates `dir` and any missing parent, each 0700 whatever the umask. Returns the directories it created,
+ * outermost first (for `removeDirs`); one that another process created meanwhile is not among them.
+ */
+export function makeDirs(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = resolve(dir); lstatOrNull(d) === null && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  const created: string[] = [];
+  try {
+    for (const d of missing) {
+      try {
+        mkdirSync(d, { mode: 0o700 });
+      } catch (error) {
+        if (errnoOf(error) === 'EEXIST') continue;
+        throw error;
+      }
+      created.push(d);
+      // mkdir's mode passes through the umask, which can only take bits away: 0700 unless it took the owner's.
+      if ((lstatSync(d).mode & 0o777) !== 0o700) chmodSync(d, 0o700);
+    }
+  } catch (error) {
+    removeDirs(created);
+    throw error;
+  }
+  return created;
+}
+
+export interface OutputTarget {
+  /** Replace an existing file (by rename: never written in place). */
+  force: boolean;
+  /** The option that names the file, for messages (--out, --p12, --output). */
+  flag: string;
+  /** The store directory: no output file may be written inside it. */
+  storeDir: string;
+}
+
+function exists(path: string, flag: string): AppError {
+  return new AppError('CANNOT_WRITE', `write ${path}: the file already exists`, { hint: `rerun with ${flag} <other file>, or add --force to replace it` });
+}
+
+function refuseInsideStore(path: string, target: OutputTarget): void {
+  if (isInsideDir(path, target.storeDir)) {
+    throw new AppError('CANNOT_WRITE', `write ${path}: that is inside the store ${target.storeDir}, whose files only apns-cert itself writes`, {
+      hint: `rerun with ${target.flag} <a file outside ${target.storeDir}>`,
+    });
+  }
+}
+
+/**
+ * Fails early (exit 73), before any work is done, when `path` is inside the store, or exists (a dangling
+ * symbolic link included) and may not be replaced, or is a directory.
+ */
+export async function assertCanCreate(path: string, target: OutputTarget): Promise<void> {
+  refuseInsideStore(path, target);
+  const st = lstatOrNull(path);
+  if (st === null) return;
+  if (!target.force) throw exists(path, target.flag);
+  if (st.isDirectory()) throw new AppError('CANNOT_WRITE', `write ${path}: it is a directory`, { hint: `rerun with ${target.flag} ${join(path, 'file')}` });
+}
+
+/**
+ * Writes an output file for the user (a CSR, a request, an export, a report) as a temporary file in the target
+ * directory, created 0600, given `mode`, flushed, then put in place: with `force` renamed over the target
+ * (a symbolic link there is replaced, not followed; a reader of the old file keeps the old file), without it
+ * linked, which fails if anything exists there. Missing parent directories are created 0700 (unless
+ * `parents` is false) and removed again when the write fails. Refuses a path inside the store. Failures are
+ * exit 73.
+ */
+export async function writeOutputFile(path: string, data: string | Uint8Array, opts: OutputTarget & { mode?: number; parents?: boolean }): Promise<void> {
+  refuseInsideStore(path, opts);
+  const abs = resolve(path);
+  let created: string[] = [];
+  let temp: string | undefined;
+  try {
+    if (opts.parents !== false) created = makeDirs(dirname(abs));
+    temp = writeTemporary(abs, data, { mode: opts.mode ?? 0o644, fsync: true });
+    if (opts.force) renameSync(temp, abs);
+    else placeNew(temp, abs);
+    temp = undefined;
+  } catch (error) {
+    if (temp !== undefined) rmSync(temp, { force: true });
+    removeDirs(created);
+    if (errnoOf(error) === 'EEXIST') throw exists(path, opts.flag);
+    throw new AppError('CANNOT_WRITE', `write ${path}: ${(error as Error).message}`, { hint: writeFailureHint(errnoOf(error), dirname(abs)) });
+  }
+}
+
+/** Puts `temp` at `path` only if nothing is there: link(2) fails with EEXIST otherwise, with no window between check and write. */
+function placeNew(temp: string, path: string): void {
+  try {
+    linkSync(temp, path);
+  } catch (error) {
+    // A file system without hard links (FAT, some network and FUSE ones): check, then rename.
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(errnoOf(error) ?? '')) throw error;
+    if (lstatOrNull(path) !== null) throw Object.assign(new Error('file exists'), { code: 'EEXIST' });
+    renameSync(temp, path);
+    return;
+  }
+  rmSync(temp, { force: true });
 }
 
 /** A password or passphrase kept in a file (--password-file, --passphrase-file): one trailing newline is dropped. */

@@ -221,10 +221,11 @@ describe('Apple chain in inspect and verify', () => {
 
   it('check-expiry and import work for app certificates as for MDM ones', async () => {
     const store = tempDir();
+    const work = tempDir(); // the CSR goes outside the store, which refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
-    expect((await runCli(['csr', '--name', 'app', '--out', join(store, 'app.csr')], { env })).code).toBe(0);
-    signCsrFile(ca, join(store, 'app.csr'), join(store, 'app.pem'), { topic: 'com.example.app', commonName: 'Apple Push Services: com.example.app', notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 20) });
-    const r = await runCli(['import', join(store, 'app.pem'), '--json'], { env });
+    expect((await runCli(['csr', '--name', 'app', '--out', join(work, 'app.csr')], { env })).code).toBe(0);
+    signCsrFile(ca, join(work, 'app.csr'), join(work, 'app.pem'), { topic: 'com.example.app', commonName: 'Apple Push Services: com.example.app', notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 20) });
+    const r = await runCli(['import', join(work, 'app.pem'), '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'app', topic: 'com.example.app' });
     expect((await runCli(['check-expiry'], { env })).code).toBe(1);

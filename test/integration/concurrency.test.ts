@@ -10,7 +10,7 @@ describe('the store lock', () => {
     mkdirSync(join(store, 'store.lock'), { recursive: true });
     const fresh = new Date();
     utimesSync(join(store, 'store.lock'), fresh, fresh);
-    const r = await runCli(['csr', '--name', 'acme', '--out', join(store, 'acme.csr')], { env });
+    const r = await runCli(['csr', '--name', 'acme', '--out', join(tempDir(), 'acme.csr')], { env });
     expect(r.code).toBe(75);
     expect(r.stderr).toMatch(/another apns-cert process is changing it/);
     expect(r.stderr).toMatch(/hint: /);

@@ -5,8 +5,9 @@ import { keychainSkipReason } from '../helpers/keychain.js';
 describe('keychain backend failures', () => {
   it('says so, and how to use the passphrase backend, when there is no Secret Service (exit 69, no fallback)', async () => {
     const store = tempDir();
+    const work = tempDir(); // the CSR goes outside the store, which refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus', APNS_CERT_KEYCHAIN_TIMEOUT_MS: '5000' });
-    const r = await runCli(['csr', '--name', 'acme', '--out', `${store}/acme.csr`], { env });
+    const r = await runCli(['csr', '--name', 'acme', '--out', `${work}/acme.csr`], { env });
     expect(r.code).toBe(69);
     expect(r.stderr).toMatch(/^apns-cert: reach the OS keychain: /);
     expect(r.stderr).toMatch(/hint: .*--secret-backend passphrase/);
@@ -14,7 +15,7 @@ describe('keychain backend failures', () => {
     // nothing was written: no index, no CSR
     const { existsSync } = await import('node:fs');
     expect(existsSync(`${store}/index.json`)).toBe(false);
-    expect(existsSync(`${store}/acme.csr`)).toBe(false);
+    expect(existsSync(`${work}/acme.csr`)).toBe(false);
   });
 
   const skip = keychainSkipReason();
@@ -28,7 +29,7 @@ describe('keychain backend failures', () => {
     let r;
     try {
       // killed (code null) if it is still running after 12 s: start-up, key generation and 10 s of waiting at most
-      r = await runCli(['csr', '--name', 'acme', '--out', `${store}/acme.csr`], { env, timeoutMs: 12_000 });
+      r = await runCli(['csr', '--name', 'acme', '--out', `${tempDir()}/acme.csr`], { env, timeoutMs: 12_000 });
     } finally {
       process.kill(pid, 'SIGCONT');
     }

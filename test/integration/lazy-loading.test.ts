@@ -40,9 +40,10 @@ async function traced(args: string[], extraEnv: Record<string, string> = {}) {
 beforeAll(async () => {
   store = tempDir();
   const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
-  const csrFile = join(store, 'a.csr');
+  const work = tempDir(); // outside the store, which refuses output files inside itself
+  const csrFile = join(work, 'a.csr');
   expect((await runCli(['csr', '--name', 'a', '--out', csrFile], { env })).code).toBe(0);
-  certFile = join(store, 'a.pem');
+  certFile = join(work, 'a.pem');
   writeFileSync(certFile, signCsr(createFakeCa(), readFileSync(csrFile, 'utf8'), { topic: mdmTopic(), notBefore: daysFrom(new Date(), -1), notAfter: daysFrom(new Date(), 90) }));
   expect((await runCli(['import', certFile], { env })).code).toBe(0);
 });

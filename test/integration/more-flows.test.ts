@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -42,16 +42,17 @@ describe('import of a certificate that carries its own key', () => {
 describe('csr with an Apple ID', () => {
   it('keeps only a salted hash, and warns when a renewal CSR names another Apple ID', async () => {
     const store = tempDir();
+    const work = tempDir(); // the CSRs go outside the store: it refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
-    let r = await runCli(['csr', '--name', 'acme', '--apple-id', 'Admin@Acme.example', '--out', join(store, '1.csr')], { env });
+    let r = await runCli(['csr', '--name', 'acme', '--apple-id', 'Admin@Acme.example', '--out', join(work, '1.csr')], { env });
     expect(r.code, r.stderr).toBe(0);
     const index = readFileSync(join(store, 'index.json'), 'utf8');
     expect(index.toLowerCase()).not.toContain('admin@acme.example');
     r = await runCli(['show', 'acme', '--json'], { env });
     expect(JSON.parse(r.stdout).appleIdRecorded).toBe(true);
-    r = await runCli(['csr', '--name', 'acme', '--apple-id', ' admin@acme.EXAMPLE ', '--out', join(store, '2.csr')], { env });
+    r = await runCli(['csr', '--name', 'acme', '--apple-id', ' admin@acme.EXAMPLE ', '--out', join(work, '2.csr')], { env });
     expect(r.stderr).not.toMatch(/not the one recorded/);
-    r = await runCli(['csr', '--name', 'acme', '--apple-id', 'intern@acme.example', '--out', join(store, '3.csr')], { env });
+    r = await runCli(['csr', '--name', 'acme', '--apple-id', 'intern@acme.example', '--out', join(work, '3.csr')], { env });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: the Apple ID given is not the one recorded for "acme"/);
   });
@@ -96,14 +97,15 @@ describe('inspect, hash and check-expiry on files', () => {
 describe('a renewal imported without --name', () => {
   it('finds its record by the pending key, and warns when it expires sooner than the active one', async () => {
     const store = tempDir();
+    const work = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
     const topic = mdmTopic();
-    await runCli(['csr', '--name', 'acme', '--out', join(store, 'a.csr')], { env });
-    signCsrFile(ca, join(store, 'a.csr'), join(store, 'a.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) });
-    expect((await runCli(['import', join(store, 'a.pem')], { env })).code).toBe(0);
-    await runCli(['csr', '--name', 'acme', '--out', join(store, 'b.csr')], { env });
-    signCsrFile(ca, join(store, 'b.csr'), join(store, 'b.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 50) });
-    const r = await runCli(['import', join(store, 'b.pem')], { env });
+    await runCli(['csr', '--name', 'acme', '--out', join(work, 'a.csr')], { env });
+    signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) });
+    expect((await runCli(['import', join(work, 'a.pem')], { env })).code).toBe(0);
+    await runCli(['csr', '--name', 'acme', '--out', join(work, 'b.csr')], { env });
+    signCsrFile(ca, join(work, 'b.csr'), join(work, 'b.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 50) });
+    const r = await runCli(['import', join(work, 'b.pem')], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/no later than the active one/);
   });
@@ -117,7 +119,7 @@ function bigStore(): string {
     const iso = '2026-11-29T00:00:00.000Z';
     records[`r${i}`] = { name: `r${i}`, topic: `com.apple.mgmt.External.${i}`, topicHash: null, appleIdHash: null, createdAt: iso, updatedAt: iso, pendingKey: null, retiredAt: null, certificates: [] };
   }
-  writeFileSync(join(store, 'index.json'), JSON.stringify({ schemaVersion: 1, storeId: 's', secretBackend: 'passphrase', createdAt: '2026-11-29T00:00:00.000Z', records }));
+  writeFileSync(join(store, 'index.json'), JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: '2026-11-29T00:00:00.000Z', records }));
   return store;
 }
 

@@ -13,8 +13,9 @@ afterEach(() => term?.close());
 describe.skipIf(!tmuxAvailable)('passphrase prompt in a real terminal', () => {
   it('asks twice for a new store, then once to unlock; a wrong one is refused with 77', async () => {
     const store = tempDir();
+    const work = tempDir(); // the CSR goes outside the store, which refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, TERM: 'xterm' });
-    term = new Terminal(`${process.execPath} ${BIN} --secret-backend passphrase csr --name acme --out acme.csr`, env, store);
+    term = new Terminal(`${process.execPath} ${BIN} --secret-backend passphrase csr --name acme --out acme.csr`, env, work);
     await term.waitFor(/Store passphrase:/);
     term.type('s3cret pass');
     term.press('Enter');
@@ -23,11 +24,11 @@ describe.skipIf(!tmuxAvailable)('passphrase prompt in a real terminal', () => {
     term.type('s3cret pass');
     term.press('Enter');
     expect(await term.exitCode()).toBe(0);
-    expect(existsSync(join(store, 'acme.csr'))).toBe(true);
+    expect(existsSync(join(work, 'acme.csr'))).toBe(true);
     expect(JSON.parse(readFileSync(join(store, 'index.json'), 'utf8')).secretBackend).toBe('passphrase');
     term.close();
 
-    term = new Terminal(`${process.execPath} ${BIN} csr --name other --out other.csr`, env, store);
+    term = new Terminal(`${process.execPath} ${BIN} csr --name other --out other.csr`, env, work);
     await term.waitFor(/Store passphrase:/);
     term.type('not it');
     term.press('Enter');

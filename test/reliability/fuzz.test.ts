@@ -3,6 +3,7 @@
  * the parse or our one error type (a clean message, exit code), never a stack trace or a hang.
  * APNS_CERT_FUZZ_RUNS sets the runs per parser (CI: 10 000; `npm run fuzz`: 200 000).
  */
+import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,9 +104,9 @@ describe(`fuzzing every parser (${RUNS} inputs each)`, () => {
   });
 
   it('the store index', () => {
-    const index = emptyIndex('store-id', 'passphrase', new Date('2026-11-29T00:00:00Z'));
+    const index = emptyIndex(randomUUID(), 'passphrase', new Date('2026-11-29T00:00:00Z'));
     for (const name of ['acme', 'beta']) {
-      index.records[name] = { ...newRecord(name, '2026-11-29T00:00:00.000Z'), topic: mdmTopic(), pendingKey: { keyId: 'k', createdAt: '2026-11-29T00:00:00.000Z', csrPath: null } };
+      index.records[name] = { ...newRecord(name, '2026-11-29T00:00:00.000Z'), topic: mdmTopic(), pendingKey: { keyId: 'a1'.repeat(32), createdAt: '2026-11-29T00:00:00.000Z', csrPath: null } };
     }
     const text = Buffer.from(serializeIndex(index));
     fc.assert(

@@ -9,10 +9,21 @@ import { replaceFileAtomically } from '../../src/store/files.js';
 import { tempDir } from '../helpers/cli.js';
 
 const NOW = new Date('2026-11-29T12:00:00Z');
+const STORE_ID = '6f1c2b8e-3d4a-4e5f-9a0b-1c2d3e4f5a6b';
+const KEY_ID = 'ab'.repeat(32);
+const FP = 'cd'.repeat(32);
+const ISO = '2026-01-01T00:00:00.000Z';
+/** An index the tool could have written, with one record whose fields `edit` changes. */
+function indexWith(edit: (record: Record<string, unknown>, cert: Record<string, unknown>) => void): string {
+  const cert: Record<string, unknown> = { serialNumber: '0A1B', fingerprintSha256: FP, notBefore: ISO, notAfter: ISO, importedAt: ISO, keyId: KEY_ID, status: 'active', file: `certs/${FP}.pem` };
+  const record: Record<string, unknown> = { name: 'acme', topic: 't', topicHash: null, appleIdHash: null, createdAt: ISO, updatedAt: ISO, pendingKey: { keyId: KEY_ID, createdAt: ISO, csrPath: null }, certificates: [cert], retiredAt: null };
+  edit(record, cert);
+  return JSON.stringify({ schemaVersion: 1, storeId: STORE_ID, secretBackend: 'passphrase', createdAt: ISO, records: { acme: record } });
+}
 
 describe('index.json', () => {
   it('round-trips', () => {
-    const index = emptyIndex('id-1', 'keychain', NOW);
+    const index = emptyIndex(STORE_ID, 'keychain', NOW);
     expect(parseIndex(serializeIndex(index), 'index.json')).toEqual(index);
   });
   it.each([
@@ -21,7 +32,17 @@ describe('index.json', () => {
     ['[]', /not a JSON object/],
     ['{"schemaVersion":2,"storeId":"x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{}}', /schemaVersion 2/],
     ['{"schemaVersion":1,"storeId":"x","secretBackend":"vault","createdAt":"2026-01-01T00:00:00Z","records":{}}', /secretBackend/],
-    ['{"schemaVersion":1,"storeId":"x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{"a":{"name":"b"}}}', /record "a"/],
+    [`{"schemaVersion":1,"storeId":"${STORE_ID}","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{"a":{"name":"b"}}}`, /record "a"/],
+    ['{"schemaVersion":1,"storeId":"../x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{}}', /storeId is not a UUID/],
+    // ids and file names from the index become paths in the store: only the format the tool writes is accepted
+    [indexWith((r) => ((r.pendingKey as Record<string, unknown>).keyId = '../../x')), /pendingKey.keyId is not a key id/],
+    [indexWith((_r, c) => (c.keyId = '../../../etc/ssl/private/server')), /certificates\[0\] keyId is not a key id/],
+    [indexWith((_r, c) => (c.keyId = KEY_ID.toUpperCase())), /keyId is not a key id/],
+    [indexWith((_r, c) => (c.file = `certs/../../${FP}.pem`)), /file is not certs\/<fingerprintSha256>.pem/],
+    [indexWith((_r, c) => (c.file = `/etc/${FP}.pem`)), /file is not certs/],
+    [indexWith((_r, c) => (c.file = 'certs/x.pem')), /file is not certs/],
+    [indexWith((_r, c) => ((c.fingerprintSha256 = '../x'), (c.file = 'certs/../x.pem'))), /fingerprintSha256 is not 64 hex digits/],
+    [indexWith((r) => (r.topicHash = '../x')), /record "acme" is malformed/],
   ])('reports a damaged index %#', (text, message) => {
     let error: unknown;
     try {
@@ -32,6 +53,9 @@ describe('index.json', () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('STORE_CORRUPT');
     expect((error as AppError).message).toMatch(message);
+  });
+  it('accepts the ids and file names the tool writes', () => {
+    expect(parseIndex(indexWith(() => undefined), 'index.json').records.acme!.certificates[0]!.file).toBe(`certs/${FP}.pem`);
   });
   it('refuses names that are not file- and shell-safe', () => {
     expect(validateName('acme-prod.2027')).toBe('acme-prod.2027');

@@ -36,7 +36,7 @@ export interface MakeCsrResult {
  * Key file, CSR file and index change together under the store lock; on failure nothing is left behind.
  */
 export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrResult> {
-  await assertCanCreate(req.outPath, { force: req.force, flag: req.outFlag });
+  await assertCanCreate(req.outPath, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
   // Three things overlap: the key is generated on the thread pool, forge loads on the main thread,
   // and the store is unlocked (scrypt, thread pool) under the lock.
   const fresh = req.reuseKey ? undefined : generateRsaKeyAsync();
@@ -78,7 +78,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     if (isNewKeyFile) await savePrivateKey(deps.store, masterKey, key);
     try {
       const { buildCsr } = await csrModule;
-      await writeOutputFile(req.outPath, buildCsr(key, req.subject).pem, { force: req.force, flag: req.outFlag });
+      await writeOutputFile(req.outPath, buildCsr(key, req.subject).pem, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
     } catch (error) {
       if (isNewKeyFile) await deps.store.removeFile(keyPath(key.keyId));
       throw error;
