@@ -19,10 +19,11 @@ export async function describeCertificate(cert: CertificateInfo, now: Date, at: 
   const chain = checkChain(cert, at);
   return {
     kind: cert.kind,
+    uid: cert.uid,
     topic: cert.topic,
     topicHash: cert.topicHash,
     topics: cert.topics,
-    environment: cert.environment ?? (cert.kind === 'mdm' ? 'production' : null),
+    environment: cert.environment, // only what the certificate says (extensions 1.2.840.113635.100.6.3.1/.2)
     subject: formatName(cert.subject),
     issuer: formatName(cert.issuer),
     serialNumber: cert.serialNumber,
@@ -52,15 +53,29 @@ function chainText(c: CertificateReport['appleChain'], out: Output): string {
   return `${s.red('invalid')}: ${c.problem}`;
 }
 
+/** Why a certificate has no topic, from what its subject says. */
+function noTopic(info: CertificateReport): string {
+  if (info.uid === null) return 'none (no UID in the subject: not a push certificate)';
+  const uid = `none (the UID "${info.uid}" is not a push topic`;
+  if (info.kind === 'mdm-vendor') return `${uid}: this is an MDM vendor certificate, which signs push certificate requests)`;
+  return `${uid}: not a push certificate)`;
+}
+
+/** The environment line: what the extensions say, and that nothing is said when a push certificate has none. */
+function environmentText(info: CertificateReport): string {
+  if (info.environment !== null) return info.environment;
+  return info.kind === 'mdm' || info.kind === 'app' ? 'not stated (no APNs environment extension in the certificate)' : '-';
+}
+
 function printCertificate(info: CertificateReport, out: Output): void {
   const s = out.style;
   const topics = info.topics.length > 1 ? info.topics.map((t) => `${t.topic} (${t.types.join(', ')})`).join('\n             ') : null;
   const rows: Array<[string, string | null]> = [
     ['kind', info.kind],
-    ['topic', info.topic ?? s.yellow('none (no UID in the subject: not a push certificate)')],
+    ['topic', info.topic ?? s.yellow(noTopic(info))],
     ['topic hash', info.topicHash ?? '-'],
     ['topics', topics],
-    ['environment', info.environment ?? '-'],
+    ['environment', environmentText(info)],
     ['subject', info.subject],
     ['issuer', info.issuer],
     ['apple chain', chainText(info.appleChain, out)],
@@ -101,6 +116,7 @@ async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps
   return report.signatureValid && report.csrSignatureValid ? 0 : 1;
 }
 
+
 export const inspect: CommandModule<InspectOptions> = {
   name: 'inspect',
   define(program) {
@@ -108,7 +124,7 @@ export const inspect: CommandModule<InspectOptions> = {
       .command('inspect')
       .summary('show what a certificate or push certificate request is')
       .description(
-        'Show a certificate (PEM, DER or .p12; need not be in the store): topic(s), topic hash, kind (mdm | app | unknown), environment, ' +
+        'Show a certificate (PEM, DER or .p12; need not be in the store): topic(s), topic hash, kind (mdm | app | mdm-vendor | unknown), environment, ' +
           'subject, issuer, whether it chains to an Apple root, serial, validity, fingerprints and key. On a PushCertificateRequest ' +
           '(base64 or plist): the CSR subject, the vendor chain and whether the vendor signature verifies.',
       )
