@@ -18,7 +18,7 @@ export const OID = {
   /**
    * Marks Apple's "MDM CSR Signing" (MDM vendor) certificates: both real vendor certificates in test/fixtures/real
    * (Apple WWDR-issued, "CN=MDM Vendor: ...", UID = OU = team ID) carry it, value NULL, and no other certificate
-   * there does. Under Apple's extended key usage arc 1.2.840.113635.100.4; Apple publishes no name for .12.
+   * there does. Under Apple's extended key usage arc 1.2.840.113635.100.4; no public Apple source we found names .12.
    */
   mdmVendor: '1.2.840.113635.100.4.12',
 } as const;

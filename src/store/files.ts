@@ -4,9 +4,9 @@ import { dirname } from 'node:path';
 import { AppError } from '../errors.js';
 
 /**
- * The most an input may hold: 1 MiB. The largest real inputs are a few KB (a certificate ~2 KB, a .p12 with
- * its chain ~6 KB, a PushCertificateRequest ~10 KB, a PEM bundle of every Apple CA ~40 KB); even the system CA
- * bundle (~220 KB) fits. Anything larger is not one of them, and is refused before it is parsed.
+ * The most an input may hold: 1 MiB. Real inputs are a few KB (a certificate ~2 KB, a .p12 with its chain ~6 KB,
+ * a PushCertificateRequest ~9 KB, all of Apple's CA certificates in one PEM ~22 KB); even the system CA bundle
+ * (~220 KB) fits. Anything larger is not one of them, and is refused before it is parsed.
  */
 export const MAX_INPUT_BYTES = 1024 * 1024;
 
