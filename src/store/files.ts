@@ -32,19 +32,19 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
 /** At most MAX_INPUT_BYTES + 1 bytes of `fd`, in reads sized by the file's size when it has one. */
 function readCapped(fd: number, path: string): Buffer {
   const limit = MAX_INPUT_BYTES + 1;
-  const size = fstatSync(fd).size;
-  if (size > MAX_INPUT_BYTES) throw tooLarge(path);
+  const stat = fstatSync(fd);
+  if (stat.size > MAX_INPUT_BYTES) throw tooLarge(path);
   const chunks: Buffer[] = [];
   let total = 0;
   while (total < limit) {
-    const chunk = Buffer.allocUnsafe(Math.min(Math.max(size + 1, 64 * 1024), limit - total));
+    const chunk = Buffer.allocUnsafe(Math.min(stat.size > 0 ? stat.size + 1 : 64 * 1024, limit - total));
     const n = readSync(fd, chunk, 0, chunk.length, null);
-    if (n === 0) break;
-    chunks.push(chunk.subarray(0, n));
+    if (n > 0) chunks.push(chunk.subarray(0, n));
     total += n;
+    if (n === 0 || (stat.isFile() && n < chunk.length)) break; // a short read of a regular file is its end
   }
   if (total > MAX_INPUT_BYTES) throw tooLarge(path);
-  return Buffer.concat(chunks, total);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 /**
