@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CertificateInfo } from '../core/certificate.js';
+import type { RequestChainVerdict } from '../core/chain.js';
 import { daysRemaining } from '../core/expiry.js';
 import type { DecodedFile } from '../core/input.js';
 import { daysText } from '../output/output.js';
@@ -19,10 +20,11 @@ export async function describeCertificate(cert: CertificateInfo, now: Date, at: 
   const chain = checkChain(cert, at);
   return {
     kind: cert.kind,
+    uid: cert.uid,
     topic: cert.topic,
     topicHash: cert.topicHash,
     topics: cert.topics,
-    environment: cert.environment ?? (cert.kind === 'mdm' ? 'production' : null),
+    environment: cert.environment, // only what the certificate says (extensions 1.2.840.113635.100.6.3.1/.2)
     subject: formatName(cert.subject),
     issuer: formatName(cert.issuer),
     serialNumber: cert.serialNumber,
@@ -52,15 +54,29 @@ function chainText(c: CertificateReport['appleChain'], out: Output): string {
   return `${s.red('invalid')}: ${c.problem}`;
 }
 
+/** Why a certificate has no topic, from what its subject says. */
+function noTopic(info: CertificateReport): string {
+  if (info.uid === null) return 'none (no UID in the subject: not a push certificate)';
+  const uid = `none (the UID "${info.uid}" is not a push topic`;
+  if (info.kind === 'mdm-vendor') return `${uid}: this is an MDM vendor certificate, which signs push certificate requests)`;
+  return `${uid}: not a push certificate)`;
+}
+
+/** The environment line: what the extensions say, and that nothing is said when a push certificate has none. */
+function environmentText(info: CertificateReport): string {
+  if (info.environment !== null) return info.environment;
+  return info.kind === 'mdm' || info.kind === 'app' ? 'not stated (no APNs environment extension in the certificate)' : '-';
+}
+
 function printCertificate(info: CertificateReport, out: Output): void {
   const s = out.style;
   const topics = info.topics.length > 1 ? info.topics.map((t) => `${t.topic} (${t.types.join(', ')})`).join('\n             ') : null;
   const rows: Array<[string, string | null]> = [
     ['kind', info.kind],
-    ['topic', info.topic ?? s.yellow('none (no UID in the subject: not a push certificate)')],
+    ['topic', info.topic ?? s.yellow(noTopic(info))],
     ['topic hash', info.topicHash ?? '-'],
     ['topics', topics],
-    ['environment', info.environment ?? '-'],
+    ['environment', environmentText(info)],
     ['subject', info.subject],
     ['issuer', info.issuer],
     ['apple chain', chainText(info.appleChain, out)],
@@ -76,17 +92,22 @@ function printCertificate(info: CertificateReport, out: Output): void {
 
 async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps): Promise<number> {
   const { parsePushRequest, verifyPushRequest, describeChain } = await import('../core/push-request.js');
+  const { checkRequestChain } = await import('../core/chain.js');
   const { formatName } = await import('../core/certificate.js');
   const request = parsePushRequest(bytes, options.file);
   const verdict = verifyPushRequest(request);
+  const links = checkRequestChain(request.chain);
   const report = {
     kind: 'push-certificate-request' as const,
     csrSubject: formatName(request.csr.subject),
     csrSignatureValid: request.csr.signatureValid,
     chain: describeChain(request.chain),
+    chainCheck: { valid: links.valid, appleIssued: links.appleIssued, brokenLink: links.brokenLink, path: links.path, notInRequest: links.notInRequest, problem: links.problem },
     signatureAlgorithm: verdict.signatureAlgorithm,
     signatureValid: verdict.signatureValid,
   };
+  // a chain that claims Apple but does not verify is broken; one from another CA (a test vendor) is only shown as such
+  const chainBroken = links.brokenLink !== null || (links.appleIssued && !links.valid);
   if (deps.out.json) {
     deps.out.document({ file: options.file, ...report });
   } else {
@@ -94,11 +115,22 @@ async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps
     deps.out.data(`${'kind'.padEnd(12)} push certificate request (MDM vendor-signed CSR)`);
     deps.out.data(`${'csr subject'.padEnd(12)} ${report.csrSubject}${report.csrSignatureValid ? '' : s.red(' (its own signature does not verify)')}`);
     report.chain.forEach((c, i) => deps.out.data(`${(i === 0 ? 'chain' : '').padEnd(12)} ${c.subject}  (not after ${c.notAfter})`));
+    deps.out.data(`${'chain links'.padEnd(12)} ${chainLinksText(links, deps.out)}`);
     deps.out.data(
       `${'signature'.padEnd(12)} ${report.signatureValid ? `${s.green('valid')} (${report.signatureAlgorithm}, by the first certificate of the chain)` : s.red('INVALID: it does not verify with the vendor certificate')}`,
     );
   }
-  return report.signatureValid && report.csrSignatureValid ? 0 : 1;
+  return report.signatureValid && report.csrSignatureValid && !chainBroken ? 0 : 1;
+}
+
+function chainLinksText(links: RequestChainVerdict, out: Output): string {
+  const s = out.style;
+  if (links.valid) {
+    const missing = links.notInRequest.length === 0 ? '' : s.yellow(` (not in the request: ${links.notInRequest.join(', ')}; Apple asks for the whole chain)`);
+    return `${s.green('valid')}: ${links.path.join(' -> ')}${missing}`;
+  }
+  if (links.brokenLink === null && !links.appleIssued) return `not Apple-issued (${links.problem})`;
+  return `${s.red('BROKEN')}: ${links.problem}`;
 }
 
 export const inspect: CommandModule<InspectOptions> = {
@@ -108,9 +140,10 @@ export const inspect: CommandModule<InspectOptions> = {
       .command('inspect')
       .summary('show what a certificate or push certificate request is')
       .description(
-        'Show a certificate (PEM, DER or .p12; need not be in the store): topic(s), topic hash, kind (mdm | app | unknown), environment, ' +
+        'Show a certificate (PEM, DER or .p12; need not be in the store): topic(s), topic hash, kind (mdm | app | mdm-vendor | unknown), environment, ' +
           'subject, issuer, whether it chains to an Apple root, serial, validity, fingerprints and key. On a PushCertificateRequest ' +
-          '(base64 or plist): the CSR subject, the vendor chain and whether the vendor signature verifies.',
+          '(base64 or plist): the CSR subject, the vendor chain, whether each certificate of the chain is signed by the next up to an ' +
+          'Apple root, and whether the vendor signature verifies.',
       )
       .argument('<file>', 'certificate or request file, or "-" for stdin')
       .option('--at <iso-date>', 'check the Apple chain as of this instant (default: now)', isoInstant)
@@ -118,7 +151,7 @@ export const inspect: CommandModule<InspectOptions> = {
     return withHelp(command, {
       exitCodes: [
         [0, 'shown (even when expired, not Apple-issued or not a push certificate)'],
-        [1, 'a push certificate request whose signature does not verify'],
+        [1, 'a push certificate request whose signature does not verify, or whose chain has a broken link'],
         ...COMMON_ERRORS,
         [77, 'wrong .p12 password'],
       ],

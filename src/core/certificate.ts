@@ -15,6 +15,12 @@ export const OID = {
   apnsDevelopment: '1.2.840.113635.100.6.3.1',
   apnsProduction: '1.2.840.113635.100.6.3.2',
   apnsTopics: '1.2.840.113635.100.6.3.6',
+  /**
+   * Marks Apple's "MDM CSR Signing" (MDM vendor) certificates: both real vendor certificates in test/fixtures/real
+   * (Apple WWDR-issued, "CN=MDM Vendor: ...", UID = OU = team ID) carry it, value NULL, and no other certificate
+   * there does. Under Apple's extended key usage arc 1.2.840.113635.100.4; no public Apple source we found names .12.
+   */
+  mdmVendor: '1.2.840.113635.100.4.12',
 } as const;
 
 const shortNames: Record<string, string> = {
@@ -30,7 +36,8 @@ const shortNames: Record<string, string> = {
 
 export const MDM_TOPIC_PREFIX = 'com.apple.mgmt.';
 
-export type CertificateKind = 'mdm' | 'app' | 'unknown';
+/** mdm, app: push certificates; mdm-vendor: an MDM vendor's CSR signing certificate (it signs requests, never pushes). */
+export type CertificateKind = 'mdm' | 'app' | 'mdm-vendor' | 'unknown';
 export type ApnsEnvironment = 'development' | 'production' | 'universal';
 
 export interface NameAttribute {
@@ -45,6 +52,8 @@ export interface CertificateInfo {
   pem: string;
   subject: NameAttribute[];
   issuer: NameAttribute[];
+  /** The subject's UID attribute, whatever it holds. */
+  uid: string | null;
   /** APNs topic: the subject's UID attribute, when it looks like a topic (has a dot). */
   topic: string | null;
   topicHash: string | null;
@@ -155,6 +164,7 @@ function classify(topic: string | null, subject: NameAttribute[], extensionOids:
   if (topic?.startsWith(MDM_TOPIC_PREFIX)) return 'mdm';
   const cn = subject.find((a) => a.oid === OID.commonName)?.value ?? '';
   if (topic !== null && (/Push Services:/.test(cn) || extensionOids.includes(OID.apnsTopics))) return 'app';
+  if (topic === null && (extensionOids.includes(OID.mdmVendor) || cn.startsWith('MDM Vendor: '))) return 'mdm-vendor';
   return 'unknown';
 }
 
@@ -268,6 +278,7 @@ export function parseCertificate(der: Uint8Array, source = 'input'): Certificate
     pem: toPem(der, 'CERTIFICATE'),
     subject: tbs.subject,
     issuer: tbs.issuer,
+    uid: tbs.subject.find((a) => a.oid === OID.uid)?.value ?? null,
     topic,
     topicHash: topic === null ? null : topicHash(topic),
     kind,

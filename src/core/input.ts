@@ -16,16 +16,66 @@ interface PemBlock {
   der: Buffer;
 }
 
-const PEM_RE = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const BEGIN = '-----BEGIN ';
+const END = '-----END ';
+const DASHES = '-----';
+
+/** A PEM label character: A-Z, 0-9 or space. */
+function isLabelChar(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x20;
+}
+
+/** The marker `prefix` LABEL `-----` at `at` (where `prefix` is known to start): its label and where it ends. */
+function markerAt(text: string, at: number, prefix: string): { label: string; end: number } | null {
+  const start = at + prefix.length;
+  let i = start;
+  while (i < text.length && isLabelChar(text.charCodeAt(i))) i++;
+  if (i === start || !text.startsWith(DASHES, i)) return null;
+  return { label: text.slice(start, i), end: i + DASHES.length };
+}
+
+/**
+ * The PEM blocks of `text`: each BEGIN marker, in order, up to the first END marker of the same label after it
+ * (a BEGIN without its END is skipped). In one pass over the END markers and one over the BEGIN markers, so that
+ * the cost stays linear in the input (a file of BEGIN lines without END made the regular expression quadratic).
+ */
+function pemSpans(text: string): Array<{ label: string; body: string }> {
+  const ends = new Map<string, { starts: number[]; ends: number[]; next: number }>();
+  for (let at = text.indexOf(END); at !== -1; at = text.indexOf(END, at + 1)) {
+    const marker = markerAt(text, at, END);
+    if (marker === null) continue;
+    let list = ends.get(marker.label);
+    if (list === undefined) ends.set(marker.label, (list = { starts: [], ends: [], next: 0 }));
+    list.starts.push(at);
+    list.ends.push(marker.end);
+  }
+  const spans: Array<{ label: string; body: string }> = [];
+  let at = text.indexOf(BEGIN);
+  while (at !== -1) {
+    const begin = markerAt(text, at, BEGIN);
+    const close = begin === null ? undefined : ends.get(begin.label);
+    if (begin !== null && close !== undefined) {
+      // BEGIN markers come in order, so each label's cursor only moves forward
+      while (close.next < close.starts.length && close.starts[close.next]! < begin.end) close.next++;
+      if (close.next < close.starts.length) {
+        spans.push({ label: begin.label, body: text.slice(begin.end, close.starts[close.next]) });
+        at = text.indexOf(BEGIN, close.ends[close.next]);
+        continue;
+      }
+    }
+    at = text.indexOf(BEGIN, at + 1);
+  }
+  return spans;
+}
 
 export function pemBlocks(text: string): PemBlock[] {
   const blocks: PemBlock[] = [];
-  for (const m of text.matchAll(PEM_RE)) {
-    const body = m[2]!.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
+  for (const span of pemSpans(text)) {
+    const body = span.body.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) {
-      throw new AppError('BAD_INPUT', `read PEM block "${m[1]}": its body is not valid base64`);
+      throw new AppError('BAD_INPUT', `read PEM block "${span.label}": its body is not valid base64`);
     }
-    blocks.push({ label: m[1]!, der: Buffer.from(body, 'base64') });
+    blocks.push({ label: span.label, der: Buffer.from(body, 'base64') });
   }
   return blocks;
 }

@@ -1,24 +1,69 @@
-import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
 
+/**
+ * The most an input may hold: 1 MiB. Real inputs are a few KB (a certificate ~2 KB, a .p12 with its chain ~6 KB,
+ * a PushCertificateRequest ~9 KB, all of Apple's CA certificates in one PEM ~22 KB); even the system CA bundle
+ * (~220 KB) fits. Anything larger is not one of them, and is refused before it is parsed.
+ */
+export const MAX_INPUT_BYTES = 1024 * 1024;
+
+function tooLarge(path: string): AppError {
+  const what = path === '-' ? 'the standard input' : path;
+  return new AppError('BAD_INPUT', `read ${what}: larger than 1 MiB; no certificate, key, .p12 or push certificate request is that large`, {
+    hint: path === '-' ? 'apns-cert inspect <the certificate file>' : `ls -l ${path}`,
+  });
+}
+
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return Buffer.concat(chunks);
+  let total = 0;
+  for await (const chunk of stdin) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    total += bytes.length;
+    if (total > MAX_INPUT_BYTES) throw tooLarge('-'); // leaving the loop stops reading
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** At most MAX_INPUT_BYTES + 1 bytes of `fd`, in reads sized by the file's size when it has one. */
+function readCapped(fd: number, path: string): Buffer {
+  const limit = MAX_INPUT_BYTES + 1;
+  const stat = fstatSync(fd);
+  if (stat.size > MAX_INPUT_BYTES) throw tooLarge(path);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < limit) {
+    const chunk = Buffer.allocUnsafe(Math.min(stat.size > 0 ? stat.size + 1 : 64 * 1024, limit - total));
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    if (n > 0) chunks.push(chunk.subarray(0, n));
+    total += n;
+    if (n === 0 || (stat.isFile() && n < chunk.length)) break; // a short read of a regular file is its end
+  }
+  if (total > MAX_INPUT_BYTES) throw tooLarge(path);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 /**
- * Reads an input file (or stdin for "-"): missing → exit 66, unreadable → exit 66 with the cause.
+ * Reads an input file (or stdin for "-"): missing → exit 66, unreadable → exit 66 with the cause, larger than
+ * MAX_INPUT_BYTES → exit 65 (no more than that is ever read, so /dev/zero or a huge file cost nothing).
  * Synchronous on purpose: a CLI has nothing else to do meanwhile, and check-expiry over a thousand
  * files would otherwise spend most of its time waiting for four thread-pool round trips per file.
  */
 export async function readInputFile(path: string, stdin: () => NodeJS.ReadableStream = () => process.stdin): Promise<Buffer> {
   if (path === '-') return readStdin(stdin());
   try {
-    return readFileSync(path);
+    const fd = openSync(path, 'r');
+    try {
+      return readCapped(fd, path);
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
+    if (error instanceof AppError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const cause = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((error as Error).message);
     throw new AppError('FILE_MISSING', `read ${path}: ${cause}`, { hint: `ls -l ${path}` });

@@ -66,7 +66,7 @@ describe('inspect, hash and check-expiry on files', () => {
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout);
     expect(Object.keys(info).sort()).toEqual(
-      ['schemaVersion', 'file', 'kind', 'topic', 'topicHash', 'topics', 'environment', 'subject', 'issuer', 'appleChain', 'serialNumber', 'notBefore', 'notAfter', 'daysRemaining', 'expired', 'fingerprints', 'key', 'otherCertificates', 'privateKeyInFile'].sort(),
+      ['schemaVersion', 'file', 'kind', 'uid', 'topic', 'topicHash', 'topics', 'environment', 'subject', 'issuer', 'appleChain', 'serialNumber', 'notBefore', 'notAfter', 'daysRemaining', 'expired', 'fingerprints', 'key', 'otherCertificates', 'privateKeyInFile'].sort(),
     );
     expect(info).toMatchObject({ kind: 'mdm', topic: 'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc', serialNumber: '44D89E3DD8B013F2', expired: true, key: { type: 'rsa', size: 2048 } });
   });

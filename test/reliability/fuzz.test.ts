@@ -60,6 +60,18 @@ describe(`fuzzing every parser (${RUNS} inputs each)`, () => {
     fc.assert(fc.property(fc.nat({ max: realPems.length - 1 }), mutation, (i, m) => clean(() => decodeCertificateFile(mutate(realPems[i]!, m), 'f.pem'))), opts);
   });
 
+  it('PEM files of BEGIN markers without their END, up to 1 MiB, before and after a real certificate', () => {
+    const unit = fc.constantFrom('-----BEGIN CERTIFICATE-----\n', '-----BEGIN A', '-----BEGIN X-----\n-----END Y-----\n');
+    const hostile = fc.tuple(unit, fc.integer({ min: 1, max: 1024 * 1024 }), fc.nat({ max: realPems.length - 1 }), fc.boolean());
+    fc.assert(
+      fc.property(hostile, ([u, bytes, i, before]) => {
+        const flood = Buffer.from(u.repeat(Math.ceil(bytes / u.length)));
+        clean(() => decodeCertificateFile(before ? Buffer.concat([realPems[i]!, flood]) : Buffer.concat([flood, realPems[i]!]), 'hostile.pem'));
+      }),
+      { numRuns: Math.ceil(RUNS / 100) },
+    );
+  });
+
   it('DER certificates', () => {
     fc.assert(
       fc.property(fc.oneof(fc.tuple(fc.nat({ max: realDers.length - 1 }), mutation), fc.uint8Array({ maxLength: 1500 })), (input) => {

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APPLE_CAS } from '../../src/core/apple-ca-bundle.js';
-import { checkChain, extraCas } from '../../src/core/chain.js';
+import { checkChain, checkRequestChain, extraCas } from '../../src/core/chain.js';
 import { formatName } from '../../src/core/certificate.js';
 import { parseCsr } from '../../src/core/csr-parse.js';
 import { decodeCertificateFile, decodeCsrFile } from '../../src/core/input.js';
@@ -164,6 +164,69 @@ describe('PushCertificateRequest', () => {
     ['empty', ''],
   ])('refuses %s with a clear message', (_what, text) => {
     expect(codeOf(() => parsePushRequest(Buffer.from(text), 'req'))).toBe('BAD_INPUT');
+  });
+});
+
+describe('the chain of a PushCertificateRequest, link by link', () => {
+  const info = (pem: string) => decodeCertificateFile(Buffer.from(pem), 'chain.pem').certificates[0]!;
+  const realChain = () => parsePushRequest(read('push-cert-request_abacus_2018.plist'), 'r').chain;
+
+  it.each(['push-cert-request_abacus_2018.plist', 'push-cert-request_abacus_2020.plist.b64'])('the real %s chains, link by link, to Apple Root CA', (file) => {
+    expect(checkRequestChain(parsePushRequest(read(file), file).chain)).toEqual({
+      valid: true,
+      appleIssued: true,
+      brokenLink: null,
+      path: ['MDM Vendor: Abacus Research AG', 'Apple Worldwide Developer Relations Certification Authority', 'Apple Root CA'],
+      notInRequest: [],
+      problem: null,
+    });
+  });
+
+  it('the real chain with the wrong WWDR intermediate (G3 for G1) is broken at the vendor certificate', () => {
+    const chain = realChain();
+    chain[1] = leaf('ca_apple-wwdr-ca-g3.pem');
+    const verdict = checkRequestChain(chain);
+    expect(verdict).toMatchObject({ valid: false, appleIssued: false, brokenLink: 0 });
+    expect(verdict.problem).toBe(
+      '"MDM Vendor: Abacus Research AG" is issued by "C=US, O=Apple Inc., OU=Apple Worldwide Developer Relations, CN=Apple Worldwide Developer Relations Certification Authority", ' +
+        'but the next certificate of the chain is "CN=Apple Worldwide Developer Relations Certification Authority, OU=G3, O=Apple Inc., C=US"',
+    );
+  });
+
+  it('a minted vendor chain whose intermediate has the right name but another key is broken at the vendor certificate', () => {
+    const mine = createVendorHierarchy(new Date());
+    const other = createVendorHierarchy(new Date()); // same names, other keys
+    const verdict = checkRequestChain([info(mine.vendor.pem), info(other.wwdr.pem), info(mine.root.pem)]);
+    expect(verdict).toMatchObject({ valid: false, brokenLink: 0 });
+    expect(verdict.problem).toMatch(/the signature of "MDM Vendor: Example MDM Inc." does not verify with the key of "Test Worldwide Developer Relations CA"/);
+    const rootSwapped = checkRequestChain([info(mine.vendor.pem), info(mine.wwdr.pem), info(other.root.pem)]);
+    expect(rootSwapped).toMatchObject({ valid: false, brokenLink: 1 });
+  });
+
+  it('a minted chain whose links all hold, ending at a test root, is whole but not Apple-issued', () => {
+    const h = createVendorHierarchy(new Date());
+    expect(checkRequestChain([info(h.vendor.pem), info(h.wwdr.pem), info(h.root.pem)])).toMatchObject({
+      valid: false,
+      appleIssued: false,
+      brokenLink: null,
+      problem: 'the chain ends at "Test Root CA", which is not an Apple root',
+    });
+  });
+
+  it('a real chain without its root is completed from the bundled Apple CAs, and says what the request lacks', () => {
+    expect(checkRequestChain(realChain().slice(0, 2))).toMatchObject({ valid: true, brokenLink: null, notInRequest: ['Apple Root CA'] });
+  });
+
+  it('a forged root with Apple\'s name is a broken link', () => {
+    const forged = issueCert(null, {
+      subject: realChain()[2]!.subject.map((a) => ({ type: a.oid, value: a.value })),
+      notBefore: new Date('2020-01-01'),
+      notAfter: new Date('2030-01-01'),
+      isCa: true,
+    });
+    const chain = realChain();
+    chain[2] = info(forged.pem);
+    expect(checkRequestChain(chain)).toMatchObject({ valid: false, brokenLink: 1 });
   });
 });
 

@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCertificate } from '../../src/core/certificate.js';
+import forge from 'node-forge';
+import { describeCertificate } from '../../src/commands/inspect.js';
+import { OID, parseCertificate } from '../../src/core/certificate.js';
 import { decodeCertificateFile } from '../../src/core/input.js';
 import { topicHash } from '../../src/core/topic.js';
 import { REAL } from '../helpers/cli.js';
@@ -60,8 +62,8 @@ describe('every real certificate in the fixtures', () => {
     ['app-push_com.td.demo_2015_development-ios.pem', 'com.td.demo', 'app', 'Apple Worldwide Developer Relations Certification Authority'],
     ['app-push_com.zuehlke.zwarm_2012_development-ios.pem', 'com.zuehlke.zwarm', 'app', 'Apple Worldwide Developer Relations Certification Authority'],
     ['app-push_ru.firstbit.bitmobile_2015_production-ios.pem', 'ru.firstbit.bitmobile', 'app', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['mdm-vendor_abacus_REVH4Q2Z39_2018.pem', null, 'unknown', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['mdm-vendor_abacus_REVH4Q2Z39_2020.pem', null, 'unknown', 'Apple Worldwide Developer Relations Certification Authority'],
+    ['mdm-vendor_abacus_REVH4Q2Z39_2018.pem', null, 'mdm-vendor', 'Apple Worldwide Developer Relations Certification Authority'],
+    ['mdm-vendor_abacus_REVH4Q2Z39_2020.pem', null, 'mdm-vendor', 'Apple Worldwide Developer Relations Certification Authority'],
     ['ca_apple-root-ca.pem', null, 'unknown', 'Apple Root CA'],
     ['ca_apple-application-integration-2-ca.pem', null, 'unknown', 'Apple Root CA'],
     ['ca_apple-wwdr-ca-g1.pem', null, 'unknown', 'Apple Root CA'],
@@ -99,5 +101,52 @@ describe('every real certificate in the fixtures', () => {
 
   it('reads the Apple root with its published SHA-256 fingerprint', () => {
     expect(leaf('ca_apple-root-ca.pem').fingerprintSha256).toBe('b0b1730ecbc7ff4505142c49f1295e6eda6bcaed7e2c68c5be91b5a11001f024');
+  });
+});
+
+describe('inspect says only what the certificate says', () => {
+  it('a v1 MDM certificate (no extensions, so no 1.2.840.113635.100.6.3.2) has no environment, not "production"', async () => {
+    const ca = createFakeCa();
+    const cert = forge.pki.createCertificate();
+    cert.version = 0; // X.509 v1: no extensions at all
+    cert.publicKey = forge.pki.publicKeyFromPem(newKeyPem().publicPem);
+    cert.serialNumber = '01';
+    cert.validity.notBefore = new Date('2026-01-01T00:00:00Z');
+    cert.validity.notAfter = new Date('2027-01-01T00:00:00Z');
+    cert.setSubject([{ type: OID.uid, value: mdmTopic() }, { name: 'commonName', value: 'APSP:v1' }]);
+    cert.setIssuer(ca.cert.subject.attributes);
+    cert.sign(ca.key, forge.md.sha256.create());
+    const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+    expect(der[4]).not.toBe(0xa0); // no explicit version field: v1
+    const parsed = parseCertificate(der, 'v1.der');
+    expect(parsed.kind).toBe('mdm');
+    expect(parsed.extensionOids).toEqual([]);
+    expect(parsed.environment).toBeNull();
+    const now = new Date('2026-06-01T00:00:00Z');
+    expect((await describeCertificate(parsed, now, now)).environment).toBeNull();
+  });
+
+  it('a real MDM push certificate states production in its extension', async () => {
+    const cert = leaf('mdm-push_abacus_APSP-51423b26_2020.pem');
+    expect(cert.extensionOids).toContain(OID.apnsProduction);
+    expect((await describeCertificate(cert, new Date(), new Date('2020-06-01'))).environment).toBe('production');
+  });
+
+  it.each(['mdm-vendor_abacus_REVH4Q2Z39_2018.pem', 'mdm-vendor_abacus_REVH4Q2Z39_2020.pem'])(
+    'the real MDM vendor certificate %s is an mdm-vendor whose UID (its team ID) is no topic',
+    async (file) => {
+      const cert = leaf(file);
+      expect(cert.extensionOids).toContain(OID.mdmVendor);
+      expect(cert.uid).toBe('REVH4Q2Z39');
+      expect(cert.topic).toBeNull();
+      expect(cert.kind).toBe('mdm-vendor');
+      const report = await describeCertificate(cert, new Date(), new Date('2019-06-01'));
+      expect(report).toMatchObject({ kind: 'mdm-vendor', uid: 'REVH4Q2Z39', topic: null, environment: null });
+    },
+  );
+
+  it('no other real certificate carries the MDM vendor extension', () => {
+    const others = readdirSync(REAL).filter((f) => f.endsWith('.pem') && !f.startsWith('csr_') && !f.startsWith('mdm-vendor_'));
+    for (const file of others) expect(leaf(file).extensionOids, file).not.toContain(OID.mdmVendor);
   });
 });

@@ -67,6 +67,59 @@ describe('certificate file parser (property)', () => {
   });
 });
 
+/**
+ * The reference: the regular expression the PEM reader used before it was made linear (it is quadratic on BEGIN
+ * markers without an END, so only small inputs are given to it).
+ */
+function referencePemBlocks(text: string): Array<{ label: string; der: string }> {
+  const out: Array<{ label: string; der: string }> = [];
+  for (const m of text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)) {
+    const body = m[2]!.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new AppError('BAD_INPUT', `read PEM block "${m[1]}": its body is not valid base64`);
+    out.push({ label: m[1]!, der: Buffer.from(body, 'base64').toString('hex') });
+  }
+  return out;
+}
+
+const outcome = (fn: () => Array<{ label: string; der: string }>) => {
+  try {
+    return { blocks: fn() };
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return { error: error.message };
+  }
+};
+
+describe('PEM reader (property)', () => {
+  // pieces that make markers, near-markers, nested and overlapping markers, headers and bodies
+  const piece = fc.oneof(
+    fc.constantFrom('-----BEGIN ', '-----END ', '-----', '----', 'CERTIFICATE', 'CERTIFICATE REQUEST', 'PRIVATE KEY', 'X', 'x', ' ', '\n', '\r\n'),
+    fc.constantFrom('MIIB', 'AQAB', 'TWFu', '==', '=', 'Proc-Type: 4,ENCRYPTED\n', 'Bag Attributes\n', '%', '-'),
+    fc.constantFrom('-----BEGIN X-----', '-----END X-----', '-----BEGIN CERTIFICATE-----', '-----END CERTIFICATE-----'),
+    fc.string({ maxLength: 4 }),
+    fc.constantFrom('CERTIFICATE', 'X', 'A B').map((l) => `-----BEGIN ${l}-----\nTWFu\n-----END ${l}-----\n`),
+  );
+
+  it('finds exactly the blocks the regular expression finds, and refuses the same bodies', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const text = pieces.join('');
+        const mine = outcome(() => pemBlocks(text).map((b) => ({ label: b.label, der: b.der.toString('hex') })));
+        expect(mine).toEqual(outcome(() => referencePemBlocks(text)));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('reads 2 MiB of BEGIN markers without END within the test timeout (the regular expression: minutes)', () => {
+    for (const unit of ['-----BEGIN CERTIFICATE-----\n', '-----BEGIN A', '-----BEGIN A-----\n-----END B-----\n']) {
+      expect(pemBlocks(unit.repeat(Math.ceil((2 * 1024 * 1024) / unit.length)))).toEqual([]);
+    }
+    const many = '-----BEGIN X-----\n-----END X-----\n'.repeat(200_000);
+    expect(pemBlocks(many)).toHaveLength(200_000);
+  }, 10_000);
+});
+
 describe('DER reader (property)', () => {
   it('returns a TLV inside the buffer or a DerError', () => {
     fc.assert(
