@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { AppError, isAppError } from '../errors.js';
 import { daysRemaining } from '../core/expiry.js';
-import { activeCertificate, isRenewable, validateName } from '../core/index-model.js';
+import { activeCertificate, isRenewable, recordNamed } from '../core/index-model.js';
 import type { PushRecord, StoreIndex } from '../core/index-model.js';
 import { daysText, shortDate } from '../output/output.js';
 import { PORTAL_URL } from './csr.js';
-import { COMMON_ERRORS, withHelp } from './kit.js';
+import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { Choice, CommandModule, Deps } from './kit.js';
 
 export interface RenewOptions {
@@ -70,7 +70,7 @@ async function certificateProblem(raw: string): Promise<true | string> {
 }
 
 function findRecord(index: StoreIndex, name: string, storeDir: string): PushRecord {
-  const record = index.records[validateName(name)];
+  const record = recordNamed(index, name);
   if (record === undefined) throw new AppError('NOT_FOUND', `renew ${name}: no record "${name}" in the store ${storeDir}`, { hint: 'apns-cert list' });
   if (!isRenewable(record)) {
     const why = record.retiredAt !== null ? `it was retired on ${record.retiredAt}` : 'it has no certificate yet (nothing to renew)';
@@ -90,7 +90,7 @@ export const renew: CommandModule<RenewOptions> = {
           'and imports the certificate you download, refusing a changed topic. Run it again to resume a renewal that has its CSR. ' +
           'Without a terminal (or with --json) it never prompts: it does the Apple ID check and the CSR, then `apns-cert import` finishes.',
       )
-      .argument('[name]', 'record to renew (asked for on a terminal)')
+      .argument('[name]', 'record to renew (asked for on a terminal)', recordName)
       .option('--apple-id <id>', 'Apple ID that will sign in to the portal (required without a terminal)')
       .option('--csr-out <file>', 'where to write the CSR (default: <name>-renew-<yyyymmdd>.csr.pem)')
       .option('--reuse-key', 'sign the CSR with the current key instead of a new one', false)
@@ -117,7 +117,7 @@ export const renew: CommandModule<RenewOptions> = {
   },
   options(command: Command) {
     const o = command.opts<{ appleId?: string; csrOut?: string; reuseKey: boolean; yes: boolean; force: boolean }>();
-    return { name: command.args[0], appleId: o.appleId, csrOut: o.csrOut, reuseKey: o.reuseKey, yes: o.yes, force: o.force };
+    return { name: command.processedArgs[0] as string | undefined, appleId: o.appleId, csrOut: o.csrOut, reuseKey: o.reuseKey, yes: o.yes, force: o.force };
   },
   async run(options: RenewOptions, deps: Deps) {
     const index = await deps.store.readIndexOrFail();
