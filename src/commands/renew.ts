@@ -137,7 +137,8 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
   if (matches === false && !options.yes) {
     throw new AppError('APPLE_ID_MISMATCH', `renew ${record.name}: the Apple ID given is not the one recorded for this certificate`, {
       details: mismatchDetails,
-      hint: `apns-cert renew ${record.name} --apple-id ${options.appleId} --yes   # only if the certificate was migrated to this Apple ID`,
+      // neither the Apple ID nor anything derived from it: a hint ends up in logs and tickets
+      hint: `apns-cert renew ${record.name} --apple-id <the same Apple ID> --yes   # only if the certificate was migrated to it`,
     });
   }
   const csrPath = await writeRenewalCsr(options, record, deps);
@@ -171,8 +172,16 @@ async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: 
 }
 
 async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<PushRecord> {
-  if (options.name !== undefined) return findRecord(index, options.name, deps.store.dir);
   const now = deps.now();
+  if (options.name !== undefined) {
+    // Named on the command line: say what is being renewed before the first question.
+    const record = findRecord(index, options.name, deps.store.dir);
+    const active = activeCertificate(record)!;
+    deps.out.info(`Renewing ${record.name}`);
+    deps.out.info(`  topic    ${record.topic}`);
+    deps.out.info(`  expires  ${shortDate(active.notAfter)} (${daysText(daysRemaining(new Date(active.notAfter), now))})`);
+    return record;
+  }
   const renewable = Object.values(index.records)
     .filter(isRenewable)
     .sort((a, b) => Date.parse(activeCertificate(a)!.notAfter) - Date.parse(activeCertificate(b)!.notAfter));
