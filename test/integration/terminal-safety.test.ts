@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, runCli, tempDir, treeDigest } from '../helpers/cli.js';
 import forge from 'node-forge';
 import { createFakeCa, daysFrom, issueCert, mdmTopic } from '../helpers/fake-apple.js';
+import { Terminal, tmuxAvailable } from '../helpers/tmux.js';
 
 /** Code points that must never reach a terminal raw (what src/output/output.ts escapes), newline aside. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
@@ -142,6 +143,18 @@ describe('what is echoed from input is escaped', () => {
     expect(r.stdout).toContain('\\x1b[2J\\u{202e}');
     // the only raw escapes are SGR color codes
     expect(r.stdout.replaceAll(new RegExp(String.raw`\u001b\[\d+m`, 'g'), '')).not.toMatch(RAW_CONTROL);
+  });
+
+  it.skipIf(!tmuxAvailable)('the renew wizard on a real terminal shows the topic escaped in its question', async () => {
+    const term = new Terminal(`${process.execPath} ${BIN} renew`, { ...env, TERM: 'xterm' }, work);
+    try {
+      const screen = await term.waitFor(/Renew acme .*\?/);
+      expect(screen).toContain('\\x1b[2J\\u{202e}');
+      term.press('C-c');
+      expect(await term.exitCode()).toBe(130);
+    } finally {
+      term.close();
+    }
   });
 
   it('an input with a forged color mark does not become a color', async () => {
