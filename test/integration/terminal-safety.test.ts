@@ -4,7 +4,7 @@
  * characters written out (\x1b, \u{202e}), while apns-cert's own colors still work.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, runCli, tempDir, treeDigest } from '../helpers/cli.js';
@@ -125,6 +125,18 @@ describe('what is echoed from input is escaped', () => {
       expect(r.code).not.toBe(0);
       expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(RAW_CONTROL);
       expect(r.stdout + r.stderr).toContain('missing\\x1b]8;;https:evil\\x07\\u{2066}.pem');
+    }
+  });
+
+  it('prometheus stays valid (promtool) with a hostile topic, on stdout and in --output', async () => {
+    const out = join(work, 'apns.prom');
+    const r = await runCli(['check-expiry', '--format', 'prometheus'], { env });
+    expect(r.stdout).not.toMatch(RAW_CONTROL);
+    expect(r.stdout).toContain('\\\\x1b[2J\\\\u{202e}');
+    expect((await runCli(['check-expiry', '--format', 'prometheus', '--output', out], { env })).code).toBeLessThan(3);
+    for (const text of [r.stdout, readFileSync(out, 'utf8')]) {
+      // Prometheus' own linter (the exposition format: only \\, \" and \n are escapes in a label value)
+      execFileSync('promtool', ['check', 'metrics'], { input: text });
     }
   });
 
