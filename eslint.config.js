@@ -22,7 +22,7 @@ export default tseslint.config(
     files: ['src/core/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error', 'process'],
-      'no-restricted-imports': ['error', { paths: ['node:fs', 'node:fs/promises', 'chalk', 'node:process'] }],
+      'no-restricted-imports': ['error', { paths: ['node:fs', 'node:fs/promises', 'node:process'] }],
       'no-restricted-properties': ['error', { object: 'Date', property: 'now' }],
     },
   },

@@ -78,7 +78,7 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
     get interactive() {
       return interactive();
     },
-    prompter: inquirerPrompter(io.stderrStream),
+    prompter: inquirerPrompter(io.stderrStream, (text) => out.terminalText(text)),
     env: io.env,
   };
 }

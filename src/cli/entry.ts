@@ -26,7 +26,8 @@ function isTerminal(fd: number): boolean {
  * Output goes straight to the file descriptor: creating process.stdout costs start-up time (it loads node's
  * streams). A descriptor that would block (a non-blocking pipe that is full) hands over to the stream.
  * A reader that goes away (`apns-cert list | head -1`) is not an error: the rest of the output is dropped and
- * the command finishes as it would have, with its own exit code.
+ * the command finishes as it would have, with its own exit code. Messages (stderr) that cannot be written at
+ * all (ENOSPC on /dev/full, EIO on a closed terminal) are dropped in the same way: they never change the exit code.
  */
 class FdSink implements Sink {
   closed = false;
@@ -35,7 +36,12 @@ class FdSink implements Sink {
   constructor(
     private readonly fd: number,
     private readonly openStream: () => NodeJS.WriteStream,
+    private readonly dropOnError = false,
   ) {}
+
+  private gone(code: string | undefined): boolean {
+    return code === 'EPIPE' || (this.dropOnError && code !== 'EAGAIN');
+  }
 
   write(text: string): boolean {
     if (this.closed) return false;
@@ -46,7 +52,7 @@ class FdSink implements Sink {
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') {
+      if (this.gone(code)) {
         this.closed = true;
         return false;
       }
@@ -54,7 +60,7 @@ class FdSink implements Sink {
     }
     this.stream = this.openStream();
     this.stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
+      if (!this.gone(error.code)) throw error;
       this.closed = true;
     });
     return this.stream.write(bytes);
@@ -74,7 +80,7 @@ class FdSink implements Sink {
 /** The process boundary: the only place that sets the exit code of the process. */
 export async function main(): Promise<void> {
   const stdout = new FdSink(1, () => process.stdout);
-  const stderr = new FdSink(2, () => process.stderr);
+  const stderr = new FdSink(2, () => process.stderr, true);
   // A command waiting on a hung keychain, the network or a lock still ends at once on Ctrl-C or kill.
   exitOnSignals((text) => stderr.write(text), (code) => process.exit(code));
   const code = await run({

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, isAppError } from '../errors.js';
-import { Output, colorStyle, plainStyle, useColor } from '../output/output.js';
+import { Output, colorStyle, escapeControl, plainStyle, useColor } from '../output/output.js';
 import { checkExpiry } from '../commands/check-expiry.js';
 import { completion } from '../commands/completion.js';
 import { csr } from '../commands/csr.js';
@@ -46,12 +46,12 @@ function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): numbe
     out.error(`apns-cert: ${error.message}`);
     for (const line of error.details) out.error(line);
     if (error.hint !== undefined) out.error(`hint: ${error.hint}`);
-    if (debug && error.stack) out.error(error.stack);
+    if (debug && error.stack) for (const line of error.stack.split('\n')) out.error(line);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
   out.error(`apns-cert: internal error: ${message}`);
-  if (debug && error instanceof Error && error.stack) out.error(error.stack);
+  if (debug && error instanceof Error && error.stack) for (const line of error.stack.split('\n')) out.error(line);
   else out.error('hint: APNS_CERT_DEBUG=1 apns-cert ...   # rerun for a stack trace, and report it');
   return ExitCode.software;
 }
@@ -59,8 +59,9 @@ function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): numbe
 /** Builds the program, runs one command, returns the exit code. Never calls process.exit. */
 export async function run(io: Io): Promise<number> {
   const program = new Command('apns-cert');
+  // Only the invoked command is defined (its options, help, parsers); all of them for help and mistakes.
+  const invoked = COMMANDS.find((m) => m.name === commandWord(io.argv.slice(2)));
   let exitCode: number = ExitCode.ok;
-  let active: CommandModule<never> | undefined;
   let out = new Output({ json: false, quiet: false, style: plainStyle, stdout: io.stdout, stderr: io.stderr });
 
   program
@@ -78,7 +79,14 @@ export async function run(io: Io): Promise<number> {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(`apns-cert: ${text.replace(/^error: /, '')}`),
+      // commander's own errors (a missing or invalid option, an unknown command) echo what was typed: escaped
+      outputError: (text, write) => {
+        // one line, whatever was typed, plus commander's own "(Did you mean ...?)" line
+        const lines = text.replace(/^error: /, '').trimEnd().split(/\n(?=\(Did you mean )/);
+        lines[0] = `apns-cert: ${lines[0]}`;
+        lines.push(`hint: apns-cert ${invoked === undefined ? '' : `${invoked.name} `}--help`);
+        write(lines.map((line) => `${escapeControl(line)}\n`).join(''));
+      },
     })
     .addHelpText('after', `
 EXIT CODES
@@ -96,13 +104,10 @@ EXAMPLES
   apns-cert <command> --help
 `);
 
-  // Only the invoked command is defined (its options, help, parsers); all of them for help and mistakes.
-  const invoked = COMMANDS.find((m) => m.name === commandWord(io.argv.slice(2)));
   for (const mod of invoked && !invoked.needsAllCommands ? [invoked] : COMMANDS) {
     const command = mod.define(program);
     command.exitOverride();
     command.action(async function (this: Command) {
-      active = mod;
       const globals = program.opts<GlobalOptions>();
       const color = useColor({ isTTY: io.tty.stdout, env: io.env, noColorFlag: !globals.color, json: globals.json });
       out = new Output({ json: globals.json, quiet: globals.quiet, style: color ? await colorStyle() : plainStyle, stdout: io.stdout, stderr: io.stderr });
@@ -121,7 +126,7 @@ EXAMPLES
       return error.exitCode === 0 ? ExitCode.ok : usageExit;
     }
     const code = reportError(error, out, io.env);
-    if (active?.errorExitCode !== undefined && code !== ExitCode.cancelled) return active.errorExitCode;
+    if (invoked?.errorExitCode !== undefined && code !== ExitCode.cancelled) return invoked.errorExitCode;
     return code;
   }
   return exitCode;

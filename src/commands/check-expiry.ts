@@ -8,7 +8,7 @@ import type { SummaryRecord } from '../core/expiry-summary.js';
 import { formatJson, formatText, summary } from '../output/expiry-report.js';
 import type { ExpiryReport, Painter } from '../output/expiry-report.js';
 import { JSON_SCHEMA_VERSION } from '../output/output.js';
-import { collect, isoInstant, wholeNumber, withHelp } from './kit.js';
+import { collect, isoInstant, recordName, wholeNumber, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export type ExpiryFormat = 'text' | 'json' | 'prometheus' | 'nagios';
@@ -93,7 +93,7 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
       .argument('[files...]', 'certificate files to check instead of the store')
       .option('--warn-days <days>', 'WARNING below this many days left', wholeNumber, 30)
       .option('--critical-days <days>', 'CRITICAL below this many days left', wholeNumber, 7)
-      .option('--name <name>', 'check only this record (repeatable)', collect, [])
+      .option('--name <name>', 'check only this record (repeatable)', (value: string, previous: string[]) => collect(recordName(value), previous), [])
       .option('--at <iso-date>', 'evaluate as of this instant instead of now', isoInstant)
       .addOption(new Option('--format <format>', 'output format (--json = --format json)').choices(['text', 'json', 'prometheus', 'nagios']))
       .option('--output <file>', 'write the output to this file atomically (temp file + rename), e.g. for the node_exporter textfile collector')

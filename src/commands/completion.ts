@@ -1,24 +1,34 @@
+import { Argument } from 'commander';
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
 import { withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
-export type Shell = 'bash' | 'zsh' | 'fish';
+const SHELLS = ['bash', 'zsh', 'fish'] as const;
+export type Shell = (typeof SHELLS)[number];
+
+/** What a value is, so each shell offers the right candidates: record names, fixed choices, files, or nothing. */
+export type ValueKind =
+  | { kind: 'names' }
+  | { kind: 'names-or-files' }
+  | { kind: 'choices'; choices: string[] }
+  | { kind: 'files' }
+  | { kind: 'dirs' }
+  | { kind: 'text' };
 
 interface OptionSpec {
   flag: string;
   description: string;
-  takesValue: boolean;
-  /** The value is a record name (complete from the store). */
-  names: boolean;
+  /** null for a flag without a value. */
+  value: ValueKind | null;
 }
 
 interface CommandSpec {
   name: string;
   description: string;
   options: OptionSpec[];
-  /** The first argument is a record name. */
-  nameArgument: boolean;
+  /** What the first argument is; null when the command takes none. */
+  argument: ValueKind | null;
 }
 
 export interface CompletionOptions {
@@ -28,65 +38,107 @@ export interface CompletionOptions {
   globals: OptionSpec[];
 }
 
-const NAME_ARGUMENT = new Set(['renew', 'retire', 'show', 'export', 'probe']);
+/** From the placeholder: `<file>`, `<pem>`, `<pem-file>` are files, `<dir>` a directory, anything else free text. */
+function placeholderKind(placeholder: string): ValueKind {
+  if (/^(file|files|pem|pem-file)$/.test(placeholder)) return { kind: 'files' };
+  if (placeholder === 'dir') return { kind: 'dirs' };
+  return { kind: 'text' };
+}
 
 function optionSpecs(command: Command): OptionSpec[] {
   return command.options
     .filter((o) => o.long !== undefined && o.long !== '--version')
-    .map((o) => ({ flag: o.long!, description: o.description.replace(/\s+/g, ' '), takesValue: o.required || o.optional, names: o.long === '--name' }));
+    .map((o) => {
+      const placeholder = /<([^>]+)>|\[([^\]]+)\]/.exec(o.flags);
+      let value: ValueKind | null = null;
+      if (o.argChoices) value = { kind: 'choices', choices: o.argChoices };
+      else if (o.long === '--name') value = { kind: 'names' };
+      else if (placeholder !== null) value = placeholderKind(placeholder[1] ?? placeholder[2]!);
+      return { flag: o.long!, description: o.description.replace(/\s+/g, ' '), value };
+    });
+}
+
+function argumentKind(command: Command): ValueKind | null {
+  const first = command.registeredArguments[0];
+  if (first === undefined) return null;
+  if (first.argChoices) return { kind: 'choices', choices: first.argChoices };
+  if (first.name() === 'name') return { kind: 'names' };
+  if (first.name() === 'name|file') return { kind: 'names-or-files' };
+  return placeholderKind(first.name());
 }
 
 /** What the shells need to know, read from the commander program itself so it never drifts. */
 export function specFromProgram(program: Command): { commands: CommandSpec[]; globals: OptionSpec[] } {
   return {
-    globals: [...optionSpecs(program), { flag: '--help', description: 'show help', takesValue: false, names: false }],
+    globals: [...optionSpecs(program), { flag: '--help', description: 'show help', value: null }],
     commands: program.commands
       .filter((c) => c.name() !== 'help')
-      .map((c) => ({ name: c.name(), description: c.summary() || c.description(), options: optionSpecs(c), nameArgument: NAME_ARGUMENT.has(c.name()) })),
+      .map((c) => ({ name: c.name(), description: c.summary() || c.description(), options: optionSpecs(c), argument: argumentKind(c) })),
   };
 }
 
 const sq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
+const BASH_NAMES = '$(apns-cert completion --names 2>/dev/null)';
+
+/** The bash statement that fills COMPREPLY for a value of this kind. */
+function bashCandidates(value: ValueKind): string {
+  switch (value.kind) {
+    case 'names':
+      return `COMPREPLY=($(compgen -W "${BASH_NAMES}" -- "$cur"))`;
+    case 'names-or-files':
+      return `COMPREPLY=($(compgen -W "${BASH_NAMES}" -- "$cur") $(compgen -f -- "$cur"))`;
+    case 'choices':
+      return `COMPREPLY=($(compgen -W ${sq(value.choices.join(' '))} -- "$cur"))`;
+    case 'files':
+      return 'COMPREPLY=($(compgen -f -- "$cur"))';
+    case 'dirs':
+      return 'COMPREPLY=($(compgen -d -- "$cur"))';
+    case 'text':
+      return 'COMPREPLY=()';
+  }
+}
+
 export function bashScript(spec: { commands: CommandSpec[]; globals: OptionSpec[] }): string {
-  const cases = spec.commands
-    .map((c) => `    ${c.name}) opts=${sq(c.options.map((o) => o.flag).join(' ') + ' --help')}; names=${c.nameArgument ? 1 : 0} ;;`)
-    .join('\n');
-  const valueFlags = [...new Set([...spec.globals, ...spec.commands.flatMap((c) => c.options)].filter((o) => o.takesValue && !o.names).map((o) => o.flag))].join('|');
+  // "<command> <option>" -> what its value is; global options with any command (or none)
+  const valueCases = [
+    ...spec.commands.flatMap((c) => c.options.filter((o) => o.value !== null).map((o) => `    ${sq(`${c.name} ${o.flag}`)}) ${bashCandidates(o.value!)}; return ;;`)),
+    ...spec.globals.filter((o) => o.value !== null).map((o) => `    *${sq(` ${o.flag}`)}) ${bashCandidates(o.value!)}; return ;;`),
+  ].join('\n');
+  const optionCases = spec.commands.map((c) => `    ${c.name}) opts=${sq(c.options.map((o) => o.flag).join(' ') + ' --help')} ;;`).join('\n');
+  const argumentCases = spec.commands.map((c) => `    ${c.name}) ${c.argument === null ? 'COMPREPLY=()' : bashCandidates(c.argument)} ;;`).join('\n');
+  const globalsWithValue = spec.globals.filter((o) => o.value !== null).map((o) => o.flag).join('|');
   return `# bash completion for apns-cert; install: apns-cert completion bash > /etc/bash_completion.d/apns-cert
 _apns_cert() {
-  local cur prev cmd opts names i
+  local cur prev cmd opts i
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev="\${COMP_WORDS[COMP_CWORD-1]}"
   cmd=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "\${COMP_WORDS[i]}" in
-      --store|--secret-backend|--passphrase-file) ((i++)) ;;
+      ${globalsWithValue}) ((i++)) ;;
       -*) ;;
       *) cmd="\${COMP_WORDS[i]}"; break ;;
     esac
   done
-  case "$prev" in
-    --name) COMPREPLY=($(compgen -W "$(apns-cert completion --names 2>/dev/null)" -- "$cur")); return ;;
-    --secret-backend) COMPREPLY=($(compgen -W "keychain passphrase" -- "$cur")); return ;;
-    --format) COMPREPLY=($(compgen -W "text json prometheus nagios" -- "$cur")); return ;;
-    ${valueFlags}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+  case "$cmd $prev" in
+${valueCases}
   esac
   if [[ -z "$cmd" ]]; then
     COMPREPLY=($(compgen -W ${sq([...spec.commands.map((c) => c.name), ...spec.globals.map((o) => o.flag)].join(' '))} -- "$cur"))
     return
   fi
-  opts=""; names=0
-  case "$cmd" in
-${cases}
-  esac
   if [[ "$cur" == -* ]]; then
+    opts=""
+    case "$cmd" in
+${optionCases}
+    esac
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-  elif [[ $names == 1 ]]; then
-    COMPREPLY=($(compgen -W "$(apns-cert completion --names 2>/dev/null)" -- "$cur") $(compgen -f -- "$cur"))
-  else
-    COMPREPLY=($(compgen -f -- "$cur"))
+    return
   fi
+  case "$cmd" in
+${argumentCases}
+  esac
 }
 complete -o filenames -F _apns_cert apns-cert
 `;
@@ -95,13 +147,29 @@ complete -o filenames -F _apns_cert apns-cert
 /** For zsh: backslash before _arguments' own specials; a quote closes, escapes and reopens the single quotes. */
 const zq = (text: string) => text.replace(/[[\]:\\]/g, (c) => `\\${c}`).replace(/'/g, `'\\''`);
 
+/** An _arguments action: the message and what to complete. */
+function zshAction(value: ValueKind): string {
+  switch (value.kind) {
+    case 'names':
+      return ':name:_apns_cert_names';
+    case 'names-or-files':
+      return ':name or file:{_apns_cert_names; _files}';
+    case 'choices':
+      return `:value:(${value.choices.map(zq).join(' ')})`;
+    case 'files':
+      return ':file:_files';
+    case 'dirs':
+      return ':directory:_files -/';
+    case 'text':
+      return ':value: ';
+  }
+}
+
 export function zshScript(spec: { commands: CommandSpec[]; globals: OptionSpec[] }): string {
-  const optionLine = (o: OptionSpec) => {
-    const value = o.takesValue ? (o.names ? ':name:_apns_cert_names' : ':value:_files') : '';
-    return `'${o.flag}[${zq(o.description)}]${value}'`;
-  };
+  const optionLine = (o: OptionSpec) => `'${o.flag}[${zq(o.description)}]${o.value === null ? '' : zshAction(o.value)}'`;
+  const argumentLine = (c: CommandSpec) => (c.argument === null ? [] : [`'${c.argument.kind === 'files' ? '*' : '1'}${zshAction(c.argument)}'`]);
   const cases = spec.commands
-    .map((c) => `    ${c.name}) _arguments ${[...c.options.map(optionLine), "'--help[show help]'", c.nameArgument ? "'1:name:_apns_cert_names'" : "'*:file:_files'"].join(' ')} ;;`)
+    .map((c) => `    ${c.name}) _arguments ${[...c.options.map(optionLine), "'--help[show help]'", ...argumentLine(c)].join(' ')} ;;`)
     .join('\n');
   return `#compdef apns-cert
 # zsh completion for apns-cert; install: apns-cert completion zsh > "\${fpath[1]}/_apns-cert"
@@ -129,24 +197,41 @@ if [[ "$funcstack[1]" == "_apns_cert" ]]; then _apns_cert "$@"; else compdef _ap
 `;
 }
 
+const FISH_NAMES = "'(apns-cert completion --names 2>/dev/null)'";
+
+/** complete(1) flags for a value: fish offers no files (complete -f above) unless -F says so. */
+function fishValue(value: ValueKind, fq: (text: string) => string): string {
+  switch (value.kind) {
+    case 'names':
+      return ` -x -a ${FISH_NAMES}`;
+    case 'names-or-files':
+      return ` -a ${FISH_NAMES} -F`;
+    case 'choices':
+      return ` -x -a ${fq(value.choices.join(' '))}`;
+    case 'files':
+      return ' -r -F';
+    case 'dirs':
+      return " -x -a '(__fish_complete_directories)'";
+    case 'text':
+      return ' -x';
+  }
+}
+
 export function fishScript(spec: { commands: CommandSpec[]; globals: OptionSpec[] }): string {
   const fq = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   const lines = [
     '# fish completion for apns-cert; install: apns-cert completion fish > ~/.config/fish/completions/apns-cert.fish',
     'complete -c apns-cert -f',
     ...spec.commands.map((c) => `complete -c apns-cert -n __fish_use_subcommand -a ${c.name} -d ${fq(c.description)}`),
-    ...spec.globals.map((o) => `complete -c apns-cert -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.takesValue ? ' -r' : ''}`),
+    ...spec.globals.map((o) => `complete -c apns-cert -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.value === null ? '' : fishValue(o.value, fq)}`),
   ];
   for (const c of spec.commands) {
-    for (const o of c.options) {
-      const values = o.names ? " -a '(apns-cert completion --names 2>/dev/null)'" : o.takesValue ? ' -F' : '';
-      lines.push(`complete -c apns-cert -n '__fish_seen_subcommand_from ${c.name}' -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.takesValue ? ' -r' : ''}${values}`);
+    const when = `-n '__fish_seen_subcommand_from ${c.name}'`;
+    for (const o of c.options) lines.push(`complete -c apns-cert ${when} -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.value === null ? '' : fishValue(o.value, fq)}`);
+    if (c.argument !== null) {
+      const value = fishValue(c.argument, fq).replace(/^ -[xr]/, '');
+      if (value !== '') lines.push(`complete -c apns-cert ${when}${value}`);
     }
-    lines.push(
-      c.nameArgument
-        ? `complete -c apns-cert -n '__fish_seen_subcommand_from ${c.name}' -a '(apns-cert completion --names 2>/dev/null)' -F`
-        : `complete -c apns-cert -n '__fish_seen_subcommand_from ${c.name}' -F`,
-    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -159,7 +244,7 @@ export const completion: CommandModule<CompletionOptions> = {
       .command('completion')
       .summary('print a shell completion script (bash, zsh, fish)')
       .description('Print a completion script covering commands, options and the names in the store.')
-      .argument('[shell]', 'bash, zsh or fish')
+      .addArgument(new Argument('[shell]', 'bash, zsh or fish').choices(SHELLS))
       .option('--names', 'print the record names of the store, one per line (used by the scripts)', false);
     return withHelp(command, {
       exitCodes: [[0, 'script printed'], [64, 'unknown shell'], [65, 'the store index is damaged (--names)']],
@@ -180,10 +265,9 @@ export const completion: CommandModule<CompletionOptions> = {
       return 0;
     }
     const scripts: Record<Shell, typeof bashScript> = { bash: bashScript, zsh: zshScript, fish: fishScript };
+    // commander has refused any other shell
+    if (options.shell === undefined) throw new AppError('USAGE', 'completion: which shell? bash, zsh or fish', { hint: 'apns-cert completion bash' });
     const make = scripts[options.shell as Shell];
-    if (make === undefined) {
-      throw new AppError('USAGE', `completion: "${options.shell ?? ''}" is not bash, zsh or fish`, { hint: 'apns-cert completion bash' });
-    }
     deps.out.raw(make(options));
     return 0;
   },

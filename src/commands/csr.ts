@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { AppError } from '../errors.js';
-import { validateName } from '../core/index-model.js';
 import type { PushRecord } from '../core/index-model.js';
-import { COMMON_ERRORS, withHelp } from './kit.js';
+import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface CsrOptions {
@@ -44,7 +43,7 @@ export const csr: CommandModule<CsrOptions> = {
       .command('csr')
       .summary('create a private key and a CSR for Apple\'s push certificate portal')
       .description('Create an RSA-2048 private key (kept encrypted in the store as the pending key of <name>) and a PKCS#10 CSR (SHA-256, PEM) to upload to Apple.')
-      .requiredOption('--name <name>', 'the push identity this key is for, e.g. acme-prod')
+      .requiredOption('--name <name>', 'the push identity this key is for, e.g. acme-prod', recordName)
       .option('--out <file>', 'where to write the CSR (default: <name>.csr.pem)')
       .option('--email <addr>', 'e-mail address in the CSR subject')
       .option('--country <CC>', 'two-letter country code in the CSR subject')
@@ -89,7 +88,7 @@ export const csr: CommandModule<CsrOptions> = {
     };
   },
   async run(options: CsrOptions, deps: Deps) {
-    const name = validateName(options.name);
+    const name = options.name;
     const { validateCsrSubject } = await import('../core/csr.js');
     const { makeCsr } = await import('./shared/make-csr.js');
     const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');

@@ -8,7 +8,7 @@ import type { StoreIndex } from '../core/index-model.js';
 import type { Endpoint } from '../net/tcp.js';
 import { daysText } from '../output/output.js';
 import { keyPath } from '../store/paths.js';
-import { collect, withHelp } from './kit.js';
+import { collect, wholeNumber, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 import { probeIdentity, probeUrl, readCaFile } from './probe.js';
 
@@ -182,13 +182,13 @@ export const doctor: CommandModule<DoctorOptions> = {
       .option('--apns-endpoint <host:port>', 'check this endpoint instead of the defaults (repeatable)', collect, [])
       .option('--apns-url <https-url>', 'probe this APNs-like server instead of api.push.apple.com')
       .option('--ca-file <pem>', 'CA certificate(s) to trust for --apns-url')
-      .option('--warn-days <days>', 'warn below this many days left', (v) => Number(v), 30)
-      .option('--critical-days <days>', 'fail below this many days left', (v) => Number(v), 7);
+      .option('--warn-days <days>', 'warn below this many days left', wholeNumber, 30)
+      .option('--critical-days <days>', 'fail below this many days left', wholeNumber, 7);
     return withHelp(command, {
       exitCodes: [
         [0, 'no check failed (warnings allowed)'],
         [1, 'some check failed'],
-        [64, 'usage error (bad --apns-endpoint)'],
+        [64, 'usage error (bad --apns-endpoint, a days value that is not a whole number)'],
         [65, 'the store index is damaged'],
       ],
       examples: ['apns-cert doctor', 'apns-cert doctor --offline --json', 'apns-cert doctor --apns-endpoint proxy.internal:3128'],

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { activeCertificate, validateName } from '../core/index-model.js';
+import { activeCertificate, recordNamed } from '../core/index-model.js';
 import { readSecretFile } from '../store/files.js';
-import { COMMON_ERRORS, withHelp } from './kit.js';
+import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface ExportOptions {
@@ -42,7 +42,7 @@ export const exportCommand: CommandModule<ExportOptions> = {
       .command('export')
       .summary('export the active certificate and key for an MDM server (.p12 or PEM)')
       .description('Write the active certificate of <name> with its private key, as a .p12 (AES-256, PBKDF2-SHA256; --legacy: 3DES for old servers) or as PEM. Files are created with mode 0600.')
-      .argument('<name>', 'record to export')
+      .argument('<name>', 'record to export', recordName)
       .option('--p12 <file>', 'write a PKCS#12 file (password from --password-file, $APNS_CERT_P12_PASSWORD or a prompt)')
       .option('--pem <file>', 'write certificate and private key as PEM')
       .option('--cert-only', 'with --pem: the certificate alone, no key', false)
@@ -67,10 +67,10 @@ export const exportCommand: CommandModule<ExportOptions> = {
   },
   options(command: Command) {
     const o = command.opts<{ p12?: string; pem?: string; certOnly: boolean; passwordFile?: string; legacy: boolean; force: boolean }>();
-    return { name: command.args[0]!, p12: o.p12, pem: o.pem, certOnly: o.certOnly, passwordFile: o.passwordFile, legacy: o.legacy, force: o.force };
+    return { name: command.processedArgs[0] as string, p12: o.p12, pem: o.pem, certOnly: o.certOnly, passwordFile: o.passwordFile, legacy: o.legacy, force: o.force };
   },
   async run(options: ExportOptions, deps: Deps) {
-    const name = validateName(options.name);
+    const name = options.name;
     if ((options.p12 === undefined) === (options.pem === undefined)) {
       throw new AppError('USAGE', 'export: give exactly one of --p12 <file> or --pem <file>', { hint: `apns-cert export ${name} --p12 ${name}.p12` });
     }
@@ -84,7 +84,7 @@ export const exportCommand: CommandModule<ExportOptions> = {
     await assertCanCreate(path, { force: options.force, flag, storeDir: deps.store.dir });
 
     const index = await deps.store.readIndexOrFail();
-    const record = index.records[name];
+    const record = recordNamed(index, name);
     if (record === undefined) throw new AppError('NOT_FOUND', `export: no record "${name}" in the store ${deps.store.dir}`, { hint: 'apns-cert list' });
     const active = activeCertificate(record);
     if (active === undefined || record.retiredAt !== null) {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { daysRemaining } from '../core/expiry.js';
-import { validateName } from '../core/index-model.js';
 import { daysText, shortDate } from '../output/output.js';
-import { COMMON_ERRORS, withHelp } from './kit.js';
+import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface ImportOptions {
@@ -26,7 +25,7 @@ export const importCommand: CommandModule<ImportOptions> = {
           'A renewal must keep the recorded topic: a new topic is refused (exit 1) and the store is left unchanged.',
       )
       .argument('<file>', 'certificate file from Apple, or "-" for stdin')
-      .option('--name <name>', 'record to import into (default: the record whose key or topic matches)')
+      .option('--name <name>', 'record to import into (default: the record whose key or topic matches)', recordName)
       .option('--apple-id <id>', 'Apple ID that created the certificate (only a salted hash is kept)')
       .option('--allow-new-topic', 'accept a certificate whose topic differs from the recorded one (devices must re-enroll)', false)
       .option('--allow-expired', 'accept an expired certificate', false)
@@ -54,7 +53,6 @@ export const importCommand: CommandModule<ImportOptions> = {
     return { file: command.args[0]!, name: o.name, appleId: o.appleId, allowNewTopic: o.allowNewTopic, allowExpired: o.allowExpired, passwordFile: o.passwordFile };
   },
   async run(options: ImportOptions, deps: Deps) {
-    if (options.name !== undefined) validateName(options.name);
     const { readCertificates } = await import('./shared/read-certificates.js');
     const { importCertificate } = await import('./shared/import-certificate.js');
     const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });

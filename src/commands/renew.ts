@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { AppError, isAppError } from '../errors.js';
 import { daysRemaining } from '../core/expiry.js';
-import { activeCertificate, isRenewable, validateName } from '../core/index-model.js';
+import { activeCertificate, isRenewable, recordNamed } from '../core/index-model.js';
 import type { PushRecord, StoreIndex } from '../core/index-model.js';
 import { daysText, shortDate } from '../output/output.js';
 import { PORTAL_URL } from './csr.js';
-import { COMMON_ERRORS, withHelp } from './kit.js';
+import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { Choice, CommandModule, Deps } from './kit.js';
 
 export interface RenewOptions {
@@ -70,7 +70,7 @@ async function certificateProblem(raw: string): Promise<true | string> {
 }
 
 function findRecord(index: StoreIndex, name: string, storeDir: string): PushRecord {
-  const record = index.records[validateName(name)];
+  const record = recordNamed(index, name);
   if (record === undefined) throw new AppError('NOT_FOUND', `renew ${name}: no record "${name}" in the store ${storeDir}`, { hint: 'apns-cert list' });
   if (!isRenewable(record)) {
     const why = record.retiredAt !== null ? `it was retired on ${record.retiredAt}` : 'it has no certificate yet (nothing to renew)';
@@ -90,7 +90,7 @@ export const renew: CommandModule<RenewOptions> = {
           'and imports the certificate you download, refusing a changed topic. Run it again to resume a renewal that has its CSR. ' +
           'Without a terminal (or with --json) it never prompts: it does the Apple ID check and the CSR, then `apns-cert import` finishes.',
       )
-      .argument('[name]', 'record to renew (asked for on a terminal)')
+      .argument('[name]', 'record to renew (asked for on a terminal)', recordName)
       .option('--apple-id <id>', 'Apple ID that will sign in to the portal (required without a terminal)')
       .option('--csr-out <file>', 'where to write the CSR (default: <name>-renew-<yyyymmdd>.csr.pem)')
       .option('--reuse-key', 'sign the CSR with the current key instead of a new one', false)
@@ -117,7 +117,7 @@ export const renew: CommandModule<RenewOptions> = {
   },
   options(command: Command) {
     const o = command.opts<{ appleId?: string; csrOut?: string; reuseKey: boolean; yes: boolean; force: boolean }>();
-    return { name: command.args[0], appleId: o.appleId, csrOut: o.csrOut, reuseKey: o.reuseKey, yes: o.yes, force: o.force };
+    return { name: command.processedArgs[0] as string | undefined, appleId: o.appleId, csrOut: o.csrOut, reuseKey: o.reuseKey, yes: o.yes, force: o.force };
   },
   async run(options: RenewOptions, deps: Deps) {
     const index = await deps.store.readIndexOrFail();
@@ -137,7 +137,8 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
   if (matches === false && !options.yes) {
     throw new AppError('APPLE_ID_MISMATCH', `renew ${record.name}: the Apple ID given is not the one recorded for this certificate`, {
       details: mismatchDetails,
-      hint: `apns-cert renew ${record.name} --apple-id ${options.appleId} --yes   # only if the certificate was migrated to this Apple ID`,
+      // neither the Apple ID nor anything derived from it: a hint ends up in logs and tickets
+      hint: `apns-cert renew ${record.name} --apple-id <the same Apple ID> --yes   # only if the certificate was migrated to it`,
     });
   }
   const csrPath = await writeRenewalCsr(options, record, deps);
@@ -171,8 +172,16 @@ async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: 
 }
 
 async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<PushRecord> {
-  if (options.name !== undefined) return findRecord(index, options.name, deps.store.dir);
   const now = deps.now();
+  if (options.name !== undefined) {
+    // Named on the command line: say what is being renewed before the first question.
+    const record = findRecord(index, options.name, deps.store.dir);
+    const active = activeCertificate(record)!;
+    deps.out.info(`Renewing ${record.name}`);
+    deps.out.info(`  topic    ${record.topic}`);
+    deps.out.info(`  expires  ${shortDate(active.notAfter)} (${daysText(daysRemaining(new Date(active.notAfter), now))})`);
+    return record;
+  }
   const renewable = Object.values(index.records)
     .filter(isRenewable)
     .sort((a, b) => Date.parse(activeCertificate(a)!.notAfter) - Date.parse(activeCertificate(b)!.notAfter));

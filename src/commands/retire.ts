@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { validateName } from '../core/index-model.js';
+import { recordNamed } from '../core/index-model.js';
 import { keyPath } from '../store/paths.js';
 import { PORTAL_URL } from './csr.js';
-import { COMMON_ERRORS, withHelp } from './kit.js';
+import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface RetireOptions {
@@ -19,7 +19,7 @@ export const retire: CommandModule<RetireOptions> = {
       .command('retire')
       .summary('retire a push identity: delete its keys, keep its history')
       .description('For a certificate revoked in the portal or replaced by a new topic: deletes the record\'s encrypted private keys and marks it retired (kept in `list` and `show`, out of check-expiry and renew). --purge removes the record and its certificates entirely.')
-      .argument('<name>', 'record to retire')
+      .argument('<name>', 'record to retire', recordName)
       .option('--yes', 'do not ask for confirmation (required without a terminal)', false)
       .option('--purge', 'remove the record entirely instead of keeping it as retired', false);
     return withHelp(command, {
@@ -29,11 +29,11 @@ export const retire: CommandModule<RetireOptions> = {
   },
   options(command: Command) {
     const o = command.opts<{ yes: boolean; purge: boolean }>();
-    return { name: command.args[0]!, yes: o.yes, purge: o.purge };
+    return { name: command.processedArgs[0] as string, yes: o.yes, purge: o.purge };
   },
   async run(options: RetireOptions, deps: Deps) {
-    const name = validateName(options.name);
-    const current = (await deps.store.readIndexOrFail()).records[name];
+    const name = options.name;
+    const current = recordNamed(await deps.store.readIndexOrFail(), name);
     if (current === undefined) throw new AppError('NOT_FOUND', `retire ${name}: no record "${name}" in the store ${deps.store.dir}`, { hint: 'apns-cert list' });
     if (!options.yes) {
       if (!deps.interactive || deps.out.json) {
@@ -47,7 +47,7 @@ export const retire: CommandModule<RetireOptions> = {
 
     const removed = await deps.store.withLock(async () => {
       const index = await deps.store.readIndexOrFail();
-      const record = index.records[name];
+      const record = recordNamed(index, name);
       if (record === undefined) throw new AppError('NOT_FOUND', `retire ${name}: the record disappeared meanwhile`, { hint: 'apns-cert list' });
       const keyIds = new Set([...record.certificates.map((c) => c.keyId), ...(record.pendingKey ? [record.pendingKey.keyId] : [])]);
       const files = [...keyIds].map(keyPath);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { COMMON_ERRORS, isoInstant, withHelp } from './kit.js';
+import { recordNamed } from '../core/index-model.js';
+import { COMMON_ERRORS, isoInstant, recordName, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface VerifyOptions {
@@ -30,7 +31,7 @@ export const verify: CommandModule<VerifyOptions> = {
       .argument('<file>', 'certificate (PEM or DER, "-" for stdin)')
       .option('--topic-hash <hex>', 'expected topic hash (64 lowercase hex digits)')
       .option('--topic <topic>', 'expected topic')
-      .option('--name <name>', 'expect the topic recorded for this store record')
+      .option('--name <name>', 'expect the topic recorded for this store record', recordName)
       .option('--key <file>', 'expect this private key (PEM) to match the certificate')
       .option('--apple-chain', 'expect a valid chain to an Apple root (bundled Apple CAs)', false)
       .option('--at <iso-date>', 'check the chain as of this instant (default: now)', isoInstant);
@@ -69,7 +70,7 @@ export const verify: CommandModule<VerifyOptions> = {
     }
     if (options.name !== undefined) {
       const index = await deps.store.readIndexOrFail();
-      const record = index.records[options.name];
+      const record = recordNamed(index, options.name);
       if (record === undefined) throw new AppError('NOT_FOUND', `verify: no record "${options.name}" in the store ${deps.store.dir}`, { hint: 'apns-cert list' });
       checks.push({ check: 'store-topic', ok: record.topic !== null && cert.topic === record.topic, expected: record.topic, actual: cert.topic });
     }

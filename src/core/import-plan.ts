@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { CertificateInfo } from './certificate.js';
 import type { DecodedFile } from './input.js';
 import type { PrivateKeyInfo } from './keys.js';
-import { activeCertificate, newRecord } from './index-model.js';
+import { activeCertificate, newRecord, recordNamed } from './index-model.js';
 import type { CertificateEntry, PushRecord, StoreIndex } from './index-model.js';
 import { appleIdMatches } from './topic.js';
 
@@ -80,7 +80,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   const holder = findRecordWithKey(index, cert.publicKeyId);
   let record: PushRecord | undefined;
   if (req.name !== undefined) {
-    record = index.records[req.name];
+    record = recordNamed(index, req.name);
     if (record?.pendingKey && holder === undefined && fileKey === undefined) {
       throw new AppError('KEY_MISMATCH', `import ${req.source}: the certificate's public key does not match the pending key of "${req.name}" (created ${record.pendingKey.createdAt})`, {
         hint: `apns-cert inspect ${req.source}   # was it issued for another CSR?`,

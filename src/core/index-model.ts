@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { NAME_RE } from './names.js';
 
 /** The store's index: every non-secret fact, readable without the keychain. */
 export const INDEX_SCHEMA_VERSION = 1;
@@ -53,6 +54,11 @@ export function newRecord(name: string, nowIso: string): PushRecord {
   return { name, topic: null, topicHash: null, appleIdHash: null, createdAt: nowIso, updatedAt: nowIso, pendingKey: null, certificates: [], retiredAt: null };
 }
 
+/** The record of that name; an own property only, so "constructor" or "toString" is no record unless one was made. */
+export function recordNamed(index: StoreIndex, name: string): PushRecord | undefined {
+  return Object.hasOwn(index.records, name) ? index.records[name] : undefined;
+}
+
 /** A record that can be renewed: it has a topic and is not retired. */
 export function isRenewable(record: PushRecord): boolean {
   return record.topic !== null && record.retiredAt === null && activeCertificate(record) !== undefined;
@@ -65,17 +71,6 @@ export function activeCertificate(record: PushRecord): CertificateEntry | undefi
 export function serializeIndex(index: StoreIndex): string {
   // Compact: a thousand-record index parses measurably faster, and jq reads it all the same.
   return `${JSON.stringify(index)}\n`;
-}
-
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export function validateName(name: string): string {
-  if (!NAME_RE.test(name)) {
-    throw new AppError('USAGE', `use name "${name}": names are 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`, {
-      hint: 'apns-cert csr --name acme-prod',
-    });
-  }
-  return name;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { CertStatus, CheckStatus } from '../core/expiry.js';
-import { JSON_SCHEMA_VERSION, daysText, shortDate } from './output.js';
+import { JSON_SCHEMA_VERSION, daysText, escapeControl, jsonText, shortDate } from './output.js';
 
 /** What check-expiry found, in the shape of its --json output (a contract). */
 export interface ExpiryReport {
@@ -23,15 +23,16 @@ export type Painter = Record<CheckStatus, (text: string) => string>;
 export const label = (c: ExpiryReport['certificates'][number]) => c.name ?? c.file ?? '?';
 
 export function formatJson(report: ExpiryReport): string {
-  return `${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...report }, null, 2)}\n`;
+  return `${jsonText({ schemaVersion: JSON_SCHEMA_VERSION, ...report })}\n`;
 }
 
 export function formatText(report: ExpiryReport, paint: Painter): string {
   const n = report.certificates.length;
   const lines = [`${paint[report.status](report.status.toUpperCase())}: ${n} certificate${n === 1 ? '' : 's'} checked${report.errors.length > 0 ? `, ${report.errors.length} could not be` : ''}`];
-  for (const p of report.errors) lines.push(`  ${paint.unknown('UNKNOWN'.padEnd(8))} ${p.source}: ${p.message}`);
+  // file names, topics and messages are escaped here: a newline in one must not start a line of its own
+  for (const p of report.errors) lines.push(`  ${paint.unknown('UNKNOWN'.padEnd(8))} ${escapeControl(`${p.source}: ${p.message}`)}`);
   for (const c of report.certificates) {
-    lines.push(`  ${paint[c.status](c.status.toUpperCase().padEnd(8))} ${label(c)}  ${c.topic ?? '(no topic)'}  ${shortDate(c.notAfter)}  ${daysText(c.daysRemaining)}`);
+    lines.push(`  ${paint[c.status](c.status.toUpperCase().padEnd(8))} ${escapeControl(`${label(c)}  ${c.topic ?? '(no topic)'}`)}  ${shortDate(c.notAfter)}  ${daysText(c.daysRemaining)}`);
   }
   return `${lines.join('\n')}\n`;
 }

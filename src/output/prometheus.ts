@@ -1,11 +1,13 @@
 import type { CertStatus } from '../core/expiry.js';
 import type { ExpiryReport } from './expiry-report.js';
 import { label } from './expiry-report.js';
+import { escapeControl } from './output.js';
 
 const STATUS_VALUE: Record<CertStatus, number> = { ok: 0, warning: 1, critical: 2 };
 
+/** Control characters written out first (as on a terminal, so stdout stays valid too), then the format's escapes. */
 function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return escapeControl(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 /** node_exporter textfile-collector format: one series per certificate, plus apns_cert_check_success. */

@@ -18,10 +18,16 @@ export type Answer =
 export class ScriptedPrompter implements Prompter {
   readonly asked: string[] = [];
   readonly validationMessages: string[] = [];
-  constructor(private readonly answers: Answer[]) {}
+  /** What stderr held when each question was asked. */
+  readonly shownBefore: string[] = [];
+  constructor(
+    private readonly answers: Answer[],
+    private readonly shown: () => string = () => '',
+  ) {}
 
   private next(kind: string, message: string): Exclude<Answer, 'cancel'> {
     this.asked.push(`${kind}: ${message}`);
+    this.shownBefore.push(this.shown());
     const answer = this.answers.shift();
     if (answer === undefined) throw new Error(`no scripted answer for ${kind} "${message}"`);
     if (answer === 'cancel') throw new AppError('CANCELLED', 'cancelled: nothing was changed by this step');
@@ -82,7 +88,7 @@ export function makeDeps(opts: { storeDir?: string; now: Date; answers?: Answer[
     out: new Output({ json: opts.json ?? false, quiet: false, style: plainStyle, stdout, stderr }),
     readInput: (path) => readInputFile(path),
     interactive: opts.interactive ?? true,
-    prompter: new ScriptedPrompter(opts.answers ?? []),
+    prompter: new ScriptedPrompter(opts.answers ?? [], () => err),
     env: {},
     stdout: () => out,
     stderr: () => err,

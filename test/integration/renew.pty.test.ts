@@ -67,6 +67,17 @@ describe.skipIf(!tmuxAvailable)('renew wizard in a real terminal (built CLI)', (
     expect(show.history.map((c: { status: string }) => c.status)).toEqual(['active', 'superseded']);
   });
 
+  it('given a name, it says which record, topic and expiry it renews before asking for the Apple ID', async () => {
+    term = new Terminal(`${process.execPath} ${BIN} renew acme-prod`, env, work);
+    const screen = await term.waitFor(/Apple ID used for this push certificate/);
+    const beforeQuestion = screen.slice(0, screen.indexOf('Apple ID used for this push certificate'));
+    expect(beforeQuestion).toContain('Renewing acme-prod');
+    expect(beforeQuestion).toContain(`topic    ${topic}`);
+    expect(beforeQuestion).toMatch(/expires {2}\d{4}-\d{2}-\d{2} \(2[45] days left\)/);
+    term.press('C-c');
+    expect(await term.exitCode()).toBe(130);
+  });
+
   it('refuses a certificate with a new topic and says what to do; the old one stays active', async () => {
     term = new Terminal(`${process.execPath} ${BIN} renew acme-prod --apple-id mdm@acme.example`, env, work);
     await term.waitFor(/Path of the certificate downloaded from Apple/);

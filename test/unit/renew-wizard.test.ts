@@ -84,6 +84,17 @@ describe('renew wizard', () => {
     expect(index.records.acme.pendingKey).toBeNull();
   });
 
+  it('given a name, it shows the record, its topic and its expiry before the first question', async () => {
+    const f = await storeWithAcme(['beta']);
+    const { deps, code } = await runWizard(f, [{ input: APPLE_ID }, appleSigns(f)], { name: 'acme' });
+    expect(code).toBe(0);
+    expect(deps.prompter.asked[0]).toBe('input: Apple ID used for this push certificate:');
+    const before = deps.prompter.shownBefore[0]!;
+    expect(before).toContain('Renewing acme');
+    expect(before).toContain(`topic    ${f.topic}`);
+    expect(before).toContain('expires  2026-12-19 (20 days left)');
+  });
+
   it('lists several records soonest first and renews the one chosen', async () => {
     const f = await storeWithAcme(['beta']);
     const { deps, code } = await runWizard(f, [{ select: /^acme / }, { input: APPLE_ID }, appleSigns(f)]);
@@ -208,6 +219,11 @@ describe('renew without a terminal (scripted twin)', () => {
     const before = treeDigest(f.store);
     const refused = await scripted(f, { name: 'acme', appleId: 'other@acme.example' });
     expect(refused.error?.exitCode).toBe(1);
+    // the Apple ID given is not echoed, nor anything of the hash on record
+    const hash: string = JSON.parse(readFileSync(join(f.store, 'index.json'), 'utf8')).records.acme.appleIdHash;
+    const said = [refused.error!.message, ...refused.error!.details, refused.error!.hint ?? ''].join('\n');
+    expect(said).not.toMatch(/other@|acme\.example/i);
+    for (const part of hash.split('$').filter((p) => p.length >= 8)) expect(said).not.toContain(part.slice(0, 8));
     expect(treeDigest(f.store)).toBe(before);
     const forced = await scripted(f, { name: 'acme', appleId: 'other@acme.example', yes: true });
     expect(forced.code).toBe(0);

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { AppError } from '../../errors.js';
 import type { CertificateInfo } from '../../core/certificate.js';
-import { activeCertificate } from '../../core/index-model.js';
+import { activeCertificate, recordNamed } from '../../core/index-model.js';
+import { validateName } from '../../core/names.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import { loadPrivateKey, unlockStore } from '../../store/private-keys.js';
@@ -18,7 +19,7 @@ export interface Identity {
 /** The active certificate and key of a store record. */
 export async function identityFromStore(name: string, deps: Deps): Promise<Identity> {
   const index = await deps.store.readIndexOrFail();
-  const record = index.records[name];
+  const record = recordNamed(index, name);
   const active = record === undefined ? undefined : activeCertificate(record);
   if (record === undefined || active === undefined || record.retiredAt !== null) {
     throw new AppError('NOT_FOUND', `load "${name}": no active certificate by that name in the store ${deps.store.dir}`, { hint: 'apns-cert list' });
@@ -31,7 +32,7 @@ export async function identityFromStore(name: string, deps: Deps): Promise<Ident
 /** A store record by name, or a file (PEM with its key, or .p12) when a file of that name exists. */
 export async function loadIdentity(nameOrFile: string, deps: Deps, opts: { passwordFile?: string | undefined } = {}): Promise<Identity> {
   const isFile = nameOrFile === '-' || existsSync(nameOrFile);
-  if (!isFile) return identityFromStore(nameOrFile, deps);
+  if (!isFile) return identityFromStore(validateName(nameOrFile), deps);
   const decoded = await readCertificates(nameOrFile, deps, opts);
   for (const key of decoded.privateKeys) {
     const certificate = decoded.certificates.find((c) => c.publicKeyId === key.keyId && c.topic !== null);

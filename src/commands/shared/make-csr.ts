@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { AppError } from '../../errors.js';
 import type { CsrSubject } from '../../core/csr.js';
-import { activeCertificate, newRecord } from '../../core/index-model.js';
+import { activeCertificate, newRecord, recordNamed } from '../../core/index-model.js';
 import type { PendingKey, PushRecord } from '../../core/index-model.js';
 import { generateRsaKeyAsync } from '../../core/keys.js';
 import { appleIdMatches, hashAppleId } from '../../core/topic.js';
@@ -49,7 +49,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
 
   return deps.store.withLock(async () => {
     const { index, masterKey } = await unlockOrCreateStore(deps.store, deps.vaults, deps.backendForNewStore, now, early);
-    const before = index.records[req.name];
+    const before = recordNamed(index, req.name);
     if (before?.retiredAt != null) {
       throw new AppError('USAGE', `make a CSR for "${req.name}": it was retired on ${before.retiredAt}`, {
         hint: `apns-cert retire ${req.name} --purge --yes   # or choose another --name`,
