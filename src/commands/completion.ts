@@ -47,7 +47,7 @@ function placeholderKind(placeholder: string): ValueKind {
 
 function optionSpecs(command: Command): OptionSpec[] {
   return command.options
-    .filter((o) => o.long !== undefined && o.long !== '--version')
+    .filter((o) => o.long !== undefined && o.long !== '--version' && !o.hidden)
     .map((o) => {
       const placeholder = /<([^>]+)>|\[([^\]]+)\]/.exec(o.flags);
       let value: ValueKind | null = null;

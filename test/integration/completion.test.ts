@@ -57,6 +57,8 @@ describe('shell completion', () => {
   it('bash: commands, options of a command, and names from the store', () => {
     expect(bashComplete('apns-cert ch')).toEqual(['check-expiry']);
     expect(bashComplete('apns-cert check-expiry --fo')).toEqual(['--format']);
+    // --notify <url> is hidden (refused: the URL is a secret); only --notify-file is offered
+    expect(bashComplete('apns-cert check-expiry --noti')).toEqual(['--notify-file']);
     expect(bashComplete('apns-cert check-expiry --format p')).toEqual(['prometheus']);
     expect(bashComplete('apns-cert renew acme-')).toEqual(['acme-dev', 'acme-prod']);
     expect(bashComplete('apns-cert --json check-expiry --name acme-p')).toEqual(['acme-prod']);
