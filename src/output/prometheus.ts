@@ -5,9 +5,15 @@ import { escapeControl } from './output.js';
 
 const STATUS_VALUE: Record<CertStatus, number> = { ok: 0, warning: 1, critical: 2 };
 
-/** Control characters written out first (as on a terminal, so stdout stays valid too), then the format's escapes. */
+/**
+ * The exposition format's own escapes (\\, \", and \n for a line break); any other control character is written
+ * out first, as on a terminal (the format has no escape for it, and stdout must stay free of them).
+ */
 function escapeLabel(value: string): string {
-  return escapeControl(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return value
+    .split('\n')
+    .map((part) => escapeControl(part).replace(/\\/g, '\\\\').replace(/"/g, '\\"'))
+    .join('\\n');
 }
 
 /** node_exporter textfile-collector format: one series per certificate, plus apns_cert_check_success. */
