@@ -1,6 +1,7 @@
 import { closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../errors.js';
+import { writeError } from './write-error.js';
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -33,9 +34,9 @@ function writeAll(fd: number, data: string | Uint8Array): void {
  * Replaces `path` atomically: a temporary file beside it (same directory, so the rename stays on one file
  * system) is written, flushed to disk when `fsync`, and renamed over `path`. Readers see the old file or the
  * new one, never a part of either; a crash leaves at most the temporary file. Synchronous: a CLI has nothing
- * else to do meanwhile. Throws the system error.
+ * else to do meanwhile. `beforeRename` may veto the change by throwing. Throws the system error.
  */
-export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean }): void {
+export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean; beforeRename?: (() => void) | undefined }): void {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode);
   try {
@@ -46,6 +47,7 @@ export function replaceFileAtomically(path: string, data: string | Uint8Array, o
     } finally {
       closeSync(fd);
     }
+    opts.beforeRename?.();
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
@@ -74,7 +76,7 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     if (code === 'EEXIST') {
       throw new AppError('CANNOT_WRITE', `write ${path}: the file already exists`, { hint: `rerun with ${opts.flag} <other file>, or add --force to overwrite it` });
     }
-    throw new AppError('CANNOT_WRITE', `write ${path}: ${(error as Error).message}`);
+    throw writeError(`write ${path}`, path, error);
   }
 }
 

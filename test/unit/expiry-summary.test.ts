@@ -1,16 +1,15 @@
-import { mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readSummary, summarizeIndex, summaryRecords } from '../../src/core/expiry-summary.js';
-import type { IndexStamp } from '../../src/core/expiry-summary.js';
 import { emptyIndex, newRecord } from '../../src/core/index-model.js';
 import type { StoreIndex } from '../../src/core/index-model.js';
 import { FileStore, SUMMARY_FILE } from '../../src/store/file-store.js';
 import { tempDir } from '../helpers/cli.js';
 
 const NOW = new Date('2026-11-29T12:00:00.000Z');
-const STAMP: IndexStamp = { ino: '42', size: '1234', mtimeNs: '1795958133447255753' };
+const INDEX_BYTES = Buffer.from('{"schemaVersion":1,"records":{}}\n');
 
 function sampleIndex(): StoreIndex {
   const index = emptyIndex('store-1', 'passphrase', NOW);
@@ -31,37 +30,42 @@ describe('expiry summary (core)', () => {
     ]);
   });
 
-  it('is read back only for the index file it was made from: any other inode, size or mtime gives null', () => {
-    const text = summarizeIndex(sampleIndex(), STAMP);
-    expect(readSummary(text, STAMP)).toEqual(summaryRecords(sampleIndex()));
-    expect(readSummary(text, { ...STAMP, ino: '43' })).toBeNull();
-    expect(readSummary(text, { ...STAMP, size: '1235' })).toBeNull();
-    expect(readSummary(text, { ...STAMP, mtimeNs: '1795958133447255754' })).toBeNull();
+  it('is read back only for the index bytes it was made from: any other byte gives null', () => {
+    const text = summarizeIndex(sampleIndex(), INDEX_BYTES);
+    expect(readSummary(text, INDEX_BYTES)).toEqual(summaryRecords(sampleIndex()));
+    for (let at = 0; at < INDEX_BYTES.length; at++) {
+      const changed = Buffer.from(INDEX_BYTES);
+      changed[at] = changed[at]! ^ 1;
+      expect(readSummary(text, changed)).toBeNull();
+    }
+    expect(readSummary(text, INDEX_BYTES.subarray(1))).toBeNull();
   });
 
   it('a damaged or foreign summary is null, never an error or a wrong answer', () => {
-    const good = JSON.parse(summarizeIndex(sampleIndex(), STAMP));
+    const good = JSON.parse(summarizeIndex(sampleIndex(), INDEX_BYTES));
     for (const bad of [
       '',
       'not json',
       '[]',
       'null',
-      JSON.stringify({ ...good, schemaVersion: 2 }),
+      JSON.stringify({ ...good, schemaVersion: 1 }),
+      JSON.stringify({ ...good, schemaVersion: 3 }),
       JSON.stringify({ ...good, records: {} }),
       JSON.stringify({ ...good, records: [{ name: 'x', topic: null, retired: false, notAfter: 'tomorrow' }] }),
       JSON.stringify({ ...good, records: [{ name: 'x', topic: 1, retired: false, notAfter: null }] }),
       JSON.stringify({ ...good, records: [{ name: 'x', topic: null, retired: 'no', notAfter: null }] }),
-      JSON.stringify({ ...good, index: null }),
+      JSON.stringify({ ...good, indexSha256: null }),
+      JSON.stringify({ ...good, indexSha256: undefined, index: { ino: '1', size: '2', mtimeNs: '3' } }),
     ]) {
-      expect(readSummary(bad, STAMP), bad).toBeNull();
+      expect(readSummary(bad, INDEX_BYTES), bad).toBeNull();
     }
   });
 
   it('never throws on arbitrary text or on mutations of a real summary (property)', () => {
-    const text = summarizeIndex(sampleIndex(), STAMP);
+    const text = summarizeIndex(sampleIndex(), INDEX_BYTES);
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.tuple(fc.nat(text.length - 1), fc.string({ maxLength: 3 })).map(([at, s]) => text.slice(0, at) + s + text.slice(at + 1))), (input) => {
-        const r = readSummary(input, STAMP);
+        const r = readSummary(input, INDEX_BYTES);
         expect(r === null || Array.isArray(r)).toBe(true);
       }),
       { numRuns: 2000 },
@@ -74,7 +78,7 @@ describe('expiry summary (store)', () => {
     const dir = join(tempDir(), 'store');
     mkdirSync(dir, { mode: 0o700 });
     const store = new FileStore(dir, { lockWaitMs: 1000 });
-    return { dir, store, write: () => store.writeIndex(index) };
+    return { dir, store, write: () => store.withLock(() => store.writeIndex(index)) };
   }
 
   it('every index write leaves a summary that matches it', async () => {
@@ -83,26 +87,35 @@ describe('expiry summary (store)', () => {
     expect(store.readSummary()).toEqual(summaryRecords(sampleIndex()));
   });
 
-  it('an index replaced by anything but writeIndex (another tool, a restore, an edit) makes the summary stale', async () => {
+  it('an index whose bytes changed in any way (another tool, a restore, an edit) makes the summary stale; the same bytes do not', async () => {
     const { dir, store, write } = storeWith(sampleIndex());
     await write();
     const indexPath = join(dir, 'index.json');
-    // the same bytes, put in place by rename (a restore, an older apns-cert): another inode
+    const bytes = readFileSync(indexPath);
+    // the same bytes, put in place by rename (a restore of the very same file): still the same answer
     const copy = join(dir, 'copy.json');
-    writeFileSync(copy, JSON.stringify(sampleIndex()) + '\n');
+    writeFileSync(copy, bytes);
     renameSync(copy, indexPath);
-    expect(store.readSummary()).toBeNull();
-    await write();
-    expect(store.readSummary()).not.toBeNull();
-    // touched in place: another mtime
+    expect(store.readSummary()).toEqual(summaryRecords(sampleIndex()));
+    // touched: the same bytes, still the same answer
     utimesSync(indexPath, new Date(), new Date('2020-01-01T00:00:00Z'));
+    expect(store.readSummary()).toEqual(summaryRecords(sampleIndex()));
+    // edited in place, keeping the size, then the mtime restored (touch -d): stale
+    const before = statSync(indexPath);
+    const at = bytes.indexOf('2027-12-01');
+    const fd = openSync(indexPath, 'r+');
+    writeSync(fd, '2099', at);
+    closeSync(fd);
+    utimesSync(indexPath, before.atime, before.mtime);
+    expect(statSync(indexPath).size).toBe(before.size);
+    expect(statSync(indexPath).mtimeMs).toBe(before.mtimeMs);
     expect(store.readSummary()).toBeNull();
   });
 
   it('no index, no summary; a summary without an index is ignored', async () => {
     const { dir, store } = storeWith(sampleIndex());
     expect(store.readSummary()).toBeNull();
-    writeFileSync(join(dir, SUMMARY_FILE), summarizeIndex(sampleIndex(), STAMP));
+    writeFileSync(join(dir, SUMMARY_FILE), summarizeIndex(sampleIndex(), INDEX_BYTES));
     expect(store.readSummary()).toBeNull();
   });
 });
