@@ -3,7 +3,7 @@ import { closeSync, constants, fchmodSync, fstatSync, futimesSync, linkSync, ope
 import { hostname } from 'node:os';
 
 /**
- * The store's lock: a file created with O_EXCL, mode 0600, naming its holder (host, pid, the process's start time
+ * The store's lock: a file linked into place (so created at most once, whole), mode 0600, naming its holder (host, pid, the process's start time
  * and boot, a random token). A holder is there as long as its process is: a writer that is paused (Ctrl-Z,
  * SIGSTOP, a VM pause, a slow disk) keeps the lock, and the others wait and give up (exit 75) instead of taking it
  * over and racing it; a writer killed with -9 leaves a lock that the next writer sees is nobody's and takes over
@@ -147,23 +147,25 @@ export class StoreLock {
     }
   }
 
+  /**
+   * The lock file is written in full beside its place and linked into it (link fails if a lock is there):
+   * the lock never exists without its holder in it.
+   */
   private static tryCreate(path: string): StoreLock | null {
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
-      throw error;
-    }
     const token = randomBytes(16).toString('hex');
     const holder: Holder = { host: hostname(), pid: process.pid, start: startTime(process.pid), boot: bootId(), token };
+    const temp = `${path}.${process.pid}.${token.slice(0, 8)}.tmp`;
+    const fd = openSync(temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
       fchmodSync(fd, 0o600); // whatever the umask
       writeSync(fd, `${JSON.stringify(holder)}\n`);
+      linkSync(temp, path);
     } catch (error) {
       closeSync(fd);
-      rmSync(path, { force: true });
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
       throw error;
+    } finally {
+      rmSync(temp, { force: true });
     }
     return new StoreLock(path, fd, token);
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -101,14 +102,15 @@ describe('expiry summary (store)', () => {
     utimesSync(indexPath, new Date(), new Date('2020-01-01T00:00:00Z'));
     expect(store.readSummary()).toEqual(summaryRecords(sampleIndex()));
     // edited in place, keeping the size, then the mtime restored (touch -d): stale
-    const before = statSync(indexPath);
+    const before = statSync(indexPath, { bigint: true });
     const at = bytes.indexOf('2027-12-01');
     const fd = openSync(indexPath, 'r+');
     writeSync(fd, '2099', at);
     closeSync(fd);
-    utimesSync(indexPath, before.atime, before.mtime);
-    expect(statSync(indexPath).size).toBe(before.size);
-    expect(statSync(indexPath).mtimeMs).toBe(before.mtimeMs);
+    const ns = before.mtimeNs % 1_000_000_000n;
+    execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${String(ns).padStart(9, '0')}`, indexPath]);
+    expect(statSync(indexPath, { bigint: true }).size).toBe(before.size);
+    expect(statSync(indexPath, { bigint: true }).mtimeNs).toBe(before.mtimeNs);
     expect(store.readSummary()).toBeNull();
   });
 
