@@ -2,8 +2,8 @@
 // Release build. Start-up is most of what a cron run costs, so:
 // - dist/apns-cert.cjs: one CommonJS bundle of src/ with commander and the small dependencies. Modules that
 //   src/ imports with import() are only initialised when the import() runs.
-// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom, and the lock and color
-//   packages that read-only and uncolored runs do without), each its own file,
+// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom, and the color
+//   package that uncolored runs do without), each its own file,
 //   required only by the code that uses them, so a command that does not need them does not even read them.
 // - dist/apns-cert.cjs.cache, dist/cache/<command>.cache: V8's code cache for the bundle, made here after
 //   running a few commands with it; bin/apns-cert.cjs compiles the bundle from one of them.
@@ -23,8 +23,7 @@ const VENDORS = {
   '@inquirer/prompts': 'inquirer-prompts.cjs',
   plist: 'plist.cjs',
   '@xmldom/xmldom': 'xmldom.cjs',
-  // needed by commands that change the store / print in color; not by a cron check
-  'proper-lockfile': 'proper-lockfile.cjs',
+  // needed by commands that print in color; not by a cron check
   chalk: 'chalk.cjs',
 };
 
