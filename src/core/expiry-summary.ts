@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { activeCertificate, isIsoDate } from './index-model.js';
 import type { StoreIndex } from './index-model.js';
 
@@ -7,16 +6,23 @@ import type { StoreIndex } from './index-model.js';
  * certificate's expiry), written beside index.json after each change of it. A monitoring agent that runs every
  * minute on a store of a thousand tenants then reads a tenth of the bytes and parses no record.
  *
- * It is derived data, trusted only while index.json holds the very bytes it was made from: the summary carries
- * the SHA-256 of those bytes, and the reader hashes index.json (a millisecond for a thousand records; reading
- * is cheap, parsing and checking every record is what costs). Any other writer, an interrupted change, a
- * restore or an edit, even one that keeps the size and modification time, changes the hash, and check-expiry
- * reads the index itself. (Version 1 carried the index file's inode, size and mtime instead, which an edit
- * in place followed by `touch -d` kept.)
+ * It is derived data, trusted only while index.json is the very file it was made from: the summary carries
+ * the index file's stamp (inode, size, modification time and status-change time in ns) as seen right after
+ * the index was written. Any other writer, an interrupted change, a restore or an edit gives index.json
+ * another stamp, and check-expiry reads the index itself. The status-change time (ctime) is set by the kernel
+ * on every write, rename, link or chmod and cannot be set back by `touch -d` or utimes(): an edit in place that
+ * keeps the size and restores the mtime still changes it. (Version 1 had no ctime, and was fooled by that.)
+ * Why not a hash of the index bytes: check-expiry would have to load node's crypto module, which costs more
+ * start-up than the summary saves (README, Performance).
  */
 export const SUMMARY_SCHEMA_VERSION = 2;
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+export interface IndexStamp {
+  ino: string;
+  size: string;
+  mtimeNs: string;
+  ctimeNs: string;
+}
 
 export interface SummaryRecord {
   name: string;
@@ -30,9 +36,9 @@ export function summaryRecords(index: StoreIndex): SummaryRecord[] {
   return Object.values(index.records).map((r) => ({ name: r.name, topic: r.topic, retired: r.retiredAt !== null, notAfter: activeCertificate(r)?.notAfter ?? null }));
 }
 
-/** The text of expiry.json for `index`, whose file holds `indexBytes`. */
-export function summarizeIndex(index: StoreIndex, indexBytes: Uint8Array): string {
-  return `${JSON.stringify({ schemaVersion: SUMMARY_SCHEMA_VERSION, indexSha256: sha256(indexBytes), records: summaryRecords(index) })}\n`;
+/** The text of expiry.json for `index`, whose file has `stamp`. */
+export function summarizeIndex(index: StoreIndex, stamp: IndexStamp): string {
+  return `${JSON.stringify({ schemaVersion: SUMMARY_SCHEMA_VERSION, index: stamp, records: summaryRecords(index) })}\n`;
 }
 
 function isRecord(v: unknown): v is SummaryRecord {
@@ -47,16 +53,17 @@ function isRecord(v: unknown): v is SummaryRecord {
   );
 }
 
-/** The records of a summary made from an index file holding `indexBytes`; null when it is not that, or not well-formed. */
-export function readSummary(text: string, indexBytes: Uint8Array): SummaryRecord[] | null {
-  let data: { schemaVersion?: unknown; indexSha256?: unknown; records?: unknown };
+/** The records of a summary made from the index file with this stamp; null when it is not that, or not well-formed. */
+export function readSummary(text: string, stamp: IndexStamp): SummaryRecord[] | null {
+  let data: { schemaVersion?: unknown; index?: Partial<IndexStamp>; records?: unknown };
   try {
     data = JSON.parse(text) as typeof data;
   } catch {
     return null;
   }
   if (typeof data !== 'object' || data === null || data.schemaVersion !== SUMMARY_SCHEMA_VERSION) return null;
-  if (typeof data.indexSha256 !== 'string' || data.indexSha256 !== sha256(indexBytes)) return null;
+  const made = data.index;
+  if (typeof made !== 'object' || made === null || made.ino !== stamp.ino || made.size !== stamp.size || made.mtimeNs !== stamp.mtimeNs || made.ctimeNs !== stamp.ctimeNs) return null;
   const records = data.records;
   return Array.isArray(records) && records.every(isRecord) ? records : null;
 }

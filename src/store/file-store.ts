@@ -1,11 +1,11 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AppError } from '../errors.js';
 import { replaceFileAtomically } from './files.js';
 import type { StoreLock } from './store-lock.js';
 import { writeError } from './write-error.js';
 import { readSummary, summarizeIndex } from '../core/expiry-summary.js';
-import type { SummaryRecord } from '../core/expiry-summary.js';
+import type { IndexStamp, SummaryRecord } from '../core/expiry-summary.js';
 import { parseIndex, serializeIndex } from '../core/index-model.js';
 import type { StoreIndex } from '../core/index-model.js';
 
@@ -64,15 +64,26 @@ export class FileStore {
     }
   }
 
+  /** The index file's stamp (inode, size, mtime and ctime in ns), or null when there is none. */
+  private indexStamp(): IndexStamp | null {
+    try {
+      const st = statSync(this.indexPath, { bigint: true });
+      return { ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
+    } catch {
+      return null;
+    }
+  }
+
   /**
-   * What check-expiry needs, from expiry.json when it was made from the very bytes index.json holds now; null
-   * when it was not (or is missing or damaged): then read the index.
+   * What check-expiry needs, from expiry.json when it was made from the current index.json; null when it
+   * was not (or is missing or damaged): then read the index. The stamp is taken before the summary is read,
+   * so a change in between shows as a mismatch, never as a stale answer.
    */
   readSummary(): SummaryRecord[] | null {
+    const stamp = this.indexStamp();
+    if (stamp === null) return null;
     try {
-      const index = this.indexBytes();
-      if (index === null) return null;
-      return readSummary(readFileSync(this.path(SUMMARY_FILE), 'utf8'), index);
+      return readSummary(readFileSync(this.path(SUMMARY_FILE), 'utf8'), stamp);
     } catch {
       return null;
     }
@@ -127,12 +138,16 @@ export class FileStore {
     }
     const change: Change = { lock, base: this.indexBytes(), created: [], committed: null };
     this.change = change;
+    // a process.exit() meanwhile (a signal handler) leaves nothing either; before the lock's own exit handler
+    const discardAtExit = () => this.discard(change, change.created);
+    process.prependOnceListener('exit', discardAtExit);
     try {
       return await fn();
     } catch (error) {
       this.discard(change, change.created);
       throw error;
     } finally {
+      process.removeListener('exit', discardAtExit);
       this.change = null;
       lock.release();
     }
@@ -160,11 +175,11 @@ export class FileStore {
   }
 
   /**
-   * Commits the change: writes index.json, then expiry.json bound to the bytes just written. Right before the
+   * Commits the change: writes index.json, then expiry.json with the stamp of the index just written. Right before the
    * index is renamed into place it checks that the lock is still this writer's and that index.json is still
    * the one it found when it took the lock; else (it was paused and another writer went on) it fails with
    * exit 75 and the files it created are removed: nothing of it is written. The summary is an optimisation:
-   * one that cannot be written stays as it was, no longer bound to the index, and check-expiry reads the index.
+   * one that cannot be written stays as it was, its stamp no longer the index's, and check-expiry reads the index.
    */
   async writeIndex(index: StoreIndex): Promise<void> {
     const change = this.change;
@@ -174,7 +189,7 @@ export class FileStore {
     change.committed = { base: change.base, created: change.created };
     change.base = bytes;
     change.created = [];
-    this.writeSummary(bytes, index);
+    this.writeSummary(index);
   }
 
   /**
@@ -191,7 +206,7 @@ export class FileStore {
       rmSync(this.path(SUMMARY_FILE), { force: true });
     } else {
       this.replace(INDEX_FILE, committed.base);
-      this.writeSummary(committed.base, parseIndex(committed.base.toString('utf8'), this.indexPath));
+      this.writeSummary(parseIndex(committed.base.toString('utf8'), this.indexPath));
     }
     this.discard(change, [...committed.created, ...change.created]);
     change.base = committed.base;
@@ -210,11 +225,14 @@ export class FileStore {
     );
   }
 
-  private writeSummary(indexBytes: Buffer, index: StoreIndex): void {
+  /** expiry.json for the index just written, with its stamp. */
+  private writeSummary(index: StoreIndex): void {
+    const stamp = this.indexStamp();
+    if (stamp === null) return;
     try {
-      replaceFileAtomically(this.path(SUMMARY_FILE), summarizeIndex(index, indexBytes), { mode: 0o600, fsync: false });
+      replaceFileAtomically(this.path(SUMMARY_FILE), summarizeIndex(index, stamp), { mode: 0o600, fsync: false });
     } catch {
-      // stays as it was, no longer bound to the index: check-expiry reads the index
+      // stays as it was, its stamp no longer the index's: check-expiry reads the index
     }
   }
 

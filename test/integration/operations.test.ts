@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 
 describe('check-expiry reads expiry.json, and only while it was made from the current index.json', () => {
-  it('each change of the index leaves expiry.json (0600); check-expiry answers from it; an index with other bytes makes it read the index', async () => {
+  it('each change of the index leaves expiry.json (0600); check-expiry answers from it; a changed index makes it read the index', async () => {
     const summaryPath = join(store, 'expiry.json');
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
     expect(statSync(summaryPath).mode & 0o777).toBe(0o600);
@@ -37,7 +37,7 @@ describe('check-expiry reads expiry.json, and only while it was made from the cu
     const before = await runCli(['check-expiry', '--json', '--name', 'beta'], { env });
     expect(JSON.parse(before.stdout).status).toBe('ok');
 
-    // Proof of which file was read: a summary that says beta expired (its index hash kept) is believed ...
+    // Proof of which file was read: a summary that says beta expired (its stamp kept) is believed ...
     const saved = readFileSync(summaryPath);
     const indexPath = join(store, 'index.json');
     const savedIndex = readFileSync(indexPath);
@@ -46,7 +46,7 @@ describe('check-expiry reads expiry.json, and only while it was made from the cu
       writeFileSync(summaryPath, JSON.stringify(summary));
       let r = await runCli(['check-expiry', '--json', '--name', 'beta'], { env });
       expect(r.code).toBe(2);
-      // ... until index.json no longer holds the bytes it was made from (here: the same records, re-indented),
+      // ... until index.json is no longer the file it was made from (here: the same records, re-indented),
       // then the index decides.
       writeFileSync(indexPath, JSON.stringify(JSON.parse(savedIndex.toString('utf8')), null, 1));
       r = await runCli(['check-expiry', '--json', '--name', 'beta'], { env });

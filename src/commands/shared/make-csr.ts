@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError } from '../../errors.js';
+import { AppError, isAppError } from '../../errors.js';
 import type { CsrSubject } from '../../core/csr.js';
 import { activeCertificate, newRecord } from '../../core/index-model.js';
 import type { PendingKey, PushRecord } from '../../core/index-model.js';
@@ -94,8 +94,15 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
       if (companion !== undefined) await writeOutputFile(companion.path, companion.data, { force: req.force, flag: companion.flag, mode: 0o644 });
     } catch (error) {
       for (const path of written) rmSync(path, { force: true });
-      await deps.store.revertCommit();
-      throw error;
+      const reverted = await deps.store.revertCommit().then(
+        () => true,
+        () => false,
+      );
+      if (reverted || !isAppError(error)) throw error;
+      throw new AppError(error.code, error.message, {
+        hint: `apns-cert csr --name ${req.name} --force   # when there is room: the new key stayed as the pending key of "${req.name}"`,
+        details: [...error.details, ...(error.hint === undefined ? [] : [`first: ${error.hint}`])],
+      });
     }
     if (replaced !== null && replaced.keyId !== key.keyId && !record.certificates.some((c) => c.keyId === replaced.keyId)) {
       await deps.store.removeFile(keyPath(replaced.keyId));
