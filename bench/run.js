@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // apns-cert benchmarks: medians over repeated runs, each as a ratio against a baseline measured in the
 // same run, interleaved so that machine noise hits both alike. Not part of the test suite.
-// Usage: npm run bench [-- --runs 15]
+// Usage: npm run bench [-- --runs 15] [-- --only P1,P4]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,9 @@ const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
 // P1 and P4 are a few ms above a ~30 ms baseline on a noisy machine, and P3 is mostly RSA key generation, a
 // random search for primes (one run takes anywhere from a third to three times the median, on both sides).
 const MANY = 2 * RUNS + 1;
+const onlyArg = process.argv.indexOf('--only');
+const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : null;
+const wanted = (id) => ONLY === null || ONLY.includes(id);
 const work = mkdtempSync(join(tmpdir(), 'apns-cert-bench-'));
 
 // ---------- inputs ----------
@@ -153,27 +156,37 @@ let csrCount = 0;
 const results = [];
 const add = (id, what, target, r) => results.push({ id, what, target, ...r, pass: r.ratio <= target });
 
-console.error(`P1: check-expiry on a 1000-record store vs node -e 0 (${MANY} runs each)`);
-add('P1', 'check-expiry, 1000-record store ÷ node -e 0', 1.5, compare(cli(['check-expiry', '-q'], { APNS_CERT_STORE: inputs.store }), nodeE0, MANY));
-console.error(`P2: check-expiry on 1000 PEM files vs an openssl -checkend loop (${RUNS} runs each)`);
-add('P2', 'check-expiry, 1000 PEM files ÷ openssl x509 -checkend loop', 0.1, compare(cli(['check-expiry', '-q', ...fileList]), () => timeIt('sh', [checkendScript, ...fileList], { env: { ...baseEnv, SSL_CERT_FILE: '/dev/null' } })));
-console.error(`P3: csr (passphrase backend) vs openssl req -newkey rsa:2048 (${MANY} runs each)`);
-add(
-  'P3',
-  'csr (passphrase backend) ÷ openssl req -new -newkey rsa:2048 -nodes',
-  1.3,
-  compare(
-    () => timeIt(process.execPath, [bin, 'csr', '--name', `bench-${csrCount++}`, '--out', join(work, `b${csrCount}.csr`)], { env: { ...baseEnv, APNS_CERT_STORE: inputs.csrStore, APNS_CERT_PASSPHRASE: 'bench' } }),
-    () => timeIt('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'o.key'), '-out', join(work, 'o.csr'), '-subj', '/CN=bench']),
-    MANY,
-  ),
-);
-console.error(`P4: inspect one certificate vs node -e 0 (${MANY} runs each)`);
-add('P4', 'inspect one certificate ÷ node -e 0', 1.6, compare(cli(['inspect', inputs.one]), nodeE0, MANY));
-const rss = [];
-for (let i = 0; i < 5; i++) rss.push(peakRssKiB(process.execPath, [bin, 'check-expiry', '-q'], { ...baseEnv, APNS_CERT_STORE: inputs.store }));
-const rssMiB = median(rss) / 1024;
-results.push({ id: 'P5', what: 'peak RSS of P1 (MiB, not a ratio)', target: 80, runs: rss.length, subjectMs: null, baselineMs: null, ratio: rssMiB, pass: rssMiB <= 80 });
+if (wanted('P1')) {
+  console.error(`P1: check-expiry on a 1000-record store vs node -e 0 (${MANY} runs each)`);
+  add('P1', 'check-expiry, 1000-record store ÷ node -e 0', 1.5, compare(cli(['check-expiry', '-q'], { APNS_CERT_STORE: inputs.store }), nodeE0, MANY));
+}
+if (wanted('P2')) {
+  console.error(`P2: check-expiry on 1000 PEM files vs an openssl -checkend loop (${RUNS} runs each)`);
+  add('P2', 'check-expiry, 1000 PEM files ÷ openssl x509 -checkend loop', 0.1, compare(cli(['check-expiry', '-q', ...fileList]), () => timeIt('sh', [checkendScript, ...fileList], { env: { ...baseEnv, SSL_CERT_FILE: '/dev/null' } })));
+}
+if (wanted('P3')) {
+  console.error(`P3: csr (passphrase backend) vs openssl req -newkey rsa:2048 (${MANY} runs each)`);
+  add(
+    'P3',
+    'csr (passphrase backend) ÷ openssl req -new -newkey rsa:2048 -nodes',
+    1.3,
+    compare(
+      () => timeIt(process.execPath, [bin, 'csr', '--name', `bench-${csrCount++}`, '--out', join(work, `b${csrCount}.csr`)], { env: { ...baseEnv, APNS_CERT_STORE: inputs.csrStore, APNS_CERT_PASSPHRASE: 'bench' } }),
+      () => timeIt('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'o.key'), '-out', join(work, 'o.csr'), '-subj', '/CN=bench']),
+      MANY,
+    ),
+  );
+}
+if (wanted('P4')) {
+  console.error(`P4: inspect one certificate vs node -e 0 (${MANY} runs each)`);
+  add('P4', 'inspect one certificate ÷ node -e 0', 1.6, compare(cli(['inspect', inputs.one]), nodeE0, MANY));
+}
+if (wanted('P5')) {
+  const rss = [];
+  for (let i = 0; i < 5; i++) rss.push(peakRssKiB(process.execPath, [bin, 'check-expiry', '-q'], { ...baseEnv, APNS_CERT_STORE: inputs.store }));
+  const rssMiB = median(rss) / 1024;
+  results.push({ id: 'P5', what: 'peak RSS of P1 (MiB, not a ratio)', target: 80, runs: rss.length, subjectMs: null, baselineMs: null, ratio: rssMiB, pass: rssMiB <= 80 });
+}
 
 const machine = { node: process.version, cpus: (await import('node:os')).cpus().length, runs: RUNS, date: new Date().toISOString() };
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);

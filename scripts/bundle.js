@@ -2,8 +2,7 @@
 // Release build. Start-up is most of what a cron run costs, so:
 // - dist/apns-cert.cjs: one CommonJS bundle of src/ with commander and the small dependencies. Modules that
 //   src/ imports with import() are only initialised when the import() runs.
-// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom, and the lock
-//   package that read-only runs do without), each its own file,
+// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom), each its own file,
 //   required only by the code that uses them, so a command that does not need them does not even read them.
 // - dist/keychain-child.cjs: the process that makes one OS-keychain call (src/secrets/keychain-child.ts), so
 //   that a hung D-Bus call blocks a process the CLI can kill, not the CLI.
@@ -25,8 +24,6 @@ const VENDORS = {
   '@inquirer/prompts': 'inquirer-prompts.cjs',
   plist: 'plist.cjs',
   '@xmldom/xmldom': 'xmldom.cjs',
-  // needed by commands that change the store; not by a cron check
-  'proper-lockfile': 'proper-lockfile.cjs',
 };
 
 /** Imports of a vendor package become a require() of its built file, relative to the importing output file. */

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { AppError } from '../errors.js';
 import type { PushRecord } from '../core/index-model.js';
 import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
@@ -92,8 +91,7 @@ export const csr: CommandModule<CsrOptions> = {
     const { validateCsrSubject } = await import('../core/csr.js');
     const { makeCsr } = await import('./shared/make-csr.js');
     const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');
-    const { assertCanCreate, writeOutputFile } = await import('../store/files.js');
-    const { decodeCsrFile } = await import('../core/input.js');
+    const { assertCanCreate } = await import('../store/files.js');
     const subject = validateCsrSubject({ commonName: options.commonName ?? name, email: options.email, country: options.country?.toUpperCase() });
     const outPath = options.out ?? `${name}.csr.pem`;
     if ((options.vendorCert === undefined) !== (options.vendorKey === undefined)) {
@@ -106,14 +104,9 @@ export const csr: CommandModule<CsrOptions> = {
     const requestOut = options.requestOut ?? `${name}.request.b64`;
     const vendor = options.vendorCert === undefined ? undefined : await loadVendor({ vendorCert: options.vendorCert, vendorKey: options.vendorKey!, chain: options.chain }, deps);
     if (vendor !== undefined) await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', storeDir: deps.store.dir });
-    const result = await makeCsr({ name, subject, outPath, outFlag: '--out', force: options.force, appleId: options.appleId, reuseKey: false }, deps);
-
-    let requestPath: string | null = null;
-    if (vendor !== undefined) {
-      const csrDer = decodeCsrFile(await deps.readInput(result.csrPath), result.csrPath);
-      await writeOutputFile(requestOut, await signAsVendor(csrDer, result.csrPath, vendor), { force: options.force, flag: '--request-out', storeDir: deps.store.dir, mode: 0o644 });
-      requestPath = resolve(requestOut);
-    }
+    const companion = vendor === undefined ? undefined : { path: requestOut, flag: '--request-out', make: (csrDer: Buffer, csrPath: string) => signAsVendor(csrDer, csrPath, vendor) };
+    const result = await makeCsr({ name, subject, outPath, outFlag: '--out', force: options.force, appleId: options.appleId, reuseKey: false, ...(companion === undefined ? {} : { companion }) }, deps);
+    const requestPath = result.companionPath;
     if (result.appleIdMatches === false) {
       deps.out.warn(`the Apple ID given is not the one recorded for "${name}": a renewal under another Apple ID gets a NEW topic`);
     }

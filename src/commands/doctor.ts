@@ -76,8 +76,10 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
   const dir = deps.store.dir;
   const problems: string[] = [];
   const referencedKeys = new Set<string>();
+  const referencedCerts = new Set<string>();
   for (const record of Object.values(index.records)) {
     for (const c of record.certificates) {
+      referencedCerts.add(c.file);
       const found = presence(deps, c.file);
       if (found !== 'ok') problems.push(`${record.name}: certificate ${c.file} ${found === 'missing' ? 'is missing' : 'leads out of the store'}`);
     }
@@ -91,6 +93,11 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
   const listing = { '': list(dir), keys: list(join(dir, 'keys')), certs: list(join(dir, 'certs')) };
   const keyFiles = listing.keys;
   const orphans = keyFiles.filter((f) => f.endsWith('.key') && !referencedKeys.has(f));
+  const orphanCerts = listing.certs.filter((f) => f.endsWith('.pem') && !referencedCerts.has(`certs/${f}`));
+  const orphanFiles = [
+    ...(orphans.length === 0 ? [] : [`${orphans.length} key file(s) belong to no record: ${orphans.map((o) => o.slice(0, 16)).join(', ')}`]),
+    ...(orphanCerts.length === 0 ? [] : [`${orphanCerts.length} certificate file(s) belong to no record: ${orphanCerts.map((o) => o.slice(0, 16)).join(', ')}`]),
+  ];
   // replaceFileAtomically's temporary files, left when a write was interrupted (a crash, Ctrl-C)
   const temporary = Object.entries(listing).flatMap(([sub, names]) => names.filter((f) => f.endsWith('.tmp')).map((f) => join(dir, sub, f)));
 
@@ -109,9 +116,9 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
     problems.length === 0
       ? check('store-files', 'ok', `index parses; every certificate and key it names is present (${Object.keys(index.records).length} record(s))`)
       : check('store-files', 'fail', problems.join('; '), 'restore the missing files from a backup, or retire the record: apns-cert retire <name>'),
-    orphans.length === 0
-      ? check('store-orphans', 'ok', 'no key file without a record')
-      : check('store-orphans', 'warn', `${orphans.length} key file(s) belong to no record: ${orphans.map((o) => o.slice(0, 16)).join(', ')}`, `ls -l ${join(dir, 'keys')}   # left by an interrupted command; safe to delete once checked`),
+    orphanFiles.length === 0
+      ? check('store-orphans', 'ok', 'no key or certificate file without a record')
+      : check('store-orphans', 'warn', orphanFiles.join('; '), `ls -l ${[...(orphans.length > 0 ? [join(dir, 'keys')] : []), ...(orphanCerts.length > 0 ? [join(dir, 'certs')] : [])].join(' ')}   # left by an interrupted command; safe to delete once checked`),
     temporary.length === 0
       ? check('store-temporary-files', 'ok', 'no temporary file left by an interrupted write')
       : check('store-temporary-files', 'warn', `${temporary.length} temporary file(s) left by an interrupted write`, `rm -f ${temporary.join(' ')}`),

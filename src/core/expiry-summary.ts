@@ -7,16 +7,21 @@ import type { StoreIndex } from './index-model.js';
  * minute on a store of a thousand tenants then reads a tenth of the bytes and parses no record.
  *
  * It is derived data, trusted only while index.json is the very file it was made from: the summary carries
- * the index file's stamp (inode, size, modification time in ns) as seen right after the index was written.
- * Any other writer, an interrupted change, a restore or an edit gives index.json another stamp, and
- * check-expiry reads the index itself.
+ * the index file's stamp (inode, size, modification time and status-change time in ns) as seen right after
+ * the index was written. Any other writer, an interrupted change, a restore or an edit gives index.json
+ * another stamp, and check-expiry reads the index itself. The status-change time (ctime) is set by the kernel
+ * on every write, rename, link or chmod and cannot be set back by `touch -d` or utimes(): an edit in place that
+ * keeps the size and restores the mtime still changes it. (Version 1 had no ctime, and was fooled by that.)
+ * Why not a hash of the index bytes: check-expiry would have to load node's crypto module, which costs more
+ * start-up than the summary saves (README, Performance).
  */
-export const SUMMARY_SCHEMA_VERSION = 1;
+export const SUMMARY_SCHEMA_VERSION = 2;
 
 export interface IndexStamp {
   ino: string;
   size: string;
   mtimeNs: string;
+  ctimeNs: string;
 }
 
 export interface SummaryRecord {
@@ -58,7 +63,7 @@ export function readSummary(text: string, stamp: IndexStamp): SummaryRecord[] | 
   }
   if (typeof data !== 'object' || data === null || data.schemaVersion !== SUMMARY_SCHEMA_VERSION) return null;
   const made = data.index;
-  if (typeof made !== 'object' || made === null || made.ino !== stamp.ino || made.size !== stamp.size || made.mtimeNs !== stamp.mtimeNs) return null;
+  if (typeof made !== 'object' || made === null || made.ino !== stamp.ino || made.size !== stamp.size || made.mtimeNs !== stamp.mtimeNs || made.ctimeNs !== stamp.ctimeNs) return null;
   const records = data.records;
   return Array.isArray(records) && records.every(isRecord) ? records : null;
 }

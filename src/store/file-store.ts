@@ -1,7 +1,9 @@
-import { accessSync, constants, lstatSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { AppError } from '../errors.js';
-import { isInsideDir, makeDirs, removeDirs, replaceFileAtomically, writeFailureHint } from './files.js';
+import { isInsideDir, makeDirs, removeDirs, replaceFileAtomically } from './files.js';
+import type { StoreLock } from './store-lock.js';
+import { writeError, writeFailureHint } from './write-error.js';
 import { readSummary, summarizeIndex } from '../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../core/expiry-summary.js';
 import { parseIndex, serializeIndex } from '../core/index-model.js';
@@ -34,6 +36,8 @@ export class FileStore {
   readonly dir: string;
   readonly indexPath: string;
   private readonly options: StoreOptions;
+  /** The change under way while this process holds the lock. */
+  private change: Change | null = null;
 
   constructor(dir: string, options: StoreOptions) {
     this.dir = dir;
@@ -108,11 +112,21 @@ export class FileStore {
     return parseIndex(text, this.indexPath);
   }
 
-  /** The index file's stamp (inode, size, mtime in ns), or null when there is none. */
+  /** The bytes of index.json, or null when there is none. */
+  private indexBytes(): Buffer | null {
+    try {
+      return readFileSync(this.indexPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  /** The index file's stamp (inode, size, mtime and ctime in ns), or null when there is none. */
   private indexStamp(): IndexStamp | null {
     try {
       const st = statSync(this.indexPath, { bigint: true });
-      return { ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs) };
+      return { ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
     } catch {
       return null;
     }
@@ -183,8 +197,9 @@ export class FileStore {
   }
 
   /**
-   * Runs `fn` holding the store's lock; a second writer waits `lockWaitMs`, then fails with exit 75.
-   * When it fails on a store it was creating, the directories it created are removed as far as they are empty.
+   * Runs `fn` holding the store's lock (src/store/store-lock.ts); a second writer waits `lockWaitMs`, then fails
+   * with exit 75. Every file `fn` creates in the store is removed again unless the change commits (writeIndex);
+   * when it fails on a store it was creating, the directories it created are removed as far as they are empty.
    */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
     const created = await this.ensureDir();
@@ -194,76 +209,183 @@ export class FileStore {
     });
   }
 
-  private async lockAndRun<T>(fn: () => Promise<T>, created: readonly string[]): Promise<T> {
-    const { default: lockfile } = await import('proper-lockfile');
-    // Ended by a signal (src/cli/interrupt.ts): the lock is released (unlockSync throws when it is not ours),
-    // and a store directory this command made is taken back while nothing has been written into it.
+  private async lockAndRun<T>(fn: () => Promise<T>, createdDirs: readonly string[]): Promise<T> {
+    const { StoreLock, StoreLockBusy } = await import('./store-lock.js');
+    const lockPath = join(this.dir, LOCK_FILE);
+    let lock: StoreLock;
+    try {
+      lock = await StoreLock.acquire(lockPath, this.options.lockWaitMs);
+    } catch (error) {
+      if (error instanceof StoreLockBusy) {
+        throw new AppError('STORE_BUSY', `update the store ${this.dir}: another apns-cert process is changing it (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`, {
+          hint: `apns-cert list   # and retry when the other process is done (a paused one, e.g. after Ctrl-Z, holds the lock until it goes on or ends)`,
+        });
+      }
+      throw writeError(`lock the store ${this.dir}`, lockPath, error);
+    }
+    const change: Change = { lock, base: this.indexBytes(), created: [], dirs: [], committed: null };
+    this.change = change;
+    // a process.exit() meanwhile leaves nothing either; before the lock's own exit handler
+    const discardAtExit = () => this.discard(change, change.created);
+    process.prependOnceListener('exit', discardAtExit);
+    // Ended by a signal (src/cli/interrupt.ts): what the change created is removed while the lock is still
+    // ours, the lock is released, and a store directory this command made is taken back if nothing is left in it.
     const unregister = this.options.onInterrupt?.(() => {
-      lockfile.unlockSync(this.dir, { lockfilePath: join(this.dir, LOCK_FILE), realpath: false });
-      if (created.length > 0) {
+      this.discard(change, change.created);
+      lock.release();
+      if (createdDirs.length > 0) {
         try {
           removeEmptyTree(this.dir);
         } catch {
           return; // something was written into it: it stays
         }
-        removeDirs(created.filter((dir) => dir !== this.dir));
+        removeDirs(createdDirs.filter((dir) => dir !== this.dir));
       }
     });
-    const intervalMs = 100;
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(this.dir, {
-        lockfilePath: join(this.dir, LOCK_FILE),
-        realpath: false,
-        // A live writer refreshes the lock every second; one killed with -9 leaves a lock that the next
-        // writer takes over 2 s later (proper-lockfile's minimum), instead of failing with 75.
-        stale: 2_000,
-        update: 1_000,
-        retries: { retries: Math.max(0, Math.ceil(this.options.lockWaitMs / intervalMs)), factor: 1, minTimeout: intervalMs, maxTimeout: intervalMs, randomize: true },
-      });
-    } catch (error) {
-      unregister?.();
-      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-        throw new AppError('STORE_BUSY', `update the store ${this.dir}: another apns-cert process is changing it (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`, {
-          hint: `apns-cert list   # retry when the other process is done; if none is running, remove ${join(this.dir, LOCK_FILE)}`,
-        });
-      }
-      throw new AppError('CANNOT_WRITE', `lock the store ${this.dir}: ${(error as Error).message}`, { hint: writeFailureHint((error as NodeJS.ErrnoException).code, this.dir) });
-    }
     try {
       return await fn();
+    } catch (error) {
+      this.discard(change, change.created);
+      throw error;
     } finally {
       unregister?.();
-      await release().catch(() => undefined);
-    }
-  }
-
-  /** Atomically replaces a file in the store (temp file, fsync, rename), mode 0600; makes its directory (0700) if it is the first. */
-  async writeFile(relative: string, data: string | Uint8Array, { fsync = true } = {}): Promise<void> {
-    const path = this.path(relative);
-    let created: string[] = [];
-    try {
-      created = makeDirs(dirname(path));
-      replaceFileAtomically(path, data, { mode: 0o600, fsync });
-    } catch (error) {
-      removeDirs(created);
-      throw new AppError('CANNOT_WRITE', `write ${path}: ${(error as Error).message}`, { hint: writeFailureHint((error as NodeJS.ErrnoException).code, dirname(path)) });
+      process.removeListener('exit', discardAtExit);
+      this.change = null;
+      lock.release();
     }
   }
 
   /**
-   * Writes index.json, then expiry.json with the stamp of the index just written. The summary is an
-   * optimisation: one that cannot be written stays as it was, its stamp no longer the index's, and
-   * check-expiry reads the index.
+   * Atomically replaces a file in the store (temp file, fsync, rename), mode 0600. Under the lock, the rename
+   * happens only while the lock is still this writer's and the index the one it found (else exit 75).
    */
-  async writeIndex(index: StoreIndex): Promise<void> {
-    await this.writeFile(INDEX_FILE, serializeIndex(index));
-    const stamp = this.indexStamp();
-    if (stamp === null) return;
-    await this.writeFile(SUMMARY_FILE, summarizeIndex(index, stamp), { fsync: false }).catch(() => undefined);
+  async writeFile(relative: string, data: string | Uint8Array, { fsync = true } = {}): Promise<void> {
+    this.replace(relative, data, fsync);
   }
 
+  private replace(relative: string, data: string | Uint8Array, fsync = true): void {
+    const path = this.path(relative);
+    const change = this.change;
+    const isNew = change !== null && !existsSync(path);
+    let dirs: string[] = [];
+    try {
+      dirs = makeDirs(dirname(path)); // certs/ and keys/ come with their first file
+      replaceFileAtomically(path, data, { mode: 0o600, fsync, beforeRename: change === null ? undefined : () => this.assertUnchanged(change) });
+    } catch (error) {
+      removeDirs(dirs);
+      if (error instanceof AppError) throw error;
+      throw writeError(`write ${path}`, path, error);
+    }
+    if (change !== null) change.dirs.push(...dirs);
+    if (isNew) change.created.push(relative);
+  }
+
+  /**
+   * Commits the change: writes index.json, then expiry.json with the stamp of the index just written. Right before the
+   * index is renamed into place it checks that the lock is still this writer's and that index.json is still
+   * the one it found when it took the lock; else (it was paused and another writer went on) it fails with
+   * exit 75 and the files it created are removed: nothing of it is written. The summary is an optimisation:
+   * one that cannot be written stays as it was, its stamp no longer the index's, and check-expiry reads the index.
+   */
+  async writeIndex(index: StoreIndex): Promise<void> {
+    const change = this.change;
+    if (change === null) throw new AppError('INTERNAL', `write ${this.indexPath}: not under the store lock`);
+    const bytes = Buffer.from(serializeIndex(index));
+    this.replace(INDEX_FILE, bytes);
+    change.committed = { base: change.base, created: change.created };
+    change.base = bytes;
+    change.created = [];
+    this.writeSummary(index);
+  }
+
+  /**
+   * Undoes the last writeIndex of this change (a file the command writes after committing could not be
+   * written): index.json back to what it was, the files the change created removed.
+   */
+  async revertCommit(): Promise<void> {
+    const change = this.change;
+    const committed = change?.committed ?? null;
+    if (change === null || committed === null) return;
+    if (committed.base === null) {
+      this.assertUnchanged(change);
+      rmSync(this.indexPath, { force: true });
+      rmSync(this.path(SUMMARY_FILE), { force: true });
+    } else {
+      this.replace(INDEX_FILE, committed.base);
+      this.writeSummary(parseIndex(committed.base.toString('utf8'), this.indexPath));
+    }
+    this.discard(change, [...committed.created, ...change.created]);
+    change.base = committed.base;
+    change.created = [];
+    change.committed = null;
+  }
+
+  private assertUnchanged(change: Change): void {
+    const lost = !change.lock.isHeld();
+    const onDisk = this.indexBytes();
+    if (!lost && (onDisk === null ? change.base === null : change.base !== null && onDisk.equals(change.base))) return;
+    throw new AppError(
+      'STORE_BUSY',
+      `update the store ${this.dir}: ${lost ? 'this process lost the store lock while it was paused' : 'another process changed the index meanwhile'}; nothing was written`,
+      { hint: 'apns-cert list   # then run the command again' },
+    );
+  }
+
+  /** expiry.json for the index just written, with its stamp. */
+  private writeSummary(index: StoreIndex): void {
+    const stamp = this.indexStamp();
+    if (stamp === null) return;
+    try {
+      replaceFileAtomically(this.path(SUMMARY_FILE), summarizeIndex(index, stamp), { mode: 0o600, fsync: false });
+    } catch {
+      // stays as it was, its stamp no longer the index's: check-expiry reads the index
+    }
+  }
+
+  /**
+   * Removes files a change created (in reverse order). Without the lock (this writer was paused and another went
+   * on), a file may be another writer's by now (the same certificate, a new store's master key): then only a
+   * key file that no record names is removed, the rest stays for doctor to report.
+   */
+  private discard(change: Change, created: string[]): void {
+    const held = change.lock.isHeld();
+    const index = held ? '' : readOr(() => this.indexBytes()?.toString('utf8') ?? '', null);
+    for (const relative of [...created].reverse()) {
+      if (!held && (index === null || !relative.startsWith('keys/') || index.includes(basename(relative, '.key')))) continue;
+      rmSync(this.path(relative), { force: true });
+    }
+    for (const dir of [...change.dirs].reverse()) {
+      try {
+        rmdirSync(dir); // only while empty
+      } catch {
+        // it holds files of other records
+      }
+    }
+  }
+
+  /** Removes a file of the store; under the lock, only while the lock is still this writer's (else it stays, an orphan doctor reports). */
   async removeFile(relative: string): Promise<void> {
+    if (this.change !== null && !this.change.lock.isHeld()) return;
     rmSync(this.path(relative), { force: true });
   }
+}
+
+function readOr<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+interface Change {
+  lock: StoreLock;
+  /** index.json as found when the lock was taken, then as this change last wrote it (null: none). */
+  base: Buffer | null;
+  /** Files created in the store since the last commit. */
+  created: string[];
+  /** Directories of the store (certs/, keys/) this change created, removed with its files when they are empty. */
+  dirs: string[];
+  /** What the last commit replaced, for revertCommit. */
+  committed: { base: Buffer | null; created: string[] } | null;
 }

@@ -2,6 +2,7 @@ import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, link
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
+import { writeError } from './write-error.js';
 
 /**
  * The most an input may hold: 1 MiB. Real inputs are a few KB (a certificate ~2 KB, a .p12 with its chain ~6 KB,
@@ -102,28 +103,17 @@ function writeTemporary(path: string, data: string | Uint8Array, opts: { mode: n
  * Replaces `path` atomically: a temporary file beside it is written and renamed over `path`. Readers see the
  * old file or the new one, never a part of either; one that holds the old file open keeps reading the old
  * file; a symbolic link at `path` is replaced, never written through; a crash leaves at most the temporary
- * file. Synchronous: a CLI has nothing else to do meanwhile. Throws the system error.
+ * file. Synchronous: a CLI has nothing else to do meanwhile. `beforeRename` may veto the change by throwing.
+ * Throws the system error.
  */
-export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean }): void {
+export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean; beforeRename?: (() => void) | undefined }): void {
   const temp = writeTemporary(path, data, opts);
   try {
+    opts.beforeRename?.();
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
     throw error;
-  }
-}
-
-/** A command that shows why a write into `dir` failed, with what to do for the causes a user can fix. */
-export function writeFailureHint(code: string | undefined, dir: string): string {
-  switch (code) {
-    case 'EROFS':
-      return `${process.platform === 'linux' ? `findmnt -T ${dir}` : 'mount'}   # the file system is mounted read-only: remount it read-write, or choose another directory`;
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return `df -h ${dir}   # no space left: free some, then rerun`;
-    default:
-      return `ls -ld ${dir}`;
   }
 }
 
@@ -271,7 +261,7 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
     if (temp !== undefined) rmSync(temp, { force: true });
     removeDirs(created);
     if (errnoOf(error) === 'EEXIST') throw exists(path, opts.flag);
-    throw new AppError('CANNOT_WRITE', `write ${path}: ${(error as Error).message}`, { hint: writeFailureHint(errnoOf(error), dirname(abs)) });
+    throw writeError(`write ${path}`, abs, error);
   }
 }
 

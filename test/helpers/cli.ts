@@ -48,12 +48,13 @@ export function tempDir(prefix = 'apns-cert-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A digest of every file (path, mode, content) under `dir`: equal digests = byte-for-byte unchanged. */
-export function treeDigest(dir: string): string {
+/** A digest of every file (path, mode, content) under `dir` but `except` (relative paths): equal digests = byte-for-byte unchanged. */
+export function treeDigest(dir: string, except: string[] = []): string {
   const hash = createHash('sha256');
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const path = join(d, name);
+      if (except.includes(relative(dir, path))) continue;
       const st = statSync(path);
       hash.update(`${relative(dir, path)}:${(st.mode & 0o777).toString(8)}\n`);
       if (st.isDirectory()) walk(path);

@@ -1,4 +1,5 @@
-import { mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { FileStore, SUMMARY_FILE } from '../../src/store/file-store.js';
 import { tempDir } from '../helpers/cli.js';
 
 const NOW = new Date('2026-11-29T12:00:00.000Z');
-const STAMP: IndexStamp = { ino: '42', size: '1234', mtimeNs: '1795958133447255753' };
+const STAMP: IndexStamp = { ino: '42', size: '1234', mtimeNs: '1795958133447255753', ctimeNs: '1795958133447255753' };
 
 function sampleIndex(): StoreIndex {
   const index = emptyIndex('store-1', 'passphrase', NOW);
@@ -31,12 +32,13 @@ describe('expiry summary (core)', () => {
     ]);
   });
 
-  it('is read back only for the index file it was made from: any other inode, size or mtime gives null', () => {
+  it('is read back only for the index file it was made from: any other inode, size, mtime or ctime gives null', () => {
     const text = summarizeIndex(sampleIndex(), STAMP);
     expect(readSummary(text, STAMP)).toEqual(summaryRecords(sampleIndex()));
     expect(readSummary(text, { ...STAMP, ino: '43' })).toBeNull();
     expect(readSummary(text, { ...STAMP, size: '1235' })).toBeNull();
     expect(readSummary(text, { ...STAMP, mtimeNs: '1795958133447255754' })).toBeNull();
+    expect(readSummary(text, { ...STAMP, ctimeNs: '1795958133447255754' })).toBeNull();
   });
 
   it('a damaged or foreign summary is null, never an error or a wrong answer', () => {
@@ -46,7 +48,9 @@ describe('expiry summary (core)', () => {
       'not json',
       '[]',
       'null',
-      JSON.stringify({ ...good, schemaVersion: 2 }),
+      JSON.stringify({ ...good, schemaVersion: 1 }),
+      JSON.stringify({ ...good, schemaVersion: 3 }),
+      JSON.stringify({ ...good, index: { ...good.index, ctimeNs: undefined } }),
       JSON.stringify({ ...good, records: {} }),
       JSON.stringify({ ...good, records: [{ name: 'x', topic: null, retired: false, notAfter: 'tomorrow' }] }),
       JSON.stringify({ ...good, records: [{ name: 'x', topic: 1, retired: false, notAfter: null }] }),
@@ -74,7 +78,7 @@ describe('expiry summary (store)', () => {
     const dir = join(tempDir(), 'store');
     mkdirSync(dir, { mode: 0o700 });
     const store = new FileStore(dir, { lockWaitMs: 1000 });
-    return { dir, store, write: () => store.writeIndex(index) };
+    return { dir, store, write: () => store.withLock(() => store.writeIndex(index)) };
   }
 
   it('every index write leaves a summary that matches it', async () => {
@@ -83,7 +87,7 @@ describe('expiry summary (store)', () => {
     expect(store.readSummary()).toEqual(summaryRecords(sampleIndex()));
   });
 
-  it('an index replaced by anything but writeIndex (another tool, a restore, an edit) makes the summary stale', async () => {
+  it('an index replaced or changed by anything but writeIndex (another tool, a restore, an edit, even one that restores the size and mtime) makes the summary stale', async () => {
     const { dir, store, write } = storeWith(sampleIndex());
     await write();
     const indexPath = join(dir, 'index.json');
@@ -96,6 +100,19 @@ describe('expiry summary (store)', () => {
     expect(store.readSummary()).not.toBeNull();
     // touched in place: another mtime
     utimesSync(indexPath, new Date(), new Date('2020-01-01T00:00:00Z'));
+    expect(store.readSummary()).toBeNull();
+    await write();
+    // edited in place keeping the size, then the mtime restored to the nanosecond (touch -d): the ctime tells
+    const before = statSync(indexPath, { bigint: true });
+    const at = readFileSync(indexPath).indexOf('2027-12-01');
+    const fd = openSync(indexPath, 'r+');
+    writeSync(fd, '2099', at);
+    closeSync(fd);
+    const ns = before.mtimeNs % 1_000_000_000n;
+    execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${String(ns).padStart(9, '0')}`, indexPath]);
+    expect(statSync(indexPath, { bigint: true }).size).toBe(before.size);
+    expect(statSync(indexPath, { bigint: true }).mtimeNs).toBe(before.mtimeNs);
+    expect(statSync(indexPath, { bigint: true }).ino).toBe(before.ino);
     expect(store.readSummary()).toBeNull();
   });
 

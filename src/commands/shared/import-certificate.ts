@@ -17,8 +17,9 @@ export interface ImportCertificateRequest {
 }
 
 /**
- * Plans the import under the store lock and, only when the plan holds, writes the certificate,
- * the key found in the file (if any) and the index. A refused import writes nothing.
+ * Plans the import under the store lock and, only when the plan holds, writes the key found in the file
+ * (if any), the certificate and, last, the index. A refused import writes nothing, and neither does one whose
+ * commit fails (a full disk, a lost lock): the store removes the files it created (FileStore.withLock).
  */
 export async function importCertificate(req: ImportCertificateRequest, deps: Deps): Promise<ImportPlan> {
   const now = deps.now();

@@ -1,5 +1,6 @@
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError } from '../../errors.js';
+import { AppError, isAppError } from '../../errors.js';
 import type { CsrSubject } from '../../core/csr.js';
 import { activeCertificate, newRecord, recordNamed } from '../../core/index-model.js';
 import type { PendingKey, PushRecord } from '../../core/index-model.js';
@@ -19,12 +20,16 @@ export interface MakeCsrRequest {
   appleId: string | undefined;
   /** Sign the CSR with the active certificate's key instead of a new one. */
   reuseKey: boolean;
+  /** A file made from the CSR (csr --vendor-cert: the vendor-signed request), written with it. */
+  companion?: { path: string; flag: string; make: (csrDer: Buffer, csrPath: string) => Promise<string> };
 }
 
 export interface MakeCsrResult {
   /** The record as it was before (undefined for a new name). */
   before: PushRecord | undefined;
   csrPath: string;
+  /** The companion file as written (absolute), or null. */
+  companionPath: string | null;
   keyId: string;
   replaced: PendingKey | null;
   /** null when no Apple ID was given or none was recorded. */
@@ -33,7 +38,9 @@ export interface MakeCsrResult {
 
 /**
  * Makes the record's pending key (new RSA-2048, or the active one with reuseKey) and writes its CSR.
- * Key file, CSR file and index change together under the store lock; on failure nothing is left behind.
+ * All of it or nothing, under the store lock: the CSR (and companion) are made in memory, the key file is
+ * written, the index committed, then the CSR and companion written; a failure before the commit removes
+ * the key file, one after it reverts the commit. The replaced pending key is deleted only at the end.
  */
 export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrResult> {
   await assertCanCreate(req.outPath, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
@@ -74,19 +81,32 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     record.updatedAt = nowIso;
     index.records[req.name] = record;
 
-    const isNewKeyFile = fresh !== undefined;
-    if (isNewKeyFile) await savePrivateKey(deps.store, masterKey, key);
-    try {
-      const { buildCsr } = await csrModule;
-      await writeOutputFile(req.outPath, buildCsr(key, req.subject).pem, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
-    } catch (error) {
-      if (isNewKeyFile) await deps.store.removeFile(keyPath(key.keyId));
-      throw error;
-    }
+    const { buildCsr } = await csrModule;
+    const built = buildCsr(key, req.subject);
+    const companion = req.companion === undefined ? undefined : { ...req.companion, data: await req.companion.make(built.der, csrPath) };
+
+    if (fresh !== undefined) await savePrivateKey(deps.store, masterKey, key);
     await deps.store.writeIndex(index);
+    const written: string[] = [];
+    try {
+      await writeOutputFile(req.outPath, built.pem, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
+      written.push(req.outPath);
+      if (companion !== undefined) await writeOutputFile(companion.path, companion.data, { force: req.force, flag: companion.flag, storeDir: deps.store.dir, mode: 0o644 });
+    } catch (error) {
+      for (const path of written) rmSync(path, { force: true });
+      const reverted = await deps.store.revertCommit().then(
+        () => true,
+        () => false,
+      );
+      if (reverted || !isAppError(error)) throw error;
+      throw new AppError(error.code, error.message, {
+        hint: `apns-cert csr --name ${req.name} --force   # when there is room: the new key stayed as the pending key of "${req.name}"`,
+        details: [...error.details, ...(error.hint === undefined ? [] : [`first: ${error.hint}`])],
+      });
+    }
     if (replaced !== null && replaced.keyId !== key.keyId && !record.certificates.some((c) => c.keyId === replaced.keyId)) {
       await deps.store.removeFile(keyPath(replaced.keyId));
     }
-    return { before, csrPath, keyId: key.keyId, replaced, appleIdMatches: matches };
+    return { before, csrPath, companionPath: companion === undefined ? null : resolve(companion.path), keyId: key.keyId, replaced, appleIdMatches: matches };
   });
 }
