@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
 import { activeCertificate, validateName } from '../core/index-model.js';
+import { rejectReplacementCharacter } from '../core/utf8.js';
 import { readSecretFile } from '../store/files.js';
 import { LEGACY_P12_ITERATIONS, MAX_LEGACY_P12_ITERATIONS, MAX_P12_ITERATIONS, MIN_P12_ITERATIONS, P12_ITERATIONS } from '../core/pkcs12-params.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
@@ -46,7 +47,7 @@ async function exportPassword(options: ExportOptions, deps: Deps): Promise<strin
       hint: `apns-cert export ${options.name} --p12 ${options.p12} --password-file <file>   # or set APNS_CERT_P12_PASSWORD`,
     });
   }
-  return password;
+  return rejectReplacementCharacter(password, 'the .p12 password');
 }
 
 export const exportCommand: CommandModule<ExportOptions> = {

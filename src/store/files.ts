@@ -1,6 +1,7 @@
 import { closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../errors.js';
+import { decodeUtf8Strictly } from '../core/utf8.js';
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -86,11 +87,13 @@ export async function assertCanCreate(path: string, opts: { force: boolean; flag
   }
 }
 
-/** A password or passphrase kept in a file (--password-file, --passphrase-file): one trailing newline is dropped. */
+/** A password or passphrase kept in a file (--password-file, --passphrase-file): UTF-8 only (64 otherwise); one trailing newline is dropped. */
 export function readSecretFile(path: string, flag: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new AppError('FILE_MISSING', `read ${flag} ${path}: ${(error as Error).message}`, { hint: `ls -l ${path}` });
   }
+  return decodeUtf8Strictly(bytes, `${flag} ${path}`).replace(/\r?\n$/, '');
 }
