@@ -3,10 +3,15 @@
  * both ways, and the work limit on hostile iteration counts (issue 9: items 5, 10, 21, 22).
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeCertificateFile } from '../../src/core/input.js';
+import { describePrivateKey } from '../../src/core/keys.js';
+import { decodePkcs12, encodePkcs12 } from '../../src/core/pkcs12.js';
+import { MAX_LEGACY_P12_ITERATIONS, MAX_P12_ITERATIONS } from '../../src/core/pkcs12-params.js';
 import { cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 import { PADDED_INT_MAX, withIterationBytes } from '../helpers/p12.js';
@@ -127,6 +132,15 @@ describe('.p12 iteration counts: a hostile or extreme count is refused (65) with
       expect(hasStackTrace(r.stderr)).toBe(false);
     }
   });
+
+  it('the most --iterations allows (1 000 000; 500 000 with --legacy) still opens in our own import', () => {
+    const key = describePrivateKey(createPrivateKey(readFileSync(join(work, 'key.pem'))));
+    const cert = decodeCertificateFile(readFileSync(join(work, 'cert.pem')), 'cert.pem').certificates[0]!;
+    for (const [legacy, iterations] of [[false, MAX_P12_ITERATIONS], [true, MAX_LEGACY_P12_ITERATIONS]] as const) {
+      const p12 = encodePkcs12(key, [cert], 'x', { legacy, iterations, friendlyName: 'max' });
+      expect(decodePkcs12(p12, 'x', 'max.p12').privateKeys[0]!.keyId).toBe(key.keyId);
+    }
+  }, 300_000);
 
   it('the same files unpadded open (control)', async () => {
     for (const file of ['two.p12', 'nomac.p12']) {
