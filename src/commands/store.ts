@@ -15,7 +15,7 @@ export function storeGroup(program: Command): Command {
 
 export type StoreUpgradeOptions = Record<string, never>;
 
-const describe = (k: { N: number; r: number; p: number }) => `scrypt N=2^${Math.log2(k.N)} r=${k.r} p=${k.p}`;
+const scryptText = (k: { N: number; r: number; p: number }) => `scrypt N=2^${Math.log2(k.N)} r=${k.r} p=${k.p}`;
 
 export const storeUpgrade: CommandModule<StoreUpgradeOptions> = {
   name: 'store',
@@ -54,9 +54,9 @@ export const storeUpgrade: CommandModule<StoreUpgradeOptions> = {
     } else if (result === null) {
       deps.out.info(`the ${index.secretBackend} backend keeps the master key itself, with no key derivation: nothing to upgrade`);
     } else if (!result.changed) {
-      deps.out.info(`the master key is already wrapped with ${describe(result.to)} and a check value: nothing to do`);
+      deps.out.info(`the master key is already wrapped with ${scryptText(result.to)} and a check value: nothing to do`);
     } else {
-      deps.out.info(`re-wrapped the master key: ${describe(result.from)}${result.from.check ? '' : ' without check value'} -> ${describe(result.to)} with check value`);
+      deps.out.info(`re-wrapped the master key: ${scryptText(result.from)}${result.from.check ? '' : ' without check value'} -> ${scryptText(result.to)} with check value`);
     }
     return 0;
   },

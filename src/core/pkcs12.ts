@@ -261,6 +261,8 @@ export function decodePkcs12(bytes: Uint8Array, password: string, source: string
     });
   const limit = new WorkLimit(source);
   let macVerified = false;
+  /** True while reading what a decryption returned: without a MAC, a wrong password can decrypt to garbage with valid padding. */
+  let readingDecrypted = false;
   try {
     const [, authSafeInfo, macData] = parts(der(bytes, 'the file'), 'the PFX');
     const [authSafeType, authSafeContent] = parts(authSafeInfo, 'the authenticated safe');
@@ -284,6 +286,7 @@ export function decodePkcs12(bytes: Uint8Array, password: string, source: string
       const [typeNode, content] = parts(info, 'a content info');
       const type = oidOf(typeNode, 'a content type');
       let safeContents: Buffer;
+      readingDecrypted = type === OID.encryptedData;
       if (type === OID.data) safeContents = octets(explicit(content, 'a data content'), 'a data content');
       else if (type === OID.encryptedData) {
         const [, encryptedContentInfo] = parts(explicit(content, 'encrypted data'), 'encrypted data');
@@ -318,8 +321,7 @@ export function decodePkcs12(bytes: Uint8Array, password: string, source: string
     return { certificates, privateKeys };
   } catch (error) {
     if (error instanceof AppError) throw error;
-    // without a MAC, a wrong password can decrypt to garbage that happens to end in valid padding
-    if (!macVerified && error instanceof Malformed && /a safe|a bag/.test(error.message) && password !== '') throw wrongPassword();
+    if (!macVerified && readingDecrypted && error instanceof Malformed) throw wrongPassword();
     const message = error instanceof Error ? error.message : String(error);
     throw new AppError('BAD_INPUT', `open ${source}: not a readable PKCS#12 file (${message.replace(/\s+/g, ' ')})`);
   }

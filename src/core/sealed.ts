@@ -134,9 +134,9 @@ export async function wrapMasterKey(masterKey: Uint8Array, passphrase: string): 
   return { version: 1, kdf, check: checkValue(kek).toString('base64'), box: seal(masterKey, kek, MASTER_AAD) };
 }
 
-/** True when `wrapped` was made with today's parameters and has its check value: `store upgrade` leaves it. */
+/** True when `wrapped` has its check value and costs at least today's parameters (N·r): `store upgrade` leaves it. */
 export function isCurrentWrap(wrapped: WrappedMasterKey): boolean {
-  return wrapped.check !== undefined && wrapped.kdf.N === SCRYPT_PARAMS.N && wrapped.kdf.r === SCRYPT_PARAMS.r && wrapped.kdf.p === SCRYPT_PARAMS.p;
+  return wrapped.check !== undefined && wrapped.kdf.N * wrapped.kdf.r >= SCRYPT_PARAMS.N * SCRYPT_PARAMS.r;
 }
 
 export async function unwrapMasterKey(wrapped: WrappedMasterKey, passphrase: string, path = 'master-key.json'): Promise<Buffer> {
