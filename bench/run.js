@@ -109,7 +109,16 @@ function buildInputs() {
   const csrStore = join(work, 'csr-store');
   const env = { ...baseEnv, APNS_CERT_STORE: csrStore, APNS_CERT_PASSPHRASE: 'bench' };
   execFileSync(process.execPath, [bin, '--secret-backend', 'passphrase', 'csr', '--name', 'warmup', '--out', join(work, 'warmup.csr')], { env, stdio: 'ignore' });
-  return { store, files, one: files[0], csrStore };
+  // a passphrase store (scrypt N=2^17) with one certificate and its key, for P6 (unlock) and P7 (export --p12)
+  const { privateKey, publicKey: exportPublic } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const certPem = mint(ca, exportPublic.export({ type: 'spki', format: 'pem' }), `com.apple.mgmt.External.${randomUUID()}`, '0abc', new Date(now + 300 * 86400000));
+  writeFileSync(join(work, 'export-cert.pem'), certPem);
+  writeFileSync(join(work, 'export-key.pem'), keyPem, { mode: 0o600 });
+  writeFileSync(join(work, 'export-both.pem'), certPem + keyPem, { mode: 0o600 });
+  const exportStore = join(work, 'export-store');
+  execFileSync(process.execPath, [bin, '--secret-backend', 'passphrase', 'import', join(work, 'export-both.pem'), '--name', 'one'], { env: { ...baseEnv, APNS_CERT_STORE: exportStore, APNS_CERT_PASSPHRASE: 'bench' }, stdio: 'ignore' });
+  return { store, files, one: files[0], csrStore, exportStore };
 }
 
 // ---------- measuring ----------
@@ -180,6 +189,29 @@ if (wanted('P3')) {
 if (wanted('P4')) {
   console.error(`P4: inspect one certificate vs node -e 0 (${MANY} runs each)`);
   add('P4', 'inspect one certificate ÷ node -e 0', 1.6, compare(cli(['inspect', inputs.one]), nodeE0, MANY));
+}
+const exportEnv = { APNS_CERT_STORE: inputs.exportStore, APNS_CERT_PASSPHRASE: 'bench', APNS_CERT_P12_PASSWORD: 'bench' };
+if (wanted('P6')) {
+  console.error(`P6: unlocking a passphrase store (export --pem) vs one scrypt N=2^17 in node (${RUNS} runs each)`);
+  add(
+    'P6',
+    'unlock a passphrase store (export --pem, scrypt N=2^17) ÷ node running one scrypt N=2^17',
+    1.5,
+    compare(cli(['export', 'one', '--pem', join(work, 'out.pem'), '--force'], exportEnv), () =>
+      timeIt(process.execPath, ['-e', "require('node:crypto').scryptSync('bench', Buffer.alloc(16), 32, { N: 2 ** 17, r: 8, p: 1, maxmem: 2 ** 28 })"]),
+    ),
+  );
+}
+if (wanted('P7')) {
+  console.error(`P7: export --p12 (600 000 iterations) vs openssl pkcs12 -export -iter 600000 (${RUNS} runs each)`);
+  add(
+    'P7',
+    'export --p12 (unlock + PBKDF2-SHA256 and MAC at 600 000) ÷ openssl pkcs12 -export -iter 600000',
+    3,
+    compare(cli(['export', 'one', '--p12', join(work, 'out.p12'), '--force'], exportEnv), () =>
+      timeIt('openssl', ['pkcs12', '-export', '-in', join(work, 'export-cert.pem'), '-inkey', join(work, 'export-key.pem'), '-out', join(work, 'o.p12'), '-passout', 'pass:bench', '-iter', '600000']),
+    ),
+  );
 }
 if (wanted('P5')) {
   const rss = [];

@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { Deps } from '../commands/kit.js';
 import type { SecretBackendName } from '../core/index-model.js';
 import type { Output } from '../output/output.js';
-import type { MasterKeyVault } from '../secrets/vault.js';
+import type { KdfUpgrade, MasterKeyVault } from '../secrets/vault.js';
 import { FileStore } from '../store/file-store.js';
 import { readInputFile } from '../store/files.js';
 import { resolveStoreDir } from '../store/location.js';
@@ -41,6 +41,10 @@ class LazyVault implements MasterKeyVault {
   }
   async save(storeId: string, masterKey: Buffer): Promise<void> {
     return (await this.get()).save(storeId, masterKey);
+  }
+  async upgrade(): Promise<KdfUpgrade | null> {
+    const vault = await this.get();
+    return vault.upgrade ? vault.upgrade() : null;
   }
 }
 

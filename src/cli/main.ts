@@ -14,6 +14,7 @@ import { probe } from '../commands/probe.js';
 import { renew } from '../commands/renew.js';
 import { retire } from '../commands/retire.js';
 import { show } from '../commands/show.js';
+import { storeUpgrade } from '../commands/store.js';
 import { vendorSign } from '../commands/vendor-sign.js';
 import { verify } from '../commands/verify.js';
 import type { CommandModule } from '../commands/kit.js';
@@ -38,7 +39,7 @@ export interface Io {
   tty: { stdin: () => boolean; stdout: () => boolean; stderr: () => boolean };
 }
 
-const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show, doctor, probe, completion] as Array<CommandModule<never>>;
+const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show, doctor, probe, storeUpgrade, completion] as Array<CommandModule<never>>;
 
 function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): number {
   const debug = env.APNS_CERT_DEBUG === '1';

@@ -1,7 +1,10 @@
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
 import { activeCertificate, recordNamed } from '../core/index-model.js';
+import { rejectReplacementCharacter } from '../core/utf8.js';
 import { readSecretFile } from '../store/files.js';
+import { LEGACY_P12_ITERATIONS, MAX_LEGACY_P12_ITERATIONS, MAX_P12_ITERATIONS, MIN_P12_ITERATIONS, P12_ITERATIONS } from '../core/pkcs12-params.js';
 import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
@@ -12,7 +15,19 @@ export interface ExportOptions {
   certOnly: boolean;
   passwordFile: string | undefined;
   legacy: boolean;
+  /** PBKDF2 (and MAC) iterations of the .p12; undefined: the default of its format. */
+  iterations: number | undefined;
+  keyFormat: 'pkcs1' | 'pkcs8' | undefined;
   force: boolean;
+}
+
+/** commander argParser for --iterations: what importers accept and what our own import opens. */
+function iterationCount(value: string): number {
+  const n = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= MIN_P12_ITERATIONS && n <= MAX_P12_ITERATIONS)) {
+    throw new InvalidArgumentError(`expected a whole number from ${MIN_P12_ITERATIONS} to ${MAX_P12_ITERATIONS}, got "${value}"`);
+  }
+  return n;
 }
 
 async function exportPassword(options: ExportOptions, deps: Deps): Promise<string> {
@@ -32,7 +47,7 @@ async function exportPassword(options: ExportOptions, deps: Deps): Promise<strin
       hint: `apns-cert export ${options.name} --p12 ${options.p12} --password-file <file>   # or set APNS_CERT_P12_PASSWORD`,
     });
   }
-  return password;
+  return rejectReplacementCharacter(password, 'the .p12 password');
 }
 
 export const exportCommand: CommandModule<ExportOptions> = {
@@ -48,6 +63,8 @@ export const exportCommand: CommandModule<ExportOptions> = {
       .option('--cert-only', 'with --pem: the certificate alone, no key', false)
       .option('--password-file <file>', 'password for the .p12')
       .option('--legacy', 'with --p12: 3DES and SHA-1 MAC, for servers that cannot read AES', false)
+      .option('--iterations <n>', `with --p12: key-derivation iterations (default ${P12_ITERATIONS} (PBKDF2-HMAC-SHA256), ${LEGACY_P12_ITERATIONS} with --legacy); lower only for an importer that cannot cope`, iterationCount)
+      .addOption(new Option('--key-format <format>', 'with --pem: the private key as PKCS#8 (BEGIN PRIVATE KEY) or PKCS#1 (BEGIN RSA PRIVATE KEY, for MicroMDM and other Go servers)').choices(['pkcs8', 'pkcs1']))
       .option('--force', 'replace an existing file (by rename: a symbolic link there is replaced, not followed)', false);
     return withHelp(command, {
       exitCodes: [
@@ -60,14 +77,16 @@ export const exportCommand: CommandModule<ExportOptions> = {
       examples: [
         'apns-cert export acme-prod --p12 acme-prod.p12 --password-file p12.pass',
         'apns-cert export acme-prod --p12 old-server.p12 --legacy',
+        'apns-cert export acme-prod --p12 old-importer.p12 --iterations 10000',
         'apns-cert export acme-prod --pem /etc/mdm/push.pem',
+        'apns-cert export acme-prod --pem /etc/micromdm/push.pem --key-format pkcs1',
         'apns-cert export acme-prod --pem push.crt --cert-only',
       ],
     });
   },
   options(command: Command) {
-    const o = command.opts<{ p12?: string; pem?: string; certOnly: boolean; passwordFile?: string; legacy: boolean; force: boolean }>();
-    return { name: command.processedArgs[0] as string, p12: o.p12, pem: o.pem, certOnly: o.certOnly, passwordFile: o.passwordFile, legacy: o.legacy, force: o.force };
+    const o = command.opts<{ p12?: string; pem?: string; certOnly: boolean; passwordFile?: string; legacy: boolean; iterations?: number; keyFormat?: 'pkcs1' | 'pkcs8'; force: boolean }>();
+    return { name: command.processedArgs[0] as string, p12: o.p12, pem: o.pem, certOnly: o.certOnly, passwordFile: o.passwordFile, legacy: o.legacy, iterations: o.iterations, keyFormat: o.keyFormat, force: o.force };
   },
   async run(options: ExportOptions, deps: Deps) {
     const name = options.name;
@@ -76,6 +95,13 @@ export const exportCommand: CommandModule<ExportOptions> = {
     }
     if (options.certOnly && options.pem === undefined) throw new AppError('USAGE', 'export: --cert-only goes with --pem', { hint: `apns-cert export ${name} --pem ${name}.crt --cert-only` });
     if (options.legacy && options.p12 === undefined) throw new AppError('USAGE', 'export: --legacy goes with --p12', { hint: `apns-cert export ${name} --p12 ${name}.p12 --legacy` });
+    if (options.iterations !== undefined && options.p12 === undefined) throw new AppError('USAGE', 'export: --iterations goes with --p12', { hint: `apns-cert export ${name} --p12 ${name}.p12 --iterations ${options.iterations}` });
+    if (options.legacy && options.iterations !== undefined && options.iterations > MAX_LEGACY_P12_ITERATIONS) {
+      throw new AppError('USAGE', `export: --legacy takes at most ${MAX_LEGACY_P12_ITERATIONS} iterations (its 3DES key derivation costs four times as much)`, { hint: `apns-cert export ${name} --p12 ${name}.p12 --legacy --iterations ${MAX_LEGACY_P12_ITERATIONS}` });
+    }
+    if (options.keyFormat !== undefined && (options.pem === undefined || options.certOnly)) {
+      throw new AppError('USAGE', 'export: --key-format goes with --pem (and a key: not --cert-only)', { hint: `apns-cert export ${name} --pem ${name}.pem --key-format ${options.keyFormat}` });
+    }
     const { assertCanCreate, writeOutputFile } = await import('../store/files.js');
     const { decodeCertificateFile } = await import('../core/input.js');
     const { loadPrivateKey, unlockStore } = await import('../store/private-keys.js');
@@ -100,9 +126,14 @@ export const exportCommand: CommandModule<ExportOptions> = {
       let data: string | Buffer;
       if (password !== undefined) {
         const { encodePkcs12 } = await import('../core/pkcs12.js');
-        data = encodePkcs12(key, [cert], password, { legacy: options.legacy, friendlyName: `${name} (${cert.topic})` });
+        const iterations = options.iterations ?? (options.legacy ? LEGACY_P12_ITERATIONS : P12_ITERATIONS);
+        data = encodePkcs12(key, [cert], password, { legacy: options.legacy, iterations, friendlyName: `${name} (${cert.topic})` });
       } else {
-        data = cert.pem + key.key.export({ type: 'pkcs8', format: 'pem' }).toString();
+        const keyFormat = options.keyFormat ?? 'pkcs8';
+        if (keyFormat === 'pkcs1' && key.key.asymmetricKeyType !== 'rsa') {
+          throw new AppError('USAGE', `export ${name}: its key is ${key.key.asymmetricKeyType ?? 'not RSA'}, and PKCS#1 holds RSA keys only`, { hint: `apns-cert export ${name} --pem ${path} --key-format pkcs8` });
+        }
+        data = cert.pem + key.key.export({ type: keyFormat, format: 'pem' }).toString();
       }
       await writeOutputFile(path, data, { force: options.force, flag, storeDir: deps.store.dir, mode: 0o600 });
     }

@@ -1,8 +1,9 @@
 import { AppError } from '../errors.js';
-import { parseWrappedMasterKey, unwrapMasterKey, wrapMasterKey } from '../core/sealed.js';
+import { isCurrentWrap, parseWrappedMasterKey, unwrapMasterKey, wrapMasterKey } from '../core/sealed.js';
+import { rejectReplacementCharacter } from '../core/utf8.js';
 import type { FileStore } from '../store/file-store.js';
 import { readSecretFile } from '../store/files.js';
-import type { MasterKeyVault, PassphraseSource } from './vault.js';
+import type { KdfUpgrade, MasterKeyVault, PassphraseSource } from './vault.js';
 
 export const MASTER_KEY_FILE = 'master-key.json';
 
@@ -14,9 +15,25 @@ export class PassphraseVault implements MasterKeyVault {
     private readonly passphrase: PassphraseSource,
   ) {}
 
+  private async read() {
+    const path = this.store.path(MASTER_KEY_FILE);
+    return { path, wrapped: parseWrappedMasterKey(await this.store.readText(MASTER_KEY_FILE), path) };
+  }
+
   async load(): Promise<Buffer> {
-    const wrapped = parseWrappedMasterKey(await this.store.readText(MASTER_KEY_FILE));
-    return unwrapMasterKey(wrapped, await this.passphrase.get(false));
+    const { path, wrapped } = await this.read();
+    return unwrapMasterKey(wrapped, await this.passphrase.get(false), path);
+  }
+
+  /** Re-wraps the master key (same passphrase) with today's scrypt parameters and a check value; call under the store lock. */
+  async upgrade(): Promise<KdfUpgrade> {
+    const { path, wrapped } = await this.read();
+    const from = { N: wrapped.kdf.N, r: wrapped.kdf.r, p: wrapped.kdf.p, check: wrapped.check !== undefined };
+    if (isCurrentWrap(wrapped)) return { from, to: from, changed: false };
+    const passphrase = await this.passphrase.get(false);
+    const rewrapped = await wrapMasterKey(await unwrapMasterKey(wrapped, passphrase, path), passphrase);
+    await this.store.writeFile(MASTER_KEY_FILE, `${JSON.stringify(rewrapped, null, 2)}\n`);
+    return { from, to: { N: rewrapped.kdf.N, r: rewrapped.kdf.r, p: rewrapped.kdf.p, check: true }, changed: true };
   }
 
   async save(_storeId: string, masterKey: Buffer): Promise<void> {
@@ -58,6 +75,7 @@ export function passphraseSource(opts: PassphraseOptions): PassphraseSource {
       } else {
         throw noPassphrase();
       }
+      rejectReplacementCharacter(value, 'the passphrase');
       if (value === '') throw new AppError('USAGE', 'read the passphrase: it is empty', { hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>' });
       cached = value;
       return value;

@@ -7,6 +7,15 @@ export interface MasterKeyVault {
   load(storeId: string): Promise<Buffer>;
   /** Keeps the master key of a new store. */
   save(storeId: string, masterKey: Buffer): Promise<void>;
+  /** Re-wraps the stored master key with today's key derivation; null (or absent) for a backend that derives none (keychain). */
+  upgrade?(): Promise<KdfUpgrade | null>;
+}
+
+/** What `store upgrade` did: scrypt parameters and check value before and after. */
+export interface KdfUpgrade {
+  from: { N: number; r: number; p: number; check: boolean };
+  to: { N: number; r: number; p: number; check: boolean };
+  changed: boolean;
 }
 
 /** Where a passphrase comes from: env, a file, or a prompt. */

@@ -2,6 +2,7 @@ import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, link
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
+import { decodeUtf8Strictly } from '../core/utf8.js';
 import { writeError } from './write-error.js';
 
 /**
@@ -279,11 +280,13 @@ function placeNew(temp: string, path: string): void {
   rmSync(temp, { force: true });
 }
 
-/** A password or passphrase kept in a file (--password-file, --passphrase-file): one trailing newline is dropped. */
+/** A password or passphrase kept in a file (--password-file, --passphrase-file): UTF-8 only (64 otherwise); one trailing newline is dropped. */
 export function readSecretFile(path: string, flag: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new AppError('FILE_MISSING', `read ${flag} ${path}: ${(error as Error).message}`, { hint: `ls -l ${path}` });
   }
+  return decodeUtf8Strictly(bytes, `${flag} ${path}`).replace(/\r?\n$/, '');
 }

@@ -16,6 +16,7 @@ import { parsePushRequest } from '../../src/core/push-request.js';
 import { AppError } from '../../src/errors.js';
 import { REAL, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
+import { PADDED_INT_MAX, withIterationBytes } from '../helpers/p12.js';
 
 const RUNS = Number(process.env.APNS_CERT_FUZZ_RUNS ?? 10_000);
 const opts = { numRuns: RUNS };
@@ -97,8 +98,12 @@ describe(`fuzzing every parser (${RUNS} inputs each)`, () => {
       execFileSync('openssl', ['pkcs12', '-export', '-in', join(dir, 'c.pem'), '-inkey', join(dir, 'k.pem'), '-out', join(dir, out), '-passout', 'pass:fuzz', '-iter', '1', ...extra]);
     make('modern.p12');
     make('legacy.p12', '-legacy', '-nomaciter');
-    const p12s = [readFileSync(join(dir, 'modern.p12')), readFileSync(join(dir, 'legacy.p12')), readFileSync(join(REAL, 'fake_apns2_certificate-valid.p12'))];
-    const passwords = ['fuzz', 'fuzz', ''];
+    make('two.p12', '-iter', '2');
+    // crafted: the MAC's iteration INTEGER as 12 bytes 00…00 7fffffff (issue 9, item 10): refused, never hours of KDF
+    const crafted = withIterationBytes(readFileSync(join(dir, 'two.p12')), PADDED_INT_MAX, 'mac');
+    expect(() => decodePkcs12(crafted, 'fuzz', 'f.p12')).toThrow(/too many iterations/);
+    const p12s = [readFileSync(join(dir, 'modern.p12')), readFileSync(join(dir, 'legacy.p12')), readFileSync(join(REAL, 'fake_apns2_certificate-valid.p12')), crafted];
+    const passwords = ['fuzz', 'fuzz', '', 'fuzz'];
     fc.assert(
       fc.property(fc.nat({ max: p12s.length - 1 }), mutation, (i, m) => clean(() => decodePkcs12(mutate(p12s[i]!, m), passwords[i]!, 'f.p12'))),
       opts,

@@ -6,6 +6,7 @@ import { activeCertificate, newRecord, recordNamed } from '../../core/index-mode
 import type { PendingKey, PushRecord } from '../../core/index-model.js';
 import { generateRsaKeyAsync } from '../../core/keys.js';
 import { appleIdMatches, hashAppleId } from '../../core/topic.js';
+import { rejectReplacementCharacter } from '../../core/utf8.js';
 import { assertCanCreate, writeOutputFile } from '../../store/files.js';
 import { keyPath, loadPrivateKey, savePrivateKey, unlockEarly, unlockOrCreateStore } from '../../store/private-keys.js';
 import type { Deps } from '../kit.js';
@@ -43,6 +44,7 @@ export interface MakeCsrResult {
  * the key file, one after it reverts the commit. The replaced pending key is deleted only at the end.
  */
 export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrResult> {
+  if (req.appleId !== undefined) rejectReplacementCharacter(req.appleId, 'the Apple ID');
   await assertCanCreate(req.outPath, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
   // Three things overlap: the key is generated on the thread pool, forge loads on the main thread,
   // and the store is unlocked (scrypt, thread pool) under the lock.
