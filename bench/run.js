@@ -83,6 +83,7 @@ function buildInputs() {
     files.push(file);
     const iso = new Date(now).toISOString();
     const name = `tenant-${String(i).padStart(4, '0')}`;
+    const fingerprintSha256 = randomUUID().replace(/-/g, '').repeat(2);
     records[name] = {
       name,
       topic,
@@ -93,7 +94,7 @@ function buildInputs() {
       pendingKey: null,
       retiredAt: null,
       certificates: [
-        { serialNumber: serial.toUpperCase(), fingerprintSha256: randomUUID().replace(/-/g, '').repeat(2), notBefore: new Date(notAfter.getTime() - 365 * 86400000).toISOString(), notAfter: notAfter.toISOString(), importedAt: iso, keyId: 'k'.repeat(64), status: 'active', file: `certs/${i}.pem` },
+        { serialNumber: serial.toUpperCase(), fingerprintSha256, notBefore: new Date(notAfter.getTime() - 365 * 86400000).toISOString(), notAfter: notAfter.toISOString(), importedAt: iso, keyId: 'ab'.repeat(32), status: 'active', file: `certs/${fingerprintSha256}.pem` },
       ],
     };
   }
