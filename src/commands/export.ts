@@ -64,7 +64,7 @@ export const exportCommand: CommandModule<ExportOptions> = {
       .option('--password-file <file>', 'password for the .p12')
       .option('--legacy', 'with --p12: 3DES and SHA-1 MAC, for servers that cannot read AES', false)
       .option('--iterations <n>', `with --p12: key-derivation iterations (default ${P12_ITERATIONS} (PBKDF2-HMAC-SHA256), ${LEGACY_P12_ITERATIONS} with --legacy); lower only for an importer that cannot cope`, iterationCount)
-      .addOption(new Option('--key-format <format>', 'with --pem: the private key as PKCS#8 (BEGIN PRIVATE KEY) or PKCS#1 (BEGIN RSA PRIVATE KEY, for MicroMDM and other Go servers)').choices(['pkcs8', 'pkcs1']))
+      .addOption(new Option('--key-format <format>', 'with --pem: the private key as PKCS#8 (PEM label PRIVATE KEY) or PKCS#1 (PEM label RSA PRIVATE KEY, for MicroMDM and other Go servers)').choices(['pkcs8', 'pkcs1']))
       .option('--force', 'replace an existing file (by rename: a symbolic link there is replaced, not followed)', false);
     return withHelp(command, {
       exitCodes: [
