@@ -1,7 +1,7 @@
-import { accessSync, constants, existsSync, lstatSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../errors.js';
-import { isInsideDir, makeDirs, removeDirs, replaceFileAtomically } from './files.js';
+import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from './files.js';
 import type { StoreLock } from './store-lock.js';
 import { writeError, writeFailureHint } from './write-error.js';
 import { readSummary, summarizeIndex } from '../core/expiry-summary.js';
@@ -19,12 +19,6 @@ export interface StoreOptions {
   lockWaitMs: number;
   /** Registers what a signal must undo while the store is locked (src/cli/interrupt.ts); returns the unregister. */
   onInterrupt?: (undo: () => void) => () => void;
-}
-
-/** Removes `dir` if it holds nothing but empty directories. */
-function removeEmptyTree(dir: string): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeEmptyTree(join(dir, entry.name));
-  rmdirSync(dir);
 }
 
 /**
@@ -229,18 +223,11 @@ export class FileStore {
     const discardAtExit = () => this.discard(change, change.created);
     process.prependOnceListener('exit', discardAtExit);
     // Ended by a signal (src/cli/interrupt.ts): what the change created is removed while the lock is still
-    // ours, the lock is released, and a store directory this command made is taken back if nothing is left in it.
+    // ours, the lock is released, and the directories made for a new store go as far as they are empty.
     const unregister = this.options.onInterrupt?.(() => {
       this.discard(change, change.created);
       lock.release();
-      if (createdDirs.length > 0) {
-        try {
-          removeEmptyTree(this.dir);
-        } catch {
-          return; // something was written into it: it stays
-        }
-        removeDirs(createdDirs.filter((dir) => dir !== this.dir));
-      }
+      removeDirs(createdDirs);
     });
     try {
       return await fn();
@@ -370,13 +357,6 @@ export class FileStore {
   }
 }
 
-function readOr<T>(read: () => T, fallback: T): T {
-  try {
-    return read();
-  } catch {
-    return fallback;
-  }
-}
 
 interface Change {
   lock: StoreLock;

@@ -118,6 +118,15 @@ export function replaceFileAtomically(path: string, data: string | Uint8Array, o
   }
 }
 
+/** What `read` returns, or `fallback` when it throws. */
+export function readOr<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
 const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
 
 function lstatOrNull(path: string): Stats | null {

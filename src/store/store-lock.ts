@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fstatSync, futimesSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { readOr } from './files.js';
 
 /**
  * The store's lock: a file linked into place (so created at most once, whole), mode 0600, naming its holder (host, pid, the process's start time
@@ -22,14 +23,6 @@ interface Holder {
   /** The kernel's boot id (Linux): a lock from before a reboot is nobody's. */
   boot: string | null;
   token: string;
-}
-
-function readOr<T>(read: () => T, fallback: T): T {
-  try {
-    return read();
-  } catch {
-    return fallback;
-  }
 }
 
 const bootId = (): string | null => readOr(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), null);

@@ -72,13 +72,19 @@ export interface TestDeps extends Deps {
   prompter: ScriptedPrompter;
 }
 
-export function makeDeps(opts: { storeDir?: string; now: Date; answers?: Answer[]; interactive?: boolean; json?: boolean; vault?: MemoryVault }): TestDeps {
+/** Two in-memory streams for an Output, and what has been written to each. */
+export function capturedStreams() {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return { stdout, stderr, out: () => out, err: () => err };
+}
+
+export function makeDeps(opts: { storeDir?: string; now: Date; answers?: Answer[]; interactive?: boolean; json?: boolean; vault?: MemoryVault }): TestDeps {
+  const { stdout, stderr, out: capturedOut, err: capturedErr } = capturedStreams();
   const vault = opts.vault ?? new MemoryVault();
   return {
     store: new FileStore(opts.storeDir ?? tempDir(), { lockWaitMs: 5000 }),
@@ -88,9 +94,9 @@ export function makeDeps(opts: { storeDir?: string; now: Date; answers?: Answer[
     out: new Output({ json: opts.json ?? false, quiet: false, style: plainStyle, stdout, stderr }),
     readInput: (path) => readInputFile(path),
     interactive: opts.interactive ?? true,
-    prompter: new ScriptedPrompter(opts.answers ?? [], () => err),
+    prompter: new ScriptedPrompter(opts.answers ?? [], capturedErr),
     env: {},
-    stdout: () => out,
-    stderr: () => err,
+    stdout: capturedOut,
+    stderr: capturedErr,
   };
 }

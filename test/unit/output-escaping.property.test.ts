@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { PassThrough } from 'node:stream';
+import { capturedStreams } from '../helpers/deps.js';
 import { describe, expect, it } from 'vitest';
 import { Output, colorStyle, escapeControl, jsonText, plainStyle } from '../../src/output/output.js';
 
@@ -17,13 +17,8 @@ const hostile = fc.string({
 });
 
 function capture(style = plainStyle, json = false) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return { output: new Output({ json, quiet: false, style, stdout, stderr }), text: () => out + err };
+  const { stdout, stderr, out, err } = capturedStreams();
+  return { output: new Output({ json, quiet: false, style, stdout, stderr }), text: () => out() + err() };
 }
 
 describe('output escaping (property)', () => {
