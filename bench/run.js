@@ -94,7 +94,16 @@ function buildInputs() {
       pendingKey: null,
       retiredAt: null,
       certificates: [
-        { serialNumber: serial.toUpperCase(), fingerprintSha256, notBefore: new Date(notAfter.getTime() - 365 * 86400000).toISOString(), notAfter: notAfter.toISOString(), importedAt: iso, keyId: 'ab'.repeat(32), status: 'active', file: `certs/${fingerprintSha256}.pem` },
+        {
+          serialNumber: serial.toUpperCase(),
+          fingerprintSha256,
+          notBefore: new Date(notAfter.getTime() - 365 * 86400000).toISOString(),
+          notAfter: notAfter.toISOString(),
+          importedAt: iso,
+          keyId: 'ab'.repeat(32),
+          status: 'active',
+          file: `certs/${fingerprintSha256}.pem`,
+        },
       ],
     };
   }
@@ -102,23 +111,54 @@ function buildInputs() {
   mkdirSync(store, { mode: 0o700 });
   // compact, as the tool itself writes it (serializeIndex)
   const iso = new Date(now).toISOString();
-  records.spare = { name: 'spare', topic: null, topicHash: null, appleIdHash: null, createdAt: iso, updatedAt: iso, pendingKey: null, retiredAt: null, certificates: [] };
-  writeFileSync(join(store, 'index.json'), `${JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: iso, records })}\n`, { mode: 0o600 });
+  records.spare = {
+    name: 'spare',
+    topic: null,
+    topicHash: null,
+    appleIdHash: null,
+    createdAt: iso,
+    updatedAt: iso,
+    pendingKey: null,
+    retiredAt: null,
+    certificates: [],
+  };
+  writeFileSync(
+    join(store, 'index.json'),
+    `${JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: iso, records })}\n`,
+    { mode: 0o600 },
+  );
   // The tool's own write (removing the spare record) leaves the store as the tool keeps it: index.json + expiry.json.
-  execFileSync(process.execPath, [bin, 'retire', 'spare', '--purge', '--yes'], { env: { ...baseEnv, APNS_CERT_STORE: store }, stdio: 'ignore' });
+  execFileSync(process.execPath, [bin, 'retire', 'spare', '--purge', '--yes'], {
+    env: { ...baseEnv, APNS_CERT_STORE: store },
+    stdio: 'ignore',
+  });
   // a passphrase store for P3 (csr): created once by the CLI itself
   const csrStore = join(work, 'csr-store');
   const env = { ...baseEnv, APNS_CERT_STORE: csrStore, APNS_CERT_PASSPHRASE: 'bench' };
-  execFileSync(process.execPath, [bin, '--secret-backend', 'passphrase', 'csr', '--name', 'warmup', '--out', join(work, 'warmup.csr')], { env, stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [bin, '--secret-backend', 'passphrase', 'csr', '--name', 'warmup', '--out', join(work, 'warmup.csr')],
+    { env, stdio: 'ignore' },
+  );
   // a passphrase store (scrypt N=2^17) with one certificate and its key, for P6 (unlock) and P7 (export --p12)
   const { privateKey, publicKey: exportPublic } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' });
-  const certPem = mint(ca, exportPublic.export({ type: 'spki', format: 'pem' }), `com.apple.mgmt.External.${randomUUID()}`, '0abc', new Date(now + 300 * 86400000));
+  const certPem = mint(
+    ca,
+    exportPublic.export({ type: 'spki', format: 'pem' }),
+    `com.apple.mgmt.External.${randomUUID()}`,
+    '0abc',
+    new Date(now + 300 * 86400000),
+  );
   writeFileSync(join(work, 'export-cert.pem'), certPem);
   writeFileSync(join(work, 'export-key.pem'), keyPem, { mode: 0o600 });
   writeFileSync(join(work, 'export-both.pem'), certPem + keyPem, { mode: 0o600 });
   const exportStore = join(work, 'export-store');
-  execFileSync(process.execPath, [bin, '--secret-backend', 'passphrase', 'import', join(work, 'export-both.pem'), '--name', 'one'], { env: { ...baseEnv, APNS_CERT_STORE: exportStore, APNS_CERT_PASSPHRASE: 'bench' }, stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [bin, '--secret-backend', 'passphrase', 'import', join(work, 'export-both.pem'), '--name', 'one'],
+    { env: { ...baseEnv, APNS_CERT_STORE: exportStore, APNS_CERT_PASSPHRASE: 'bench' }, stdio: 'ignore' },
+  );
   return { store, files, one: files[0], csrStore, exportStore };
 }
 
@@ -127,12 +167,17 @@ function timeIt(cmd, args, opts = {}) {
   const start = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts, env: opts.env ?? baseEnv });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0 && !opts.okCodes?.includes(r.status)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0 && !opts.okCodes?.includes(r.status))
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
 }
 
 function peakRssKiB(cmd, args, env) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return Number(r.stderr.trim().split('\n').pop());
 }
 
@@ -157,9 +202,15 @@ function compare(subject, baseline, runs = RUNS) {
 console.error(`apns-cert bench: building inputs in ${work} ...`);
 const inputs = buildInputs();
 const nodeE0 = () => timeIt(process.execPath, ['-e', '0']);
-const cli = (args, env = {}) => () => timeIt(process.execPath, [bin, ...args], { env: { ...baseEnv, ...env }, okCodes: [1, 2] });
+const cli =
+  (args, env = {}) =>
+  () =>
+    timeIt(process.execPath, [bin, ...args], { env: { ...baseEnv, ...env }, okCodes: [1, 2] });
 const checkendScript = join(work, 'checkend.sh');
-writeFileSync(checkendScript, `for f in "$@"; do openssl x509 -checkend 2592000 -noout -in "$f" >/dev/null || true; done\n`);
+writeFileSync(
+  checkendScript,
+  `for f in "$@"; do openssl x509 -checkend 2592000 -noout -in "$f" >/dev/null || true; done\n`,
+);
 const fileList = inputs.files;
 let csrCount = 0;
 
@@ -168,11 +219,23 @@ const add = (id, what, target, r) => results.push({ id, what, target, ...r, pass
 
 if (wanted('P1')) {
   console.error(`P1: check-expiry on a 1000-record store vs node -e 0 (${MANY} runs each)`);
-  add('P1', 'check-expiry, 1000-record store ÷ node -e 0', 1.5, compare(cli(['check-expiry', '-q'], { APNS_CERT_STORE: inputs.store }), nodeE0, MANY));
+  add(
+    'P1',
+    'check-expiry, 1000-record store ÷ node -e 0',
+    1.5,
+    compare(cli(['check-expiry', '-q'], { APNS_CERT_STORE: inputs.store }), nodeE0, MANY),
+  );
 }
 if (wanted('P2')) {
   console.error(`P2: check-expiry on 1000 PEM files vs an openssl -checkend loop (${RUNS} runs each)`);
-  add('P2', 'check-expiry, 1000 PEM files ÷ openssl x509 -checkend loop', 0.1, compare(cli(['check-expiry', '-q', ...fileList]), () => timeIt('sh', [checkendScript, ...fileList], { env: { ...baseEnv, SSL_CERT_FILE: '/dev/null' } })));
+  add(
+    'P2',
+    'check-expiry, 1000 PEM files ÷ openssl x509 -checkend loop',
+    0.1,
+    compare(cli(['check-expiry', '-q', ...fileList]), () =>
+      timeIt('sh', [checkendScript, ...fileList], { env: { ...baseEnv, SSL_CERT_FILE: '/dev/null' } }),
+    ),
+  );
 }
 if (wanted('P3')) {
   console.error(`P3: csr (passphrase backend) vs openssl req -newkey rsa:2048 (${MANY} runs each)`);
@@ -181,8 +244,26 @@ if (wanted('P3')) {
     'csr (passphrase backend) ÷ openssl req -new -newkey rsa:2048 -nodes',
     1.3,
     compare(
-      () => timeIt(process.execPath, [bin, 'csr', '--name', `bench-${csrCount++}`, '--out', join(work, `b${csrCount}.csr`)], { env: { ...baseEnv, APNS_CERT_STORE: inputs.csrStore, APNS_CERT_PASSPHRASE: 'bench' } }),
-      () => timeIt('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'o.key'), '-out', join(work, 'o.csr'), '-subj', '/CN=bench']),
+      () =>
+        timeIt(
+          process.execPath,
+          [bin, 'csr', '--name', `bench-${csrCount++}`, '--out', join(work, `b${csrCount}.csr`)],
+          { env: { ...baseEnv, APNS_CERT_STORE: inputs.csrStore, APNS_CERT_PASSPHRASE: 'bench' } },
+        ),
+      () =>
+        timeIt('openssl', [
+          'req',
+          '-new',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(work, 'o.key'),
+          '-out',
+          join(work, 'o.csr'),
+          '-subj',
+          '/CN=bench',
+        ]),
       MANY,
     ),
   );
@@ -191,7 +272,11 @@ if (wanted('P4')) {
   console.error(`P4: inspect one certificate vs node -e 0 (${MANY} runs each)`);
   add('P4', 'inspect one certificate ÷ node -e 0', 1.6, compare(cli(['inspect', inputs.one]), nodeE0, MANY));
 }
-const exportEnv = { APNS_CERT_STORE: inputs.exportStore, APNS_CERT_PASSPHRASE: 'bench', APNS_CERT_P12_PASSWORD: 'bench' };
+const exportEnv = {
+  APNS_CERT_STORE: inputs.exportStore,
+  APNS_CERT_PASSPHRASE: 'bench',
+  APNS_CERT_P12_PASSWORD: 'bench',
+};
 if (wanted('P6')) {
   console.error(`P6: unlocking a passphrase store (export --pem) vs one scrypt N=2^17 in node (${RUNS} runs each)`);
   add(
@@ -199,7 +284,10 @@ if (wanted('P6')) {
     'unlock a passphrase store (export --pem, scrypt N=2^17) ÷ node running one scrypt N=2^17',
     1.5,
     compare(cli(['export', 'one', '--pem', join(work, 'out.pem'), '--force'], exportEnv), () =>
-      timeIt(process.execPath, ['-e', "require('node:crypto').scryptSync('bench', Buffer.alloc(16), 32, { N: 2 ** 17, r: 8, p: 1, maxmem: 2 ** 28 })"]),
+      timeIt(process.execPath, [
+        '-e',
+        "require('node:crypto').scryptSync('bench', Buffer.alloc(16), 32, { N: 2 ** 17, r: 8, p: 1, maxmem: 2 ** 28 })",
+      ]),
     ),
   );
 }
@@ -210,22 +298,55 @@ if (wanted('P7')) {
     'export --p12 (unlock + PBKDF2-SHA256 and MAC at 600 000) ÷ openssl pkcs12 -export -iter 600000',
     3,
     compare(cli(['export', 'one', '--p12', join(work, 'out.p12'), '--force'], exportEnv), () =>
-      timeIt('openssl', ['pkcs12', '-export', '-in', join(work, 'export-cert.pem'), '-inkey', join(work, 'export-key.pem'), '-out', join(work, 'o.p12'), '-passout', 'pass:bench', '-iter', '600000']),
+      timeIt('openssl', [
+        'pkcs12',
+        '-export',
+        '-in',
+        join(work, 'export-cert.pem'),
+        '-inkey',
+        join(work, 'export-key.pem'),
+        '-out',
+        join(work, 'o.p12'),
+        '-passout',
+        'pass:bench',
+        '-iter',
+        '600000',
+      ]),
     ),
   );
 }
 if (wanted('P5')) {
   const rss = [];
-  for (let i = 0; i < 5; i++) rss.push(peakRssKiB(process.execPath, [bin, 'check-expiry', '-q'], { ...baseEnv, APNS_CERT_STORE: inputs.store }));
+  for (let i = 0; i < 5; i++)
+    rss.push(peakRssKiB(process.execPath, [bin, 'check-expiry', '-q'], { ...baseEnv, APNS_CERT_STORE: inputs.store }));
   const rssMiB = median(rss) / 1024;
-  results.push({ id: 'P5', what: 'peak RSS of P1 (MiB, not a ratio)', target: 80, runs: rss.length, subjectMs: null, baselineMs: null, ratio: rssMiB, pass: rssMiB <= 80 });
+  results.push({
+    id: 'P5',
+    what: 'peak RSS of P1 (MiB, not a ratio)',
+    target: 80,
+    runs: rss.length,
+    subjectMs: null,
+    baselineMs: null,
+    ratio: rssMiB,
+    pass: rssMiB <= 80,
+  });
 }
 
-const machine = { node: process.version, cpus: (await import('node:os')).cpus().length, runs: RUNS, date: new Date().toISOString() };
+const machine = {
+  node: process.version,
+  cpus: (await import('node:os')).cpus().length,
+  runs: RUNS,
+  date: new Date().toISOString(),
+};
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);
 const fmt = (x) => (x === null ? '-' : x.toFixed(x < 10 ? 2 : 0));
 console.log('| id | what | runs | subject median ms | baseline median ms | ratio (P5: MiB) | target | |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
-for (const r of results) console.log(`| ${r.id} | ${r.what} | ${r.runs} | ${fmt(r.subjectMs)} | ${fmt(r.baselineMs)} | ${fmt(r.ratio)} | ≤ ${r.target} | ${r.pass ? 'met' : 'MISSED'} |`);
-console.log(`\n${machine.node}, ${machine.cpus} cores, without NODE_OPTIONS and NODE_EXTRA_CA_CERTS; written to bench/results.json`);
+for (const r of results)
+  console.log(
+    `| ${r.id} | ${r.what} | ${r.runs} | ${fmt(r.subjectMs)} | ${fmt(r.baselineMs)} | ${fmt(r.ratio)} | ≤ ${r.target} | ${r.pass ? 'met' : 'MISSED'} |`,
+  );
+console.log(
+  `\n${machine.node}, ${machine.cpus} cores, without NODE_OPTIONS and NODE_EXTRA_CA_CERTS; written to bench/results.json`,
+);
 rmSync(work, { recursive: true, force: true });

@@ -32,7 +32,9 @@ const vendorsAsFiles = (fromDir) => ({
   setup(b) {
     b.onResolve({ filter: /^[@a-z]/ }, (args) => {
       const file = VENDORS[args.path];
-      return file === undefined || args.kind === 'entry-point' ? undefined : { path: `${fromDir}${file}`, external: true };
+      return file === undefined || args.kind === 'entry-point'
+        ? undefined
+        : { path: `${fromDir}${file}`, external: true };
     });
   },
 });
@@ -83,14 +85,22 @@ const main = await build({
 
 // e.g. import.meta, which is empty in a CommonJS bundle
 if (main.warnings.length > 0) throw new Error('bundle: esbuild warned about the main bundle (above)');
-if (!isAscii(readFileSync('dist/apns-cert.cjs'))) throw new Error('bundle: dist/apns-cert.cjs is not ASCII; bin/apns-cert.cjs reads it as latin1');
+if (!isAscii(readFileSync('dist/apns-cert.cjs')))
+  throw new Error('bundle: dist/apns-cert.cjs is not ASCII; bin/apns-cert.cjs reads it as latin1');
 
-const keychainChild = await build({ ...common, entryPoints: ['src/secrets/keychain-child.ts'], outfile: 'dist/keychain-child.cjs', external: ['@napi-rs/keyring'] });
+const keychainChild = await build({
+  ...common,
+  entryPoints: ['src/secrets/keychain-child.ts'],
+  outfile: 'dist/keychain-child.cjs',
+  external: ['@napi-rs/keyring'],
+});
 if (keychainChild.warnings.length > 0) throw new Error('bundle: esbuild warned about the keychain process (above)');
 
 mkdirSync('dist/vendor', { recursive: true });
 const vendors = await Promise.all(
-  Object.entries(VENDORS).map(([pkg, file]) => build({ ...common, entryPoints: [pkg], outfile: `dist/vendor/${file}`, plugins: [vendorsAsFiles('./')] })),
+  Object.entries(VENDORS).map(([pkg, file]) =>
+    build({ ...common, entryPoints: [pkg], outfile: `dist/vendor/${file}`, plugins: [vendorsAsFiles('./')] }),
+  ),
 );
 
 // Which output file holds which packages: the lazy-loading test checks the cron path against it.
@@ -114,10 +124,17 @@ writeFileSync('dist/packages.json', `${JSON.stringify(packages, null, 2)}\n`);
 const work = mkdtempSync(join(tmpdir(), 'apns-cert-build-'));
 try {
   const caFile = join(work, 'ca.pem');
-  const integration2 = /file: 'ca_apple-application-integration-2-ca\.pem',[^}]*der: '([^']+)'/.exec(readFileSync('src/core/apple-ca-bundle.ts', 'utf8'));
-  if (integration2 === null) throw new Error('bundle: no Apple Application Integration 2 CA in src/core/apple-ca-bundle.ts for the warm-up');
+  const integration2 = /file: 'ca_apple-application-integration-2-ca\.pem',[^}]*der: '([^']+)'/.exec(
+    readFileSync('src/core/apple-ca-bundle.ts', 'utf8'),
+  );
+  if (integration2 === null)
+    throw new Error('bundle: no Apple Application Integration 2 CA in src/core/apple-ca-bundle.ts for the warm-up');
   writeFileSync(caFile, `-----BEGIN CERTIFICATE-----\n${integration2[1]}\n-----END CERTIFICATE-----\n`);
-  const env = { APNS_CERT_STORE: join(work, 'store'), APNS_CERT_PASSPHRASE: 'build-time warm-up', APNS_CERT_SECRET_BACKEND: 'passphrase' };
+  const env = {
+    APNS_CERT_STORE: join(work, 'store'),
+    APNS_CERT_PASSPHRASE: 'build-time warm-up',
+    APNS_CERT_SECRET_BACKEND: 'passphrase',
+  };
   const profiles = [
     // every command's definition, and the common paths (this one also creates the store the next ones read)
     [
@@ -125,17 +142,32 @@ try {
       [
         [['--help'], [0]],
         [['inspect', caFile], [0]],
-        [['check-expiry', caFile], [0, 1, 2]],
+        [
+          ['check-expiry', caFile],
+          [0, 1, 2],
+        ],
         [['csr', '--name', 'warm-up', '--out', join(work, 'warm-up.csr')], [0]],
         [['check-expiry', '-q'], [3]], // a record without a certificate yet
         [['list'], [0]],
       ],
     ],
     ['dist/cache/inspect.cache', [[['inspect', caFile], [0]]]],
-    ['dist/cache/check-expiry.cache', [[['check-expiry', caFile], [0, 1, 2]], [['check-expiry', '-q'], [3]]]],
+    [
+      'dist/cache/check-expiry.cache',
+      [
+        [
+          ['check-expiry', caFile],
+          [0, 1, 2],
+        ],
+        [['check-expiry', '-q'], [3]],
+      ],
+    ],
   ];
   mkdirSync('dist/cache');
-  for (const [file, runs] of profiles) execFileSync(process.execPath, ['scripts/warm-code-cache.cjs', file, JSON.stringify(runs), JSON.stringify(env)], { stdio: 'inherit' });
+  for (const [file, runs] of profiles)
+    execFileSync(process.execPath, ['scripts/warm-code-cache.cjs', file, JSON.stringify(runs), JSON.stringify(env)], {
+      stdio: 'inherit',
+    });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -11,8 +11,15 @@ async function warm() {
   const discard = { write: () => true };
   const tty = { stdin: () => false, stdout: () => false, stderr: () => false };
   for (const [args, expected] of JSON.parse(runsJson)) {
-    const code = await cli.run({ argv: ['node', 'apns-cert', ...args], env: JSON.parse(envJson), stdout: discard, stderr: discard, tty });
-    if (!expected.includes(code)) throw new Error(`warm-up \`apns-cert ${args.join(' ')}\` exited ${code}, expected ${expected.join(' or ')}`);
+    const code = await cli.run({
+      argv: ['node', 'apns-cert', ...args],
+      env: JSON.parse(envJson),
+      stdout: discard,
+      stderr: discard,
+      tty,
+    });
+    if (!expected.includes(code))
+      throw new Error(`warm-up \`apns-cert ${args.join(' ')}\` exited ${code}, expected ${expected.join(' or ')}`);
   }
   writeFileSync(cacheFile, script.createCachedData());
 }

@@ -50,20 +50,33 @@ class LazyVault implements MasterKeyVault {
 
 /** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
 export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
-  const store = new FileStore(resolveStoreDir(globals.store, io.env), { lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000), onInterrupt });
+  const store = new FileStore(resolveStoreDir(globals.store, io.env), {
+    lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000),
+    onInterrupt,
+  });
   let interactiveAnswer: boolean | undefined;
   const interactive = () => (interactiveAnswer ??= !globals.json && io.tty.stdin() && io.tty.stderr());
   const envBackend = io.env.APNS_CERT_SECRET_BACKEND;
   if (envBackend !== undefined && envBackend !== '' && envBackend !== 'keychain' && envBackend !== 'passphrase') {
-    throw new AppError('USAGE', `read APNS_CERT_SECRET_BACKEND: "${envBackend}" is not keychain or passphrase`, { hint: 'export APNS_CERT_SECRET_BACKEND=passphrase' });
+    throw new AppError('USAGE', `read APNS_CERT_SECRET_BACKEND: "${envBackend}" is not keychain or passphrase`, {
+      hint: 'export APNS_CERT_SECRET_BACKEND=passphrase',
+    });
   }
   const passphraseGiven = globals.passphraseFile !== undefined || (io.env.APNS_CERT_PASSPHRASE ?? '') !== '';
-  const backendForNewStore: SecretBackendName = globals.secretBackend ?? (envBackend === '' ? undefined : (envBackend as SecretBackendName | undefined)) ?? (passphraseGiven ? 'passphrase' : 'keychain');
+  const backendForNewStore: SecretBackendName =
+    globals.secretBackend ??
+    (envBackend === '' ? undefined : (envBackend as SecretBackendName | undefined)) ??
+    (passphraseGiven ? 'passphrase' : 'keychain');
   const keychainTimeout = envMs(io.env, 'APNS_CERT_KEYCHAIN_TIMEOUT_MS', 10_000);
   const vaults: Record<SecretBackendName, MasterKeyVault> = {
     passphrase: new LazyVault('passphrase', async () => {
       const { passphraseSource, PassphraseVault } = await import('../secrets/passphrase.js');
-      const source = passphraseSource({ file: globals.passphraseFile, env: io.env, interactive: interactive(), prompt: (message) => promptPassword(message, io.stderrStream()) });
+      const source = passphraseSource({
+        file: globals.passphraseFile,
+        env: io.env,
+        interactive: interactive(),
+        prompt: (message) => promptPassword(message, io.stderrStream()),
+      });
       return new PassphraseVault(store, source);
     }),
     keychain: new LazyVault('keychain', async () => {

@@ -82,7 +82,10 @@ export async function main(): Promise<void> {
   const stdout = new FdSink(1, () => process.stdout);
   const stderr = new FdSink(2, () => process.stderr, true);
   // A command waiting on a hung keychain, the network or a lock still ends at once on Ctrl-C or kill.
-  exitOnSignals((text) => stderr.write(text), (code) => process.exit(code));
+  exitOnSignals(
+    (text) => stderr.write(text),
+    (code) => process.exit(code),
+  );
   const code = await run({
     argv: process.argv,
     env: process.env,

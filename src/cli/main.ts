@@ -39,7 +39,24 @@ export interface Io {
   tty: { stdin: () => boolean; stdout: () => boolean; stderr: () => boolean };
 }
 
-const COMMANDS: Array<CommandModule<never>> = [csr, importCommand, renew, retire, exportCommand, vendorSign, inspect, hash, verify, checkExpiry, list, show, doctor, probe, storeUpgrade, completion] as Array<CommandModule<never>>;
+const COMMANDS: Array<CommandModule<never>> = [
+  csr,
+  importCommand,
+  renew,
+  retire,
+  exportCommand,
+  vendorSign,
+  inspect,
+  hash,
+  verify,
+  checkExpiry,
+  list,
+  show,
+  doctor,
+  probe,
+  storeUpgrade,
+  completion,
+] as Array<CommandModule<never>>;
 
 function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): number {
   const debug = env.APNS_CERT_DEBUG === '1';
@@ -73,8 +90,16 @@ export async function run(io: Io): Promise<number> {
     .option('--json', 'machine-readable output on stdout', false)
     .option('--no-color', 'no colors (also off when not a TTY or under NO_COLOR)')
     .option('-q, --quiet', 'no messages; check-expiry prints nothing when all is OK', false)
-    .addOption(new Option('--secret-backend <backend>', 'secret backend for a NEW store (default: $APNS_CERT_SECRET_BACKEND, else keychain)').choices(['keychain', 'passphrase']))
-    .option('--passphrase-file <file>', 'passphrase for the passphrase backend (else $APNS_CERT_PASSPHRASE, else a prompt)')
+    .addOption(
+      new Option(
+        '--secret-backend <backend>',
+        'secret backend for a NEW store (default: $APNS_CERT_SECRET_BACKEND, else keychain)',
+      ).choices(['keychain', 'passphrase']),
+    )
+    .option(
+      '--passphrase-file <file>',
+      'passphrase for the passphrase backend (else $APNS_CERT_PASSPHRASE, else a prompt)',
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -83,13 +108,18 @@ export async function run(io: Io): Promise<number> {
       // commander's own errors (a missing or invalid option, an unknown command) echo what was typed: escaped
       outputError: (text, write) => {
         // one line, whatever was typed, plus commander's own "(Did you mean ...?)" line
-        const lines = text.replace(/^error: /, '').trimEnd().split(/\n(?=\(Did you mean )/);
+        const lines = text
+          .replace(/^error: /, '')
+          .trimEnd()
+          .split(/\n(?=\(Did you mean )/);
         lines[0] = `apns-cert: ${lines[0]}`;
         lines.push(`hint: apns-cert ${invoked === undefined ? '' : `${invoked.name} `}--help`);
         write(lines.map((line) => `${escapeControl(line)}\n`).join(''));
       },
     })
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 EXIT CODES
   0    success           1    a check came out negative (topic changed, verify failed)
   64   usage error       65   bad input data / damaged index    66   input file missing
@@ -103,7 +133,8 @@ EXAMPLES
   apns-cert import ~/Downloads/MDM_Certificate.pem --name acme-prod
   apns-cert check-expiry -q
   apns-cert <command> --help
-`);
+`,
+    );
 
   for (const mod of invoked && !invoked.needsAllCommands ? [invoked] : COMMANDS) {
     const command = mod.define(program);
@@ -111,7 +142,13 @@ EXAMPLES
     command.action(async function (this: Command) {
       const globals = program.opts<GlobalOptions>();
       const color = useColor({ isTTY: io.tty.stdout, env: io.env, noColorFlag: !globals.color, json: globals.json });
-      out = new Output({ json: globals.json, quiet: globals.quiet, style: color ? await colorStyle() : plainStyle, stdout: io.stdout, stderr: io.stderr });
+      out = new Output({
+        json: globals.json,
+        quiet: globals.quiet,
+        style: color ? await colorStyle() : plainStyle,
+        stdout: io.stdout,
+        stderr: io.stderr,
+      });
       const deps = await makeDeps(globals, io, out);
       exitCode = await mod.run(mod.options(this), deps);
     });

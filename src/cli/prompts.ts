@@ -27,7 +27,11 @@ export function inquirerPrompter(output: () => NodeJS.WritableStream, show: (tex
   return {
     async select(message, choices) {
       const { select } = await load();
-      const shown = choices.map((c) => ({ ...c, name: show(c.name), ...(c.description === undefined ? {} : { description: show(c.description) }) }));
+      const shown = choices.map((c) => ({
+        ...c,
+        name: show(c.name),
+        ...(c.description === undefined ? {} : { description: show(c.description) }),
+      }));
       return cancellable(() => select({ message: show(message), choices: shown, pageSize: 12 }, { output: output() }));
     },
     async input(message, opts = {}) {
@@ -35,10 +39,11 @@ export function inquirerPrompter(output: () => NodeJS.WritableStream, show: (tex
       const config: Parameters<typeof input>[0] = { message: show(message) };
       if (opts.default !== undefined) config.default = opts.default;
       const validate = opts.validate;
-      if (validate !== undefined) config.validate = async (value) => {
-        const verdict = await validate(value);
-        return verdict === true ? true : show(verdict);
-      };
+      if (validate !== undefined)
+        config.validate = async (value) => {
+          const verdict = await validate(value);
+          return verdict === true ? true : show(verdict);
+        };
       return cancellable(() => input(config, { output: output() }));
     },
     async password(message) {

@@ -40,7 +40,9 @@ async function fromFiles(files: string[], deps: Deps, problems: Problem[]): Prom
   for (const file of files) {
     try {
       const bytes = await deps.readInput(file);
-      const certs = isPkcs12(bytes) ? (await decodeCertificates(bytes, file, deps)).certificates : summarizeCertificateFile(bytes, file);
+      const certs = isPkcs12(bytes)
+        ? (await decodeCertificates(bytes, file, deps)).certificates
+        : summarizeCertificateFile(bytes, file);
       const cert = certs.find((c) => c.topic !== null) ?? certs[0]!;
       items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter });
     } catch (error) {
@@ -65,7 +67,8 @@ async function fromStore(names: string[], deps: Deps, problems: Problem[]): Prom
     return [];
   }
   for (const name of names) {
-    if (!records.some((r) => r.name === name)) problems.push({ source: name, message: `no record "${name}" in the store` });
+    if (!records.some((r) => r.name === name))
+      problems.push({ source: name, message: `no record "${name}" in the store` });
   }
   const items: ExpiryInput[] = [];
   for (const record of records) {
@@ -93,18 +96,39 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
       .argument('[files...]', 'certificate files to check instead of the store')
       .option('--warn-days <days>', 'WARNING below this many days left', wholeNumber, 30)
       .option('--critical-days <days>', 'CRITICAL below this many days left', wholeNumber, 7)
-      .option('--name <name>', 'check only this record (repeatable)', (value: string, previous: string[]) => collect(recordName(value), previous), [])
+      .option(
+        '--name <name>',
+        'check only this record (repeatable)',
+        (value: string, previous: string[]) => collect(recordName(value), previous),
+        [],
+      )
       .option('--at <iso-date>', 'evaluate as of this instant instead of now', isoInstant)
-      .addOption(new Option('--format <format>', 'output format (--json = --format json)').choices(['text', 'json', 'prometheus', 'nagios']))
-      .option('--output <file>', 'write the output to this file atomically (temp file + rename), e.g. for the node_exporter textfile collector')
-      .option('--notify-file <file>', 'when the status is WARNING or worse, POST a JSON message (Slack/Teams "text" + the result) to the webhook URL in this file (else $APNS_CERT_NOTIFY_URL)')
+      .addOption(
+        new Option('--format <format>', 'output format (--json = --format json)').choices([
+          'text',
+          'json',
+          'prometheus',
+          'nagios',
+        ]),
+      )
+      .option(
+        '--output <file>',
+        'write the output to this file atomically (temp file + rename), e.g. for the node_exporter textfile collector',
+      )
+      .option(
+        '--notify-file <file>',
+        'when the status is WARNING or worse, POST a JSON message (Slack/Teams "text" + the result) to the webhook URL in this file (else $APNS_CERT_NOTIFY_URL)',
+      )
       .addOption(new Option('--notify <url>', 'refused: a webhook URL is a secret, use --notify-file').hideHelp());
     return withHelp(command, {
       exitCodes: [
         [0, 'OK: every certificate has at least --warn-days days left'],
         [1, 'WARNING: some certificate has fewer than --warn-days days left'],
         [2, 'CRITICAL: some certificate has fewer than --critical-days days left, or has expired'],
-        [3, 'UNKNOWN: the check could not run (no store, damaged index, unreadable file, unknown name, bad option or webhook URL, --output not writable)'],
+        [
+          3,
+          'UNKNOWN: the check could not run (no store, damaged index, unreadable file, unknown name, bad option or webhook URL, --output not writable)',
+        ],
       ],
       notes: [
         'WEBHOOK URL',
@@ -124,20 +148,47 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     });
   },
   options(command: Command) {
-    const o = command.opts<{ warnDays: number; criticalDays: number; name: string[]; at?: Date; format?: ExpiryFormat; output?: string; notify?: string; notifyFile?: string }>();
-    return { files: command.args, names: o.name, warnDays: o.warnDays, criticalDays: o.criticalDays, at: o.at, format: o.format, output: o.output, notify: o.notify, notifyFile: o.notifyFile };
+    const o = command.opts<{
+      warnDays: number;
+      criticalDays: number;
+      name: string[];
+      at?: Date;
+      format?: ExpiryFormat;
+      output?: string;
+      notify?: string;
+      notifyFile?: string;
+    }>();
+    return {
+      files: command.args,
+      names: o.name,
+      warnDays: o.warnDays,
+      criticalDays: o.criticalDays,
+      at: o.at,
+      format: o.format,
+      output: o.output,
+      notify: o.notify,
+      notifyFile: o.notifyFile,
+    };
   },
   async run(options: CheckExpiryOptions, deps: Deps) {
     const thresholds = validateThresholds({ warnDays: options.warnDays, criticalDays: options.criticalDays });
     if (options.files.length > 0 && options.names.length > 0) {
-      throw new AppError('USAGE', 'check-expiry: give certificate files or --name, not both', { hint: 'apns-cert check-expiry --name acme-prod' });
+      throw new AppError('USAGE', 'check-expiry: give certificate files or --name, not both', {
+        hint: 'apns-cert check-expiry --name acme-prod',
+      });
     }
     const webhook = await webhookUrl(options, deps);
     const format: ExpiryFormat = options.format ?? (deps.out.json ? 'json' : 'text');
     const now = options.at ?? deps.now();
     const problems: Problem[] = [];
-    const items = options.files.length > 0 ? await fromFiles(options.files, deps, problems) : await fromStore(options.names, deps, problems);
-    const status = worst([...items.map((i) => classifyExpiry(i.notAfter, now, thresholds)), ...(problems.length > 0 ? (['unknown'] as const) : [])]);
+    const items =
+      options.files.length > 0
+        ? await fromFiles(options.files, deps, problems)
+        : await fromStore(options.names, deps, problems);
+    const status = worst([
+      ...items.map((i) => classifyExpiry(i.notAfter, now, thresholds)),
+      ...(problems.length > 0 ? (['unknown'] as const) : []),
+    ]);
     // -q and all OK: nothing to print, and nothing to notify (only WARNING or worse is sent).
     if (format === 'text' && deps.out.quiet && status === 'ok' && options.output === undefined) return NAGIOS_EXIT.ok;
     const results = evaluateExpiry(items, now, thresholds);
@@ -161,9 +212,14 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     if (options.output !== undefined) {
       // Replaced by rename, as the textfile collector requires; its directory must exist already.
       const { writeOutputFile } = await import('../store/files.js');
-      await writeOutputFile(options.output, rendered, { force: true, flag: '--output', storeDir: deps.store.dir, mode: 0o644, parents: false });
-    }
-    else deps.out.raw(rendered);
+      await writeOutputFile(options.output, rendered, {
+        force: true,
+        flag: '--output',
+        storeDir: deps.store.dir,
+        mode: 0o644,
+        parents: false,
+      });
+    } else deps.out.raw(rendered);
     // The Prometheus format has no place for them, and a file is not read by the person running the check:
     // each problem is named on stderr, as the text format names it on stdout.
     if (format === 'prometheus' || options.output !== undefined) {
@@ -174,10 +230,20 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     // reported on stderr and never replaces the expiry status.
     if (webhook !== undefined && status !== 'ok') {
       const { postWebhook } = await import('../output/webhook.js');
-      const failure = await postWebhook(webhook.url, { schemaVersion: JSON_SCHEMA_VERSION, text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`, ...report }, webhookTimeout(deps.env));
+      const failure = await postWebhook(
+        webhook.url,
+        {
+          schemaVersion: JSON_SCHEMA_VERSION,
+          text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`,
+          ...report,
+        },
+        webhookTimeout(deps.env),
+      );
       if (failure !== null) {
         deps.out.error(`apns-cert: notify ${webhook.url.origin}: ${failure}`);
-        deps.out.error(`hint: curl -sS -X POST -H 'content-type: application/json' -d '{"text":"apns-cert test"}' ${webhook.shellWord}`);
+        deps.out.error(
+          `hint: curl -sS -X POST -H 'content-type: application/json' -d '{"text":"apns-cert test"}' ${webhook.shellWord}`,
+        );
       }
     }
     return NAGIOS_EXIT[status];
@@ -189,15 +255,23 @@ function webhookTimeout(env: NodeJS.ProcessEnv): number {
   return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 10_000;
 }
 
-const WEBHOOK_HINT = 'chmod 600 webhook-url && apns-cert check-expiry --notify-file webhook-url   # the file holds the URL';
+const WEBHOOK_HINT =
+  'chmod 600 webhook-url && apns-cert check-expiry --notify-file webhook-url   # the file holds the URL';
 
 /**
  * The webhook URL from --notify-file, else $APNS_CERT_NOTIFY_URL; never from the command line. Messages never echo
  * it; `shellWord` is what a shell command can use in its place.
  */
-async function webhookUrl(options: CheckExpiryOptions, deps: Deps): Promise<{ url: URL; shellWord: string } | undefined> {
+async function webhookUrl(
+  options: CheckExpiryOptions,
+  deps: Deps,
+): Promise<{ url: URL; shellWord: string } | undefined> {
   if (options.notify !== undefined) {
-    throw new AppError('USAGE', '--notify <url> is refused: a webhook URL is a secret, and a command-line value is in every process list', { hint: WEBHOOK_HINT });
+    throw new AppError(
+      'USAGE',
+      '--notify <url> is refused: a webhook URL is a secret, and a command-line value is in every process list',
+      { hint: WEBHOOK_HINT },
+    );
   }
   let raw: string;
   let from: string;
@@ -209,7 +283,10 @@ async function webhookUrl(options: CheckExpiryOptions, deps: Deps): Promise<{ ur
     from = `--notify-file ${options.notifyFile}`;
     shellWord = `"$(cat '${options.notifyFile.replace(/'/g, "'\\''")}')"`;
     const mode = statSync(options.notifyFile).mode & 0o777;
-    if ((mode & 0o077) !== 0) deps.out.warn(`${options.notifyFile} holds a webhook URL (a secret) and is mode ${mode.toString(8)}: chmod 600 ${options.notifyFile}`);
+    if ((mode & 0o077) !== 0)
+      deps.out.warn(
+        `${options.notifyFile} holds a webhook URL (a secret) and is mode ${mode.toString(8)}: chmod 600 ${options.notifyFile}`,
+      );
   } else if ((deps.env.APNS_CERT_NOTIFY_URL ?? '') !== '') {
     raw = deps.env.APNS_CERT_NOTIFY_URL!.trim();
     from = 'APNS_CERT_NOTIFY_URL';
@@ -224,12 +301,18 @@ async function webhookUrl(options: CheckExpiryOptions, deps: Deps): Promise<{ ur
     throw new AppError('USAGE', `read ${from}: the webhook URL is not a URL`, { hint: WEBHOOK_HINT });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AppError('USAGE', `read ${from}: only http(s) webhooks are supported, not ${url.protocol}`, { hint: WEBHOOK_HINT });
+    throw new AppError('USAGE', `read ${from}: only http(s) webhooks are supported, not ${url.protocol}`, {
+      hint: WEBHOOK_HINT,
+    });
   }
   return { url, shellWord };
 }
 
-async function render(format: ExpiryFormat, report: ExpiryReport, style: Deps['out']['style'] | undefined): Promise<string> {
+async function render(
+  format: ExpiryFormat,
+  report: ExpiryReport,
+  style: Deps['out']['style'] | undefined,
+): Promise<string> {
   switch (format) {
     case 'json':
       return formatJson(report);
@@ -239,7 +322,9 @@ async function render(format: ExpiryFormat, report: ExpiryReport, style: Deps['o
       return (await import('../output/nagios.js')).formatNagios(report);
     case 'text': {
       const plain = (t: string) => t;
-      const paint: Painter = style ? { ok: style.green, warning: style.yellow, critical: style.red, unknown: style.magenta } : { ok: plain, warning: plain, critical: plain, unknown: plain };
+      const paint: Painter = style
+        ? { ok: style.green, warning: style.yellow, critical: style.red, unknown: style.magenta }
+        : { ok: plain, warning: plain, critical: plain, unknown: plain };
       return formatText(report, paint);
     }
   }

@@ -73,7 +73,12 @@ export function specFromProgram(program: Command): { commands: CommandSpec[]; gl
     globals: [...optionSpecs(program), { flag: '--help', description: 'show help', value: null }],
     commands: program.commands
       .filter((c) => c.name() !== 'help')
-      .map((c) => ({ name: c.name(), description: c.summary() || c.description(), options: optionSpecs(c), argument: argumentKind(c) })),
+      .map((c) => ({
+        name: c.name(),
+        description: c.summary() || c.description(),
+        options: optionSpecs(c),
+        argument: argumentKind(c),
+      })),
   };
 }
 
@@ -102,12 +107,25 @@ function bashCandidates(value: ValueKind): string {
 export function bashScript(spec: { commands: CommandSpec[]; globals: OptionSpec[] }): string {
   // "<command> <option>" -> what its value is; global options with any command (or none)
   const valueCases = [
-    ...spec.commands.flatMap((c) => c.options.filter((o) => o.value !== null).map((o) => `    ${sq(`${c.name} ${o.flag}`)}) ${bashCandidates(o.value!)}; return ;;`)),
-    ...spec.globals.filter((o) => o.value !== null).map((o) => `    *${sq(` ${o.flag}`)}) ${bashCandidates(o.value!)}; return ;;`),
+    ...spec.commands.flatMap((c) =>
+      c.options
+        .filter((o) => o.value !== null)
+        .map((o) => `    ${sq(`${c.name} ${o.flag}`)}) ${bashCandidates(o.value!)}; return ;;`),
+    ),
+    ...spec.globals
+      .filter((o) => o.value !== null)
+      .map((o) => `    *${sq(` ${o.flag}`)}) ${bashCandidates(o.value!)}; return ;;`),
   ].join('\n');
-  const optionCases = spec.commands.map((c) => `    ${c.name}) opts=${sq(c.options.map((o) => o.flag).join(' ') + ' --help')} ;;`).join('\n');
-  const argumentCases = spec.commands.map((c) => `    ${c.name}) ${c.argument === null ? 'COMPREPLY=()' : bashCandidates(c.argument)} ;;`).join('\n');
-  const globalsWithValue = spec.globals.filter((o) => o.value !== null).map((o) => o.flag).join('|');
+  const optionCases = spec.commands
+    .map((c) => `    ${c.name}) opts=${sq(c.options.map((o) => o.flag).join(' ') + ' --help')} ;;`)
+    .join('\n');
+  const argumentCases = spec.commands
+    .map((c) => `    ${c.name}) ${c.argument === null ? 'COMPREPLY=()' : bashCandidates(c.argument)} ;;`)
+    .join('\n');
+  const globalsWithValue = spec.globals
+    .filter((o) => o.value !== null)
+    .map((o) => o.flag)
+    .join('|');
   return `# bash completion for apns-cert; install: apns-cert completion bash > /etc/bash_completion.d/apns-cert
 _apns_cert() {
   local cur prev cmd opts i
@@ -166,10 +184,15 @@ function zshAction(value: ValueKind): string {
 }
 
 export function zshScript(spec: { commands: CommandSpec[]; globals: OptionSpec[] }): string {
-  const optionLine = (o: OptionSpec) => `'${o.flag}[${zq(o.description)}]${o.value === null ? '' : zshAction(o.value)}'`;
-  const argumentLine = (c: CommandSpec) => (c.argument === null ? [] : [`'${c.argument.kind === 'files' ? '*' : '1'}${zshAction(c.argument)}'`]);
+  const optionLine = (o: OptionSpec) =>
+    `'${o.flag}[${zq(o.description)}]${o.value === null ? '' : zshAction(o.value)}'`;
+  const argumentLine = (c: CommandSpec) =>
+    c.argument === null ? [] : [`'${c.argument.kind === 'files' ? '*' : '1'}${zshAction(c.argument)}'`];
   const cases = spec.commands
-    .map((c) => `    ${c.name}) _arguments ${[...c.options.map(optionLine), "'--help[show help]'", ...argumentLine(c)].join(' ')} ;;`)
+    .map(
+      (c) =>
+        `    ${c.name}) _arguments ${[...c.options.map(optionLine), "'--help[show help]'", ...argumentLine(c)].join(' ')} ;;`,
+    )
     .join('\n');
   return `#compdef apns-cert
 # zsh completion for apns-cert; install: apns-cert completion zsh > "\${fpath[1]}/_apns-cert"
@@ -223,11 +246,17 @@ export function fishScript(spec: { commands: CommandSpec[]; globals: OptionSpec[
     '# fish completion for apns-cert; install: apns-cert completion fish > ~/.config/fish/completions/apns-cert.fish',
     'complete -c apns-cert -f',
     ...spec.commands.map((c) => `complete -c apns-cert -n __fish_use_subcommand -a ${c.name} -d ${fq(c.description)}`),
-    ...spec.globals.map((o) => `complete -c apns-cert -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.value === null ? '' : fishValue(o.value, fq)}`),
+    ...spec.globals.map(
+      (o) =>
+        `complete -c apns-cert -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.value === null ? '' : fishValue(o.value, fq)}`,
+    ),
   ];
   for (const c of spec.commands) {
     const when = `-n '__fish_seen_subcommand_from ${c.name}'`;
-    for (const o of c.options) lines.push(`complete -c apns-cert ${when} -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.value === null ? '' : fishValue(o.value, fq)}`);
+    for (const o of c.options)
+      lines.push(
+        `complete -c apns-cert ${when} -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.value === null ? '' : fishValue(o.value, fq)}`,
+      );
     if (c.argument !== null) {
       const value = fishValue(c.argument, fq).replace(/^ -[xr]/, '');
       if (value !== '') lines.push(`complete -c apns-cert ${when}${value}`);
@@ -247,7 +276,11 @@ export const completion: CommandModule<CompletionOptions> = {
       .addArgument(new Argument('[shell]', 'bash, zsh or fish').choices(SHELLS))
       .option('--names', 'print the record names of the store, one per line (used by the scripts)', false);
     return withHelp(command, {
-      exitCodes: [[0, 'script printed'], [64, 'unknown shell'], [65, 'the store index is damaged (--names)']],
+      exitCodes: [
+        [0, 'script printed'],
+        [64, 'unknown shell'],
+        [65, 'the store index is damaged (--names)'],
+      ],
       examples: [
         'apns-cert completion bash > /etc/bash_completion.d/apns-cert',
         'apns-cert completion zsh > "${fpath[1]}/_apns-cert"',
@@ -256,7 +289,11 @@ export const completion: CommandModule<CompletionOptions> = {
     });
   },
   options(command: Command) {
-    return { shell: command.args[0], names: command.opts<{ names: boolean }>().names, ...specFromProgram(command.parent!) };
+    return {
+      shell: command.args[0],
+      names: command.opts<{ names: boolean }>().names,
+      ...specFromProgram(command.parent!),
+    };
   },
   async run(options: CompletionOptions, deps: Deps) {
     if (options.names) {
@@ -266,7 +303,8 @@ export const completion: CommandModule<CompletionOptions> = {
     }
     const scripts: Record<Shell, typeof bashScript> = { bash: bashScript, zsh: zshScript, fish: fishScript };
     // commander has refused any other shell
-    if (options.shell === undefined) throw new AppError('USAGE', 'completion: which shell? bash, zsh or fish', { hint: 'apns-cert completion bash' });
+    if (options.shell === undefined)
+      throw new AppError('USAGE', 'completion: which shell? bash, zsh or fish', { hint: 'apns-cert completion bash' });
     const make = scripts[options.shell as Shell];
     deps.out.raw(make(options));
     return 0;

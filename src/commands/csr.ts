@@ -21,16 +21,23 @@ export interface CsrOptions {
 export const PORTAL_URL = 'https://identity.apple.com/pushcert';
 
 export function nextSteps(name: string, csrPath: string, record: PushRecord | undefined): string[] {
-  const lines = ['Next steps:', `  1. Open ${PORTAL_URL} and sign in with the Apple ID that owns this push certificate.`];
+  const lines = [
+    'Next steps:',
+    `  1. Open ${PORTAL_URL} and sign in with the Apple ID that owns this push certificate.`,
+  ];
   if (record?.topic) {
     lines.push(
       `  2. RENEW: find the row whose topic is ${record.topic}`,
       '     and press "Renew" (NOT "Create a Certificate": that makes a new topic and every device must re-enroll).',
     );
   } else {
-    lines.push('  2. NEW certificate: press "Create a Certificate" (for a renewal, press "Renew" on the existing row instead).');
+    lines.push(
+      '  2. NEW certificate: press "Create a Certificate" (for a renewal, press "Renew" on the existing row instead).',
+    );
   }
-  lines.push(`  3. Upload ${csrPath} (your MDM vendor may have to sign it first), then download the .pem Apple returns.`);
+  lines.push(
+    `  3. Upload ${csrPath} (your MDM vendor may have to sign it first), then download the .pem Apple returns.`,
+  );
   lines.push(`  4. apns-cert import <downloaded .pem> --name ${name}`);
   return lines;
 }
@@ -40,8 +47,10 @@ export const csr: CommandModule<CsrOptions> = {
   define(program) {
     const command = program
       .command('csr')
-      .summary('create a private key and a CSR for Apple\'s push certificate portal')
-      .description('Create an RSA-2048 private key (kept encrypted in the store as the pending key of <name>) and a PKCS#10 CSR (SHA-256, PEM) to upload to Apple.')
+      .summary("create a private key and a CSR for Apple's push certificate portal")
+      .description(
+        'Create an RSA-2048 private key (kept encrypted in the store as the pending key of <name>) and a PKCS#10 CSR (SHA-256, PEM) to upload to Apple.',
+      )
       .requiredOption('--name <name>', 'the push identity this key is for, e.g. acme-prod', recordName)
       .option('--out <file>', 'where to write the CSR (default: <name>.csr.pem)')
       .option('--email <addr>', 'e-mail address in the CSR subject')
@@ -71,7 +80,19 @@ export const csr: CommandModule<CsrOptions> = {
     });
   },
   options(command: Command) {
-    const o = command.opts<{ name: string; out?: string; email?: string; country?: string; commonName?: string; appleId?: string; force: boolean; vendorCert?: string; vendorKey?: string; chain?: string; requestOut?: string }>();
+    const o = command.opts<{
+      name: string;
+      out?: string;
+      email?: string;
+      country?: string;
+      commonName?: string;
+      appleId?: string;
+      force: boolean;
+      vendorCert?: string;
+      vendorKey?: string;
+      chain?: string;
+      requestOut?: string;
+    }>();
     return {
       name: o.name,
       out: o.out,
@@ -92,34 +113,83 @@ export const csr: CommandModule<CsrOptions> = {
     const { makeCsr } = await import('./shared/make-csr.js');
     const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');
     const { assertCanCreate } = await import('../store/files.js');
-    const subject = validateCsrSubject({ commonName: options.commonName ?? name, email: options.email, country: options.country?.toUpperCase() });
+    const subject = validateCsrSubject({
+      commonName: options.commonName ?? name,
+      email: options.email,
+      country: options.country?.toUpperCase(),
+    });
     const outPath = options.out ?? `${name}.csr.pem`;
     if ((options.vendorCert === undefined) !== (options.vendorKey === undefined)) {
-      throw new AppError('USAGE', 'csr: --vendor-cert and --vendor-key go together', { hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key` });
+      throw new AppError('USAGE', 'csr: --vendor-cert and --vendor-key go together', {
+        hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key`,
+      });
     }
     if (options.vendorCert === undefined && (options.chain !== undefined || options.requestOut !== undefined)) {
-      throw new AppError('USAGE', 'csr: --chain and --request-out need --vendor-cert and --vendor-key', { hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key` });
+      throw new AppError('USAGE', 'csr: --chain and --request-out need --vendor-cert and --vendor-key', {
+        hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key`,
+      });
     }
     // Every vendor check runs before the key and CSR are made: a refusal writes nothing.
     const requestOut = options.requestOut ?? `${name}.request.b64`;
-    const vendor = options.vendorCert === undefined ? undefined : await loadVendor({ vendorCert: options.vendorCert, vendorKey: options.vendorKey!, chain: options.chain }, deps);
-    if (vendor !== undefined) await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', storeDir: deps.store.dir });
-    const companion = vendor === undefined ? undefined : { path: requestOut, flag: '--request-out', make: (csrDer: Buffer, csrPath: string) => signAsVendor(csrDer, csrPath, vendor) };
-    const result = await makeCsr({ name, subject, outPath, outFlag: '--out', force: options.force, appleId: options.appleId, reuseKey: false, ...(companion === undefined ? {} : { companion }) }, deps);
+    const vendor =
+      options.vendorCert === undefined
+        ? undefined
+        : await loadVendor(
+            { vendorCert: options.vendorCert, vendorKey: options.vendorKey!, chain: options.chain },
+            deps,
+          );
+    if (vendor !== undefined)
+      await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', storeDir: deps.store.dir });
+    const companion =
+      vendor === undefined
+        ? undefined
+        : {
+            path: requestOut,
+            flag: '--request-out',
+            make: (csrDer: Buffer, csrPath: string) => signAsVendor(csrDer, csrPath, vendor),
+          };
+    const result = await makeCsr(
+      {
+        name,
+        subject,
+        outPath,
+        outFlag: '--out',
+        force: options.force,
+        appleId: options.appleId,
+        reuseKey: false,
+        ...(companion === undefined ? {} : { companion }),
+      },
+      deps,
+    );
     const requestPath = result.companionPath;
     if (result.appleIdMatches === false) {
-      deps.out.warn(`the Apple ID given is not the one recorded for "${name}": a renewal under another Apple ID gets a NEW topic`);
+      deps.out.warn(
+        `the Apple ID given is not the one recorded for "${name}": a renewal under another Apple ID gets a NEW topic`,
+      );
     }
     if (result.replaced !== null) {
-      deps.out.warn(`replaced the pending key of "${name}" created ${result.replaced.createdAt}; a certificate for the old CSR can no longer be imported`);
+      deps.out.warn(
+        `replaced the pending key of "${name}" created ${result.replaced.createdAt}; a certificate for the old CSR can no longer be imported`,
+      );
     }
     if (deps.out.json) {
-      deps.out.document({ name, csrPath: result.csrPath, requestPath, keyId: result.keyId, renewal: result.before?.topic != null, topic: result.before?.topic ?? null });
+      deps.out.document({
+        name,
+        csrPath: result.csrPath,
+        requestPath,
+        keyId: result.keyId,
+        renewal: result.before?.topic != null,
+        topic: result.before?.topic ?? null,
+      });
     } else {
       deps.out.data(result.csrPath);
-      deps.out.info(`Wrote the CSR for "${name}" to ${outPath}; its private key is stored encrypted in ${deps.store.dir}.`);
-      if (requestPath !== null) deps.out.info(`Wrote the vendor-signed request to ${requestOut}: upload that file, not the CSR.`);
-      for (const line of nextSteps(name, requestPath === null ? outPath : requestOut, result.before)) deps.out.info(line);
+      deps.out.info(
+        `Wrote the CSR for "${name}" to ${outPath}; its private key is stored encrypted in ${deps.store.dir}.`,
+      );
+      if (requestPath !== null)
+        deps.out.info(`Wrote the vendor-signed request to ${requestOut}: upload that file, not the CSR.`);
+      for (const line of nextSteps(name, requestPath === null ? outPath : requestOut, result.before))
+        deps.out.info(line);
     }
     return 0;
   },

@@ -33,15 +33,27 @@ export interface DoctorOptions {
 /** The ports Apple asks firewalls to open for APNs. */
 export const DEFAULT_ENDPOINTS = ['api.push.apple.com:443', 'api.push.apple.com:2197', '1-courier.push.apple.com:5223'];
 
-const check = (name: string, status: CheckStatus, message: string, hint: string | null = null): DoctorCheck => ({ check: name, status, message, hint });
+const check = (name: string, status: CheckStatus, message: string, hint: string | null = null): DoctorCheck => ({
+  check: name,
+  status,
+  message,
+  hint,
+});
 
 async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck> {
   try {
     await deps.vaults(index.secretBackend).load(index.storeId);
-    return check('secret-backend', 'ok', index.secretBackend === 'keychain' ? 'the keychain is reachable and holds the store master key' : 'the passphrase opens the store master key');
+    return check(
+      'secret-backend',
+      'ok',
+      index.secretBackend === 'keychain'
+        ? 'the keychain is reachable and holds the store master key'
+        : 'the passphrase opens the store master key',
+    );
   } catch (error) {
     if (!isAppError(error)) throw error;
-    const status: CheckStatus = error.code === 'SECRETS_UNAVAILABLE' && index.secretBackend === 'passphrase' ? 'warn' : 'fail';
+    const status: CheckStatus =
+      error.code === 'SECRETS_UNAVAILABLE' && index.secretBackend === 'passphrase' ? 'warn' : 'fail';
     return check('secret-backend', status, `${index.secretBackend}: ${error.message}`, error.hint ?? null);
   }
 }
@@ -81,13 +93,22 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
     for (const c of record.certificates) {
       referencedCerts.add(c.file);
       const found = presence(deps, c.file);
-      if (found !== 'ok') problems.push(`${record.name}: certificate ${c.file} ${found === 'missing' ? 'is missing' : 'leads out of the store'}`);
+      if (found !== 'ok')
+        problems.push(
+          `${record.name}: certificate ${c.file} ${found === 'missing' ? 'is missing' : 'leads out of the store'}`,
+        );
     }
-    const keyIds = [...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []), ...(record.pendingKey ? [record.pendingKey.keyId] : [])];
+    const keyIds = [
+      ...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []),
+      ...(record.pendingKey ? [record.pendingKey.keyId] : []),
+    ];
     for (const keyId of keyIds) {
       referencedKeys.add(`${keyId}.key`);
       const found = presence(deps, keyPath(keyId));
-      if (found !== 'ok') problems.push(`${record.name}: key ${keyId.slice(0, 16)}… ${found === 'missing' ? 'is missing' : 'leads out of the store'}`);
+      if (found !== 'ok')
+        problems.push(
+          `${record.name}: key ${keyId.slice(0, 16)}… ${found === 'missing' ? 'is missing' : 'leads out of the store'}`,
+        );
     }
   }
   const listing = { '': list(dir), keys: list(join(dir, 'keys')), certs: list(join(dir, 'certs')) };
@@ -95,18 +116,32 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
   const orphans = keyFiles.filter((f) => f.endsWith('.key') && !referencedKeys.has(f));
   const orphanCerts = listing.certs.filter((f) => f.endsWith('.pem') && !referencedCerts.has(`certs/${f}`));
   const orphanFiles = [
-    ...(orphans.length === 0 ? [] : [`${orphans.length} key file(s) belong to no record: ${orphans.map((o) => o.slice(0, 16)).join(', ')}`]),
-    ...(orphanCerts.length === 0 ? [] : [`${orphanCerts.length} certificate file(s) belong to no record: ${orphanCerts.map((o) => o.slice(0, 16)).join(', ')}`]),
+    ...(orphans.length === 0
+      ? []
+      : [`${orphans.length} key file(s) belong to no record: ${orphans.map((o) => o.slice(0, 16)).join(', ')}`]),
+    ...(orphanCerts.length === 0
+      ? []
+      : [
+          `${orphanCerts.length} certificate file(s) belong to no record: ${orphanCerts.map((o) => o.slice(0, 16)).join(', ')}`,
+        ]),
   ];
   // replaceFileAtomically's temporary files, left when a write was interrupted (a crash, Ctrl-C)
-  const temporary = Object.entries(listing).flatMap(([sub, names]) => names.filter((f) => f.endsWith('.tmp')).map((f) => join(dir, sub, f)));
+  const temporary = Object.entries(listing).flatMap(([sub, names]) =>
+    names.filter((f) => f.endsWith('.tmp')).map((f) => join(dir, sub, f)),
+  );
 
   const badModes: string[] = [];
   for (const sub of ['', 'certs', 'keys']) {
     const mode = modeOf(join(dir, sub));
     if (mode !== null && mode !== 0o700) badModes.push(`${join(dir, sub)} is ${mode.toString(8)}, not 700`);
   }
-  const files = ['index.json', 'expiry.json', 'master-key.json', ...keyFiles.map((f) => `keys/${f}`), ...listing.certs.map((f) => `certs/${f}`)];
+  const files = [
+    'index.json',
+    'expiry.json',
+    'master-key.json',
+    ...keyFiles.map((f) => `keys/${f}`),
+    ...listing.certs.map((f) => `certs/${f}`),
+  ];
   for (const f of files) {
     const mode = modeOf(join(dir, f));
     if (mode !== null && mode !== 0o600) badModes.push(`${f} is ${mode.toString(8)}, not 600`);
@@ -114,14 +149,33 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
 
   return [
     problems.length === 0
-      ? check('store-files', 'ok', `index parses; every certificate and key it names is present (${Object.keys(index.records).length} record(s))`)
-      : check('store-files', 'fail', problems.join('; '), 'restore the missing files from a backup, or retire the record: apns-cert retire <name>'),
+      ? check(
+          'store-files',
+          'ok',
+          `index parses; every certificate and key it names is present (${Object.keys(index.records).length} record(s))`,
+        )
+      : check(
+          'store-files',
+          'fail',
+          problems.join('; '),
+          'restore the missing files from a backup, or retire the record: apns-cert retire <name>',
+        ),
     orphanFiles.length === 0
       ? check('store-orphans', 'ok', 'no key or certificate file without a record')
-      : check('store-orphans', 'warn', orphanFiles.join('; '), `ls -l ${[...(orphans.length > 0 ? [join(dir, 'keys')] : []), ...(orphanCerts.length > 0 ? [join(dir, 'certs')] : [])].join(' ')}   # left by an interrupted command; safe to delete once checked`),
+      : check(
+          'store-orphans',
+          'warn',
+          orphanFiles.join('; '),
+          `ls -l ${[...(orphans.length > 0 ? [join(dir, 'keys')] : []), ...(orphanCerts.length > 0 ? [join(dir, 'certs')] : [])].join(' ')}   # left by an interrupted command; safe to delete once checked`,
+        ),
     temporary.length === 0
       ? check('store-temporary-files', 'ok', 'no temporary file left by an interrupted write')
-      : check('store-temporary-files', 'warn', `${temporary.length} temporary file(s) left by an interrupted write`, `rm -f ${temporary.join(' ')}`),
+      : check(
+          'store-temporary-files',
+          'warn',
+          `${temporary.length} temporary file(s) left by an interrupted write`,
+          `rm -f ${temporary.join(' ')}`,
+        ),
     badModes.length === 0
       ? check('store-permissions', 'ok', 'directories 0700, files 0600')
       : check('store-permissions', 'fail', badModes.join('; '), `chmod -R go-rwx ${dir}`),
@@ -137,7 +191,14 @@ function expiryChecks(index: StoreIndex, opts: DoctorOptions, now: Date): Doctor
     const days = daysRemaining(notAfter, now);
     const status = classifyExpiry(notAfter, now, { warnDays: opts.warnDays, criticalDays: opts.criticalDays });
     const message = `${daysText(days)} (${active.notAfter})`;
-    out.push(check(`expiry ${record.name}`, status === 'ok' ? 'ok' : status === 'warning' ? 'warn' : 'fail', message, status === 'ok' ? null : `apns-cert renew ${record.name}`));
+    out.push(
+      check(
+        `expiry ${record.name}`,
+        status === 'ok' ? 'ok' : status === 'warning' ? 'warn' : 'fail',
+        message,
+        status === 'ok' ? null : `apns-cert renew ${record.name}`,
+      ),
+    );
   }
   return out;
 }
@@ -150,7 +211,12 @@ async function networkChecks(endpoints: Endpoint[]): Promise<DoctorCheck[]> {
     const name = `network ${e.host}:${e.port}`;
     return failure === null
       ? check(name, 'ok', 'TCP connection opened')
-      : check(name, 'fail', `no TCP connection: ${failure}`, `allow outbound TCP to ${e.host} port ${e.port} (Apple: 443 and 2197 to api.push.apple.com, 5223 to *.push.apple.com)`);
+      : check(
+          name,
+          'fail',
+          `no TCP connection: ${failure}`,
+          `allow outbound TCP to ${e.host} port ${e.port} (Apple: 443 and 2197 to api.push.apple.com, 5223 to *.push.apple.com)`,
+        );
   });
 }
 
@@ -198,18 +264,39 @@ export const doctor: CommandModule<DoctorOptions> = {
         [64, 'usage error (bad --apns-endpoint, a days value that is not a whole number)'],
         [65, 'the store index is damaged'],
       ],
-      examples: ['apns-cert doctor', 'apns-cert doctor --offline --json', 'apns-cert doctor --apns-endpoint proxy.internal:3128'],
+      examples: [
+        'apns-cert doctor',
+        'apns-cert doctor --offline --json',
+        'apns-cert doctor --apns-endpoint proxy.internal:3128',
+      ],
     });
   },
   options(command: Command) {
-    const o = command.opts<{ offline: boolean; apnsEndpoint: string[]; apnsUrl?: string; caFile?: string; warnDays: number; criticalDays: number }>();
-    return { offline: o.offline, apnsEndpoints: o.apnsEndpoint, apnsUrl: o.apnsUrl, caFile: o.caFile, warnDays: o.warnDays, criticalDays: o.criticalDays };
+    const o = command.opts<{
+      offline: boolean;
+      apnsEndpoint: string[];
+      apnsUrl?: string;
+      caFile?: string;
+      warnDays: number;
+      criticalDays: number;
+    }>();
+    return {
+      offline: o.offline,
+      apnsEndpoints: o.apnsEndpoint,
+      apnsUrl: o.apnsUrl,
+      caFile: o.caFile,
+      warnDays: o.warnDays,
+      criticalDays: o.criticalDays,
+    };
   },
   async run(options: DoctorOptions, deps: Deps) {
     const { parseEndpoint } = await import('../net/tcp.js');
     const endpoints = (options.apnsEndpoints.length > 0 ? options.apnsEndpoints : DEFAULT_ENDPOINTS).map((text) => {
       const endpoint = parseEndpoint(text);
-      if (endpoint === null) throw new AppError('USAGE', `read --apns-endpoint: "${text}" is not host:port`, { hint: 'apns-cert doctor --apns-endpoint api.push.apple.com:443' });
+      if (endpoint === null)
+        throw new AppError('USAGE', `read --apns-endpoint: "${text}" is not host:port`, {
+          hint: 'apns-cert doctor --apns-endpoint api.push.apple.com:443',
+        });
       return endpoint;
     });
     const network = options.offline ? Promise.resolve([]) : networkChecks(endpoints);

@@ -14,12 +14,18 @@ export const hash: CommandModule<HashOptions> = {
     const command = program
       .command('hash')
       .summary("print a certificate's topic hash")
-      .description('Print the topic hash: lowercase hex SHA-256 of the topic\'s UTF-8 bytes (same as `printf %s "$TOPIC" | sha256sum`).')
+      .description(
+        'Print the topic hash: lowercase hex SHA-256 of the topic\'s UTF-8 bytes (same as `printf %s "$TOPIC" | sha256sum`).',
+      )
       .argument('[file]', 'certificate (PEM or DER, "-" for stdin)')
       .option('--topic <topic>', 'hash this topic instead of reading a certificate');
     return withHelp(command, {
       exitCodes: [[0, 'hash printed'], ...COMMON_ERRORS],
-      examples: ['apns-cert hash MDM_Certificate.pem', 'apns-cert hash --topic com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc', 'test "$(apns-cert hash push.pem)" = "$PINNED_TOPIC_HASH"'],
+      examples: [
+        'apns-cert hash MDM_Certificate.pem',
+        'apns-cert hash --topic com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc',
+        'test "$(apns-cert hash push.pem)" = "$PINNED_TOPIC_HASH"',
+      ],
     });
   },
   options(command: Command) {
@@ -28,7 +34,9 @@ export const hash: CommandModule<HashOptions> = {
   },
   async run(options: HashOptions, deps: Deps) {
     if ((options.file === undefined) === (options.topic === undefined)) {
-      throw new AppError('USAGE', 'hash: give either a certificate file or --topic <topic>', { hint: 'apns-cert hash push.pem' });
+      throw new AppError('USAGE', 'hash: give either a certificate file or --topic <topic>', {
+        hint: 'apns-cert hash push.pem',
+      });
     }
     let topic: string;
     if (options.topic !== undefined) {
@@ -39,7 +47,9 @@ export const hash: CommandModule<HashOptions> = {
       const decoded = await readCertificates(file, deps);
       const cert = decoded.certificates.find((c) => c.topic !== null);
       if (cert?.topic == null) {
-        throw new AppError('NO_TOPIC', `hash ${file}: the certificate has no APNs topic (no UID in its subject)`, { hint: `apns-cert inspect ${file}` });
+        throw new AppError('NO_TOPIC', `hash ${file}: the certificate has no APNs topic (no UID in its subject)`, {
+          hint: `apns-cert inspect ${file}`,
+        });
       }
       topic = cert.topic;
     }

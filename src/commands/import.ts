@@ -27,14 +27,25 @@ export const importCommand: CommandModule<ImportOptions> = {
       .argument('<file>', 'certificate file from Apple, or "-" for stdin')
       .option('--name <name>', 'record to import into (default: the record whose key or topic matches)', recordName)
       .option('--apple-id <id>', 'Apple ID that created the certificate (only a salted hash is kept)')
-      .option('--allow-new-topic', 'accept a certificate whose topic differs from the recorded one (devices must re-enroll)', false)
+      .option(
+        '--allow-new-topic',
+        'accept a certificate whose topic differs from the recorded one (devices must re-enroll)',
+        false,
+      )
       .option('--allow-expired', 'accept an expired certificate', false)
-      .option('--password-file <file>', 'password of a .p12 (else $APNS_CERT_P12_PASSWORD, else a prompt on a terminal)');
+      .option(
+        '--password-file <file>',
+        'password of a .p12 (else $APNS_CERT_P12_PASSWORD, else a prompt on a terminal)',
+      );
     return withHelp(command, {
       exitCodes: [
         [0, 'imported'],
         [1, 'refused: the topic differs from the one on record (store unchanged)'],
-        ...COMMON_ERRORS.map(([c, m]): [number, string] => (c === 65 ? [65, 'refused: no topic, key does not match, no key, already imported, expired; or bad data'] : [c, m])),
+        ...COMMON_ERRORS.map(([c, m]): [number, string] =>
+          c === 65
+            ? [65, 'refused: no topic, key does not match, no key, already imported, expired; or bad data']
+            : [c, m],
+        ),
         [69, 'the secret backend (keychain) is unavailable'],
         [73, 'cannot write to the store'],
         [75, 'another apns-cert process is changing the store'],
@@ -49,8 +60,21 @@ export const importCommand: CommandModule<ImportOptions> = {
     });
   },
   options(command: Command) {
-    const o = command.opts<{ name?: string; appleId?: string; allowNewTopic: boolean; allowExpired: boolean; passwordFile?: string }>();
-    return { file: command.args[0]!, name: o.name, appleId: o.appleId, allowNewTopic: o.allowNewTopic, allowExpired: o.allowExpired, passwordFile: o.passwordFile };
+    const o = command.opts<{
+      name?: string;
+      appleId?: string;
+      allowNewTopic: boolean;
+      allowExpired: boolean;
+      passwordFile?: string;
+    }>();
+    return {
+      file: command.args[0]!,
+      name: o.name,
+      appleId: o.appleId,
+      allowNewTopic: o.allowNewTopic,
+      allowExpired: o.allowExpired,
+      passwordFile: o.passwordFile,
+    };
   },
   async run(options: ImportOptions, deps: Deps) {
     const { readCertificates } = await import('./shared/read-certificates.js');
@@ -58,12 +82,21 @@ export const importCommand: CommandModule<ImportOptions> = {
     const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });
     const now = deps.now();
     const plan = await importCertificate(
-      { decoded, source: options.file, name: options.name, appleId: options.appleId, allowNewTopic: options.allowNewTopic, allowExpired: options.allowExpired },
+      {
+        decoded,
+        source: options.file,
+        name: options.name,
+        appleId: options.appleId,
+        allowNewTopic: options.allowNewTopic,
+        allowExpired: options.allowExpired,
+      },
       deps,
     );
 
     if (decoded.certificates.length > 1) {
-      deps.out.info(`${options.file} holds ${decoded.certificates.length} certificates; imported the one for topic ${plan.certificate.topic} (${plan.keySource === 'file' ? 'its key is in the file' : 'its key is in the store'}).`);
+      deps.out.info(
+        `${options.file} holds ${decoded.certificates.length} certificates; imported the one for topic ${plan.certificate.topic} (${plan.keySource === 'file' ? 'its key is in the file' : 'its key is in the store'}).`,
+      );
     }
     for (const warning of plan.warnings) deps.out.warn(warning);
     const cert = plan.certificate;
@@ -87,7 +120,9 @@ export const importCommand: CommandModule<ImportOptions> = {
     const s = deps.out.style;
     if (plan.previous !== undefined) {
       deps.out.data(`${s.green('Renewed')} ${plan.name}: same topic ${cert.topic}`);
-      deps.out.data(`  not after: ${shortDate(plan.previous.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`);
+      deps.out.data(
+        `  not after: ${shortDate(plan.previous.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`,
+      );
     } else {
       deps.out.data(`${s.green('Imported')} ${plan.name}: topic ${cert.topic}`);
       deps.out.data(`  not after: ${shortDate(cert.notAfter)} (${daysText(days)})`);

@@ -50,7 +50,8 @@ type CertificateReport = Awaited<ReturnType<typeof describeCertificate>>;
 function chainText(c: CertificateReport['appleChain'], out: Output): string {
   const s = out.style;
   if (!c.appleIssued) return `not Apple-issued (${c.problem})`;
-  if (c.valid) return `${s.green('valid')}: ${c.intermediate ? `${c.intermediate} -> ` : ''}${c.root} (as of ${c.checkedAt})`;
+  if (c.valid)
+    return `${s.green('valid')}: ${c.intermediate ? `${c.intermediate} -> ` : ''}${c.root} (as of ${c.checkedAt})`;
   return `${s.red('invalid')}: ${c.problem}`;
 }
 
@@ -58,19 +59,25 @@ function chainText(c: CertificateReport['appleChain'], out: Output): string {
 function noTopic(info: CertificateReport): string {
   if (info.uid === null) return 'none (no UID in the subject: not a push certificate)';
   const uid = `none (the UID "${info.uid}" is not a push topic`;
-  if (info.kind === 'mdm-vendor') return `${uid}: this is an MDM vendor certificate, which signs push certificate requests)`;
+  if (info.kind === 'mdm-vendor')
+    return `${uid}: this is an MDM vendor certificate, which signs push certificate requests)`;
   return `${uid}: not a push certificate)`;
 }
 
 /** The environment line: what the extensions say, and that nothing is said when a push certificate has none. */
 function environmentText(info: CertificateReport): string {
   if (info.environment !== null) return info.environment;
-  return info.kind === 'mdm' || info.kind === 'app' ? 'not stated (no APNs environment extension in the certificate)' : '-';
+  return info.kind === 'mdm' || info.kind === 'app'
+    ? 'not stated (no APNs environment extension in the certificate)'
+    : '-';
 }
 
 function printCertificate(info: CertificateReport, out: Output): void {
   const s = out.style;
-  const topics = info.topics.length > 1 ? info.topics.map((t) => `${t.topic} (${t.types.join(', ')})`).join('\n             ') : null;
+  const topics =
+    info.topics.length > 1
+      ? info.topics.map((t) => `${t.topic} (${t.types.join(', ')})`).join('\n             ')
+      : null;
   const rows: Array<[string, string | null]> = [
     ['kind', info.kind],
     ['topic', info.topic ?? s.yellow(noTopic(info))],
@@ -82,7 +89,10 @@ function printCertificate(info: CertificateReport, out: Output): void {
     ['apple chain', chainText(info.appleChain, out)],
     ['serial', info.serialNumber],
     ['not before', info.notBefore],
-    ['not after', `${info.notAfter} (${info.expired ? s.red(daysText(info.daysRemaining)) : daysText(info.daysRemaining)})`],
+    [
+      'not after',
+      `${info.notAfter} (${info.expired ? s.red(daysText(info.daysRemaining)) : daysText(info.daysRemaining)})`,
+    ],
     ['sha1', info.fingerprints.sha1],
     ['sha256', info.fingerprints.sha256],
     ['key', `${info.key.type}${info.key.size === null ? '' : ` ${info.key.size}`}`],
@@ -102,7 +112,14 @@ async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps
     csrSubject: formatName(request.csr.subject),
     csrSignatureValid: request.csr.signatureValid,
     chain: describeChain(request.chain),
-    chainCheck: { valid: links.valid, appleIssued: links.appleIssued, brokenLink: links.brokenLink, path: links.path, notInRequest: links.notInRequest, problem: links.problem },
+    chainCheck: {
+      valid: links.valid,
+      appleIssued: links.appleIssued,
+      brokenLink: links.brokenLink,
+      path: links.path,
+      notInRequest: links.notInRequest,
+      problem: links.problem,
+    },
     signatureAlgorithm: verdict.signatureAlgorithm,
     signatureValid: verdict.signatureValid,
   };
@@ -113,8 +130,12 @@ async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps
   } else {
     const s = deps.out.style;
     deps.out.data(`${'kind'.padEnd(12)} push certificate request (MDM vendor-signed CSR)`);
-    deps.out.data(`${'csr subject'.padEnd(12)} ${report.csrSubject}${report.csrSignatureValid ? '' : s.red(' (its own signature does not verify)')}`);
-    report.chain.forEach((c, i) => deps.out.data(`${(i === 0 ? 'chain' : '').padEnd(12)} ${c.subject}  (not after ${c.notAfter})`));
+    deps.out.data(
+      `${'csr subject'.padEnd(12)} ${report.csrSubject}${report.csrSignatureValid ? '' : s.red(' (its own signature does not verify)')}`,
+    );
+    report.chain.forEach((c, i) =>
+      deps.out.data(`${(i === 0 ? 'chain' : '').padEnd(12)} ${c.subject}  (not after ${c.notAfter})`),
+    );
     deps.out.data(`${'chain links'.padEnd(12)} ${chainLinksText(links, deps.out)}`);
     deps.out.data(
       `${'signature'.padEnd(12)} ${report.signatureValid ? `${s.green('valid')} (${report.signatureAlgorithm}, by the first certificate of the chain)` : s.red('INVALID: it does not verify with the vendor certificate')}`,
@@ -126,7 +147,10 @@ async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps
 function chainLinksText(links: RequestChainVerdict, out: Output): string {
   const s = out.style;
   if (links.valid) {
-    const missing = links.notInRequest.length === 0 ? '' : s.yellow(` (not in the request: ${links.notInRequest.join(', ')}; Apple asks for the whole chain)`);
+    const missing =
+      links.notInRequest.length === 0
+        ? ''
+        : s.yellow(` (not in the request: ${links.notInRequest.join(', ')}; Apple asks for the whole chain)`);
     return `${s.green('valid')}: ${links.path.join(' -> ')}${missing}`;
   }
   if (links.brokenLink === null && !links.appleIssued) return `not Apple-issued (${links.problem})`;
@@ -147,7 +171,10 @@ export const inspect: CommandModule<InspectOptions> = {
       )
       .argument('<file>', 'certificate or request file, or "-" for stdin')
       .option('--at <iso-date>', 'check the Apple chain as of this instant (default: now)', isoInstant)
-      .option('--password-file <file>', 'password of a .p12 (else $APNS_CERT_P12_PASSWORD, else a prompt on a terminal)');
+      .option(
+        '--password-file <file>',
+        'password of a .p12 (else $APNS_CERT_P12_PASSWORD, else a prompt on a terminal)',
+      );
     return withHelp(command, {
       exitCodes: [
         [0, 'shown (even when expired, not Apple-issued or not a push certificate)'],
@@ -173,10 +200,15 @@ export const inspect: CommandModule<InspectOptions> = {
     const { isPkcs12, isPushRequest } = await import('../core/input.js');
     const { decodeCertificates } = await import('./shared/read-certificates.js');
     if (!isPkcs12(bytes) && isPushRequest(bytes)) return inspectRequest(bytes, options, deps);
-    const decoded: DecodedFile = await decodeCertificates(bytes, options.file, deps, { passwordFile: options.passwordFile });
+    const decoded: DecodedFile = await decodeCertificates(bytes, options.file, deps, {
+      passwordFile: options.passwordFile,
+    });
     const keyIds = new Set(decoded.privateKeys.map((k) => k.keyId));
     const hasKey = (c: CertificateInfo) => keyIds.size > 0 && keyIds.has(c.publicKeyId);
-    const cert = decoded.certificates.find((c) => c.topic !== null && hasKey(c)) ?? decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
+    const cert =
+      decoded.certificates.find((c) => c.topic !== null && hasKey(c)) ??
+      decoded.certificates.find((c) => c.topic !== null) ??
+      decoded.certificates[0]!;
     const now = deps.now();
     const info = await describeCertificate(cert, now, options.at ?? now);
     const others = decoded.certificates.length - 1;
@@ -186,7 +218,10 @@ export const inspect: CommandModule<InspectOptions> = {
     }
     printCertificate(info, deps.out);
     if (hasKey(cert)) deps.out.data(`${'private key'.padEnd(12)} in the file (matches)`);
-    if (others > 0) deps.out.info(`(${others} more certificate${others === 1 ? '' : 's'} in ${options.file}; showing the push certificate)`);
+    if (others > 0)
+      deps.out.info(
+        `(${others} more certificate${others === 1 ? '' : 's'} in ${options.file}; showing the push certificate)`,
+      );
     return 0;
   },
 };

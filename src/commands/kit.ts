@@ -31,7 +31,10 @@ export interface Choice<T> {
 export interface Prompter {
   select<T>(message: string, choices: Array<Choice<T>>): Promise<T>;
   /** `validate` returns true, or the message to show before asking again. */
-  input(message: string, opts?: { default?: string; validate?: (value: string) => Promise<true | string> }): Promise<string>;
+  input(
+    message: string,
+    opts?: { default?: string; validate?: (value: string) => Promise<true | string> },
+  ): Promise<string>;
   confirm(message: string, defaultValue: boolean): Promise<boolean>;
   /** Hidden input; may be empty. */
   password(message: string): Promise<string>;
@@ -89,7 +92,8 @@ export function wholeNumber(value: string): number {
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 const isLeapYear = (y: number) => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-const daysInMonth = (y: number, m: number) => (m === 2 ? (isLeapYear(y) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31);
+const daysInMonth = (y: number, m: number) =>
+  m === 2 ? (isLeapYear(y) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31;
 
 /**
  * commander argParser for an ISO-8601 instant. Strict: every field is checked against the calendar, where
@@ -97,12 +101,22 @@ const daysInMonth = (y: number, m: number) => (m === 2 ? (isLeapYear(y) ? 29 : 2
  */
 export function isoInstant(value: string): Date {
   const refuse = (why: string) =>
-    new InvalidArgumentError(`${why}; expected an ISO-8601 date such as 2027-01-31, or a date and time with Z or an offset such as 2027-01-31T12:00:00Z`);
+    new InvalidArgumentError(
+      `${why}; expected an ISO-8601 date such as 2027-01-31, or a date and time with Z or an offset such as 2027-01-31T12:00:00Z`,
+    );
   const m = ISO_INSTANT.exec(value);
   if (m === null) throw refuse('not an ISO-8601 date');
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const zone = m[8];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) throw refuse(`${m[1]}-${m[2]} has no day ${m[3]}`);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month))
+    throw refuse(`${m[1]}-${m[2]} has no day ${m[3]}`);
   if (hour > 23 || minute > 59 || second > 59) throw refuse('the time of day is out of range');
   if (m[4] !== undefined && zone === undefined) throw refuse('a time needs Z or an offset (+02:00)');
   const offsetHours = zone === undefined || zone === 'Z' ? 0 : Number(zone.slice(1, 3));

@@ -10,7 +10,13 @@ export type RecordStatus = 'active' | 'expired' | 'pending' | 'retired';
 export function recordSummary(record: PushRecord, now: Date) {
   const active = activeCertificate(record);
   const status: RecordStatus =
-    record.retiredAt !== null ? 'retired' : active === undefined ? 'pending' : Date.parse(active.notAfter) <= now.getTime() ? 'expired' : 'active';
+    record.retiredAt !== null
+      ? 'retired'
+      : active === undefined
+        ? 'pending'
+        : Date.parse(active.notAfter) <= now.getTime()
+          ? 'expired'
+          : 'active';
   return {
     name: record.name,
     topic: record.topic,
@@ -26,10 +32,18 @@ export function recordSummary(record: PushRecord, now: Date) {
 export const list: CommandModule<Record<string, never>> = {
   name: 'list',
   define(program) {
-    const command = program.command('list').summary('list the push identities in the store').description('List every record: status (active | expired | pending | retired), topic, expiry. Reads the index only.');
+    const command = program
+      .command('list')
+      .summary('list the push identities in the store')
+      .description(
+        'List every record: status (active | expired | pending | retired), topic, expiry. Reads the index only.',
+      );
     return withHelp(command, {
       exitCodes: [[0, 'listed (an empty or missing store lists nothing)'], ...COMMON_ERRORS],
-      examples: ['apns-cert list', 'apns-cert list --json | jq -r \'.certificates[] | select(.status != "active") | .name\''],
+      examples: [
+        'apns-cert list',
+        'apns-cert list --json | jq -r \'.certificates[] | select(.status != "active") | .name\'',
+      ],
     });
   },
   options() {
@@ -50,13 +64,16 @@ export const list: CommandModule<Record<string, never>> = {
       return 0;
     }
     const s = deps.out.style;
-    deps.out.data(s.bold(`${'NAME'.padEnd(20)} ${'STATUS'.padEnd(8)} ${'NOT AFTER'.padEnd(10)}  ${'DAYS'.padEnd(18)} TOPIC`));
+    deps.out.data(
+      s.bold(`${'NAME'.padEnd(20)} ${'STATUS'.padEnd(8)} ${'NOT AFTER'.padEnd(10)}  ${'DAYS'.padEnd(18)} TOPIC`),
+    );
     for (const r of rows) {
       const status = r.status === 'expired' ? s.red(r.status.padEnd(8)) : r.status.padEnd(8);
       const days = r.daysRemaining === null ? '-' : daysText(r.daysRemaining);
-      deps.out.data(`${r.name.padEnd(20)} ${status} ${(r.notAfter === null ? '-' : shortDate(r.notAfter)).padEnd(10)}  ${days.padEnd(18)} ${r.topic ?? '-'}${r.pendingKey ? ' (pending key)' : ''}`);
+      deps.out.data(
+        `${r.name.padEnd(20)} ${status} ${(r.notAfter === null ? '-' : shortDate(r.notAfter)).padEnd(10)}  ${days.padEnd(18)} ${r.topic ?? '-'}${r.pendingKey ? ' (pending key)' : ''}`,
+      );
     }
     return 0;
   },
 };
-

@@ -23,9 +23,14 @@ export function probeUrl(apnsUrl: string | undefined, sandbox: boolean): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new AppError('USAGE', `read --apns-url: "${raw}" is not a URL`, { hint: 'apns-cert probe acme-prod --apns-url https://127.0.0.1:8443' });
+    throw new AppError('USAGE', `read --apns-url: "${raw}" is not a URL`, {
+      hint: 'apns-cert probe acme-prod --apns-url https://127.0.0.1:8443',
+    });
   }
-  if (url.protocol !== 'https:') throw new AppError('USAGE', `read --apns-url: APNs speaks HTTPS, not ${url.protocol}`, { hint: 'apns-cert probe acme-prod' });
+  if (url.protocol !== 'https:')
+    throw new AppError('USAGE', `read --apns-url: APNs speaks HTTPS, not ${url.protocol}`, {
+      hint: 'apns-cert probe acme-prod',
+    });
   return url;
 }
 
@@ -39,7 +44,12 @@ export async function readCaFile(path: string | undefined): Promise<string | und
 }
 
 /** Sends the probe push for one identity. */
-export async function probeIdentity(identity: Identity, url: URL, caPem: string | undefined, deps: Deps): Promise<ProbeResult> {
+export async function probeIdentity(
+  identity: Identity,
+  url: URL,
+  caPem: string | undefined,
+  deps: Deps,
+): Promise<ProbeResult> {
   const { sendProbe } = await import('../net/apns-probe.js');
   const { interpretProbe } = await import('../core/probe-verdict.js');
   const timeout = deps.env.APNS_CERT_PROBE_TIMEOUT_MS;
@@ -62,7 +72,7 @@ export const probe: CommandModule<ProbeOptions> = {
   define(program) {
     const command = program
       .command('probe')
-      .summary("ask APNs whether it accepts a certificate (one push to no device)")
+      .summary('ask APNs whether it accepts a certificate (one push to no device)')
       .description(
         "Open an HTTP/2 TLS connection to APNs with the certificate and its key as the client identity, and send one push with the certificate's " +
           'topic to a well-formed device token that belongs to no device. "BadDeviceToken" means APNs accepted the certificate; 403 or a refused ' +
@@ -76,17 +86,33 @@ export const probe: CommandModule<ProbeOptions> = {
     return withHelp(command, {
       exitCodes: [
         [0, 'accepted: APNs took the certificate'],
-        [1, 'rejected: 403 (BadCertificate, BadCertificateEnvironment, CertificateExpired, ...), a TLS alert from the server, or a TLS session closed without an answer'],
+        [
+          1,
+          'rejected: 403 (BadCertificate, BadCertificateEnvironment, CertificateExpired, ...), a TLS alert from the server, or a TLS session closed without an answer',
+        ],
         ...COMMON_ERRORS,
-        [69, 'unreachable: no connection (the port is named), a port that does not speak TLS, no answer within 10 s, or APNs busy; also: keychain unavailable'],
+        [
+          69,
+          'unreachable: no connection (the port is named), a port that does not speak TLS, no answer within 10 s, or APNs busy; also: keychain unavailable',
+        ],
         [77, 'wrong store passphrase or .p12 password'],
       ],
-      examples: ['apns-cert probe acme-prod', 'apns-cert probe exported.p12 --password-file p12.pass', 'apns-cert probe dev-app --sandbox --json'],
+      examples: [
+        'apns-cert probe acme-prod',
+        'apns-cert probe exported.p12 --password-file p12.pass',
+        'apns-cert probe dev-app --sandbox --json',
+      ],
     });
   },
   options(command: Command) {
     const o = command.opts<{ sandbox: boolean; apnsUrl?: string; caFile?: string; passwordFile?: string }>();
-    return { target: command.args[0]!, sandbox: o.sandbox, apnsUrl: o.apnsUrl, caFile: o.caFile, passwordFile: o.passwordFile };
+    return {
+      target: command.args[0]!,
+      sandbox: o.sandbox,
+      apnsUrl: o.apnsUrl,
+      caFile: o.caFile,
+      passwordFile: o.passwordFile,
+    };
   },
   async run(options: ProbeOptions, deps: Deps) {
     const url = probeUrl(options.apnsUrl, options.sandbox);
@@ -95,10 +121,21 @@ export const probe: CommandModule<ProbeOptions> = {
     const identity = await loadIdentity(options.target, deps, { passwordFile: options.passwordFile });
     const result = await probeIdentity(identity, url, caPem, deps);
     if (deps.out.json) {
-      deps.out.document({ target: url.origin, source: identity.source, topic: identity.certificate.topic, accepted: result.verdict === 'accepted', ...result });
+      deps.out.document({
+        target: url.origin,
+        source: identity.source,
+        topic: identity.certificate.topic,
+        accepted: result.verdict === 'accepted',
+        ...result,
+      });
     } else {
       const s = deps.out.style;
-      const word = result.verdict === 'accepted' ? s.green('ACCEPTED') : result.verdict === 'rejected' ? s.red('REJECTED') : s.yellow('UNREACHABLE');
+      const word =
+        result.verdict === 'accepted'
+          ? s.green('ACCEPTED')
+          : result.verdict === 'rejected'
+            ? s.red('REJECTED')
+            : s.yellow('UNREACHABLE');
       deps.out.data(`${word} ${identity.source} (${identity.certificate.topic}) at ${url.host}: ${result.detail}`);
     }
     return EXIT[result.verdict];

@@ -48,7 +48,8 @@ function describeRecord(record: PushRecord, now: Date): string {
 /** Paths as people paste them: quotes from drag-and-drop, escaped spaces, a leading ~. */
 export function cleanPath(raw: string, homedir: () => string): string {
   let path = raw.trim();
-  if ((path.startsWith("'") && path.endsWith("'")) || (path.startsWith('"') && path.endsWith('"'))) path = path.slice(1, -1);
+  if ((path.startsWith("'") && path.endsWith("'")) || (path.startsWith('"') && path.endsWith('"')))
+    path = path.slice(1, -1);
   path = path.replace(/\\ /g, ' ');
   if (path === '~' || path.startsWith('~/')) path = homedir() + path.slice(1);
   return path;
@@ -71,10 +72,18 @@ async function certificateProblem(raw: string): Promise<true | string> {
 
 function findRecord(index: StoreIndex, name: string, storeDir: string): PushRecord {
   const record = recordNamed(index, name);
-  if (record === undefined) throw new AppError('NOT_FOUND', `renew ${name}: no record "${name}" in the store ${storeDir}`, { hint: 'apns-cert list' });
+  if (record === undefined)
+    throw new AppError('NOT_FOUND', `renew ${name}: no record "${name}" in the store ${storeDir}`, {
+      hint: 'apns-cert list',
+    });
   if (!isRenewable(record)) {
-    const why = record.retiredAt !== null ? `it was retired on ${record.retiredAt}` : 'it has no certificate yet (nothing to renew)';
-    throw new AppError('USAGE', `renew ${name}: ${why}`, { hint: `apns-cert csr --name ${name}   # then: apns-cert import <cert> --name ${name}` });
+    const why =
+      record.retiredAt !== null
+        ? `it was retired on ${record.retiredAt}`
+        : 'it has no certificate yet (nothing to renew)';
+    throw new AppError('USAGE', `renew ${name}: ${why}`, {
+      hint: `apns-cert csr --name ${name}   # then: apns-cert import <cert> --name ${name}`,
+    });
   }
   return record;
 }
@@ -86,7 +95,7 @@ export const renew: CommandModule<RenewOptions> = {
       .command('renew')
       .summary('renew a push certificate: Apple ID check, CSR, portal steps, import')
       .description(
-        'On a terminal: a wizard that checks the Apple ID, makes the CSR, says exactly which row to Renew in Apple\'s portal, ' +
+        "On a terminal: a wizard that checks the Apple ID, makes the CSR, says exactly which row to Renew in Apple's portal, " +
           'and imports the certificate you download, refusing a changed topic. Run it again to resume a renewal that has its CSR. ' +
           'Without a terminal (or with --json) it never prompts: it does the Apple ID check and the CSR, then `apns-cert import` finishes.',
       )
@@ -117,7 +126,14 @@ export const renew: CommandModule<RenewOptions> = {
   },
   options(command: Command) {
     const o = command.opts<{ appleId?: string; csrOut?: string; reuseKey: boolean; yes: boolean; force: boolean }>();
-    return { name: command.processedArgs[0] as string | undefined, appleId: o.appleId, csrOut: o.csrOut, reuseKey: o.reuseKey, yes: o.yes, force: o.force };
+    return {
+      name: command.processedArgs[0] as string | undefined,
+      appleId: o.appleId,
+      csrOut: o.csrOut,
+      reuseKey: o.reuseKey,
+      yes: o.yes,
+      force: o.force,
+    };
   },
   async run(options: RenewOptions, deps: Deps) {
     const index = await deps.store.readIndexOrFail();
@@ -128,21 +144,36 @@ export const renew: CommandModule<RenewOptions> = {
 
 async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<number> {
   const noPrompt = (what: string, flag: string, example: string) =>
-    new AppError('USAGE', `renew: ${what} is needed and there is no terminal to ask (or --json was given); pass ${flag}`, { hint: example });
-  if (options.name === undefined) throw noPrompt('the record to renew', '<name>', 'apns-cert renew <name> --apple-id <id> --csr-out <file>');
+    new AppError(
+      'USAGE',
+      `renew: ${what} is needed and there is no terminal to ask (or --json was given); pass ${flag}`,
+      { hint: example },
+    );
+  if (options.name === undefined)
+    throw noPrompt('the record to renew', '<name>', 'apns-cert renew <name> --apple-id <id> --csr-out <file>');
   const record = findRecord(index, options.name, deps.store.dir);
-  if (options.appleId === undefined) throw noPrompt('the Apple ID', '--apple-id <id>', `apns-cert renew ${record.name} --apple-id <id> --csr-out <file>`);
+  if (options.appleId === undefined)
+    throw noPrompt(
+      'the Apple ID',
+      '--apple-id <id>',
+      `apns-cert renew ${record.name} --apple-id <id> --csr-out <file>`,
+    );
   const { appleIdMatches } = await import('../core/topic.js');
   const matches = record.appleIdHash === null ? null : appleIdMatches(options.appleId, record.appleIdHash);
   if (matches === false && !options.yes) {
-    throw new AppError('APPLE_ID_MISMATCH', `renew ${record.name}: the Apple ID given is not the one recorded for this certificate`, {
-      details: mismatchDetails,
-      // neither the Apple ID nor anything derived from it: a hint ends up in logs and tickets
-      hint: `apns-cert renew ${record.name} --apple-id <the same Apple ID> --yes   # only if the certificate was migrated to it`,
-    });
+    throw new AppError(
+      'APPLE_ID_MISMATCH',
+      `renew ${record.name}: the Apple ID given is not the one recorded for this certificate`,
+      {
+        details: mismatchDetails,
+        // neither the Apple ID nor anything derived from it: a hint ends up in logs and tickets
+        hint: `apns-cert renew ${record.name} --apple-id <the same Apple ID> --yes   # only if the certificate was migrated to it`,
+      },
+    );
   }
   const csrPath = await writeRenewalCsr(options, record, deps);
-  if (matches === false) deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
+  if (matches === false)
+    deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
   if (deps.out.json) {
     deps.out.document({ name: record.name, topic: record.topic, csrPath, appleIdMatches: matches });
   } else {
@@ -179,18 +210,23 @@ async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps
     const active = activeCertificate(record)!;
     deps.out.info(`Renewing ${record.name}`);
     deps.out.info(`  topic    ${record.topic}`);
-    deps.out.info(`  expires  ${shortDate(active.notAfter)} (${daysText(daysRemaining(new Date(active.notAfter), now))})`);
+    deps.out.info(
+      `  expires  ${shortDate(active.notAfter)} (${daysText(daysRemaining(new Date(active.notAfter), now))})`,
+    );
     return record;
   }
   const renewable = Object.values(index.records)
     .filter(isRenewable)
     .sort((a, b) => Date.parse(activeCertificate(a)!.notAfter) - Date.parse(activeCertificate(b)!.notAfter));
   if (renewable.length === 0) {
-    throw new AppError('NOT_FOUND', `renew: no certificate to renew in the store ${deps.store.dir}`, { hint: 'apns-cert csr --name <name>   # for a first certificate' });
+    throw new AppError('NOT_FOUND', `renew: no certificate to renew in the store ${deps.store.dir}`, {
+      hint: 'apns-cert csr --name <name>   # for a first certificate',
+    });
   }
   if (renewable.length === 1) {
     const only = renewable[0]!;
-    if (!(await deps.prompter.confirm(`Renew ${describeRecord(only, now)}?`, true))) throw new AppError('CANCELLED', 'renew: cancelled, nothing was changed');
+    if (!(await deps.prompter.confirm(`Renew ${describeRecord(only, now)}?`, true)))
+      throw new AppError('CANCELLED', 'renew: cancelled, nothing was changed');
     return only;
   }
   const s = deps.out.style;
@@ -206,20 +242,27 @@ async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps)
   const appleId =
     options.appleId ??
     (await deps.prompter.input('Apple ID used for this push certificate:', {
-      validate: async (v) => (v.trim().includes('@') ? true : 'Enter the Apple ID (an e-mail address) that signs in to the portal.'),
+      validate: async (v) =>
+        v.trim().includes('@') ? true : 'Enter the Apple ID (an e-mail address) that signs in to the portal.',
     }));
   const { appleIdMatches } = await import('../core/topic.js');
   if (record.appleIdHash === null) {
-    deps.out.info(`No Apple ID is on record for "${record.name}"; this one will be remembered (as a salted hash only).`);
+    deps.out.info(
+      `No Apple ID is on record for "${record.name}"; this one will be remembered (as a salted hash only).`,
+    );
   } else if (appleIdMatches(appleId, record.appleIdHash)) {
     deps.out.info(deps.out.style.green(`✓ This is the Apple ID recorded for "${record.name}".`));
   } else {
     deps.out.warn(`this is NOT the Apple ID recorded for "${record.name}".`);
     for (const line of mismatchDetails) deps.out.info(`  ${line}`);
     if (!options.yes && !(await deps.prompter.confirm('Renew under this Apple ID anyway?', false))) {
-      throw new AppError('APPLE_ID_MISMATCH', `renew ${record.name}: stopped, the Apple ID is not the recorded one; nothing was changed`, {
-        hint: `apns-cert renew ${record.name}   # again, with the Apple ID that created the certificate`,
-      });
+      throw new AppError(
+        'APPLE_ID_MISMATCH',
+        `renew ${record.name}: stopped, the Apple ID is not the recorded one; nothing was changed`,
+        {
+          hint: `apns-cert renew ${record.name}   # again, with the Apple ID that created the certificate`,
+        },
+      );
     }
   }
   return appleId;
@@ -230,10 +273,13 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   let resume = false;
   if (record.pendingKey !== null && !options.reuseKey) {
     const created = record.pendingKey.createdAt.slice(0, 16).replace('T', ' ');
-    resume = await deps.prompter.select(`A renewal of "${record.name}" is in progress (CSR made ${created} UTC${record.pendingKey.csrPath ? `, ${record.pendingKey.csrPath}` : ''}).`, [
-      { name: 'Continue: import the certificate downloaded from Apple', value: true },
-      { name: 'Start over: new key and CSR (the old CSR can then no longer be used)', value: false },
-    ]);
+    resume = await deps.prompter.select(
+      `A renewal of "${record.name}" is in progress (CSR made ${created} UTC${record.pendingKey.csrPath ? `, ${record.pendingKey.csrPath}` : ''}).`,
+      [
+        { name: 'Continue: import the certificate downloaded from Apple', value: true },
+        { name: 'Start over: new key and CSR (the old CSR can then no longer be used)', value: false },
+      ],
+    );
   }
 
   if (!resume) {
@@ -246,7 +292,9 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
     deps.out.info('');
   }
 
-  const raw = await deps.prompter.input('Path of the certificate downloaded from Apple (.pem):', { validate: certificateProblem });
+  const raw = await deps.prompter.input('Path of the certificate downloaded from Apple (.pem):', {
+    validate: certificateProblem,
+  });
   const { homedir } = await import('node:os');
   const { decodeCertificateFile } = await import('../core/input.js');
   const { readInputFile } = await import('../store/files.js');
@@ -256,7 +304,10 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   const previous = activeCertificate(record)!;
   let plan;
   try {
-    plan = await importCertificate({ decoded, source: path, name: record.name, appleId: undefined, allowNewTopic: false, allowExpired: false }, deps);
+    plan = await importCertificate(
+      { decoded, source: path, name: record.name, appleId: undefined, allowNewTopic: false, allowExpired: false },
+      deps,
+    );
   } catch (error) {
     if (isAppError(error) && error.code === 'TOPIC_CHANGED') {
       throw new AppError('TOPIC_CHANGED', error.message, {

@@ -9,7 +9,10 @@ import type { CommandModule, Deps } from './kit.js';
 export function storeGroup(program: Command): Command {
   return (
     program.commands.find((c) => c.name() === 'store') ??
-    program.command('store').summary('manage the store itself (upgrade its key derivation)').description('Commands about the store as a whole, not its records.')
+    program
+      .command('store')
+      .summary('manage the store itself (upgrade its key derivation)')
+      .description('Commands about the store as a whole, not its records.')
   );
 }
 
@@ -39,7 +42,10 @@ export const storeUpgrade: CommandModule<StoreUpgradeOptions> = {
         [75, 'another apns-cert process is changing the store'],
         [77, 'wrong store passphrase'],
       ],
-      examples: ['apns-cert store upgrade', 'apns-cert --store /var/lib/apns-cert --passphrase-file /etc/apns-cert/passphrase store upgrade --json'],
+      examples: [
+        'apns-cert store upgrade',
+        'apns-cert --store /var/lib/apns-cert --passphrase-file /etc/apns-cert/passphrase store upgrade --json',
+      ],
     });
   },
   options() {
@@ -50,13 +56,23 @@ export const storeUpgrade: CommandModule<StoreUpgradeOptions> = {
     const vault = deps.vaults(index.secretBackend);
     const result = await deps.store.withLock(async () => (vault.upgrade ? vault.upgrade() : null));
     if (deps.out.json) {
-      deps.out.document({ store: deps.store.dir, backend: index.secretBackend, changed: result?.changed ?? false, from: result?.from ?? null, to: result?.to ?? null });
+      deps.out.document({
+        store: deps.store.dir,
+        backend: index.secretBackend,
+        changed: result?.changed ?? false,
+        from: result?.from ?? null,
+        to: result?.to ?? null,
+      });
     } else if (result === null) {
-      deps.out.info(`the ${index.secretBackend} backend keeps the master key itself, with no key derivation: nothing to upgrade`);
+      deps.out.info(
+        `the ${index.secretBackend} backend keeps the master key itself, with no key derivation: nothing to upgrade`,
+      );
     } else if (!result.changed) {
       deps.out.info(`the master key is already wrapped with ${scryptText(result.to)} and a check value: nothing to do`);
     } else {
-      deps.out.info(`re-wrapped the master key: ${scryptText(result.from)}${result.from.check ? '' : ' without check value'} -> ${scryptText(result.to)} with check value`);
+      deps.out.info(
+        `re-wrapped the master key: ${scryptText(result.from)}${result.from.check ? '' : ' without check value'} -> ${scryptText(result.to)} with check value`,
+      );
     }
     return 0;
   },

@@ -31,7 +31,11 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
     return withHelp(command, {
       exitCodes: [
         [0, 'request written'],
-        ...COMMON_ERRORS.map(([c, m]): [number, string] => (c === 65 ? [65, 'refused: CSR signature, vendor key mismatch, vendor certificate expired, chain not found'] : [c, m])),
+        ...COMMON_ERRORS.map(([c, m]): [number, string] =>
+          c === 65
+            ? [65, 'refused: CSR signature, vendor key mismatch, vendor certificate expired, chain not found']
+            : [c, m],
+        ),
         [73, 'cannot write --out (it exists: use --force)'],
       ],
       examples: [
@@ -42,7 +46,14 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
     });
   },
   options(command: Command) {
-    const o = command.opts<{ csr: string; vendorCert: string; vendorKey: string; chain?: string; out?: string; force: boolean }>();
+    const o = command.opts<{
+      csr: string;
+      vendorCert: string;
+      vendorKey: string;
+      chain?: string;
+      out?: string;
+      force: boolean;
+    }>();
     return { csr: o.csr, vendorCert: o.vendorCert, vendorKey: o.vendorKey, chain: o.chain, out: o.out, force: o.force };
   },
   async run(options: VendorSignOptions, deps: Deps) {
@@ -53,10 +64,14 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
     const target = { force: options.force, flag: '--out', storeDir: deps.store.dir };
     if (options.out !== undefined) await assertCanCreate(options.out, target);
     const csrDer = decodeCsrFile(await deps.readInput(options.csr), options.csr);
-    const vendor = await loadVendor({ vendorCert: options.vendorCert, vendorKey: options.vendorKey, chain: options.chain }, deps);
+    const vendor = await loadVendor(
+      { vendorCert: options.vendorCert, vendorKey: options.vendorKey, chain: options.chain },
+      deps,
+    );
     const request = { base64: await signAsVendor(csrDer, options.csr, vendor), chain: vendor.chain };
     if (options.out === undefined) {
-      if (deps.out.json) deps.out.document({ request: request.base64, chain: request.chain.map((c) => formatName(c.subject)) });
+      if (deps.out.json)
+        deps.out.document({ request: request.base64, chain: request.chain.map((c) => formatName(c.subject)) });
       else deps.out.data(request.base64);
       return 0;
     }
@@ -64,7 +79,9 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
     if (deps.out.json) deps.out.document({ requestPath: options.out, chainLength: request.chain.length });
     else {
       deps.out.data(options.out);
-      deps.out.info(`Signed ${options.csr} as the MDM vendor; upload ${options.out} at https://identity.apple.com/pushcert.`);
+      deps.out.info(
+        `Signed ${options.csr} as the MDM vendor; upload ${options.out} at https://identity.apple.com/pushcert.`,
+      );
     }
     return 0;
   },

@@ -27,7 +27,9 @@ export const verify: CommandModule<VerifyOptions> = {
     const command = program
       .command('verify')
       .summary('check a certificate against expectations (for CI)')
-      .description('Check every expectation given: the topic hash, the topic, the same topic as a store record, a private key that matches. Exit 0 when all hold, 1 when any fails.')
+      .description(
+        'Check every expectation given: the topic hash, the topic, the same topic as a store record, a private key that matches. Exit 0 when all hold, 1 when any fails.',
+      )
       .argument('<file>', 'certificate (PEM or DER, "-" for stdin)')
       .option('--topic-hash <hex>', 'expected topic hash (64 lowercase hex digits)')
       .option('--topic <topic>', 'expected topic')
@@ -46,15 +48,39 @@ export const verify: CommandModule<VerifyOptions> = {
     });
   },
   options(command: Command) {
-    const o = command.opts<{ topicHash?: string; topic?: string; name?: string; key?: string; appleChain: boolean; at?: Date }>();
-    return { file: command.args[0]!, topicHash: o.topicHash, topic: o.topic, name: o.name, key: o.key, appleChain: o.appleChain, at: o.at };
+    const o = command.opts<{
+      topicHash?: string;
+      topic?: string;
+      name?: string;
+      key?: string;
+      appleChain: boolean;
+      at?: Date;
+    }>();
+    return {
+      file: command.args[0]!,
+      topicHash: o.topicHash,
+      topic: o.topic,
+      name: o.name,
+      key: o.key,
+      appleChain: o.appleChain,
+      at: o.at,
+    };
   },
   async run(options: VerifyOptions, deps: Deps) {
-    if ([options.topicHash, options.topic, options.name, options.key].every((v) => v === undefined) && !options.appleChain) {
-      throw new AppError('USAGE', 'verify: nothing to check; give --topic-hash, --topic, --name, --key or --apple-chain', { hint: `apns-cert verify ${options.file} --topic-hash <hex>` });
+    if (
+      [options.topicHash, options.topic, options.name, options.key].every((v) => v === undefined) &&
+      !options.appleChain
+    ) {
+      throw new AppError(
+        'USAGE',
+        'verify: nothing to check; give --topic-hash, --topic, --name, --key or --apple-chain',
+        { hint: `apns-cert verify ${options.file} --topic-hash <hex>` },
+      );
     }
     if (options.topicHash !== undefined && !/^[0-9a-f]{64}$/.test(options.topicHash.toLowerCase())) {
-      throw new AppError('USAGE', `verify: --topic-hash "${options.topicHash}" is not 64 hex digits`, { hint: `apns-cert hash ${options.file}` });
+      throw new AppError('USAGE', `verify: --topic-hash "${options.topicHash}" is not 64 hex digits`, {
+        hint: `apns-cert hash ${options.file}`,
+      });
     }
     const { readCertificates } = await import('./shared/read-certificates.js');
     const { decodePrivateKeyFile } = await import('../core/input.js');
@@ -71,12 +97,25 @@ export const verify: CommandModule<VerifyOptions> = {
     if (options.name !== undefined) {
       const index = await deps.store.readIndexOrFail();
       const record = recordNamed(index, options.name);
-      if (record === undefined) throw new AppError('NOT_FOUND', `verify: no record "${options.name}" in the store ${deps.store.dir}`, { hint: 'apns-cert list' });
-      checks.push({ check: 'store-topic', ok: record.topic !== null && cert.topic === record.topic, expected: record.topic, actual: cert.topic });
+      if (record === undefined)
+        throw new AppError('NOT_FOUND', `verify: no record "${options.name}" in the store ${deps.store.dir}`, {
+          hint: 'apns-cert list',
+        });
+      checks.push({
+        check: 'store-topic',
+        ok: record.topic !== null && cert.topic === record.topic,
+        expected: record.topic,
+        actual: cert.topic,
+      });
     }
     if (options.key !== undefined) {
       const key = decodePrivateKeyFile(await deps.readInput(options.key), options.key);
-      checks.push({ check: 'key-match', ok: key.keyId === cert.publicKeyId, expected: cert.publicKeyId, actual: key.keyId });
+      checks.push({
+        check: 'key-match',
+        ok: key.keyId === cert.publicKeyId,
+        expected: cert.publicKeyId,
+        actual: key.keyId,
+      });
     }
     if (options.appleChain) {
       const { checkChain } = await import('../core/chain.js');
@@ -90,7 +129,10 @@ export const verify: CommandModule<VerifyOptions> = {
       const s = deps.out.style;
       for (const c of checks) {
         if (c.ok) deps.out.info(`${s.green('ok')}    ${c.check}: ${c.actual}`);
-        else deps.out.error(`${s.red('FAIL')}  ${c.check}: expected ${c.expected ?? '(none recorded)'}, got ${c.actual ?? '(none)'}`);
+        else
+          deps.out.error(
+            `${s.red('FAIL')}  ${c.check}: expected ${c.expected ?? '(none recorded)'}, got ${c.actual ?? '(none)'}`,
+          );
       }
     }
     return ok ? 0 : 1;

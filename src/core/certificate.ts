@@ -233,7 +233,10 @@ export function summarizeCertificate(der: Uint8Array, source: string): Certifica
     const tbs = parseTbs(der);
     return { topic: topicOf(tbs.subject), notAfter: tbs.notAfter };
   } catch (error) {
-    throw new AppError('BAD_INPUT', `read certificate from ${source}: not a valid X.509 certificate (${(error as Error).message})`);
+    throw new AppError(
+      'BAD_INPUT',
+      `read certificate from ${source}: not a valid X.509 certificate (${(error as Error).message})`,
+    );
   }
 }
 
@@ -268,7 +271,10 @@ export function parseCertificate(der: Uint8Array, source = 'input'): Certificate
     try {
       listed = parseTopicsExtension(topicsExtension);
     } catch (error) {
-      throw new AppError('BAD_INPUT', `read certificate from ${source}: its APNs topic list extension is damaged (${(error as Error).message})`);
+      throw new AppError(
+        'BAD_INPUT',
+        `read certificate from ${source}: its APNs topic list extension is damaged (${(error as Error).message})`,
+      );
     }
   }
   const kind = classify(topic, tbs.subject, extensionOids);

@@ -54,7 +54,9 @@ function named(sources: CaSource[], encoded: Uint8Array, name: () => string): Ca
 
 /** CA certificates given by the user (--chain): self-signed ones count as roots. */
 export function extraCas(certs: CertificateInfo[]): CaSource[] {
-  return certs.map((c) => caSource(c.der, 'the --chain file', formatName(c.subject) === formatName(c.issuer), formatName(c.subject)));
+  return certs.map((c) =>
+    caSource(c.der, 'the --chain file', formatName(c.subject) === formatName(c.issuer), formatName(c.subject)),
+  );
 }
 
 export interface ChainVerdict {
@@ -100,12 +102,22 @@ function walkToRoot(leaf: CertificateInfo, sources: CaSource[]): Walk {
     const issuerName = formatName(current.issuer);
     const candidates = named(sources, encodedNames(current.der).issuer, () => issuerName).map((c) => c.load());
     if (candidates.length === 0) {
-      if (depth === 0) return { path, problem: `issued by "${cn({ subject: current.issuer } as CertificateInfo)}", which is not an Apple CA`, appleIssued: false };
+      if (depth === 0)
+        return {
+          path,
+          problem: `issued by "${cn({ subject: current.issuer } as CertificateInfo)}", which is not an Apple CA`,
+          appleIssued: false,
+        };
       return { path, problem: `no known CA certificate for "${issuerName}"`, appleIssued: true };
     }
     const signed = (x509 ??= new X509Certificate(leaf.der));
     const signer = candidates.find((c) => signed.verify(c.x509.publicKey));
-    if (signer === undefined) return { path, problem: `the signature of "${cn(current)}" does not verify against "${cn(candidates[0]!.info)}"`, appleIssued: true };
+    if (signer === undefined)
+      return {
+        path,
+        problem: `the signature of "${cn(current)}" does not verify against "${cn(candidates[0]!.info)}"`,
+        appleIssued: true,
+      };
     path.push(signer);
     if (signer.root) break;
     current = signer.info;
@@ -133,10 +145,17 @@ export function checkChain(leaf: CertificateInfo, at: Date, sources: CaSource[] 
   const walk = walkToRoot(leaf, sources);
   if (walk.problem !== null) return verdict(false, walk.path, walk.problem, walk.appleIssued);
   const selfRoot = walk.path[0]!.info.fingerprintSha256 === leaf.fingerprintSha256;
-  if (selfRoot) return validAt(leaf, at) ? verdict(true, walk.path, null) : verdict(false, walk.path, `${cn(leaf)} is not valid at ${at.toISOString()}`);
+  if (selfRoot)
+    return validAt(leaf, at)
+      ? verdict(true, walk.path, null)
+      : verdict(false, walk.path, `${cn(leaf)} is not valid at ${at.toISOString()}`);
   for (const c of [leaf, ...walk.path.map((p) => p.info)]) {
     if (!validAt(c, at)) {
-      return verdict(false, walk.path, `"${cn(c)}" is not valid at ${at.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`);
+      return verdict(
+        false,
+        walk.path,
+        `"${cn(c)}" is not valid at ${at.toISOString()} (valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()})`,
+      );
     }
   }
   return verdict(true, walk.path, null);
@@ -165,15 +184,31 @@ export interface RequestChainVerdict {
 export function checkRequestChain(chain: CertificateInfo[], sources: CaSource[] = appleCas()): RequestChainVerdict {
   const x509s = chain.map((c) => new X509Certificate(c.der));
   const names = chain.map((c) => cn(c));
-  const result = (r: Partial<RequestChainVerdict>): RequestChainVerdict => ({ valid: false, appleIssued: false, brokenLink: null, path: names, notInRequest: [], problem: null, ...r });
+  const result = (r: Partial<RequestChainVerdict>): RequestChainVerdict => ({
+    valid: false,
+    appleIssued: false,
+    brokenLink: null,
+    path: names,
+    notInRequest: [],
+    problem: null,
+    ...r,
+  });
   for (let i = 0; i + 1 < chain.length; i++) {
     const [cert, next] = [chain[i]!, chain[i + 1]!];
-    const issuerIsNext = Buffer.compare(encodedNames(cert.der).issuer, encodedNames(next.der).subject) === 0 || formatName(cert.issuer) === formatName(next.subject);
+    const issuerIsNext =
+      Buffer.compare(encodedNames(cert.der).issuer, encodedNames(next.der).subject) === 0 ||
+      formatName(cert.issuer) === formatName(next.subject);
     if (!issuerIsNext) {
-      return result({ brokenLink: i, problem: `"${names[i]}" is issued by "${formatName(cert.issuer)}", but the next certificate of the chain is "${formatName(next.subject)}"` });
+      return result({
+        brokenLink: i,
+        problem: `"${names[i]}" is issued by "${formatName(cert.issuer)}", but the next certificate of the chain is "${formatName(next.subject)}"`,
+      });
     }
     if (!x509s[i]!.verify(x509s[i + 1]!.publicKey)) {
-      return result({ brokenLink: i, problem: `the signature of "${names[i]}" does not verify with the key of "${names[i + 1]}", the next certificate of the chain` });
+      return result({
+        brokenLink: i,
+        problem: `the signature of "${names[i]}" does not verify with the key of "${names[i + 1]}", the next certificate of the chain`,
+      });
     }
   }
   const last = chain.length - 1;
@@ -184,9 +219,14 @@ export function checkRequestChain(chain: CertificateInfo[], sources: CaSource[] 
   const walk = walkToRoot(top, sources);
   if (!walk.appleIssued) {
     const selfSigned = formatName(top.issuer) === formatName(top.subject);
-    return result({ problem: selfSigned ? `the chain ends at "${names[last]}", which is not an Apple root` : `the chain ends at "${names[last]}", ${walk.problem}` });
+    return result({
+      problem: selfSigned
+        ? `the chain ends at "${names[last]}", which is not an Apple root`
+        : `the chain ends at "${names[last]}", ${walk.problem}`,
+    });
   }
   const added = walk.path.filter((c) => c.info.fingerprintSha256 !== top.fingerprintSha256).map((c) => cn(c.info));
-  if (walk.problem !== null) return result({ appleIssued: true, brokenLink: last, path: [...names, ...added], problem: walk.problem });
+  if (walk.problem !== null)
+    return result({ appleIssued: true, brokenLink: last, path: [...names, ...added], problem: walk.problem });
   return result({ valid: true, appleIssued: true, path: [...names, ...added], notInRequest: added });
 }

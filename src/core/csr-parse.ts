@@ -36,7 +36,12 @@ export function parseCsr(der: Buffer, source: string): CsrInfo {
     const subject = parseName(der, expectTag(infoParts[1], Tag.sequence, 'subject'));
     const spkiTlv = expectTag(infoParts[2], Tag.sequence, 'subjectPKInfo');
     const spki = der.subarray(spkiTlv.start, spkiTlv.end);
-    const algOid = decodeOid(value(der, expectTag(children(der, expectTag(algorithm, Tag.sequence, 'signatureAlgorithm'))[0], Tag.oid, 'algorithm')));
+    const algOid = decodeOid(
+      value(
+        der,
+        expectTag(children(der, expectTag(algorithm, Tag.sequence, 'signatureAlgorithm'))[0], Tag.oid, 'algorithm'),
+      ),
+    );
     const sigBits = value(der, expectTag(signature, Tag.bitString, 'signature'));
     const publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
     const known = SIGNATURE_HASHES[algOid];
@@ -44,9 +49,19 @@ export function parseCsr(der: Buffer, source: string): CsrInfo {
     if (known !== undefined && sigBits[0] === 0) {
       signatureValid = verify(known.hash, der.subarray(info!.start, info!.end), publicKey, sigBits.subarray(1));
     }
-    return { der, subject, publicKey, publicKeyId: sha256Hex(spki), signatureAlgorithm: known?.name ?? algOid, signatureValid };
+    return {
+      der,
+      subject,
+      publicKey,
+      publicKeyId: sha256Hex(spki),
+      signatureAlgorithm: known?.name ?? algOid,
+      signatureValid,
+    };
   } catch (error) {
     if (error instanceof AppError) throw error;
-    throw new AppError('BAD_INPUT', `read the CSR in ${source}: not a valid PKCS#10 request (${(error as Error).message})`);
+    throw new AppError(
+      'BAD_INPUT',
+      `read the CSR in ${source}: not a valid PKCS#10 request (${(error as Error).message})`,
+    );
   }
 }

@@ -1,7 +1,18 @@
 import { createPublicKey, sign } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { OID, toPem } from './certificate.js';
-import { bitString, context, ia5String, nullValue, oid, printableString, sequence, set, smallInteger, utf8String } from './der-encode.js';
+import {
+  bitString,
+  context,
+  ia5String,
+  nullValue,
+  oid,
+  printableString,
+  sequence,
+  set,
+  smallInteger,
+  utf8String,
+} from './der-encode.js';
 import type { PrivateKeyInfo } from './keys.js';
 
 export interface CsrSubject {
@@ -12,13 +23,21 @@ export interface CsrSubject {
 
 export function validateCsrSubject(subject: CsrSubject): CsrSubject {
   if (subject.commonName.trim() === '' || subject.commonName.length > 64) {
-    throw new AppError('USAGE', 'read --common-name: it must be 1-64 characters', { hint: 'apns-cert csr --name acme-prod --common-name "ACME MDM"' });
+    throw new AppError('USAGE', 'read --common-name: it must be 1-64 characters', {
+      hint: 'apns-cert csr --name acme-prod --common-name "ACME MDM"',
+    });
   }
   if (subject.country !== undefined && !/^[A-Z]{2}$/.test(subject.country)) {
-    throw new AppError('USAGE', `read --country: "${subject.country}" is not a two-letter ISO 3166 code such as US or CH`, { hint: 'apns-cert csr --name acme-prod --country US' });
+    throw new AppError(
+      'USAGE',
+      `read --country: "${subject.country}" is not a two-letter ISO 3166 code such as US or CH`,
+      { hint: 'apns-cert csr --name acme-prod --country US' },
+    );
   }
   if (subject.email !== undefined && !/^[\x21-\x7e]+@[\x21-\x7e]+\.[\x21-\x7e]+$/.test(subject.email)) {
-    throw new AppError('USAGE', `read --email: "${subject.email}" is not an e-mail address`, { hint: 'apns-cert csr --name acme-prod --email admin@example.com' });
+    throw new AppError('USAGE', `read --email: "${subject.email}" is not an e-mail address`, {
+      hint: 'apns-cert csr --name acme-prod --email admin@example.com',
+    });
   }
   return subject;
 }

@@ -72,7 +72,8 @@ export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
 
 export function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv {
   if (tlv === undefined) throw new DerError(`${what} is missing`);
-  if (tlv.tag !== tag) throw new DerError(`${what}: expected tag 0x${tag.toString(16)}, found 0x${tlv.tag.toString(16)}`);
+  if (tlv.tag !== tag)
+    throw new DerError(`${what}: expected tag 0x${tag.toString(16)}, found 0x${tlv.tag.toString(16)}`);
   return tlv;
 }
 

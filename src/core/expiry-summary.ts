@@ -33,7 +33,12 @@ export interface SummaryRecord {
 }
 
 export function summaryRecords(index: StoreIndex): SummaryRecord[] {
-  return Object.values(index.records).map((r) => ({ name: r.name, topic: r.topic, retired: r.retiredAt !== null, notAfter: activeCertificate(r)?.notAfter ?? null }));
+  return Object.values(index.records).map((r) => ({
+    name: r.name,
+    topic: r.topic,
+    retired: r.retiredAt !== null,
+    notAfter: activeCertificate(r)?.notAfter ?? null,
+  }));
 }
 
 /** The text of expiry.json for `index`, whose file has `stamp`. */
@@ -63,7 +68,15 @@ export function readSummary(text: string, stamp: IndexStamp): SummaryRecord[] | 
   }
   if (typeof data !== 'object' || data === null || data.schemaVersion !== SUMMARY_SCHEMA_VERSION) return null;
   const made = data.index;
-  if (typeof made !== 'object' || made === null || made.ino !== stamp.ino || made.size !== stamp.size || made.mtimeNs !== stamp.mtimeNs || made.ctimeNs !== stamp.ctimeNs) return null;
+  if (
+    typeof made !== 'object' ||
+    made === null ||
+    made.ino !== stamp.ino ||
+    made.size !== stamp.size ||
+    made.mtimeNs !== stamp.mtimeNs ||
+    made.ctimeNs !== stamp.ctimeNs
+  )
+    return null;
   const records = data.records;
   return Array.isArray(records) && records.every(isRecord) ? records : null;
 }

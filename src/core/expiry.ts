@@ -45,7 +45,10 @@ export function daysSinceExpiry(daysRemainingValue: number): number {
 }
 
 export function validateThresholds(t: Thresholds): Thresholds {
-  for (const [flag, v] of [['--warn-days', t.warnDays], ['--critical-days', t.criticalDays]] as const) {
+  for (const [flag, v] of [
+    ['--warn-days', t.warnDays],
+    ['--critical-days', t.criticalDays],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) {
       throw new AppError('USAGE', `read ${flag}: "${v}" is not a whole number of days >= 0`, {
         hint: 'apns-cert check-expiry --warn-days 30 --critical-days 7',
@@ -53,9 +56,13 @@ export function validateThresholds(t: Thresholds): Thresholds {
     }
   }
   if (t.criticalDays > t.warnDays) {
-    throw new AppError('USAGE', `read thresholds: --critical-days (${t.criticalDays}) is larger than --warn-days (${t.warnDays})`, {
-      hint: 'apns-cert check-expiry --warn-days 30 --critical-days 7',
-    });
+    throw new AppError(
+      'USAGE',
+      `read thresholds: --critical-days (${t.criticalDays}) is larger than --warn-days (${t.warnDays})`,
+      {
+        hint: 'apns-cert check-expiry --warn-days 30 --critical-days 7',
+      },
+    );
   }
   return t;
 }
@@ -74,6 +81,13 @@ export function classifyExpiry(notAfter: Date, now: Date, t: Thresholds): CertSt
 /** Evaluates every certificate, worst first (then soonest first). */
 export function evaluateExpiry(items: readonly ExpiryInput[], now: Date, t: Thresholds): ExpiryResult[] {
   return items
-    .map(({ name, source, topic, notAfter }) => ({ name, source, topic, notAfter, daysRemaining: daysRemaining(notAfter, now), status: classifyExpiry(notAfter, now, t) }))
+    .map(({ name, source, topic, notAfter }) => ({
+      name,
+      source,
+      topic,
+      notAfter,
+      daysRemaining: daysRemaining(notAfter, now),
+      status: classifyExpiry(notAfter, now, t),
+    }))
     .sort((a, b) => rank[b.status] - rank[a.status] || a.notAfter.getTime() - b.notAfter.getTime());
 }

@@ -38,15 +38,22 @@ function pickCertificate(decoded: DecodedFile, source: string): CertificateInfo 
   const withTopic = decoded.certificates.filter((c) => c.topic !== null);
   if (withTopic.length === 0) {
     const subject = decoded.certificates[0]?.subject.map((a) => `${a.type}=${a.value}`).join(', ') ?? '';
-    throw new AppError('NO_TOPIC', `import ${source}: the certificate has no APNs topic (no UID attribute in its subject "${subject}"); it is not a push certificate`, {
-      hint: `apns-cert inspect ${source}`,
-    });
+    throw new AppError(
+      'NO_TOPIC',
+      `import ${source}: the certificate has no APNs topic (no UID attribute in its subject "${subject}"); it is not a push certificate`,
+      {
+        hint: `apns-cert inspect ${source}`,
+      },
+    );
   }
   const keyIds = new Set(decoded.privateKeys.map((k) => k.keyId));
   return withTopic.find((c) => keyIds.has(c.publicKeyId)) ?? withTopic[0]!;
 }
 
-function findRecordWithKey(index: StoreIndex, keyId: string): { record: PushRecord; via: 'pending' | 'stored' } | undefined {
+function findRecordWithKey(
+  index: StoreIndex,
+  keyId: string,
+): { record: PushRecord; via: 'pending' | 'stored' } | undefined {
   const records = Object.values(index.records);
   const pending = records.find((r) => r.pendingKey?.keyId === keyId);
   if (pending) return { record: pending, via: 'pending' };
@@ -65,16 +72,23 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
 
   for (const record of Object.values(index.records)) {
     if (record.certificates.some((c) => c.fingerprintSha256 === cert.fingerprintSha256)) {
-      throw new AppError('ALREADY_IMPORTED', `import ${req.source}: this certificate is already in the store as "${record.name}"`, {
-        hint: `apns-cert show ${record.name}`,
-      });
+      throw new AppError(
+        'ALREADY_IMPORTED',
+        `import ${req.source}: this certificate is already in the store as "${record.name}"`,
+        {
+          hint: `apns-cert show ${record.name}`,
+        },
+      );
     }
   }
 
   const fileKeys = req.decoded.privateKeys;
   const fileKey = fileKeys.find((k) => k.keyId === cert.publicKeyId);
   if (fileKeys.length > 0 && fileKey === undefined) {
-    throw new AppError('KEY_MISMATCH', `import ${req.source}: the private key in the file does not match its certificate`);
+    throw new AppError(
+      'KEY_MISMATCH',
+      `import ${req.source}: the private key in the file does not match its certificate`,
+    );
   }
 
   const holder = findRecordWithKey(index, cert.publicKeyId);
@@ -82,9 +96,13 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   if (req.name !== undefined) {
     record = recordNamed(index, req.name);
     if (record?.pendingKey && holder === undefined && fileKey === undefined) {
-      throw new AppError('KEY_MISMATCH', `import ${req.source}: the certificate's public key does not match the pending key of "${req.name}" (created ${record.pendingKey.createdAt})`, {
-        hint: `apns-cert inspect ${req.source}   # was it issued for another CSR?`,
-      });
+      throw new AppError(
+        'KEY_MISMATCH',
+        `import ${req.source}: the certificate's public key does not match the pending key of "${req.name}" (created ${record.pendingKey.createdAt})`,
+        {
+          hint: `apns-cert inspect ${req.source}   # was it issued for another CSR?`,
+        },
+      );
     }
   } else {
     record = holder?.record;
@@ -93,9 +111,13 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
       if (sameTopic.length === 1) record = sameTopic[0];
     }
     if (record === undefined && fileKey !== undefined) {
-      throw new AppError('USAGE', `import ${req.source}: no record in the store matches this certificate; name the new record`, {
-        hint: `apns-cert import ${req.source} --name <name>`,
-      });
+      throw new AppError(
+        'USAGE',
+        `import ${req.source}: no record in the store matches this certificate; name the new record`,
+        {
+          hint: `apns-cert import ${req.source} --name <name>`,
+        },
+      );
     }
   }
 
@@ -109,9 +131,13 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   if (holder !== undefined) keySource = holder.via;
   else if (fileKey !== undefined) keySource = 'file';
   else {
-    throw new AppError('NO_KEY', `import ${req.source}: no private key for this certificate (no pending key in the store matches it and the file holds none)`, {
-      hint: 'apns-cert csr --name <name>   # make a new key and CSR, then upload that CSR to Apple',
-    });
+    throw new AppError(
+      'NO_KEY',
+      `import ${req.source}: no private key for this certificate (no pending key in the store matches it and the file holds none)`,
+      {
+        hint: 'apns-cert csr --name <name>   # make a new key and CSR, then upload that CSR to Apple',
+      },
+    );
   }
 
   const expired = cert.notAfter.getTime() <= req.now.getTime();
@@ -137,23 +163,29 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
 
   if (record.topic !== null && record.topic !== cert.topic) {
     if (!req.allowNewTopic) {
-      throw new AppError('TOPIC_CHANGED', `import ${req.source}: the certificate's topic differs from the one on record for "${name}"`, {
-        details: [
-          `  on record:       ${record.topic}`,
-          `  in certificate:  ${cert.topic}`,
-          'A renewal must keep its topic. A new topic means the certificate was created under another Apple ID,',
-          'or with "Create" instead of "Renew" in Apple\'s portal. Every enrolled device would stop answering',
-          'until it is re-enrolled. Nothing was changed; the current certificate stays active.',
-        ],
-        hint: `apns-cert import ${req.source} --name ${name} --allow-new-topic   # only if every device will re-enroll`,
-      });
+      throw new AppError(
+        'TOPIC_CHANGED',
+        `import ${req.source}: the certificate's topic differs from the one on record for "${name}"`,
+        {
+          details: [
+            `  on record:       ${record.topic}`,
+            `  in certificate:  ${cert.topic}`,
+            'A renewal must keep its topic. A new topic means the certificate was created under another Apple ID,',
+            'or with "Create" instead of "Renew" in Apple\'s portal. Every enrolled device would stop answering',
+            'until it is re-enrolled. Nothing was changed; the current certificate stays active.',
+          ],
+          hint: `apns-cert import ${req.source} --name ${name} --allow-new-topic   # only if every device will re-enroll`,
+        },
+      );
     }
     warnings.push(`topic changed from ${record.topic} to ${cert.topic}: every device must re-enroll`);
   }
 
   const previous = activeCertificate(record);
   if (previous !== undefined && Date.parse(previous.notAfter) >= cert.notAfter.getTime()) {
-    warnings.push(`the new certificate expires (${cert.notAfter.toISOString()}) no later than the active one (${previous.notAfter})`);
+    warnings.push(
+      `the new certificate expires (${cert.notAfter.toISOString()}) no later than the active one (${previous.notAfter})`,
+    );
   }
 
   if (req.appleId !== undefined) {
@@ -185,5 +217,15 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   record.topicHash = cert.topicHash;
   record.updatedAt = nowIso;
 
-  return { index, name, isNewRecord, certificate: cert, entry, previous, fileKey: keySource === 'file' ? fileKey : undefined, keySource, warnings };
+  return {
+    index,
+    name,
+    isNewRecord,
+    certificate: cert,
+    entry,
+    previous,
+    fileKey: keySource === 'file' ? fileKey : undefined,
+    keySource,
+    warnings,
+  };
 }

@@ -51,7 +51,17 @@ export function emptyIndex(storeId: string, secretBackend: SecretBackendName, no
 }
 
 export function newRecord(name: string, nowIso: string): PushRecord {
-  return { name, topic: null, topicHash: null, appleIdHash: null, createdAt: nowIso, updatedAt: nowIso, pendingKey: null, certificates: [], retiredAt: null };
+  return {
+    name,
+    topic: null,
+    topicHash: null,
+    appleIdHash: null,
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    pendingKey: null,
+    certificates: [],
+    retiredAt: null,
+  };
 }
 
 /** The record of that name; an own property only, so "constructor" or "toString" is no record unless one was made. */
@@ -97,7 +107,8 @@ function entryProblem(e: unknown): string | null {
   const c = e as Partial<CertificateEntry> | null;
   if (typeof c !== 'object' || c === null) return 'is not an object';
   if (!isKeyId(c.keyId)) return 'keyId is not a key id (64 hex digits)';
-  if (!isString(c.fingerprintSha256) || !SHA256_HEX_RE.test(c.fingerprintSha256)) return 'fingerprintSha256 is not 64 hex digits';
+  if (!isString(c.fingerprintSha256) || !SHA256_HEX_RE.test(c.fingerprintSha256))
+    return 'fingerprintSha256 is not 64 hex digits';
   // The file is named by the fingerprint, so it can only ever be certs/<64 hex digits>.pem.
   if (c.file !== `certs/${c.fingerprintSha256}.pem`) return 'file is not certs/<fingerprintSha256>.pem';
   const valid =
@@ -115,7 +126,8 @@ function recordProblem(name: string, r: unknown): string | null {
   const rec = r as Partial<PushRecord> | null;
   if (typeof rec !== 'object' || rec === null) return 'is not an object';
   const pending = rec.pendingKey as Partial<PendingKey> | null | undefined;
-  if (pending !== null && (typeof pending !== 'object' || !isKeyId(pending.keyId))) return 'pendingKey.keyId is not a key id (64 hex digits)';
+  if (pending !== null && (typeof pending !== 'object' || !isKeyId(pending.keyId)))
+    return 'pendingKey.keyId is not a key id (64 hex digits)';
   if (!Array.isArray(rec.certificates)) return 'is malformed';
   for (const [i, entry] of rec.certificates.entries()) {
     const problem = entryProblem(entry);
@@ -158,7 +170,8 @@ export function parseIndex(text: string, path: string): StoreIndex {
   if (!STORE_ID_RE.test(index.storeId)) throw corrupt('storeId is not a UUID');
   if (!isIsoDate(index.createdAt)) throw corrupt('createdAt is missing');
   const records = index.records;
-  if (typeof records !== 'object' || records === null || Array.isArray(records)) throw corrupt('records is not an object');
+  if (typeof records !== 'object' || records === null || Array.isArray(records))
+    throw corrupt('records is not an object');
   for (const [name, record] of Object.entries(records)) {
     const problem = recordProblem(name, record);
     if (problem !== null) throw corrupt(`record "${name}" ${problem}`);

@@ -85,11 +85,9 @@ const KEY_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'])
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
 
 function csrError(source: string): AppError {
-  return new AppError(
-    'BAD_INPUT',
-    `read ${source}: it is a certificate signing request (CSR), not a certificate`,
-    { hint: 'upload the CSR at https://identity.apple.com, then: apns-cert import <the downloaded .pem>' },
-  );
+  return new AppError('BAD_INPUT', `read ${source}: it is a certificate signing request (CSR), not a certificate`, {
+    hint: 'upload the CSR at https://identity.apple.com, then: apns-cert import <the downloaded .pem>',
+  });
 }
 
 /** What a DER blob that is not a certificate looks like, for a helpful message. */
@@ -99,7 +97,8 @@ export function sniffDer(der: Uint8Array): 'csr' | 'pkcs12' | 'unknown' {
     if (outer.tag !== Tag.sequence) return 'unknown';
     const parts = children(der, outer);
     const first = parts[0];
-    if (first?.tag === Tag.integer && der[first.valueStart] === 3 && first.end - first.valueStart === 1) return 'pkcs12';
+    if (first?.tag === Tag.integer && der[first.valueStart] === 3 && first.end - first.valueStart === 1)
+      return 'pkcs12';
     if (first?.tag === Tag.sequence) {
       const info = children(der, first);
       if (info[0]?.tag === Tag.integer && info[3]?.tag === 0xa0 && info.length === 4) return 'csr';
@@ -158,9 +157,13 @@ export function decodeCertificateFile(bytes: Uint8Array, source: string): Decode
       const kind = sniffDer(bytes);
       if (kind === 'csr') throw csrError(source);
       if (kind === 'pkcs12') {
-        throw new AppError('BAD_INPUT', `read ${source}: it is a PKCS#12 (.p12) file, which this command does not read`, {
-          hint: `apns-cert inspect ${source}   # import, inspect, hash, verify and check-expiry read .p12 files`,
-        });
+        throw new AppError(
+          'BAD_INPUT',
+          `read ${source}: it is a PKCS#12 (.p12) file, which this command does not read`,
+          {
+            hint: `apns-cert inspect ${source}   # import, inspect, hash, verify and check-expiry read .p12 files`,
+          },
+        );
       }
       throw error;
     }
@@ -220,7 +223,6 @@ export function isPushRequest(bytes: Uint8Array): boolean {
   // base64 of "<?xml" is "PD94bWw"; of "<plist" is "PHBsaXN0"
   return /^(PD94bWw|PHBsaXN0|PCFET0NUWVBF)/.test(text);
 }
-
 
 /**
  * The certificates of a PEM or DER file, summarized (topic and expiry) without full parsing: the fast path

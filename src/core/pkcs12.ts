@@ -1,5 +1,14 @@
 import * as nodeCrypto from 'node:crypto';
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  pbkdf2Sync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import forge from 'node-forge';
 import { AppError } from '../errors.js';
 import { parseCertificate } from './certificate.js';
@@ -73,10 +82,18 @@ function bmpPassword(password: string): Buffer {
 
 /** One-shot digest: crypto.hash (Node ≥ 20.12) is ~1.8× faster per call than createHash, which the KDF's chains feel. */
 const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
-const digest = (name: string, data: Buffer): Buffer => (oneShot ? oneShot(name, data, 'buffer') : createHash(name).update(data).digest());
+const digest = (name: string, data: Buffer): Buffer =>
+  oneShot ? oneShot(name, data, 'buffer') : createHash(name).update(data).digest();
 
 /** RFC 7292 appendix B.2: the PKCS#12 key derivation (id 1 key, 2 IV, 3 MAC key). One hash chain per `u` bytes out. */
-function pkcs12Kdf(hash: { name: string; u: number; v: number }, password: Buffer, salt: Uint8Array, id: number, iterations: number, length: number): Buffer {
+function pkcs12Kdf(
+  hash: { name: string; u: number; v: number },
+  password: Buffer,
+  salt: Uint8Array,
+  id: number,
+  iterations: number,
+  length: number,
+): Buffer {
   const { name, u, v } = hash;
   const fill = (bytes: Uint8Array) => {
     const out = Buffer.alloc(bytes.length === 0 ? 0 : v * Math.ceil(bytes.length / v));
@@ -122,13 +139,15 @@ function oidOf(node: Node | undefined, what: string): string {
 }
 /** An OCTET STRING's bytes, BER constructed form included. */
 function octets(node: Node | undefined, what: string): Buffer {
-  if (node === undefined || (node.type !== asn1.Type.OCTETSTRING && node.tagClass !== asn1.Class.CONTEXT_SPECIFIC)) throw new Malformed(`${what} is not an OCTET STRING`);
+  if (node === undefined || (node.type !== asn1.Type.OCTETSTRING && node.tagClass !== asn1.Class.CONTEXT_SPECIFIC))
+    throw new Malformed(`${what} is not an OCTET STRING`);
   if (typeof node.value === 'string') return bytesOf(node.value);
   return Buffer.concat(node.value.map((child) => octets(child, what)));
 }
 /** [0] EXPLICIT content. */
 function explicit(node: Node | undefined, what: string): Node {
-  if (node?.tagClass !== asn1.Class.CONTEXT_SPECIFIC || node.type !== 0) throw new Malformed(`${what} has no [0] content`);
+  if (node?.tagClass !== asn1.Class.CONTEXT_SPECIFIC || node.type !== 0)
+    throw new Malformed(`${what} has no [0] content`);
   const [inner] = parts(node, what);
   if (inner === undefined) throw new Malformed(`${what} is empty`);
   return inner;
@@ -136,8 +155,14 @@ function explicit(node: Node | undefined, what: string): Node {
 function der(bytes: Uint8Array, what: string): Node {
   try {
     // forge's fromDer takes an options object (its typings only know the older boolean `strict`)
-    const fromDer = asn1.fromDer as unknown as (input: forge.util.ByteStringBuffer, options: { parseAllBytes: boolean; decodeBitStrings: boolean }) => Node;
-    return fromDer(forge.util.createBuffer(Buffer.from(bytes).toString('binary')), { parseAllBytes: true, decodeBitStrings: false });
+    const fromDer = asn1.fromDer as unknown as (
+      input: forge.util.ByteStringBuffer,
+      options: { parseAllBytes: boolean; decodeBitStrings: boolean },
+    ) => Node;
+    return fromDer(forge.util.createBuffer(Buffer.from(bytes).toString('binary')), {
+      parseAllBytes: true,
+      decodeBitStrings: false,
+    });
   } catch (error) {
     throw new Malformed(`${what}: ${(error as Error).message}`);
   }
@@ -148,7 +173,8 @@ function der(bytes: Uint8Array, what: string): Node {
  * 2^31−1). Infinity when it is beyond 2^48: no limit lets such a count through.
  */
 function iterationCount(node: Node | undefined, what: string): number {
-  if (node?.type !== asn1.Type.INTEGER || typeof node.value !== 'string' || node.value.length === 0) throw new Malformed(`${what} is not an INTEGER`);
+  if (node?.type !== asn1.Type.INTEGER || typeof node.value !== 'string' || node.value.length === 0)
+    throw new Malformed(`${what} is not an INTEGER`);
   const bytes = bytesOf(node.value);
   if (bytes[0]! & 0x80) throw new Malformed(`${what} is negative`);
   const significant = bytes.subarray(bytes.findIndex((b) => b !== 0) >>> 0);
@@ -165,9 +191,13 @@ class WorkLimit {
   spend(units: number): void {
     this.spent += units;
     if (this.spent > MAX_P12_WORK) {
-      throw new AppError('BAD_INPUT', `open ${this.source}: its key derivation asks for too many iterations (over ${MAX_P12_WORK.toLocaleString('en-US')} hash rounds); refusing rather than spending minutes on it`, {
-        hint: `openssl pkcs12 -in ${this.source} -nodes | apns-cert import - --name <name>   # or re-export it with fewer iterations`,
-      });
+      throw new AppError(
+        'BAD_INPUT',
+        `open ${this.source}: its key derivation asks for too many iterations (over ${MAX_P12_WORK.toLocaleString('en-US')} hash rounds); refusing rather than spending minutes on it`,
+        {
+          hint: `openssl pkcs12 -in ${this.source} -nodes | apns-cert import - --name <name>   # or re-export it with fewer iterations`,
+        },
+      );
     }
   }
 }
@@ -198,7 +228,8 @@ function decrypt(algorithm: Node, ciphertext: Buffer, secrets: Secrets, limit: W
     const [encOid, ivNode] = parts(enc, `${what} encryption scheme`);
     const cipher = CIPHERS[oidOf(encOid, what)];
     if (hash === undefined || cipher === undefined) throw new Malformed(`${what}: an unsupported PBES2 cipher or PRF`);
-    const keyLength = keyLengthNode === undefined ? cipher.keyLength : iterationCount(keyLengthNode, `${what} key length`);
+    const keyLength =
+      keyLengthNode === undefined ? cipher.keyLength : iterationCount(keyLengthNode, `${what} key length`);
     if (keyLength !== cipher.keyLength) throw new Malformed(`${what}: a key length that does not fit its cipher`);
     limit.spend((iterations * Math.ceil(keyLength / hash.u)) / 3);
     key = pbkdf2Sync(secrets.utf8, octets(salt, `${what} salt`), iterations, keyLength, hash.name);
@@ -242,7 +273,9 @@ function verifyMac(macData: Node, authSafe: Buffer, password: string, limit: Wor
   // OpenSSL tries an empty password both with its terminator and as no password at all.
   for (const bmp of password === '' ? [bmpPassword(''), Buffer.alloc(0)] : [bmpPassword(password)]) {
     limit.spend(iterations);
-    const actual = createHmac(hash.name, pkcs12Kdf(hash, bmp, salt, 3, iterations, hash.u)).update(authSafe).digest();
+    const actual = createHmac(hash.name, pkcs12Kdf(hash, bmp, salt, 3, iterations, hash.u))
+      .update(authSafe)
+      .digest();
     if (actual.length === expected.length && timingSafeEqual(actual, expected)) return bmp;
   }
   return null;
@@ -266,7 +299,8 @@ export function decodePkcs12(bytes: Uint8Array, password: string, source: string
   try {
     const [, authSafeInfo, macData] = parts(der(bytes, 'the file'), 'the PFX');
     const [authSafeType, authSafeContent] = parts(authSafeInfo, 'the authenticated safe');
-    if (oidOf(authSafeType, 'the authenticated safe type') !== OID.data) throw new Malformed('the authenticated safe is not password-protected data (public-key mode is not supported)');
+    if (oidOf(authSafeType, 'the authenticated safe type') !== OID.data)
+      throw new Malformed('the authenticated safe is not password-protected data (public-key mode is not supported)');
     const authSafe = octets(explicit(authSafeContent, 'the authenticated safe'), 'the authenticated safe');
     const secrets: Secrets = { utf8: Buffer.from(password, 'utf8'), bmp: bmpPassword(password) };
     if (macData !== undefined) {
@@ -291,7 +325,10 @@ export function decodePkcs12(bytes: Uint8Array, password: string, source: string
       else if (type === OID.encryptedData) {
         const [, encryptedContentInfo] = parts(explicit(content, 'encrypted data'), 'encrypted data');
         const [, algorithm, encrypted] = parts(encryptedContentInfo, 'encrypted content');
-        safeContents = opened(decrypt(algorithm!, octets(encrypted, 'encrypted content'), secrets, limit, 'encrypted content'), 'encrypted content');
+        safeContents = opened(
+          decrypt(algorithm!, octets(encrypted, 'encrypted content'), secrets, limit, 'encrypted content'),
+          'encrypted content',
+        );
       } else continue; // enveloped (public-key) safes: not for a push certificate
       for (const bag of parts(der(safeContents, 'a safe'), 'a safe')) {
         const [bagType, bagValue] = parts(bag, 'a bag');
@@ -300,12 +337,18 @@ export function decodePkcs12(bytes: Uint8Array, password: string, source: string
         let pkcs8: Buffer | undefined;
         if (kind === OID.certBag) {
           const [certType, certValue] = parts(inner(), 'a certificate bag');
-          if (oidOf(certType, 'a certificate type') === OID.x509Certificate) certificates.push(parseCertificate(octets(explicit(certValue, 'a certificate bag'), 'a certificate'), source));
+          if (oidOf(certType, 'a certificate type') === OID.x509Certificate)
+            certificates.push(
+              parseCertificate(octets(explicit(certValue, 'a certificate bag'), 'a certificate'), source),
+            );
         } else if (kind === OID.keyBag) {
           pkcs8 = Buffer.from(asn1.toDer(inner()).getBytes(), 'binary');
         } else if (kind === OID.shroudedKeyBag) {
           const [algorithm, encrypted] = parts(inner(), 'a shrouded key');
-          pkcs8 = opened(decrypt(algorithm!, octets(encrypted, 'a shrouded key'), secrets, limit, 'a shrouded key'), 'a shrouded key');
+          pkcs8 = opened(
+            decrypt(algorithm!, octets(encrypted, 'a shrouded key'), secrets, limit, 'a shrouded key'),
+            'a shrouded key',
+          );
         }
         if (pkcs8 !== undefined) {
           try {
@@ -351,16 +394,33 @@ function shroudKey(pkcs8: Buffer, password: string, opts: Pkcs12Options): Buffer
   const salt = randomBytes(16);
   if (opts.legacy) {
     const bmp = bmpPassword(password);
-    const cipher = createCipheriv('des-ede3-cbc', pkcs12Kdf(SHA1, bmp, salt, 1, opts.iterations, 24), pkcs12Kdf(SHA1, bmp, salt, 2, opts.iterations, 8));
+    const cipher = createCipheriv(
+      'des-ede3-cbc',
+      pkcs12Kdf(SHA1, bmp, salt, 1, opts.iterations, 24),
+      pkcs12Kdf(SHA1, bmp, salt, 2, opts.iterations, 8),
+    );
     const encrypted = Buffer.concat([cipher.update(pkcs8), cipher.final()]);
-    return sequence(sequence(oid(OID.pbeSha1TripleDes), sequence(octetString(salt), integer(opts.iterations))), octetString(encrypted));
+    return sequence(
+      sequence(oid(OID.pbeSha1TripleDes), sequence(octetString(salt), integer(opts.iterations))),
+      octetString(encrypted),
+    );
   }
   const iv = randomBytes(16);
-  const cipher = createCipheriv('aes-256-cbc', pbkdf2Sync(Buffer.from(password, 'utf8'), salt, opts.iterations, 32, 'sha256'), iv);
+  const cipher = createCipheriv(
+    'aes-256-cbc',
+    pbkdf2Sync(Buffer.from(password, 'utf8'), salt, opts.iterations, 32, 'sha256'),
+    iv,
+  );
   const encrypted = Buffer.concat([cipher.update(pkcs8), cipher.final()]);
   const algorithm = sequence(
     oid(OID.pbes2),
-    sequence(sequence(oid(OID.pbkdf2), sequence(octetString(salt), integer(opts.iterations), sequence(oid(OID.hmacWithSha256), nullValue()))), sequence(oid(OID.aes256Cbc), octetString(iv))),
+    sequence(
+      sequence(
+        oid(OID.pbkdf2),
+        sequence(octetString(salt), integer(opts.iterations), sequence(oid(OID.hmacWithSha256), nullValue())),
+      ),
+      sequence(oid(OID.aes256Cbc), octetString(iv)),
+    ),
   );
   return sequence(algorithm, octetString(encrypted));
 }
@@ -370,19 +430,43 @@ function shroudKey(pkcs8: Buffer, password: string, opts: Pkcs12Options): Buffer
  * shrouded bag (see shroudKey), the certificates in the clear, and a MAC with the same iteration count,
  * HMAC-SHA256 (legacy: HMAC-SHA1) keyed by the PKCS#12 KDF over the password's BMPString.
  */
-export function encodePkcs12(key: PrivateKeyInfo, certificates: CertificateInfo[], password: string, opts: Pkcs12Options): Buffer {
+export function encodePkcs12(
+  key: PrivateKeyInfo,
+  certificates: CertificateInfo[],
+  password: string,
+  opts: Pkcs12Options,
+): Buffer {
   rejectReplacementCharacter(password, 'the .p12 password');
   // localKeyId: SHA-1 of the certificate, as OpenSSL writes it; it pairs the key with its certificate.
   const attributes = set(
     sequence(oid(OID.friendlyName), set(bmpString(opts.friendlyName))),
     sequence(oid(OID.localKeyId), set(octetString(createHash('sha1').update(certificates[0]!.der).digest()))),
   );
-  const certBags = certificates.map((c, i) => sequence(oid(OID.certBag), context(0, sequence(oid(OID.x509Certificate), context(0, octetString(c.der)))), ...(i === 0 ? [attributes] : [])));
+  const certBags = certificates.map((c, i) =>
+    sequence(
+      oid(OID.certBag),
+      context(0, sequence(oid(OID.x509Certificate), context(0, octetString(c.der)))),
+      ...(i === 0 ? [attributes] : []),
+    ),
+  );
   const keyBag = sequence(oid(OID.shroudedKeyBag), context(0, shroudKey(key.pkcs8, password, opts)), attributes);
   const authSafe = sequence(dataInfo(sequence(...certBags)), dataInfo(sequence(keyBag)));
   const macHash = opts.legacy ? SHA1 : HASHES[OID.sha256]!;
   const macHashOid = opts.legacy ? '1.3.14.3.2.26' : OID.sha256;
   const macSalt = randomBytes(16);
-  const mac = createHmac(macHash.name, pkcs12Kdf(macHash, bmpPassword(password), macSalt, 3, opts.iterations, macHash.u)).update(authSafe).digest();
-  return sequence(integer(3), dataInfo(authSafe), sequence(sequence(sequence(oid(macHashOid), nullValue()), octetString(mac)), octetString(macSalt), integer(opts.iterations)));
+  const mac = createHmac(
+    macHash.name,
+    pkcs12Kdf(macHash, bmpPassword(password), macSalt, 3, opts.iterations, macHash.u),
+  )
+    .update(authSafe)
+    .digest();
+  return sequence(
+    integer(3),
+    dataInfo(authSafe),
+    sequence(
+      sequence(sequence(oid(macHashOid), nullValue()), octetString(mac)),
+      octetString(macSalt),
+      integer(opts.iterations),
+    ),
+  );
 }

@@ -26,18 +26,43 @@ export function interpretProbe(outcome: ProbeOutcome): ProbeResult {
       const { status, reason } = outcome;
       if (status === 200) return { verdict: 'accepted', status, reason, detail: 'APNs accepted the push (HTTP 200)' };
       if ((status === 400 || status === 410) && reason !== null && ACCEPTED_REASONS.has(reason)) {
-        return { verdict: 'accepted', status, reason, detail: `APNs accepted the certificate (${status} ${reason}: the probe token reaches no device, as intended)` };
+        return {
+          verdict: 'accepted',
+          status,
+          reason,
+          detail: `APNs accepted the certificate (${status} ${reason}: the probe token reaches no device, as intended)`,
+        };
       }
       if (status === 429 || status >= 500) {
-        return { verdict: 'unreachable', status, reason, detail: `APNs could not answer now (${status}${reason ? ` ${reason}` : ''}); try again later` };
+        return {
+          verdict: 'unreachable',
+          status,
+          reason,
+          detail: `APNs could not answer now (${status}${reason ? ` ${reason}` : ''}); try again later`,
+        };
       }
-      return { verdict: 'rejected', status, reason, detail: `APNs rejected the certificate (${status}${reason ? ` ${reason}` : ''})` };
+      return {
+        verdict: 'rejected',
+        status,
+        reason,
+        detail: `APNs rejected the certificate (${status}${reason ? ` ${reason}` : ''})`,
+      };
     }
     case 'tls-error':
-      return { verdict: 'rejected', status: null, reason: outcome.code, detail: `the server refused the certificate in the TLS handshake (${outcome.message})` };
+      return {
+        verdict: 'rejected',
+        status: null,
+        reason: outcome.code,
+        detail: `the server refused the certificate in the TLS handshake (${outcome.message})`,
+      };
     case 'not-tls':
       // No alert and no answer: nothing was said about the certificate (an HTTP or other non-TLS port).
-      return { verdict: 'unreachable', status: null, reason: 'NotTls', detail: `port ${outcome.port} does not answer as a TLS server (${outcome.message}): is it the APNs port?` };
+      return {
+        verdict: 'unreachable',
+        status: null,
+        reason: 'NotTls',
+        detail: `port ${outcome.port} does not answer as a TLS server (${outcome.message}): is it the APNs port?`,
+      };
     case 'server-untrusted':
       return {
         verdict: 'unreachable',
@@ -48,10 +73,25 @@ export function interpretProbe(outcome: ProbeOutcome): ProbeResult {
     case 'closed-before-response':
       // Under TLS 1.3 a server refuses a client certificate after the client thinks the handshake is done:
       // the session just closes. That is a rejection, not a success.
-      return { verdict: 'rejected', status: null, reason: 'ConnectionClosed', detail: 'the server closed the connection before answering: it refused the client certificate' };
+      return {
+        verdict: 'rejected',
+        status: null,
+        reason: 'ConnectionClosed',
+        detail: 'the server closed the connection before answering: it refused the client certificate',
+      };
     case 'unreachable':
-      return { verdict: 'unreachable', status: null, reason: outcome.code, detail: `no connection to port ${outcome.port} (${outcome.message})` };
+      return {
+        verdict: 'unreachable',
+        status: null,
+        reason: outcome.code,
+        detail: `no connection to port ${outcome.port} (${outcome.message})`,
+      };
     case 'timeout':
-      return { verdict: 'unreachable', status: null, reason: 'Timeout', detail: `no answer on port ${outcome.port} within ${outcome.seconds} s` };
+      return {
+        verdict: 'unreachable',
+        status: null,
+        reason: 'Timeout',
+        detail: `no answer on port ${outcome.port} within ${outcome.seconds} s`,
+      };
   }
 }

@@ -20,7 +20,11 @@ export interface PushRequest {
   signature: Buffer;
 }
 
-export function buildPushRequest(csrDer: Buffer, chain: CertificateInfo[], vendorKey: KeyObject): { xml: string; base64: string } {
+export function buildPushRequest(
+  csrDer: Buffer,
+  chain: CertificateInfo[],
+  vendorKey: KeyObject,
+): { xml: string; base64: string } {
   const signature = sign('sha256', csrDer, vendorKey);
   const xml = plist.build({
     PushCertCertificateChain: chain.map((c) => c.pem).join(''),
@@ -42,12 +46,20 @@ function parsePlistDictionary(xml: string, source: string): Record<string, strin
     doc = new DOMParser({
       onError: (level: string, message: string) => {
         if (level === 'warning') return;
-        first ??= message.split('\n')[0]!.replace(/^\[xmldom [a-zA-Z]+\]\s*/, '').slice(0, 100);
+        first ??= message
+          .split('\n')[0]!
+          .replace(/^\[xmldom [a-zA-Z]+\]\s*/, '')
+          .slice(0, 100);
         throw new Error(first);
       },
     }).parseFromString(xml, 'text/xml');
   } catch (error) {
-    throw bad(first ?? String((error as Error).message).split('\n')[0]!.slice(0, 100));
+    throw bad(
+      first ??
+        String((error as Error).message)
+          .split('\n')[0]!
+          .slice(0, 100),
+    );
   }
   const root = doc.documentElement;
   if (root?.nodeName !== 'plist') throw bad('no <plist> root');
@@ -67,13 +79,15 @@ function parsePlistDictionary(xml: string, source: string): Record<string, strin
 
 function field(dict: Record<string, string>, key: string, source: string): string {
   const v = dict[key];
-  if (typeof v !== 'string' || v.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the request has no ${key}`);
+  if (typeof v !== 'string' || v.trim() === '')
+    throw new AppError('BAD_INPUT', `read ${source}: the request has no ${key}`);
   return v;
 }
 
 function base64Strict(text: string, what: string, source: string): Buffer {
   const clean = text.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) throw new AppError('BAD_INPUT', `read ${source}: ${what} is not valid base64`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0)
+    throw new AppError('BAD_INPUT', `read ${source}: ${what} is not valid base64`);
   return Buffer.from(clean, 'base64');
 }
 
@@ -94,16 +108,24 @@ export function parsePushRequest(bytes: Uint8Array, source: string): PushRequest
   } catch {
     throw new AppError('BAD_INPUT', `read ${source}: PushCertCertificateChain is not PEM`);
   }
-  if (blocks.length === 0) throw new AppError('BAD_INPUT', `read ${source}: PushCertCertificateChain holds no certificate`);
+  if (blocks.length === 0)
+    throw new AppError('BAD_INPUT', `read ${source}: PushCertCertificateChain holds no certificate`);
   return { csr: parseCsr(csrDer, source), chain: blocks.map((b) => parseCertificate(b.der, source)), signature };
 }
 
 /** Checks the vendor's signature over the CSR: SHA-256 (what apns-cert makes) or SHA-1 (older tools). */
-export function verifyPushRequest(request: PushRequest): { signatureAlgorithm: string | null; signatureValid: boolean } {
+export function verifyPushRequest(request: PushRequest): {
+  signatureAlgorithm: string | null;
+  signatureValid: boolean;
+} {
   const publicKey = createPublicKey(request.chain[0]!.pem);
-  for (const [hash, name] of [['sha256', 'sha256WithRSAEncryption'], ['sha1', 'sha1WithRSAEncryption']] as const) {
+  for (const [hash, name] of [
+    ['sha256', 'sha256WithRSAEncryption'],
+    ['sha1', 'sha1WithRSAEncryption'],
+  ] as const) {
     try {
-      if (verify(hash, request.csr.der, publicKey, request.signature)) return { signatureAlgorithm: name, signatureValid: true };
+      if (verify(hash, request.csr.der, publicKey, request.signature))
+        return { signatureAlgorithm: name, signatureValid: true };
     } catch {
       // a malformed signature is simply not valid
     }

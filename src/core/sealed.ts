@@ -67,9 +67,13 @@ export function openPrivateKey(box: SealedBox, masterKey: Uint8Array, keyId: str
   const pkcs8 = open(box, masterKey, KEY_AAD_PREFIX + keyId);
   if (pkcs8 === null) {
     // The master key is the store's own (its wrap or the keychain entry opened): the key file is damaged or foreign.
-    throw new AppError('STORE_CORRUPT', `decrypt key ${keyId.slice(0, 16)}: keys/${keyId}.key is damaged or belongs to another store (the store's master key does not open it)`, {
-      hint: 'apns-cert doctor   # then restore the key file from a backup',
-    });
+    throw new AppError(
+      'STORE_CORRUPT',
+      `decrypt key ${keyId.slice(0, 16)}: keys/${keyId}.key is damaged or belongs to another store (the store's master key does not open it)`,
+      {
+        hint: 'apns-cert doctor   # then restore the key file from a backup',
+      },
+    );
   }
   return pkcs8;
 }
@@ -94,9 +98,16 @@ export const scryptMaxmem = (params: ScryptParams) => 128 * params.N * params.r 
 export function validScryptParams(params: { N?: unknown; r?: unknown; p?: unknown }): boolean {
   const { N, r, p } = params;
   return (
-    Number.isInteger(N) && Number.isInteger(r) && Number.isInteger(p) &&
-    (N as number) >= 1 << 10 && (N as number) <= 1 << 20 && ((N as number) & ((N as number) - 1)) === 0 &&
-    (r as number) >= 1 && (r as number) <= 32 && (p as number) >= 1 && (p as number) <= 16 &&
+    Number.isInteger(N) &&
+    Number.isInteger(r) &&
+    Number.isInteger(p) &&
+    (N as number) >= 1 << 10 &&
+    (N as number) <= 1 << 20 &&
+    ((N as number) & ((N as number) - 1)) === 0 &&
+    (r as number) >= 1 &&
+    (r as number) <= 32 &&
+    (p as number) >= 1 &&
+    (p as number) <= 16 &&
     128 * (N as number) * (r as number) <= 1 << 30
   );
 }
@@ -120,8 +131,21 @@ const CHECK_TEXT = 'apns-cert passphrase check v1';
 /** scrypt on libuv's thread pool (~0.5 s at N=2^17), so that key generation can run beside it. */
 function deriveKey(passphrase: string, kdf: WrappedMasterKey['kdf']): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(passphrase.normalize('NFC'), Buffer.from(kdf.salt, 'base64'), 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: scryptMaxmem(kdf) }, (error, key) =>
-      error ? reject(new AppError('STORE_CORRUPT', `unlock the store: scrypt refuses the parameters in the wrapped master key (${error.message})`, { hint: 'apns-cert doctor   # then restore master-key.json from a backup' })) : resolve(key),
+    scrypt(
+      passphrase.normalize('NFC'),
+      Buffer.from(kdf.salt, 'base64'),
+      32,
+      { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: scryptMaxmem(kdf) },
+      (error, key) =>
+        error
+          ? reject(
+              new AppError(
+                'STORE_CORRUPT',
+                `unlock the store: scrypt refuses the parameters in the wrapped master key (${error.message})`,
+                { hint: 'apns-cert doctor   # then restore master-key.json from a backup' },
+              ),
+            )
+          : resolve(key),
     );
   });
 }
@@ -139,25 +163,41 @@ export function isCurrentWrap(wrapped: WrappedMasterKey): boolean {
   return wrapped.check !== undefined && wrapped.kdf.N * wrapped.kdf.r >= SCRYPT_PARAMS.N * SCRYPT_PARAMS.r;
 }
 
-export async function unwrapMasterKey(wrapped: WrappedMasterKey, passphrase: string, path = 'master-key.json'): Promise<Buffer> {
+export async function unwrapMasterKey(
+  wrapped: WrappedMasterKey,
+  passphrase: string,
+  path = 'master-key.json',
+): Promise<Buffer> {
   const kek = await deriveKey(passphrase, wrapped.kdf);
   const wrongPassphrase = (orDamaged: boolean) =>
-    new AppError('WRONG_PASSPHRASE', `unlock the store: wrong passphrase${orDamaged ? ` (or ${path} is damaged)` : ''}`, {
-      hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>   # or --passphrase-file <file>',
-    });
-  if (wrapped.check !== undefined && !timingSafeEqual(checkValue(kek), Buffer.from(wrapped.check, 'base64'))) throw wrongPassphrase(false);
+    new AppError(
+      'WRONG_PASSPHRASE',
+      `unlock the store: wrong passphrase${orDamaged ? ` (or ${path} is damaged)` : ''}`,
+      {
+        hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>   # or --passphrase-file <file>',
+      },
+    );
+  if (wrapped.check !== undefined && !timingSafeEqual(checkValue(kek), Buffer.from(wrapped.check, 'base64')))
+    throw wrongPassphrase(false);
   const key = open(wrapped.box, kek, MASTER_AAD);
   if (key === null) {
     if (wrapped.check === undefined) throw wrongPassphrase(true);
-    throw new AppError('STORE_CORRUPT', `unlock the store: ${path} is damaged (the passphrase is right, but the wrapped master key does not decrypt)`, {
-      hint: `apns-cert doctor   # then restore ${path} from a backup`,
-    });
+    throw new AppError(
+      'STORE_CORRUPT',
+      `unlock the store: ${path} is damaged (the passphrase is right, but the wrapped master key does not decrypt)`,
+      {
+        hint: `apns-cert doctor   # then restore ${path} from a backup`,
+      },
+    );
   }
   return key;
 }
 
 export function parseWrappedMasterKey(text: string, path = 'master-key.json'): WrappedMasterKey {
-  const damaged = (cause: string) => new AppError('STORE_CORRUPT', `read the wrapped master key ${path}: ${cause}`, { hint: `apns-cert doctor   # then restore ${path} from a backup` });
+  const damaged = (cause: string) =>
+    new AppError('STORE_CORRUPT', `read the wrapped master key ${path}: ${cause}`, {
+      hint: `apns-cert doctor   # then restore ${path} from a backup`,
+    });
   let data: Partial<WrappedMasterKey>;
   try {
     data = JSON.parse(text) as Partial<WrappedMasterKey>;
@@ -165,9 +205,14 @@ export function parseWrappedMasterKey(text: string, path = 'master-key.json'): W
     throw damaged('not valid JSON');
   }
   const kdf = data?.kdf;
-  if (data?.version !== 1 || kdf?.name !== 'scrypt' || typeof kdf.salt !== 'string' || data.box === undefined) throw damaged('unknown format');
-  if (!validScryptParams(kdf)) throw damaged(`scrypt parameters N=${String(kdf.N)} r=${String(kdf.r)} p=${String(kdf.p)} are not ones this tool runs`);
-  if (data.check !== undefined && (typeof data.check !== 'string' || Buffer.from(data.check, 'base64').length !== 32)) throw damaged('its check value is not 32 bytes of base64');
+  if (data?.version !== 1 || kdf?.name !== 'scrypt' || typeof kdf.salt !== 'string' || data.box === undefined)
+    throw damaged('unknown format');
+  if (!validScryptParams(kdf))
+    throw damaged(
+      `scrypt parameters N=${String(kdf.N)} r=${String(kdf.r)} p=${String(kdf.p)} are not ones this tool runs`,
+    );
+  if (data.check !== undefined && (typeof data.check !== 'string' || Buffer.from(data.check, 'base64').length !== 32))
+    throw damaged('its check value is not 32 bytes of base64');
   parseSealedBox(JSON.stringify(data.box), `the wrapped master key ${path}`);
   return data as WrappedMasterKey;
 }

@@ -6,7 +6,9 @@ import { AppError } from '../errors.js';
  */
 export function rejectReplacementCharacter(text: string, what: string): string {
   if (text.includes('\uFFFD')) {
-    throw new AppError('USAGE', `read ${what}: it is not valid UTF-8`, { hint: `locale charmap   # should say UTF-8; then give ${what} again, as UTF-8` });
+    throw new AppError('USAGE', `read ${what}: it is not valid UTF-8`, {
+      hint: `locale charmap   # should say UTF-8; then give ${what} again, as UTF-8`,
+    });
   }
   return text;
 }
@@ -17,6 +19,8 @@ export function decodeUtf8Strictly(bytes: Uint8Array, what: string): string {
     return rejectReplacementCharacter(new TextDecoder('utf-8', { fatal: true }).decode(bytes), what);
   } catch (error) {
     if (error instanceof AppError) throw error;
-    throw new AppError('USAGE', `read ${what}: it is not valid UTF-8`, { hint: 'iconv -f UTF-8 -t UTF-8 <file> >/dev/null   # names the first byte that is not UTF-8' });
+    throw new AppError('USAGE', `read ${what}: it is not valid UTF-8`, {
+      hint: 'iconv -f UTF-8 -t UTF-8 <file> >/dev/null   # names the first byte that is not UTF-8',
+    });
   }
 }

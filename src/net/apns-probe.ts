@@ -14,7 +14,8 @@ export interface ProbeRequest {
 }
 
 /** Our side could not verify the server (as opposed to an alert the server sent about our certificate). */
-const SERVER_VERIFY_CODES = /^(UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
+const SERVER_VERIFY_CODES =
+  /^(UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
 const NO_CONNECTION_CODES = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ETIMEDOUT)$/;
 /** What OpenSSL says when the peer's first bytes are not a TLS record (an HTTP, SSH or SMTP port). */
 const NOT_TLS_CODES = /^ERR_SSL_(WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|RECORD_LAYER_FAILURE)$/;
@@ -34,7 +35,9 @@ function classifyFailure(error: NodeJS.ErrnoException, serverSpokeTls: boolean, 
   if (/^ERR_SSL_.*ALERT/.test(code)) return { kind: 'tls-error', code, message: alertText(message) };
   if (NOT_TLS_CODES.test(code)) return { kind: 'not-tls', code, message: alertText(message), port };
   if (/^(ECONNRESET|EPIPE)$/.test(code)) {
-    return serverSpokeTls ? { kind: 'tls-error', code, message: 'the server closed the connection during the handshake' } : { kind: 'not-tls', code, message, port };
+    return serverSpokeTls
+      ? { kind: 'tls-error', code, message: 'the server closed the connection during the handshake' }
+      : { kind: 'not-tls', code, message, port };
   }
   return { kind: 'tls-error', code, message };
 }
@@ -77,7 +80,13 @@ export function sendProbe(req: ProbeRequest): Promise<ProbeOutcome> {
 
     session.socket.once('keylog', () => (serverSpokeTls = true));
     session.on('error', (error: NodeJS.ErrnoException) => finish(classifyFailure(error, serverSpokeTls, port)));
-    session.on('close', () => finish(serverSpokeTls ? { kind: 'closed-before-response' } : { kind: 'not-tls', code: 'ConnectionClosed', message: 'closed without a TLS answer', port }));
+    session.on('close', () =>
+      finish(
+        serverSpokeTls
+          ? { kind: 'closed-before-response' }
+          : { kind: 'not-tls', code: 'ConnectionClosed', message: 'closed without a TLS answer', port },
+      ),
+    );
 
     const token = randomBytes(32).toString('hex');
     const payload = req.mdm ? JSON.stringify({ mdm: 'probe' }) : JSON.stringify({ aps: { 'content-available': 1 } });

@@ -28,11 +28,16 @@ export function formatJson(report: ExpiryReport): string {
 
 export function formatText(report: ExpiryReport, paint: Painter): string {
   const n = report.certificates.length;
-  const lines = [`${paint[report.status](report.status.toUpperCase())}: ${n} certificate${n === 1 ? '' : 's'} checked${report.errors.length > 0 ? `, ${report.errors.length} could not be` : ''}`];
+  const lines = [
+    `${paint[report.status](report.status.toUpperCase())}: ${n} certificate${n === 1 ? '' : 's'} checked${report.errors.length > 0 ? `, ${report.errors.length} could not be` : ''}`,
+  ];
   // file names, topics and messages are escaped here: a newline in one must not start a line of its own
-  for (const p of report.errors) lines.push(`  ${paint.unknown('UNKNOWN'.padEnd(8))} ${escapeControl(`${p.source}: ${p.message}`)}`);
+  for (const p of report.errors)
+    lines.push(`  ${paint.unknown('UNKNOWN'.padEnd(8))} ${escapeControl(`${p.source}: ${p.message}`)}`);
   for (const c of report.certificates) {
-    lines.push(`  ${paint[c.status](c.status.toUpperCase().padEnd(8))} ${escapeControl(`${label(c)}  ${c.topic ?? '(no topic)'}`)}  ${shortDate(c.notAfter)}  ${daysText(c.daysRemaining)}`);
+    lines.push(
+      `  ${paint[c.status](c.status.toUpperCase().padEnd(8))} ${escapeControl(`${label(c)}  ${c.topic ?? '(no topic)'}`)}  ${shortDate(c.notAfter)}  ${daysText(c.daysRemaining)}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -42,7 +47,10 @@ export function summary(report: ExpiryReport): string {
   const bad = report.certificates.filter((c) => c.status !== 'ok');
   const parts = [
     ...report.errors.map((e) => `${e.source}: ${e.message}`),
-    ...bad.map((c) => `${label(c)} ${c.daysRemaining < 0 ? 'expired' : 'expires'} ${shortDate(c.notAfter)} (${daysText(c.daysRemaining)})`),
+    ...bad.map(
+      (c) =>
+        `${label(c)} ${c.daysRemaining < 0 ? 'expired' : 'expires'} ${shortDate(c.notAfter)} (${daysText(c.daysRemaining)})`,
+    ),
   ];
   if (parts.length === 0) {
     const soonest = report.certificates[0];

@@ -9,7 +9,8 @@ import { label, summary } from './expiry-report.js';
 // character, use two single quotes".
 
 const isControl = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f;
-const escapeControl = (c: string) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const escapeControl = (c: string) =>
+  c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
 
 /** Status text: one line, no `|` (shown as `¦`), control characters escaped. */
 function statusText(text: string): string {
@@ -23,6 +24,8 @@ function perfLabel(text: string): string {
 
 /** One Nagios plugin line: `APNS-CERT <STATUS> - <summary> | <perfdata>`, days left per certificate. */
 export function formatNagios(report: ExpiryReport): string {
-  const perf = report.certificates.map((c) => `${perfLabel(label(c))}=${c.daysRemaining};${report.warnDays}:;${report.criticalDays}:`).join(' ');
+  const perf = report.certificates
+    .map((c) => `${perfLabel(label(c))}=${c.daysRemaining};${report.warnDays}:;${report.criticalDays}:`)
+    .join(' ');
   return `APNS-CERT ${report.status.toUpperCase()} - ${statusText(summary(report))}${perf ? ` | ${perf}` : ''}\n`;
 }

@@ -26,7 +26,10 @@ export async function colorStyle(): Promise<Style> {
   const { randomBytes } = await import('node:crypto');
   const token = randomBytes(8).toString('hex');
   const mark = (code: number) => `\uE000${token}${code}\uE001`;
-  const paint = ([open, close]: readonly [number, number]) => (text: string) => `${mark(open)}${text}${mark(close)}`;
+  const paint =
+    ([open, close]: readonly [number, number]) =>
+    (text: string) =>
+      `${mark(open)}${text}${mark(close)}`;
   const marks = new RegExp(`\uE000${token}(\\d+)\uE001`, 'g');
   return {
     green: paint(SGR.green),
@@ -46,8 +49,9 @@ export async function colorStyle(): Promise<Style> {
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 /** The same, but for text made of lines: newline and tab stay. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNSAFE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const UNSAFE_IN_LINES =
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 /** What JSON.stringify leaves as it is (it escapes C0 itself). */
 const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 
@@ -66,7 +70,10 @@ export function escapeControlInLines(text: string): string {
 
 /** JSON text (2-space indent) in which no string carries a code point that steers a terminal: they become \uNNNN. */
 export function jsonText(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, 2).replace(
+    UNSAFE_IN_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export const JSON_SCHEMA_VERSION = 1;
@@ -140,7 +147,12 @@ export class Output {
 }
 
 /** Colors only on a terminal, and never under NO_COLOR, --no-color or --json. */
-export function useColor(opts: { isTTY: () => boolean; env: NodeJS.ProcessEnv; noColorFlag: boolean; json: boolean }): boolean {
+export function useColor(opts: {
+  isTTY: () => boolean;
+  env: NodeJS.ProcessEnv;
+  noColorFlag: boolean;
+  json: boolean;
+}): boolean {
   if (opts.noColorFlag || opts.json) return false;
   if (opts.env.NO_COLOR !== undefined && opts.env.NO_COLOR !== '') return false;
   if (opts.env.FORCE_COLOR !== undefined && opts.env.FORCE_COLOR !== '0') return true;

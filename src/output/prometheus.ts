@@ -31,9 +31,21 @@ export function formatPrometheus(report: ExpiryReport): string {
     ...series.map((s) => `${name}${s.labels} ${value(s)}`),
   ];
   return `${[
-    ...metric('apns_cert_not_after_timestamp_seconds', 'When the APNs certificate expires (notAfter), as a Unix timestamp.', (s) => s.notAfter),
-    ...metric('apns_cert_expires_in_seconds', 'Seconds until the APNs certificate expires (negative once expired).', (s) => s.expiresIn),
-    ...metric('apns_cert_status', 'Expiry status of the APNs certificate: 0 ok, 1 warning, 2 critical.', (s) => s.status),
+    ...metric(
+      'apns_cert_not_after_timestamp_seconds',
+      'When the APNs certificate expires (notAfter), as a Unix timestamp.',
+      (s) => s.notAfter,
+    ),
+    ...metric(
+      'apns_cert_expires_in_seconds',
+      'Seconds until the APNs certificate expires (negative once expired).',
+      (s) => s.expiresIn,
+    ),
+    ...metric(
+      'apns_cert_status',
+      'Expiry status of the APNs certificate: 0 ok, 1 warning, 2 critical.',
+      (s) => s.status,
+    ),
     '# HELP apns_cert_check_success 1 when every certificate could be checked, else 0.',
     '# TYPE apns_cert_check_success gauge',
     `apns_cert_check_success ${report.errors.length === 0 && report.status !== 'unknown' ? 1 : 0}`,

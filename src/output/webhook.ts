@@ -14,7 +14,11 @@ export const MAX_ANSWER_BYTES = 4096;
  */
 export function postWebhook(url: URL, body: object, timeoutMs: number): Promise<string | null> {
   const payload = Buffer.from(JSON.stringify(body));
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': payload.length, 'user-agent': 'apns-cert' };
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': payload.length,
+    'user-agent': 'apns-cert',
+  };
   if (url.username !== '' || url.password !== '') {
     headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
   }
@@ -27,21 +31,33 @@ export function postWebhook(url: URL, body: object, timeoutMs: number): Promise<
       req.destroy();
       resolve(cause);
     };
-    const timer = setTimeout(() => finish(`no complete answer within ${Math.round(timeoutMs / 100) / 10} s`), timeoutMs);
+    const timer = setTimeout(
+      () => finish(`no complete answer within ${Math.round(timeoutMs / 100) / 10} s`),
+      timeoutMs,
+    );
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(
-      { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || undefined, path: `${url.pathname}${url.search}`, method: 'POST', headers },
+      {
+        protocol: url.protocol,
+        hostname: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port || undefined,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers,
+      },
       (response: IncomingMessage) => {
         const status = response.statusCode ?? 0;
         let received = 0;
         response.on('data', (chunk: Buffer) => {
           received += chunk.length;
-          if (received > MAX_ANSWER_BYTES) finish(`the webhook's answer (HTTP ${status}) is longer than ${MAX_ANSWER_BYTES} bytes`);
+          if (received > MAX_ANSWER_BYTES)
+            finish(`the webhook's answer (HTTP ${status}) is longer than ${MAX_ANSWER_BYTES} bytes`);
         });
         response.on('error', (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
         response.on('end', () => {
           if (status >= 200 && status < 300) finish(null);
-          else if (status >= 300 && status < 400) finish(`the webhook answered HTTP ${status} (a redirect; apns-cert does not follow it)`);
+          else if (status >= 300 && status < 400)
+            finish(`the webhook answered HTTP ${status} (a redirect; apns-cert does not follow it)`);
           else finish(`the webhook answered HTTP ${status}`);
         });
         response.on('close', () => finish(`the webhook's answer (HTTP ${status}) was cut short`));

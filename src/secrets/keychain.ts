@@ -11,7 +11,12 @@ export type KeychainAnswer = { ok: true; secret: string | null } | { ok: false; 
 const unavailable = (cause: string) =>
   new AppError('SECRETS_UNAVAILABLE', `reach the OS keychain: ${cause}`, {
     hint: 'APNS_CERT_PASSPHRASE=... apns-cert --secret-backend passphrase <command>   # headless machines: a new store with the passphrase backend',
-    details: process.platform === 'linux' ? ['On Linux the keychain is the Secret Service (gnome-keyring, KeePassXC...) on the D-Bus session bus; it must be running and unlocked.'] : [],
+    details:
+      process.platform === 'linux'
+        ? [
+            'On Linux the keychain is the Secret Service (gnome-keyring, KeePassXC...) on the D-Bus session bus; it must be running and unlocked.',
+          ]
+        : [],
   });
 
 /** Rejects with exit 69 when `work` has not settled within `ms`; `onTimeout` abandons the work. */
@@ -20,7 +25,11 @@ export function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => vo
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       onTimeout();
-      reject(unavailable(`the keychain did not answer within ${Math.round(ms / 100) / 10} s (is the Secret Service hung or locked?)`));
+      reject(
+        unavailable(
+          `the keychain did not answer within ${Math.round(ms / 100) / 10} s (is the Secret Service hung or locked?)`,
+        ),
+      );
     }, ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
@@ -28,7 +37,8 @@ export function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => vo
 
 function describe(message: string): string {
   const cause = message.replace(/^Platform failure: /, '');
-  if (/Did not receive a reply/i.test(cause)) return 'the Secret Service did not answer (is it hung or waiting for an unlock prompt?)';
+  if (/Did not receive a reply/i.test(cause))
+    return 'the Secret Service did not answer (is it hung or waiting for an unlock prompt?)';
   return cause;
 }
 
@@ -64,7 +74,11 @@ export class KeychainVault implements MasterKeyVault {
           parsed = JSON.parse(stdout) as KeychainAnswer;
         } catch {
           const why = stderr.trim().split('\n')[0] ?? '';
-          reject(unavailable(`the keychain process ended (${signal ?? `exit ${code}`}) without an answer${why === '' ? '' : `: ${why}`}`));
+          reject(
+            unavailable(
+              `the keychain process ended (${signal ?? `exit ${code}`}) without an answer${why === '' ? '' : `: ${why}`}`,
+            ),
+          );
           return;
         }
         if (parsed.ok) resolve(parsed.secret);
@@ -83,14 +97,23 @@ export class KeychainVault implements MasterKeyVault {
   async load(storeId: string): Promise<Buffer> {
     const secret = await this.ask({ op: 'load', service: KEYCHAIN_SERVICE, account: `store-${storeId}` });
     if (secret === null) {
-      throw new AppError('SECRETS_UNAVAILABLE', `read the master key of this store: the keychain has no entry "${KEYCHAIN_SERVICE}" / "store-${storeId}"`, {
-        hint: 'use the keychain of the account that created the store',
-      });
+      throw new AppError(
+        'SECRETS_UNAVAILABLE',
+        `read the master key of this store: the keychain has no entry "${KEYCHAIN_SERVICE}" / "store-${storeId}"`,
+        {
+          hint: 'use the keychain of the account that created the store',
+        },
+      );
     }
     return Buffer.from(secret, 'base64');
   }
 
   async save(storeId: string, masterKey: Buffer): Promise<void> {
-    await this.ask({ op: 'save', service: KEYCHAIN_SERVICE, account: `store-${storeId}`, secret: masterKey.toString('base64') });
+    await this.ask({
+      op: 'save',
+      service: KEYCHAIN_SERVICE,
+      account: `store-${storeId}`,
+      secret: masterKey.toString('base64'),
+    });
   }
 }

@@ -8,7 +8,8 @@ export class MemoryVault implements MasterKeyVault {
 
   async load(storeId: string): Promise<Buffer> {
     const key = this.keys.get(storeId);
-    if (key === undefined) throw new AppError('SECRETS_UNAVAILABLE', `read the master key of store ${storeId}: not in the memory vault`);
+    if (key === undefined)
+      throw new AppError('SECRETS_UNAVAILABLE', `read the master key of store ${storeId}: not in the memory vault`);
     return key;
   }
 

@@ -43,9 +43,13 @@ export class PassphraseVault implements MasterKeyVault {
 }
 
 const noPassphrase = () =>
-  new AppError('SECRETS_UNAVAILABLE', 'unlock the store: the passphrase backend needs a passphrase and there is no terminal to ask for one', {
-    hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>   # or --passphrase-file <file>',
-  });
+  new AppError(
+    'SECRETS_UNAVAILABLE',
+    'unlock the store: the passphrase backend needs a passphrase and there is no terminal to ask for one',
+    {
+      hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>   # or --passphrase-file <file>',
+    },
+  );
 
 export interface PassphraseOptions {
   file: string | undefined;
@@ -70,13 +74,18 @@ export function passphraseSource(opts: PassphraseOptions): PassphraseSource {
       } else if (opts.interactive) {
         value = await opts.prompt('Store passphrase:');
         if (confirm && (await opts.prompt('Repeat the passphrase:')) !== value) {
-          throw new AppError('USAGE', 'set the store passphrase: the two entries differ', { hint: 'run the command again' });
+          throw new AppError('USAGE', 'set the store passphrase: the two entries differ', {
+            hint: 'run the command again',
+          });
         }
       } else {
         throw noPassphrase();
       }
       rejectReplacementCharacter(value, 'the passphrase');
-      if (value === '') throw new AppError('USAGE', 'read the passphrase: it is empty', { hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>' });
+      if (value === '')
+        throw new AppError('USAGE', 'read the passphrase: it is empty', {
+          hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>',
+        });
       cached = value;
       return value;
     },

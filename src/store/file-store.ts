@@ -46,7 +46,9 @@ export class FileStore {
   path(relative: string): string {
     const path = join(this.dir, relative);
     if (relative.split(/[\\/]/).includes('..') || !isInsideDir(path, this.dir)) {
-      throw new AppError('STORE_CORRUPT', `open ${path}: it leads out of the store ${this.dir}`, { hint: `ls -l ${dirname(path)}   # then restore the store from a backup` });
+      throw new AppError('STORE_CORRUPT', `open ${path}: it leads out of the store ${this.dir}`, {
+        hint: `ls -l ${dirname(path)}   # then restore the store from a backup`,
+      });
     }
     return path;
   }
@@ -67,7 +69,11 @@ export class FileStore {
       } catch {
         continue; // missing (not created yet), or unreadable: the read itself reports it
       }
-      if (st.isSymbolicLink()) return { message: `${path} is a symbolic link; the store's files must be inside the store`, hint: `ls -l ${this.dir}` };
+      if (st.isSymbolicLink())
+        return {
+          message: `${path} is a symbolic link; the store's files must be inside the store`,
+          hint: `ls -l ${this.dir}`,
+        };
       if (!st.isDirectory()) return { message: `${path} is not a directory`, hint: `ls -ld ${path}` };
       if (st.uid !== uid) {
         return {
@@ -89,7 +95,8 @@ export class FileStore {
   /** Refuses (77) a store that `safetyProblem` finds unsafe. */
   private assertSafe(): void {
     const problem = this.safetyProblem();
-    if (problem !== null) throw new AppError('STORE_UNSAFE', `open the store ${this.dir}: ${problem.message}`, { hint: problem.hint });
+    if (problem !== null)
+      throw new AppError('STORE_UNSAFE', `open the store ${this.dir}: ${problem.message}`, { hint: problem.hint });
   }
 
   /** The index, or null when the store has not been created yet. Never repairs a damaged index. */
@@ -101,7 +108,9 @@ export class FileStore {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return null;
-      throw new AppError('STORE_CORRUPT', `read the store index ${this.indexPath}: ${(error as Error).message}`, { hint: `ls -ld ${this.dir} ${this.indexPath}` });
+      throw new AppError('STORE_CORRUPT', `read the store index ${this.indexPath}: ${(error as Error).message}`, {
+        hint: `ls -ld ${this.dir} ${this.indexPath}`,
+      });
     }
     return parseIndex(text, this.indexPath);
   }
@@ -182,9 +191,13 @@ export class FileStore {
         accessSync(this.dir, constants.W_OK);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        throw new AppError('CANNOT_WRITE', `update the store ${this.dir}: ${code === 'EROFS' ? 'its file system is mounted read-only' : (error as Error).message}`, {
-          hint: writeFailureHint(code, this.dir),
-        });
+        throw new AppError(
+          'CANNOT_WRITE',
+          `update the store ${this.dir}: ${code === 'EROFS' ? 'its file system is mounted read-only' : (error as Error).message}`,
+          {
+            hint: writeFailureHint(code, this.dir),
+          },
+        );
       }
     }
     return created;
@@ -211,9 +224,13 @@ export class FileStore {
       lock = await StoreLock.acquire(lockPath, this.options.lockWaitMs);
     } catch (error) {
       if (error instanceof StoreLockBusy) {
-        throw new AppError('STORE_BUSY', `update the store ${this.dir}: another apns-cert process is changing it (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`, {
-          hint: `apns-cert list   # and retry when the other process is done (a paused one, e.g. after Ctrl-Z, holds the lock until it goes on or ends)`,
-        });
+        throw new AppError(
+          'STORE_BUSY',
+          `update the store ${this.dir}: another apns-cert process is changing it (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`,
+          {
+            hint: `apns-cert list   # and retry when the other process is done (a paused one, e.g. after Ctrl-Z, holds the lock until it goes on or ends)`,
+          },
+        );
       }
       throw writeError(`lock the store ${this.dir}`, lockPath, error);
     }
@@ -257,7 +274,11 @@ export class FileStore {
     let dirs: string[] = [];
     try {
       dirs = makeDirs(dirname(path)); // certs/ and keys/ come with their first file
-      replaceFileAtomically(path, data, { mode: 0o600, fsync, beforeRename: change === null ? undefined : () => this.assertUnchanged(change) });
+      replaceFileAtomically(path, data, {
+        mode: 0o600,
+        fsync,
+        beforeRename: change === null ? undefined : () => this.assertUnchanged(change),
+      });
     } catch (error) {
       removeDirs(dirs);
       if (error instanceof AppError) throw error;
@@ -338,7 +359,8 @@ export class FileStore {
     const held = change.lock.isHeld();
     const index = held ? '' : readOr(() => this.indexBytes()?.toString('utf8') ?? '', null);
     for (const relative of [...created].reverse()) {
-      if (!held && (index === null || !relative.startsWith('keys/') || index.includes(basename(relative, '.key')))) continue;
+      if (!held && (index === null || !relative.startsWith('keys/') || index.includes(basename(relative, '.key'))))
+        continue;
       rmSync(this.path(relative), { force: true });
     }
     for (const dir of [...change.dirs].reverse()) {
@@ -356,7 +378,6 @@ export class FileStore {
     rmSync(this.path(relative), { force: true });
   }
 }
-
 
 interface Change {
   lock: StoreLock;

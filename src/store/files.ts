@@ -1,4 +1,23 @@
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
@@ -14,9 +33,13 @@ export const MAX_INPUT_BYTES = 1024 * 1024;
 
 function tooLarge(path: string): AppError {
   const what = path === '-' ? 'the standard input' : path;
-  return new AppError('BAD_INPUT', `read ${what}: larger than 1 MiB; no certificate, key, .p12 or push certificate request is that large`, {
-    hint: path === '-' ? 'apns-cert inspect <the certificate file>' : `ls -l ${path}`,
-  });
+  return new AppError(
+    'BAD_INPUT',
+    `read ${what}: larger than 1 MiB; no certificate, key, .p12 or push certificate request is that large`,
+    {
+      hint: path === '-' ? 'apns-cert inspect <the certificate file>' : `ls -l ${path}`,
+    },
+  );
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
@@ -55,7 +78,10 @@ function readCapped(fd: number, path: string): Buffer {
  * Synchronous on purpose: a CLI has nothing else to do meanwhile, and check-expiry over a thousand
  * files would otherwise spend most of its time waiting for four thread-pool round trips per file.
  */
-export async function readInputFile(path: string, stdin: () => NodeJS.ReadableStream = () => process.stdin): Promise<Buffer> {
+export async function readInputFile(
+  path: string,
+  stdin: () => NodeJS.ReadableStream = () => process.stdin,
+): Promise<Buffer> {
   if (path === '-') return readStdin(stdin());
   try {
     const fd = openSync(path, 'r');
@@ -67,14 +93,21 @@ export async function readInputFile(path: string, stdin: () => NodeJS.ReadableSt
   } catch (error) {
     if (error instanceof AppError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const cause = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((error as Error).message);
+    const cause =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String((error as Error).message);
     throw new AppError('FILE_MISSING', `read ${path}: ${cause}`, { hint: `ls -l ${path}` });
   }
 }
 
 function writeAll(fd: number, data: string | Uint8Array): void {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+  for (let offset = 0; offset < bytes.length;) offset += writeSync(fd, bytes, offset);
 }
 
 /**
@@ -107,7 +140,11 @@ function writeTemporary(path: string, data: string | Uint8Array, opts: { mode: n
  * file. Synchronous: a CLI has nothing else to do meanwhile. `beforeRename` may veto the change by throwing.
  * Throws the system error.
  */
-export function replaceFileAtomically(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean; beforeRename?: (() => void) | undefined }): void {
+export function replaceFileAtomically(
+  path: string,
+  data: string | Uint8Array,
+  opts: { mode: number; fsync: boolean; beforeRename?: (() => void) | undefined },
+): void {
   const temp = writeTemporary(path, data, opts);
   try {
     opts.beforeRename?.();
@@ -225,14 +262,20 @@ export interface OutputTarget {
 }
 
 function exists(path: string, flag: string): AppError {
-  return new AppError('CANNOT_WRITE', `write ${path}: the file already exists`, { hint: `rerun with ${flag} <other file>, or add --force to replace it` });
+  return new AppError('CANNOT_WRITE', `write ${path}: the file already exists`, {
+    hint: `rerun with ${flag} <other file>, or add --force to replace it`,
+  });
 }
 
 function refuseInsideStore(path: string, target: OutputTarget): void {
   if (isInsideDir(path, target.storeDir)) {
-    throw new AppError('CANNOT_WRITE', `write ${path}: that is inside the store ${target.storeDir}, whose files only apns-cert itself writes`, {
-      hint: `rerun with ${target.flag} <a file outside ${target.storeDir}>`,
-    });
+    throw new AppError(
+      'CANNOT_WRITE',
+      `write ${path}: that is inside the store ${target.storeDir}, whose files only apns-cert itself writes`,
+      {
+        hint: `rerun with ${target.flag} <a file outside ${target.storeDir}>`,
+      },
+    );
   }
 }
 
@@ -245,7 +288,10 @@ export async function assertCanCreate(path: string, target: OutputTarget): Promi
   const st = lstatOrNull(path);
   if (st === null) return;
   if (!target.force) throw exists(path, target.flag);
-  if (st.isDirectory()) throw new AppError('CANNOT_WRITE', `write ${path}: it is a directory`, { hint: `rerun with ${target.flag} ${join(path, 'file')}` });
+  if (st.isDirectory())
+    throw new AppError('CANNOT_WRITE', `write ${path}: it is a directory`, {
+      hint: `rerun with ${target.flag} ${join(path, 'file')}`,
+    });
 }
 
 /**
@@ -256,7 +302,11 @@ export async function assertCanCreate(path: string, target: OutputTarget): Promi
  * `parents` is false) and removed again when the write fails. Refuses a path inside the store. Failures are
  * exit 73.
  */
-export async function writeOutputFile(path: string, data: string | Uint8Array, opts: OutputTarget & { mode?: number; parents?: boolean }): Promise<void> {
+export async function writeOutputFile(
+  path: string,
+  data: string | Uint8Array,
+  opts: OutputTarget & { mode?: number; parents?: boolean },
+): Promise<void> {
   refuseInsideStore(path, opts);
   const abs = resolve(path);
   let created: string[] = [];

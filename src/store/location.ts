@@ -5,7 +5,11 @@ import { join, resolve } from 'node:path';
  * `--store` > `APNS_CERT_STORE` > the platform's data directory: ~/Library/Application Support/apns-cert on
  * macOS, $XDG_DATA_HOME/apns-cert (else ~/.local/share/apns-cert) elsewhere, %LOCALAPPDATA%\apns-cert on Windows.
  */
-export function resolveStoreDir(flag: string | undefined, env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string {
+export function resolveStoreDir(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (flag !== undefined && flag !== '') return resolve(flag);
   if (env.APNS_CERT_STORE !== undefined && env.APNS_CERT_STORE !== '') return resolve(env.APNS_CERT_STORE);
   if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'apns-cert');

@@ -12,7 +12,6 @@ export { keyPath };
 
 export type VaultFactory = (backend: SecretBackendName) => MasterKeyVault;
 
-
 /**
  * Under the store lock: the index and master key of the store, creating both (with the chosen
  * backend) when the store is new. The new index is written only by the caller's final writeIndex.
@@ -27,7 +26,10 @@ export async function unlockOrCreateStore(
   const existing = await store.readIndex();
   if (existing !== null) {
     const unlocked = await early;
-    const masterKey = unlocked?.storeId === existing.storeId ? unlocked.masterKey : await vaults(existing.secretBackend).load(existing.storeId);
+    const masterKey =
+      unlocked?.storeId === existing.storeId
+        ? unlocked.masterKey
+        : await vaults(existing.secretBackend).load(existing.storeId);
     return { index: existing, masterKey, created: false };
   }
   const index = emptyIndex(randomUUID(), backendForNewStore, now);
@@ -48,7 +50,9 @@ export interface UnlockedKey {
 export function unlockEarly(store: FileStore, vaults: VaultFactory): Promise<UnlockedKey | null> {
   const unlocking = (async () => {
     const index = await store.readIndex();
-    return index === null ? null : { storeId: index.storeId, masterKey: await vaults(index.secretBackend).load(index.storeId) };
+    return index === null
+      ? null
+      : { storeId: index.storeId, masterKey: await vaults(index.secretBackend).load(index.storeId) };
   })();
   unlocking.catch(() => undefined);
   return unlocking;

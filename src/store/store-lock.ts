@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, futimesSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  futimesSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { readOr } from './files.js';
 
@@ -37,8 +49,21 @@ function startTime(pid: number): string | null {
 
 function parseHolder(text: string): Holder | null {
   const h = readOr(() => JSON.parse(text) as Partial<Holder> | null, null);
-  if (typeof h !== 'object' || h === null || typeof h.host !== 'string' || !Number.isSafeInteger(h.pid) || typeof h.token !== 'string') return null;
-  return { host: h.host, pid: h.pid!, start: typeof h.start === 'string' ? h.start : null, boot: typeof h.boot === 'string' ? h.boot : null, token: h.token };
+  if (
+    typeof h !== 'object' ||
+    h === null ||
+    typeof h.host !== 'string' ||
+    !Number.isSafeInteger(h.pid) ||
+    typeof h.token !== 'string'
+  )
+    return null;
+  return {
+    host: h.host,
+    pid: h.pid!,
+    start: typeof h.start === 'string' ? h.start : null,
+    boot: typeof h.boot === 'string' ? h.boot : null,
+    token: h.token,
+  };
 }
 
 /** Tokens of the locks this process holds (two stores, or in-process tests). */
@@ -70,7 +95,10 @@ function inspect(path: string): { ino: number; stale: boolean } | null {
   try {
     const st = fstatSync(fd);
     const holder = st.isFile() ? parseHolder(readFileSync(fd, 'utf8')) : null;
-    return { ino: st.ino, stale: holder === null ? Date.now() - st.mtimeMs > SILENT_STALE_MS : holderIsGone(holder, st.mtimeMs) };
+    return {
+      ino: st.ino,
+      stale: holder === null ? Date.now() - st.mtimeMs > SILENT_STALE_MS : holderIsGone(holder, st.mtimeMs),
+    };
   } finally {
     closeSync(fd);
   }

@@ -17,6 +17,16 @@ export function writeFailureHint(code: string | undefined, dir: string): string 
 /** A failed write (exit 73): "<action>: <cause>" and a hint for the directory it was written in. */
 export function writeError(action: string, path: string, error: unknown): AppError {
   const code = (error as NodeJS.ErrnoException).code;
-  const cause = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : code === 'EROFS' ? 'read-only file system' : (error as Error).message;
-  return new AppError('CANNOT_WRITE', `${action}: ${cause}`, { hint: writeFailureHint(code, dirname(path)), cause: error });
+  const cause =
+    code === 'ENOSPC'
+      ? 'no space left on device'
+      : code === 'EDQUOT'
+        ? 'disk quota exceeded'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : (error as Error).message;
+  return new AppError('CANNOT_WRITE', `${action}: ${cause}`, {
+    hint: writeFailureHint(code, dirname(path)),
+    cause: error,
+  });
 }

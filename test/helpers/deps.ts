@@ -8,11 +8,7 @@ import { readInputFile } from '../../src/store/files.js';
 import { MemoryVault } from '../../src/secrets/memory.js';
 import { tempDir } from './cli.js';
 
-export type Answer =
-  | { select: RegExp }
-  | { input: string | (() => string) }
-  | { confirm: boolean }
-  | 'cancel';
+export type Answer = { select: RegExp } | { input: string | (() => string) } | { confirm: boolean } | 'cancel';
 
 /** Answers prompts from a script, in order, and records what was asked. */
 export class ScriptedPrompter implements Prompter {
@@ -38,7 +34,8 @@ export class ScriptedPrompter implements Prompter {
     const answer = this.next('select', message);
     if (!('select' in answer)) throw new Error(`expected a select answer for "${message}"`);
     const choice = choices.find((c) => answer.select.test(c.name));
-    if (choice === undefined) throw new Error(`no choice matches ${answer.select}: ${choices.map((c) => c.name).join(' | ')}`);
+    if (choice === undefined)
+      throw new Error(`no choice matches ${answer.select}: ${choices.map((c) => c.name).join(' | ')}`);
     return choice.value;
   }
 
@@ -83,7 +80,14 @@ export function capturedStreams() {
   return { stdout, stderr, out: () => out, err: () => err };
 }
 
-export function makeDeps(opts: { storeDir?: string; now: Date; answers?: Answer[]; interactive?: boolean; json?: boolean; vault?: MemoryVault }): TestDeps {
+export function makeDeps(opts: {
+  storeDir?: string;
+  now: Date;
+  answers?: Answer[];
+  interactive?: boolean;
+  json?: boolean;
+  vault?: MemoryVault;
+}): TestDeps {
   const { stdout, stderr, out: capturedOut, err: capturedErr } = capturedStreams();
   const vault = opts.vault ?? new MemoryVault();
   return {

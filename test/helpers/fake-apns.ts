@@ -27,12 +27,25 @@ export interface FakeApns {
 
 export async function startFakeApns(clientCa: FakeCa, mode: FakeApnsMode): Promise<FakeApns> {
   const now = new Date();
-  const serverRoot = issueCert(null, { subject: [{ name: 'commonName', value: `Fake APNs server CA (${mode}, ${Math.random().toString(16).slice(2)})` }], notBefore: daysFrom(now, -10), notAfter: daysFrom(now, 100), isCa: true });
+  const serverRoot = issueCert(null, {
+    subject: [{ name: 'commonName', value: `Fake APNs server CA (${mode}, ${Math.random().toString(16).slice(2)})` }],
+    notBefore: daysFrom(now, -10),
+    notAfter: daysFrom(now, 100),
+    isCa: true,
+  });
   const server = issueCert(serverRoot, {
     subject: [{ name: 'commonName', value: 'localhost' }],
     notBefore: daysFrom(now, -1),
     notAfter: daysFrom(now, 30),
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
+    ],
   });
   const seen: SeenPush[] = [];
   const strict = mode !== 'answers';
@@ -50,7 +63,12 @@ export async function startFakeApns(clientCa: FakeCa, mode: FakeApnsMode): Promi
     stream.setEncoding('utf8');
     stream.on('data', (c: string) => (body += c));
     stream.on('end', () => {
-      seen.push({ topic: headers['apns-topic'] as string | undefined, pushType: headers['apns-push-type'] as string | undefined, path: headers[':path'], body });
+      seen.push({
+        topic: headers['apns-topic'] as string | undefined,
+        pushType: headers['apns-push-type'] as string | undefined,
+        path: headers[':path'],
+        body,
+      });
       const socket = stream.session?.socket as TLSSocket | undefined;
       const error = socket?.authorizationError as unknown as string | undefined;
       const peer = socket?.getPeerCertificate();
@@ -59,7 +77,11 @@ export async function startFakeApns(clientCa: FakeCa, mode: FakeApnsMode): Promi
       if (!peer || Object.keys(peer).length === 0) [status, reason] = [403, 'MissingProviderToken'];
       else if (error === 'CERT_HAS_EXPIRED') [status, reason] = [403, 'CertificateExpired'];
       else if (error) [status, reason] = [403, 'BadCertificate'];
-      stream.respond({ ':status': status, 'content-type': 'application/json', 'apns-id': '00000000-0000-0000-0000-000000000000' });
+      stream.respond({
+        ':status': status,
+        'content-type': 'application/json',
+        'apns-id': '00000000-0000-0000-0000-000000000000',
+      });
       stream.end(JSON.stringify({ reason }));
     });
   });

@@ -122,8 +122,24 @@ export function issueCert(
 
 /** A test "Apple" hierarchy for vendor signing: root → WWDR-like intermediate → MDM vendor certificate. */
 export function createVendorHierarchy(now: Date, vendorDays = 365) {
-  const root = issueCert(null, { subject: [{ name: 'commonName', value: 'Test Root CA' }, { name: 'organizationName', value: 'apns-cert tests' }], notBefore: daysFrom(now, -3650), notAfter: daysFrom(now, 3650), isCa: true });
-  const wwdr = issueCert(root, { subject: [{ name: 'commonName', value: 'Test Worldwide Developer Relations CA' }, { name: 'organizationName', value: 'apns-cert tests' }], notBefore: daysFrom(now, -1000), notAfter: daysFrom(now, 1000), isCa: true });
+  const root = issueCert(null, {
+    subject: [
+      { name: 'commonName', value: 'Test Root CA' },
+      { name: 'organizationName', value: 'apns-cert tests' },
+    ],
+    notBefore: daysFrom(now, -3650),
+    notAfter: daysFrom(now, 3650),
+    isCa: true,
+  });
+  const wwdr = issueCert(root, {
+    subject: [
+      { name: 'commonName', value: 'Test Worldwide Developer Relations CA' },
+      { name: 'organizationName', value: 'apns-cert tests' },
+    ],
+    notBefore: daysFrom(now, -1000),
+    notAfter: daysFrom(now, 1000),
+    isCa: true,
+  });
   const vendor = issueCert(wwdr, {
     subject: [
       { type: '0.9.2342.19200300.100.1.1', value: 'TESTTEAM01' },
@@ -138,7 +154,12 @@ export function createVendorHierarchy(now: Date, vendorDays = 365) {
 }
 
 /** Apple's portal in one step: signs the CSR in `csrPath` and writes the certificate to `certPath`. */
-export function signCsrFile(ca: FakeCa, csrPath: string, certPath: string, opts: Omit<IssueOptions, 'publicKeyPem'>): string {
+export function signCsrFile(
+  ca: FakeCa,
+  csrPath: string,
+  certPath: string,
+  opts: Omit<IssueOptions, 'publicKeyPem'>,
+): string {
   writeFileSync(certPath, signCsr(ca, readFileSync(csrPath, 'utf8'), opts));
   return certPath;
 }

@@ -41,7 +41,12 @@ function goBinary(): string {
 export async function startGoApns(clientCa: FakeCa, mode: GoApnsMode): Promise<GoApns> {
   const now = new Date();
   const dir = tempDir('apns-cert-go-apns-');
-  const root = issueCert(null, { subject: [{ name: 'commonName', value: `Go APNs test server CA (${mode})` }], notBefore: daysFrom(now, -10), notAfter: daysFrom(now, 100), isCa: true });
+  const root = issueCert(null, {
+    subject: [{ name: 'commonName', value: `Go APNs test server CA (${mode})` }],
+    notBefore: daysFrom(now, -10),
+    notAfter: daysFrom(now, 100),
+    isCa: true,
+  });
   const server = issueCert(root, {
     subject: [{ name: 'commonName', value: '127.0.0.1' }],
     notBefore: daysFrom(now, -1),
@@ -51,7 +56,14 @@ export async function startGoApns(clientCa: FakeCa, mode: GoApnsMode): Promise<G
   writeFileSync(join(dir, 'server.pem'), server.pem);
   writeFileSync(join(dir, 'server.key'), server.privatePem);
   writeFileSync(join(dir, 'client-ca.pem'), clientCa.pem);
-  const args = ['-cert', join(dir, 'server.pem'), '-key', join(dir, 'server.key'), '-client-ca', join(dir, 'client-ca.pem')];
+  const args = [
+    '-cert',
+    join(dir, 'server.pem'),
+    '-key',
+    join(dir, 'server.key'),
+    '-client-ca',
+    join(dir, 'client-ca.pem'),
+  ];
   args.push(...(mode === 'plain-http' ? ['-plain'] : ['-tls', mode === 'tls12' ? '1.2' : '1.3']));
   const child = spawn(goBinary(), args, { stdio: ['pipe', 'pipe', 'ignore'] });
   const port = await new Promise<number>((resolve, reject) => {

@@ -10,19 +10,24 @@ import { join } from 'node:path';
  * Whether the real Secret Service is here (scripts/with-secret-service.sh sets APNS_CERT_SECRET_SERVICE=1).
  * CI sets APNS_CERT_REQUIRE_KEYCHAIN=1: there the keychain tests fail instead of skipping.
  */
-export const keychainAvailable = process.env.APNS_CERT_SECRET_SERVICE === '1' && process.env.DBUS_SESSION_BUS_ADDRESS !== undefined;
+export const keychainAvailable =
+  process.env.APNS_CERT_SECRET_SERVICE === '1' && process.env.DBUS_SESSION_BUS_ADDRESS !== undefined;
 export const keychainRequired = process.env.APNS_CERT_REQUIRE_KEYCHAIN === '1';
 
 export function keychainSkipReason(): string | undefined {
   if (keychainAvailable) return undefined;
-  if (keychainRequired) throw new Error('APNS_CERT_REQUIRE_KEYCHAIN=1 but no Secret Service: run the tests through scripts/with-secret-service.sh');
+  if (keychainRequired)
+    throw new Error(
+      'APNS_CERT_REQUIRE_KEYCHAIN=1 but no Secret Service: run the tests through scripts/with-secret-service.sh',
+    );
   return 'no Secret Service in this session: run `scripts/with-secret-service.sh npm test` to include the keychain tests';
 }
 
 /** Whether dbus-daemon is installed (a private bus for the tests); CI (APNS_CERT_REQUIRE_KEYCHAIN=1) must have it. */
 export function dbusDaemonSkipReason(): string | undefined {
   if (spawnSync('dbus-daemon', ['--version']).status === 0) return undefined;
-  if (keychainRequired) throw new Error('APNS_CERT_REQUIRE_KEYCHAIN=1 but no dbus-daemon: install dbus-daemon (see .ci/run)');
+  if (keychainRequired)
+    throw new Error('APNS_CERT_REQUIRE_KEYCHAIN=1 but no dbus-daemon: install dbus-daemon (see .ci/run)');
   return 'no dbus-daemon on this machine';
 }
 
@@ -56,7 +61,9 @@ export async function startPrivateBus(): Promise<PrivateBus> {
 </busconfig>
 `,
   );
-  const daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork', '--print-address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork', '--print-address'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
     daemon.stdout.setEncoding('utf8').on('data', (chunk: string) => {

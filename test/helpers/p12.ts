@@ -10,7 +10,12 @@ export function withIterationBytes(p12: Uint8Array, integerContent: Uint8Array, 
   const count = Buffer.from(integerContent).toString('binary');
   const visit = (node: forge.asn1.Asn1, depth: number): void => {
     if (!Array.isArray(node.value)) {
-      if (node.type === asn1.Type.OCTETSTRING && node.tagClass === asn1.Class.UNIVERSAL && node.value.charCodeAt(0) === 0x30 && only === 'all') {
+      if (
+        node.type === asn1.Type.OCTETSTRING &&
+        node.tagClass === asn1.Class.UNIVERSAL &&
+        node.value.charCodeAt(0) === 0x30 &&
+        only === 'all'
+      ) {
         try {
           const inner = asn1.fromDer(node.value);
           visit(inner, depth + 1);
@@ -23,7 +28,12 @@ export function withIterationBytes(p12: Uint8Array, integerContent: Uint8Array, 
     }
     const parts = node.value;
     for (let i = 1; i < parts.length; i++) {
-      if (parts[i - 1]!.type === asn1.Type.OCTETSTRING && parts[i]!.type === asn1.Type.INTEGER && (only === 'all' || depth === 0)) parts[i]!.value = count;
+      if (
+        parts[i - 1]!.type === asn1.Type.OCTETSTRING &&
+        parts[i]!.type === asn1.Type.INTEGER &&
+        (only === 'all' || depth === 0)
+      )
+        parts[i]!.value = count;
     }
     for (const part of parts) visit(part, depth);
   };

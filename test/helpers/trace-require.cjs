@@ -3,5 +3,6 @@
 const { appendFileSync } = require('node:fs');
 
 process.on('exit', () => {
-  if (process.env.APNS_CERT_TRACE_FILE) appendFileSync(process.env.APNS_CERT_TRACE_FILE, `${Object.keys(require.cache).join('\n')}\n`);
+  if (process.env.APNS_CERT_TRACE_FILE)
+    appendFileSync(process.env.APNS_CERT_TRACE_FILE, `${Object.keys(require.cache).join('\n')}\n`);
 });

@@ -3,7 +3,15 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REAL, cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
-import { createFakeCa, createVendorHierarchy, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsrFile } from '../helpers/fake-apple.js';
+import {
+  createFakeCa,
+  createVendorHierarchy,
+  daysFrom,
+  issuePushCert,
+  mdmTopic,
+  newKeyPem,
+  signCsrFile,
+} from '../helpers/fake-apple.js';
 
 const NOW = new Date();
 const ca = createFakeCa();
@@ -21,7 +29,15 @@ describe('PKCS#12 in and out', () => {
     topic = mdmTopic();
     const keys = newKeyPem();
     writeFileSync(join(work, 'key.pem'), keys.privatePem);
-    writeFileSync(join(work, 'cert.pem'), issuePushCert(ca, { publicKeyPem: keys.publicPem, topic, notBefore: daysFrom(NOW, -5), notAfter: daysFrom(NOW, 300) }));
+    writeFileSync(
+      join(work, 'cert.pem'),
+      issuePushCert(ca, {
+        publicKeyPem: keys.publicPem,
+        topic,
+        notBefore: daysFrom(NOW, -5),
+        notAfter: daysFrom(NOW, 300),
+      }),
+    );
     writeFileSync(join(work, 'ca.pem'), ca.pem);
     writeFileSync(join(work, 'pw'), 'p12 secret\n');
     writeFileSync(join(work, 'wrong'), 'not it\n');
@@ -31,18 +47,24 @@ describe('PKCS#12 in and out', () => {
     sh(`${base} -out ${work}/nopass.p12 -passout pass:`);
     sh(`openssl pkcs12 -export -nokeys -in ${work}/cert.pem -out ${work}/nokey.p12 -passout pass:x`);
   });
-  const env = (store: string, extra: Record<string, string> = {}) => cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'store pass', ...extra });
+  const env = (store: string, extra: Record<string, string> = {}) =>
+    cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'store pass', ...extra });
 
   it('imports an OpenSSL 3 .p12 (AES-256, SHA-256 MAC) holding a chain: picks the leaf whose key is present and says so', async () => {
     const store = tempDir();
-    const r = await runCli(['import', join(work, 'modern.p12'), '--name', 'p12', '--password-file', join(work, 'pw'), '--json'], { env: env(store) });
+    const r = await runCli(
+      ['import', join(work, 'modern.p12'), '--name', 'p12', '--password-file', join(work, 'pw'), '--json'],
+      { env: env(store) },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ name: 'p12', topic, keySource: 'file' });
     expect(r.stderr).toMatch(/holds 2 certificates; imported the one for topic/);
   });
 
   it('imports a legacy .p12 (RC2/3DES, SHA-1 MAC) with the password from the environment', async () => {
-    const r = await runCli(['import', join(work, 'legacy.p12'), '--name', 'legacy'], { env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'p12 secret' }) });
+    const r = await runCli(['import', join(work, 'legacy.p12'), '--name', 'legacy'], {
+      env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'p12 secret' }),
+    });
     expect(r.code, r.stderr).toBe(0);
   });
 
@@ -55,7 +77,9 @@ describe('PKCS#12 in and out', () => {
     const store = tempDir();
     expect((await runCli(['import', join(work, 'nopass.p12'), '--name', 'first'], { env: env(store) })).code).toBe(0);
     const before = treeDigest(store);
-    let r = await runCli(['import', join(work, 'legacy.p12'), '--name', 'x', '--password-file', join(work, 'wrong')], { env: env(store) });
+    let r = await runCli(['import', join(work, 'legacy.p12'), '--name', 'x', '--password-file', join(work, 'wrong')], {
+      env: env(store),
+    });
     expect(r.code).toBe(77);
     expect(r.stderr).toMatch(/^apns-cert: open .*legacy\.p12: wrong \.p12 password/);
     expect(hasStackTrace(r.stderr)).toBe(false);
@@ -66,9 +90,13 @@ describe('PKCS#12 in and out', () => {
   });
 
   it('a .p12 without a key needs a pending key in the store', async () => {
-    const r = await runCli(['import', join(work, 'nokey.p12'), '--name', 'x', '--password-file', join(work, 'wrong')], { env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'x' }) });
+    const r = await runCli(['import', join(work, 'nokey.p12'), '--name', 'x', '--password-file', join(work, 'wrong')], {
+      env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'x' }),
+    });
     expect(r.code).toBe(77); // --password-file wins over the environment
-    const r2 = await runCli(['import', join(work, 'nokey.p12'), '--name', 'x'], { env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'x' }) });
+    const r2 = await runCli(['import', join(work, 'nokey.p12'), '--name', 'x'], {
+      env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'x' }),
+    });
     expect(r2.code).toBe(65);
     expect(r2.stderr).toMatch(/no private key for this certificate/);
   });
@@ -79,7 +107,10 @@ describe('PKCS#12 in and out', () => {
     const out = tempDir();
     for (const legacy of [false, true]) {
       const file = join(out, legacy ? 'legacy.p12' : 'modern.p12');
-      const r = await runCli(['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...(legacy ? ['--legacy'] : [])], { env: env(store) });
+      const r = await runCli(
+        ['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...(legacy ? ['--legacy'] : [])],
+        { env: env(store) },
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(statSync(file).mode & 0o777).toBe(0o600);
       const info = sh(`openssl pkcs12 -in ${file} -info -noout -passin 'pass:p12 secret' 2>&1`);
@@ -87,11 +118,19 @@ describe('PKCS#12 in and out', () => {
       const pem = join(out, 'opened.pem');
       sh(`openssl pkcs12 -in ${file} -nodes -passin 'pass:p12 secret' ${legacy ? '-legacy' : ''} -out ${pem}`);
       expect(sh(`openssl pkey -in ${pem} -pubout`)).toBe(pubkeyOfCert(pem));
-      expect(sh(`openssl x509 -in ${pem} -noout -fingerprint -sha256`)).toBe(sh(`openssl x509 -in ${work}/cert.pem -noout -fingerprint -sha256`));
+      expect(sh(`openssl x509 -in ${pem} -noout -fingerprint -sha256`)).toBe(
+        sh(`openssl x509 -in ${work}/cert.pem -noout -fingerprint -sha256`),
+      );
     }
-    const again = await runCli(['export', 'acme', '--p12', join(out, 'modern.p12'), '--password-file', join(work, 'pw')], { env: env(store) });
+    const again = await runCli(
+      ['export', 'acme', '--p12', join(out, 'modern.p12'), '--password-file', join(work, 'pw')],
+      { env: env(store) },
+    );
     expect(again.code).toBe(73);
-    const back = await runCli(['import', join(out, 'modern.p12'), '--name', 'copy', '--password-file', join(work, 'pw')], { env: env(tempDir()) });
+    const back = await runCli(
+      ['import', join(out, 'modern.p12'), '--name', 'copy', '--password-file', join(work, 'pw')],
+      { env: env(tempDir()) },
+    );
     expect(back.code, back.stderr).toBe(0);
   });
 
@@ -101,7 +140,9 @@ describe('PKCS#12 in and out', () => {
     const out = tempDir();
     let r = await runCli(['export', 'acme', '--pem', join(out, 'both.pem')], { env: env(store) });
     expect(r.code, r.stderr).toBe(0);
-    expect((await runCli(['verify', join(out, 'both.pem'), '--key', join(out, 'both.pem')], { env: env(store) })).code).toBe(0);
+    expect(
+      (await runCli(['verify', join(out, 'both.pem'), '--key', join(out, 'both.pem')], { env: env(store) })).code,
+    ).toBe(0);
     r = await runCli(['export', 'acme', '--pem', join(out, 'cert.pem'), '--cert-only'], { env: env(store) });
     expect(r.code).toBe(0);
     expect(readFileSync(join(out, 'cert.pem'), 'utf8')).not.toContain('PRIVATE KEY');
@@ -133,21 +174,45 @@ describe('vendor signing', () => {
 
   it('writes a request whose SHA-256 signature openssl verifies and which inspect reads back', async () => {
     const out = join(work, 'PushCertificateRequest');
-    let r = await runCli(['vendor-sign', '--csr', join(work, 'customer.csr'), '--vendor-cert', join(work, 'vendor.pem'), '--vendor-key', join(work, 'vendor.key'), '--chain', join(work, 'chain.pem'), '--out', out], { env });
+    let r = await runCli(
+      [
+        'vendor-sign',
+        '--csr',
+        join(work, 'customer.csr'),
+        '--vendor-cert',
+        join(work, 'vendor.pem'),
+        '--vendor-key',
+        join(work, 'vendor.key'),
+        '--chain',
+        join(work, 'chain.pem'),
+        '--out',
+        out,
+      ],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     const xml = Buffer.from(readFileSync(out, 'utf8'), 'base64').toString('utf8');
     expect(xml).toMatch(/^<\?xml/);
     const field = (key: string) => new RegExp(`<key>${key}</key>\\s*<string>([^<]*)</string>`).exec(xml)![1]!;
     writeFileSync(join(work, 'csr.der'), Buffer.from(field('PushCertRequestCSR'), 'base64'));
     writeFileSync(join(work, 'sig.bin'), Buffer.from(field('PushCertSignature'), 'base64'));
-    expect(sh(`openssl req -in ${work}/customer.csr -outform DER | cmp - ${work}/csr.der && echo same`).trim()).toBe('same');
+    expect(sh(`openssl req -in ${work}/customer.csr -outform DER | cmp - ${work}/csr.der && echo same`).trim()).toBe(
+      'same',
+    );
     expect((field('PushCertCertificateChain').match(/BEGIN CERTIFICATE/g) ?? []).length).toBe(3);
     sh(`openssl x509 -in ${work}/vendor.pem -pubkey -noout > ${work}/vendor.pub`);
-    expect(sh(`openssl dgst -sha256 -verify ${work}/vendor.pub -signature ${work}/sig.bin ${work}/csr.der`).trim()).toBe('Verified OK');
+    expect(
+      sh(`openssl dgst -sha256 -verify ${work}/vendor.pub -signature ${work}/sig.bin ${work}/csr.der`).trim(),
+    ).toBe('Verified OK');
     r = await runCli(['inspect', out, '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout);
-    expect(info).toMatchObject({ kind: 'push-certificate-request', csrSubject: 'CN=customer', signatureAlgorithm: 'sha256WithRSAEncryption', signatureValid: true });
+    expect(info).toMatchObject({
+      kind: 'push-certificate-request',
+      csrSubject: 'CN=customer',
+      signatureAlgorithm: 'sha256WithRSAEncryption',
+      signatureValid: true,
+    });
     expect(info.chain.map((c: { subject: string }) => c.subject)).toEqual([
       'UID=TESTTEAM01, CN=MDM Vendor: Example MDM Inc., OU=TESTTEAM01, C=US',
       'CN=Test Worldwide Developer Relations CA, O=apns-cert tests',
@@ -157,27 +222,79 @@ describe('vendor signing', () => {
 
   it.each([
     ['a vendor key that does not match', ['--vendor-key', 'other.key'], 65, /does not match the vendor certificate/],
-    ['an expired vendor certificate', ['--vendor-cert', 'expired.pem', '--vendor-key', 'expired.key', '--chain', 'expired-chain.pem'], 65, /vendor certificate is not valid now/],
-    ['a chain that is not found (test issuer, no --chain)', ['--chain', null], 65, /issued by "Test Worldwide Developer Relations CA"/],
+    [
+      'an expired vendor certificate',
+      ['--vendor-cert', 'expired.pem', '--vendor-key', 'expired.key', '--chain', 'expired-chain.pem'],
+      65,
+      /vendor certificate is not valid now/,
+    ],
+    [
+      'a chain that is not found (test issuer, no --chain)',
+      ['--chain', null],
+      65,
+      /issued by "Test Worldwide Developer Relations CA"/,
+    ],
     ['a certificate where the CSR should be', ['--csr', 'vendor.pem'], 65, /no CERTIFICATE REQUEST/],
-  ] as Array<[string, Array<string | null>, number, RegExp]>)('refuses %s, writing nothing', async (_what, overrides, code, message) => {
-    const args: Record<string, string | null> = { '--csr': 'customer.csr', '--vendor-cert': 'vendor.pem', '--vendor-key': 'vendor.key', '--chain': 'chain.pem', '--out': 'refused.req' };
-    for (let i = 0; i < overrides.length; i += 2) args[overrides[i]!] = overrides[i + 1] ?? null;
-    const argv = Object.entries(args).flatMap(([k, v]) => (v === null ? [] : [k, join(work, v)]));
-    const r = await runCli(['vendor-sign', ...argv], { env });
-    expect(r.code).toBe(code);
-    expect(r.stderr).toMatch(message);
-    expect(hasStackTrace(r.stderr)).toBe(false);
-    expect(existsSync(join(work, 'refused.req'))).toBe(false);
-  });
+  ] as Array<[string, Array<string | null>, number, RegExp]>)(
+    'refuses %s, writing nothing',
+    async (_what, overrides, code, message) => {
+      const args: Record<string, string | null> = {
+        '--csr': 'customer.csr',
+        '--vendor-cert': 'vendor.pem',
+        '--vendor-key': 'vendor.key',
+        '--chain': 'chain.pem',
+        '--out': 'refused.req',
+      };
+      for (let i = 0; i < overrides.length; i += 2) args[overrides[i]!] = overrides[i + 1] ?? null;
+      const argv = Object.entries(args).flatMap(([k, v]) => (v === null ? [] : [k, join(work, v)]));
+      const r = await runCli(['vendor-sign', ...argv], { env });
+      expect(r.code).toBe(code);
+      expect(r.stderr).toMatch(message);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      expect(existsSync(join(work, 'refused.req'))).toBe(false);
+    },
+  );
 
   it('csr --vendor-cert does both in one step; a refused vendor check writes no key and no CSR', async () => {
     const before = treeDigest(store);
-    let r = await runCli(['csr', '--name', 'one-step', '--out', join(work, 'bad.csr'), '--vendor-cert', join(work, 'vendor.pem'), '--vendor-key', join(work, 'other.key'), '--chain', join(work, 'chain.pem')], { env });
+    let r = await runCli(
+      [
+        'csr',
+        '--name',
+        'one-step',
+        '--out',
+        join(work, 'bad.csr'),
+        '--vendor-cert',
+        join(work, 'vendor.pem'),
+        '--vendor-key',
+        join(work, 'other.key'),
+        '--chain',
+        join(work, 'chain.pem'),
+      ],
+      { env },
+    );
     expect(r.code).toBe(65);
     expect(existsSync(join(work, 'bad.csr'))).toBe(false);
     expect(treeDigest(store)).toBe(before);
-    r = await runCli(['csr', '--name', 'one-step', '--out', join(work, 'one.csr'), '--vendor-cert', join(work, 'vendor.pem'), '--vendor-key', join(work, 'vendor.key'), '--chain', join(work, 'chain.pem'), '--request-out', join(work, 'one.req'), '--json'], { env });
+    r = await runCli(
+      [
+        'csr',
+        '--name',
+        'one-step',
+        '--out',
+        join(work, 'one.csr'),
+        '--vendor-cert',
+        join(work, 'vendor.pem'),
+        '--vendor-key',
+        join(work, 'vendor.key'),
+        '--chain',
+        join(work, 'chain.pem'),
+        '--request-out',
+        join(work, 'one.req'),
+        '--json',
+      ],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).requestPath).toBe(join(work, 'one.req'));
     const inspected = JSON.parse((await runCli(['inspect', join(work, 'one.req'), '--json'], { env })).stdout);
@@ -185,7 +302,10 @@ describe('vendor signing', () => {
   });
 
   it('inspect refuses a request that is not base64 or not a plist, in one line', async () => {
-    writeFileSync(join(work, 'junk.req'), Buffer.from('<?xml version="1.0"?><plist><dict><key>x</key>').toString('base64'));
+    writeFileSync(
+      join(work, 'junk.req'),
+      Buffer.from('<?xml version="1.0"?><plist><dict><key>x</key>').toString('base64'),
+    );
     const r = await runCli(['inspect', join(work, 'junk.req')], { env });
     expect(r.code).toBe(65);
     expect(r.stderr.trim().split('\n')[0]).toMatch(/^apns-cert: read .*junk\.req: not a valid plist/);
@@ -206,13 +326,24 @@ describe('Apple chain in inspect and verify', () => {
   });
 
   it('inspect --json shows kind, environment, topics and the chain verdict', async () => {
-    const r = await runCli(['inspect', join(REAL, 'app-push_ru.firstbit.bitmobile_2015_production-ios.pem'), '--json', '--at', '2016-01-01']);
+    const r = await runCli([
+      'inspect',
+      join(REAL, 'app-push_ru.firstbit.bitmobile_2015_production-ios.pem'),
+      '--json',
+      '--at',
+      '2016-01-01',
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       kind: 'app',
       environment: 'production',
       topics: [{ topic: 'ru.firstbit.bitmobile', types: ['app'] }],
-      appleChain: { appleIssued: true, valid: true, intermediate: 'Apple Worldwide Developer Relations Certification Authority', root: 'Apple Root CA' },
+      appleChain: {
+        appleIssued: true,
+        valid: true,
+        intermediate: 'Apple Worldwide Developer Relations Certification Authority',
+        root: 'Apple Root CA',
+      },
     });
     const text = await runCli(['inspect', join(REAL, 'fake_pushy_ca.pem')]);
     expect(text.code).toBe(0);
@@ -224,7 +355,12 @@ describe('Apple chain in inspect and verify', () => {
     const work = tempDir(); // the CSR goes outside the store, which refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
     expect((await runCli(['csr', '--name', 'app', '--out', join(work, 'app.csr')], { env })).code).toBe(0);
-    signCsrFile(ca, join(work, 'app.csr'), join(work, 'app.pem'), { topic: 'com.example.app', commonName: 'Apple Push Services: com.example.app', notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 20) });
+    signCsrFile(ca, join(work, 'app.csr'), join(work, 'app.pem'), {
+      topic: 'com.example.app',
+      commonName: 'Apple Push Services: com.example.app',
+      notBefore: daysFrom(NOW, -1),
+      notAfter: daysFrom(NOW, 20),
+    });
     const r = await runCli(['import', join(work, 'app.pem'), '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'app', topic: 'com.example.app' });

@@ -17,13 +17,23 @@ beforeAll(async () => {
   const csr = await runCli(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env });
   expect(csr.code, csr.stderr).toBe(0);
   const ca = createFakeCa();
-  signCsrFile(ca, join(work, 'acme.csr'), join(work, 'good.pem'), { topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 300) });
+  signCsrFile(ca, join(work, 'acme.csr'), join(work, 'good.pem'), {
+    topic: mdmTopic(),
+    notBefore: daysFrom(NOW, -1),
+    notAfter: daysFrom(NOW, 300),
+  });
   const imported = await runCli(['import', join(work, 'good.pem')], { env });
   expect(imported.code, imported.stderr).toBe(0);
   writeFileSync(join(work, 'empty.pem'), '');
   writeFileSync(join(work, 'random.bin'), randomBytes(700));
-  writeFileSync(join(work, 'no-cert.pem'), '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n');
-  const der = readFileSync(join(REAL, 'mdm-push_abacus_APSP-51423b26_2020.pem'), 'utf8').replace(/-----[^-]+-----|\s/g, '');
+  writeFileSync(
+    join(work, 'no-cert.pem'),
+    '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n',
+  );
+  const der = readFileSync(join(REAL, 'mdm-push_abacus_APSP-51423b26_2020.pem'), 'utf8').replace(
+    /-----[^-]+-----|\s/g,
+    '',
+  );
   writeFileSync(join(work, 'truncated.der'), Buffer.from(der, 'base64').subarray(0, 900));
   copyFileSync(join(REAL, 'negative_msft365dsc_FakeCert-mdm-push.txt'), join(work, 'damaged.txt'));
   copyFileSync(join(REAL, 'csr_abacus-push_2020.pem'), join(work, 'request.csr'));
@@ -39,9 +49,19 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
     ['a PEM with no certificate', () => ['import', join(work, 'no-cert.pem')], 65, /no certificate in this PEM file/],
     ['a truncated DER', () => ['inspect', join(work, 'truncated.der')], 65, /not a valid X.509 certificate/],
     ['the damaged real certificate', () => ['inspect', join(work, 'damaged.txt')], 65, /not a certificate/],
-    ['a CSR where a certificate is expected', () => ['import', join(work, 'request.csr')], 65, /certificate signing request/],
+    [
+      'a CSR where a certificate is expected',
+      () => ['import', join(work, 'request.csr')],
+      65,
+      /certificate signing request/,
+    ],
     ['a certificate that is not an APNs one', () => ['import', join(work, 'not-apns.pem')], 65, /no APNs topic/],
-    ['a .p12 whose password is not given, without a terminal', () => ['import', join(work, 'bundle.p12')], 64, /needs its password/],
+    [
+      'a .p12 whose password is not given, without a terminal',
+      () => ['import', join(work, 'bundle.p12')],
+      64,
+      /needs its password/,
+    ],
     ['a topic hash of a certificate with no topic', () => ['hash', join(work, 'not-apns.pem')], 65, /no APNs topic/],
     ['an unknown option', () => ['import', '--nope', join(work, 'good.pem')], 64, /unknown option/],
     ['an unknown command', () => ['frobnicate'], 64, /unknown command/],
@@ -49,7 +69,12 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
     ['a bad name', () => ['csr', '--name', '../etc'], 64, /names are 1-64 letters/],
     ['an already imported certificate', () => ['import', join(work, 'good.pem')], 65, /already in the store as "acme"/],
     ['an unknown record', () => ['show', 'nobody'], 64, /no record "nobody"/],
-    ['bad check-expiry thresholds', () => ['check-expiry', '--warn-days', '3', '--critical-days', '9'], 3, /larger than --warn-days/],
+    [
+      'bad check-expiry thresholds',
+      () => ['check-expiry', '--warn-days', '3', '--critical-days', '9'],
+      3,
+      /larger than --warn-days/,
+    ],
     ['a non-numeric threshold', () => ['check-expiry', '--warn-days', 'soon'], 3, /whole number/],
   ];
   it.each(cases)('%s', async (_what, args, code, message) => {
@@ -64,14 +89,18 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
 
   it('a wrong passphrase is exit 77 and changes nothing', async () => {
     const before = treeDigest(store);
-    const r = await runCli(['csr', '--name', 'other', '--out', join(work, 'other.csr')], { env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' } });
+    const r = await runCli(['csr', '--name', 'other', '--out', join(work, 'other.csr')], {
+      env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' },
+    });
     expect(r.code).toBe(77);
     expect(r.stderr).toMatch(/wrong passphrase/);
     expect(treeDigest(store)).toBe(before);
   });
 
   it('the passphrase backend with no passphrase and no terminal is exit 69 with the way out', async () => {
-    const r = await runCli(['csr', '--name', 'other', '--out', join(work, 'other2.csr')], { env: { ...env, APNS_CERT_PASSPHRASE: undefined } });
+    const r = await runCli(['csr', '--name', 'other', '--out', join(work, 'other2.csr')], {
+      env: { ...env, APNS_CERT_PASSPHRASE: undefined },
+    });
     expect(r.code).toBe(69);
     expect(r.stderr).toMatch(/APNS_CERT_PASSPHRASE/);
   });
@@ -87,7 +116,11 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
     const text = '{"schemaVersion":1,"records":{';
     writeFileSync(join(damagedStore, 'index.json'), text);
     const denv = { ...env, APNS_CERT_STORE: damagedStore };
-    for (const args of [['list'], ['csr', '--name', 'x', '--out', join(work, 'x.csr')], ['import', join(work, 'good.pem'), '--name', 'x']]) {
+    for (const args of [
+      ['list'],
+      ['csr', '--name', 'x', '--out', join(work, 'x.csr')],
+      ['import', join(work, 'good.pem'), '--name', 'x'],
+    ]) {
       const r = await runCli(args, { env: denv });
       expect(r.code, r.stderr).toBe(65);
       expect(r.stderr).toMatch(/read the store index .*index.json: not valid JSON/);

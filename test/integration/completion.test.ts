@@ -33,7 +33,8 @@ beforeAll(async () => {
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'c', PATH: `${dir}:${process.env.PATH}` });
   withFile = tempDir();
   writeFileSync(join(withFile, FILE), '');
-  for (const name of ['acme-prod', 'acme-dev']) expect((await runCli(['csr', '--name', name, '--out', join(dir, `${name}.csr`)], { env })).code).toBe(0);
+  for (const name of ['acme-prod', 'acme-dev'])
+    expect((await runCli(['csr', '--name', name, '--out', join(dir, `${name}.csr`)], { env })).code).toBe(0);
   for (const shell of ['bash', 'zsh', 'fish']) {
     const r = await runCli(['completion', shell], { env });
     expect(r.code).toBe(0);
@@ -65,10 +66,16 @@ describe('shell completion', () => {
   });
 
   it('bash: choices, names and files each where they are due, nothing else', () => {
-    expect(bashComplete('apns-cert check-expiry --format ', withFile)).toEqual(['text', 'json', 'prometheus', 'nagios']);
+    expect(bashComplete('apns-cert check-expiry --format ', withFile)).toEqual([
+      'text',
+      'json',
+      'prometheus',
+      'nagios',
+    ]);
     expect(bashComplete('apns-cert --secret-backend ', withFile)).toEqual(['keychain', 'passphrase']);
     expect(bashComplete('apns-cert completion ', withFile)).toEqual(['bash', 'zsh', 'fish']);
-    for (const command of ['show', 'export', 'retire', 'renew']) expect(bashComplete(`apns-cert ${command} `, withFile), command).toEqual(['acme-dev', 'acme-prod']);
+    for (const command of ['show', 'export', 'retire', 'renew'])
+      expect(bashComplete(`apns-cert ${command} `, withFile), command).toEqual(['acme-dev', 'acme-prod']);
     expect(bashComplete('apns-cert probe ', withFile)).toEqual(['acme-dev', 'acme-prod', FILE]);
     expect(bashComplete('apns-cert inspect ', withFile)).toEqual([FILE]);
     expect(bashComplete('apns-cert check-expiry --warn-days ', withFile)).toEqual([]);
@@ -77,7 +84,10 @@ describe('shell completion', () => {
 
   it.skipIf(!shellAvailable('fish'))('fish: the same, through complete -C', () => {
     const complete = (line: string, cwd = dir) =>
-      execFileSync('fish', ['-c', `source ${join(dir, 'completion.fish')}; complete -C ${JSON.stringify(line)}`], { env, cwd })
+      execFileSync('fish', ['-c', `source ${join(dir, 'completion.fish')}; complete -C ${JSON.stringify(line)}`], {
+        env,
+        cwd,
+      })
         .toString()
         .split('\n')
         .filter(Boolean)
@@ -86,58 +96,84 @@ describe('shell completion', () => {
     expect(complete('apns-cert renew acme-')).toEqual(expect.arrayContaining(['acme-dev', 'acme-prod']));
     expect(complete('apns-cert csr --vendor-')).toEqual(['--vendor-cert', '--vendor-key']);
     // values where values are due, files only where files are
-    expect(complete('apns-cert check-expiry --format ', withFile).sort()).toEqual(['json', 'nagios', 'prometheus', 'text']);
+    expect(complete('apns-cert check-expiry --format ', withFile).sort()).toEqual([
+      'json',
+      'nagios',
+      'prometheus',
+      'text',
+    ]);
     expect(complete('apns-cert --secret-backend ', withFile).sort()).toEqual(['keychain', 'passphrase']);
     expect(complete('apns-cert completion ', withFile).sort()).toEqual(['bash', 'fish', 'zsh']);
-    for (const command of ['show', 'export', 'retire', 'renew']) expect(complete(`apns-cert ${command} `, withFile).sort(), command).toEqual(['acme-dev', 'acme-prod']);
+    for (const command of ['show', 'export', 'retire', 'renew'])
+      expect(complete(`apns-cert ${command} `, withFile).sort(), command).toEqual(['acme-dev', 'acme-prod']);
     expect(complete('apns-cert probe ', withFile).sort()).toEqual(['acme-dev', 'acme-prod', FILE]);
     expect(complete('apns-cert inspect ', withFile)).toEqual([FILE]);
     expect(complete('apns-cert export acme-prod --pem ', withFile)).toEqual([FILE]);
   });
 
-  it.skipIf(!shellAvailable('zsh') || !tmuxAvailable)('zsh: the candidates an interactive zsh lists on Tab', async () => {
-    // A real interactive zsh in a pseudo-terminal: compinit, the script, then Tab and read what it lists.
-    const zdot = tempDir();
-    writeFileSync(join(zdot, '.zshrc'), `PS1='zsh> '\nautoload -Uz compinit && compinit -u -d ${zdot}/zcompdump\nsource ${join(dir, 'completion.zsh')}\n`);
-    const term = new Terminal('zsh -i', { ...env, ZDOTDIR: zdot, TERM: 'xterm', HOME: zdot }, withFile);
-    try {
-      await term.waitFor(/zsh> $/m);
-      const listed = async (line: string, tabs = 1) => {
-        term.press('C-u');
-        term.press('C-l');
-        await term.waitFor(/^zsh> $/m);
-        term.type(line);
-        for (let i = 0; i < tabs; i++) term.press('Tab');
-        // what zsh lists below the prompt line after Tab (the line itself may have been completed)
-        const marker = `zsh> ${line}`;
-        const below = (screen: string) => {
-          const from = screen.lastIndexOf(marker);
-          const rest = from < 0 ? '' : screen.slice(from);
-          return rest.slice(rest.indexOf('\n') + 1).trim();
+  it.skipIf(!shellAvailable('zsh') || !tmuxAvailable)(
+    'zsh: the candidates an interactive zsh lists on Tab',
+    async () => {
+      // A real interactive zsh in a pseudo-terminal: compinit, the script, then Tab and read what it lists.
+      const zdot = tempDir();
+      writeFileSync(
+        join(zdot, '.zshrc'),
+        `PS1='zsh> '\nautoload -Uz compinit && compinit -u -d ${zdot}/zcompdump\nsource ${join(dir, 'completion.zsh')}\n`,
+      );
+      const term = new Terminal('zsh -i', { ...env, ZDOTDIR: zdot, TERM: 'xterm', HOME: zdot }, withFile);
+      try {
+        await term.waitFor(/zsh> $/m);
+        const listed = async (line: string, tabs = 1) => {
+          term.press('C-u');
+          term.press('C-l');
+          await term.waitFor(/^zsh> $/m);
+          term.type(line);
+          for (let i = 0; i < tabs; i++) term.press('Tab');
+          // what zsh lists below the prompt line after Tab (the line itself may have been completed)
+          const marker = `zsh> ${line}`;
+          const below = (screen: string) => {
+            const from = screen.lastIndexOf(marker);
+            const rest = from < 0 ? '' : screen.slice(from);
+            return rest.slice(rest.indexOf('\n') + 1).trim();
+          };
+          let shown = '';
+          for (let attempt = 0; attempt < 200 && (shown === '' || shown !== below(term.screen())); attempt++) {
+            shown = below(await term.waitFor(/zsh> /));
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          return shown.split(/\s+/).filter(Boolean);
         };
-        let shown = '';
-        for (let attempt = 0; attempt < 200 && (shown === '' || shown !== below(term.screen())); attempt++) {
-          shown = below(await term.waitFor(/zsh> /));
-          await new Promise((r) => setTimeout(r, 100));
+        expect((await listed('apns-cert check-expiry --format ')).sort()).toEqual([
+          'json',
+          'nagios',
+          'prometheus',
+          'text',
+        ]);
+        expect((await listed('apns-cert --secret-backend ')).sort()).toEqual(['keychain', 'passphrase']);
+        expect((await listed('apns-cert completion ')).sort()).toEqual(['bash', 'fish', 'zsh']);
+        for (const command of ['show', 'export']) {
+          const candidates = await listed(`apns-cert ${command} `, 2);
+          expect(candidates, command).toEqual(expect.arrayContaining(['acme-dev', 'acme-prod']));
+          expect(candidates, command).not.toContain(FILE);
         }
-        return shown.split(/\s+/).filter(Boolean);
-      };
-      expect((await listed('apns-cert check-expiry --format ')).sort()).toEqual(['json', 'nagios', 'prometheus', 'text']);
-      expect((await listed('apns-cert --secret-backend ')).sort()).toEqual(['keychain', 'passphrase']);
-      expect((await listed('apns-cert completion ')).sort()).toEqual(['bash', 'fish', 'zsh']);
-      for (const command of ['show', 'export']) {
-        const candidates = await listed(`apns-cert ${command} `, 2);
-        expect(candidates, command).toEqual(expect.arrayContaining(['acme-dev', 'acme-prod']));
-        expect(candidates, command).not.toContain(FILE);
+      } finally {
+        term.close();
       }
-    } finally {
-      term.close();
-    }
-  });
+    },
+  );
 
   it.skipIf(!shellAvailable('zsh'))('zsh: a valid completion function registered for apns-cert', () => {
     execFileSync('zsh', ['-n', join(dir, 'completion.zsh')]);
-    const registered = execFileSync('zsh', ['-c', `autoload -Uz compinit && compinit -u -d ${dir}/zcompdump && source ${join(dir, 'completion.zsh')} && print $_comps[apns-cert]`], { env, cwd: dir }).toString().trim();
+    const registered = execFileSync(
+      'zsh',
+      [
+        '-c',
+        `autoload -Uz compinit && compinit -u -d ${dir}/zcompdump && source ${join(dir, 'completion.zsh')} && print $_comps[apns-cert]`,
+      ],
+      { env, cwd: dir },
+    )
+      .toString()
+      .trim();
     expect(registered).toBe('_apns_cert');
     const script = readFileSync(join(dir, 'completion.zsh'), 'utf8');
     for (const command of ['csr', 'renew', 'check-expiry', 'doctor']) expect(script).toContain(`'${command}:`);

@@ -1,7 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
-const COMMANDS = ['csr', 'import', 'renew', 'retire', 'export', 'vendor-sign', 'inspect', 'hash', 'verify', 'check-expiry', 'list', 'show', 'doctor', 'probe'];
+const COMMANDS = [
+  'csr',
+  'import',
+  'renew',
+  'retire',
+  'export',
+  'vendor-sign',
+  'inspect',
+  'hash',
+  'verify',
+  'check-expiry',
+  'list',
+  'show',
+  'doctor',
+  'probe',
+];
 
 describe('--help', () => {
   it('lists every command', async () => {

@@ -48,31 +48,48 @@ describe('hostile inputs', () => {
     // a real certificate followed by padding: a valid file made too large
     const cert = readFileSync(join(REAL, 'mdm-push_abacus_APSP-51423b26_2020.pem'));
     writeFileSync(join(dir, 'padded-cert.pem'), Buffer.concat([cert, fill('\n', 2 * MiB)]));
-    writeFileSync(join(dir, 'big.der'), Buffer.concat([Buffer.from([0x30, 0x84, 0x00, 0x20, 0x00, 0x00]), fill('\0', 2 * MiB)]));
-    writeFileSync(join(dir, 'big.p12'), Buffer.concat([Buffer.from([0x30, 0x84, 0x00, 0x20, 0x00, 0x00, 0x02, 0x01, 0x03]), fill('\0', 2 * MiB)]));
-    writeFileSync(join(dir, 'big.req'), fill(readFileSync(join(REAL, 'push-cert-request_abacus_2018.plist.b64')), 2 * MiB));
+    writeFileSync(
+      join(dir, 'big.der'),
+      Buffer.concat([Buffer.from([0x30, 0x84, 0x00, 0x20, 0x00, 0x00]), fill('\0', 2 * MiB)]),
+    );
+    writeFileSync(
+      join(dir, 'big.p12'),
+      Buffer.concat([Buffer.from([0x30, 0x84, 0x00, 0x20, 0x00, 0x00, 0x02, 0x01, 0x03]), fill('\0', 2 * MiB)]),
+    );
+    writeFileSync(
+      join(dir, 'big.req'),
+      fill(readFileSync(join(REAL, 'push-cert-request_abacus_2018.plist.b64')), 2 * MiB),
+    );
   });
 
-  it.each(['begin-lines.pem', 'begin-dense.pem', 'at-cap.pem'])('inspect and check-expiry read %s (BEGIN markers without END) and answer "no certificate"', async (name) => {
-    const file = join(dir, name);
-    const inspect = await runCli(['inspect', file], { timeoutMs: KILL_MS });
-    expect(inspect.code, inspect.stderr).toBe(65);
-    expect(inspect.stderr).toMatch(/^apns-cert: read .*: no certificate in this PEM file\n/);
-    const check = await runCli(['check-expiry', file], { timeoutMs: KILL_MS });
-    expect(check.code, check.stderr).toBe(3);
-    expect(check.stdout + check.stderr).toMatch(/no certificate in this PEM file/);
-  });
+  it.each(['begin-lines.pem', 'begin-dense.pem', 'at-cap.pem'])(
+    'inspect and check-expiry read %s (BEGIN markers without END) and answer "no certificate"',
+    async (name) => {
+      const file = join(dir, name);
+      const inspect = await runCli(['inspect', file], { timeoutMs: KILL_MS });
+      expect(inspect.code, inspect.stderr).toBe(65);
+      expect(inspect.stderr).toMatch(/^apns-cert: read .*: no certificate in this PEM file\n/);
+      const check = await runCli(['check-expiry', file], { timeoutMs: KILL_MS });
+      expect(check.code, check.stderr).toBe(3);
+      expect(check.stdout + check.stderr).toMatch(/no certificate in this PEM file/);
+    },
+  );
 
-  it.each(['over-cap.pem', 'two-mib.pem', 'padded-cert.pem', 'big.der', 'big.p12', 'big.req'])('refuses %s, larger than the 1 MiB cap, before parsing it (65)', async (name) => {
-    const file = join(dir, name);
-    const r = await runCli(['inspect', file], { timeoutMs: KILL_MS });
-    expect(r.code, r.stderr).toBe(65);
-    expect(r.stderr).toMatch(/^apns-cert: read .*: larger than 1 MiB; no certificate, key, \.p12 or push certificate request is that large\nhint: ls -l /);
-    expect(hasStackTrace(r.stderr)).toBe(false);
-    const check = await runCli(['check-expiry', file], { timeoutMs: KILL_MS });
-    expect(check.code).toBe(3);
-    expect(check.stdout + check.stderr).toMatch(/larger than 1 MiB/);
-  });
+  it.each(['over-cap.pem', 'two-mib.pem', 'padded-cert.pem', 'big.der', 'big.p12', 'big.req'])(
+    'refuses %s, larger than the 1 MiB cap, before parsing it (65)',
+    async (name) => {
+      const file = join(dir, name);
+      const r = await runCli(['inspect', file], { timeoutMs: KILL_MS });
+      expect(r.code, r.stderr).toBe(65);
+      expect(r.stderr).toMatch(
+        /^apns-cert: read .*: larger than 1 MiB; no certificate, key, \.p12 or push certificate request is that large\nhint: ls -l /,
+      );
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      const check = await runCli(['check-expiry', file], { timeoutMs: KILL_MS });
+      expect(check.code).toBe(3);
+      expect(check.stdout + check.stderr).toMatch(/larger than 1 MiB/);
+    },
+  );
 
   it('reads no more than the cap from an endless file or from stdin', async () => {
     const zero = await runCli(['inspect', '/dev/zero'], { timeoutMs: KILL_MS });
@@ -81,7 +98,9 @@ describe('hostile inputs', () => {
     const stdin = await inspectStdin(fill('-----BEGIN CERTIFICATE-----\n', 8 * MiB));
     expect(stdin.code, stdin.stderr).toBe(65);
     expect(stdin.stderr).toMatch(/read the standard input: larger than 1 MiB/);
-    const key = await runCli(['verify', join(REAL, 'mdm-push_abacus_APSP-51423b26_2020.pem'), '--key', '/dev/zero'], { timeoutMs: KILL_MS });
+    const key = await runCli(['verify', join(REAL, 'mdm-push_abacus_APSP-51423b26_2020.pem'), '--key', '/dev/zero'], {
+      timeoutMs: KILL_MS,
+    });
     expect(key.code, key.stderr).toBe(65);
     expect(key.stderr).toMatch(/read \/dev\/zero: larger than 1 MiB/);
   });

@@ -23,20 +23,26 @@ describe('inspect: push certificate requests, their chain link by link', () => {
     const csrDer = decodeCsrFile(readFileSync(join(REAL, 'csr_abacus-push_2020.pem')), 'csr');
     const mine = createVendorHierarchy(new Date());
     const other = createVendorHierarchy(new Date()); // the same names, other keys
-    const request = (chain: string[]) => buildPushRequest(csrDer, chain.map(info), createPrivateKey(mine.vendor.privatePem)).base64;
+    const request = (chain: string[]) =>
+      buildPushRequest(csrDer, chain.map(info), createPrivateKey(mine.vendor.privatePem)).base64;
     writeFileSync(join(dir, 'whole.req'), request([mine.vendor.pem, mine.wwdr.pem, mine.root.pem]));
     writeFileSync(join(dir, 'wrong-intermediate.req'), request([mine.vendor.pem, other.wwdr.pem, mine.root.pem]));
     // the real request with its WWDR G1 intermediate swapped for G3: the vendor signature over the CSR still verifies
     const real = readFileSync(join(REAL, 'push-cert-request_abacus_2018.plist'), 'utf8');
     let n = 0;
     const g3 = readFileSync(join(REAL, 'ca_apple-wwdr-ca-g3.pem'), 'utf8');
-    writeFileSync(join(dir, 'real-wrong-wwdr.plist'), real.replace(PEM_BLOCK, (block) => (n++ === 1 ? g3 : block)));
+    writeFileSync(
+      join(dir, 'real-wrong-wwdr.plist'),
+      real.replace(PEM_BLOCK, (block) => (n++ === 1 ? g3 : block)),
+    );
   });
 
   it('the real request chains to Apple Root CA (exit 0)', async () => {
     const r = await runCli(['inspect', join(REAL, 'push-cert-request_abacus_2018.plist')]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/chain links\s+valid: MDM Vendor: Abacus Research AG -> Apple Worldwide Developer Relations Certification Authority -> Apple Root CA\n/);
+    expect(r.stdout).toMatch(
+      /chain links\s+valid: MDM Vendor: Abacus Research AG -> Apple Worldwide Developer Relations Certification Authority -> Apple Root CA\n/,
+    );
   });
 
   it('the real request with the wrong WWDR intermediate: the signature is valid, the chain is broken, exit 1', async () => {
@@ -44,11 +50,16 @@ describe('inspect: push certificate requests, their chain link by link', () => {
     const r = await runCli(['inspect', file]);
     expect(r.code, r.stdout).toBe(1);
     expect(r.stdout).toMatch(/OU=G3/);
-    expect(r.stdout).toMatch(/chain links\s+BROKEN: "MDM Vendor: Abacus Research AG" is issued by ".*OU=Apple Worldwide Developer Relations.*", but the next certificate of the chain is ".*OU=G3.*"/);
+    expect(r.stdout).toMatch(
+      /chain links\s+BROKEN: "MDM Vendor: Abacus Research AG" is issued by ".*OU=Apple Worldwide Developer Relations.*", but the next certificate of the chain is ".*OU=G3.*"/,
+    );
     expect(r.stdout).toMatch(/signature\s+valid/);
     const json = await runCli(['inspect', file, '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ signatureValid: true, chainCheck: { valid: false, brokenLink: 0 } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      signatureValid: true,
+      chainCheck: { valid: false, brokenLink: 0 },
+    });
   });
 
   it('a minted vendor chain with an intermediate of the right name and another key: broken link, exit 1', async () => {
@@ -56,13 +67,17 @@ describe('inspect: push certificate requests, their chain link by link', () => {
     expect(r.code, r.stderr).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ signatureValid: true, chainCheck: { valid: false, brokenLink: 0 } });
-    expect(report.chainCheck.problem).toMatch(/the signature of "MDM Vendor: Example MDM Inc." does not verify with the key of "Test Worldwide Developer Relations CA"/);
+    expect(report.chainCheck.problem).toMatch(
+      /the signature of "MDM Vendor: Example MDM Inc." does not verify with the key of "Test Worldwide Developer Relations CA"/,
+    );
   });
 
   it('a minted vendor chain whose links hold is shown as not Apple-issued (exit 0, as for certificates)', async () => {
     const r = await runCli(['inspect', join(dir, 'whole.req')]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/chain links\s+not Apple-issued \(the chain ends at "Test Root CA", which is not an Apple root\)/);
+    expect(r.stdout).toMatch(
+      /chain links\s+not Apple-issued \(the chain ends at "Test Root CA", which is not an Apple root\)/,
+    );
   });
 });
 
@@ -72,7 +87,9 @@ describe('inspect: certificates, only what they say', () => {
     const r = await runCli(['inspect', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^kind\s+mdm-vendor$/m);
-    expect(r.stdout).toMatch(/^topic\s+none \(the UID "REVH4Q2Z39" is not a push topic: this is an MDM vendor certificate, which signs push certificate requests\)$/m);
+    expect(r.stdout).toMatch(
+      /^topic\s+none \(the UID "REVH4Q2Z39" is not a push topic: this is an MDM vendor certificate, which signs push certificate requests\)$/m,
+    );
     expect(r.stdout).not.toMatch(/no UID/);
     const json = JSON.parse((await runCli(['inspect', file, '--json'])).stdout);
     expect(json).toMatchObject({ kind: 'mdm-vendor', uid: 'REVH4Q2Z39', topic: null, environment: null });
@@ -86,7 +103,10 @@ describe('inspect: certificates, only what they say', () => {
     cert.serialNumber = '01';
     cert.validity.notBefore = new Date('2026-01-01T00:00:00Z');
     cert.validity.notAfter = new Date('2036-01-01T00:00:00Z');
-    cert.setSubject([{ type: OID.uid, value: mdmTopic() }, { name: 'commonName', value: 'APSP:v1' }]);
+    cert.setSubject([
+      { type: OID.uid, value: mdmTopic() },
+      { name: 'commonName', value: 'APSP:v1' },
+    ]);
     cert.setIssuer(ca.cert.subject.attributes);
     cert.sign(ca.key, forge.md.sha256.create());
     const file = join(tempDir(), 'v1.pem');
@@ -96,6 +116,9 @@ describe('inspect: certificates, only what they say', () => {
     expect(r.stdout).toMatch(/^kind\s+mdm$/m);
     expect(r.stdout).toMatch(/^environment\s+not stated \(no APNs environment extension in the certificate\)$/m);
     expect(r.stdout).not.toMatch(/production/);
-    expect(JSON.parse((await runCli(['inspect', file, '--json'])).stdout)).toMatchObject({ kind: 'mdm', environment: null });
+    expect(JSON.parse((await runCli(['inspect', file, '--json'])).stdout)).toMatchObject({
+      kind: 'mdm',
+      environment: null,
+    });
   });
 });

@@ -43,7 +43,10 @@ async function privateBus(stopped: boolean, cleanup: Cleanup): Promise<Broken> {
   cleanup(() => bus.close());
   if (stopped) process.kill(bus.pid, 'SIGSTOP'); // the kernel still queues connections; the daemon never answers
   // nothing to observe on a stopped daemon: the CLI waits on it once the lock is held and a moment has passed
-  return { address: bus.address, ready: async (store) => (await waitFor(lockHeld(store)), await new Promise((r) => setTimeout(r, 500))) };
+  return {
+    address: bus.address,
+    ready: async (store) => (await waitFor(lockHeld(store)), await new Promise((r) => setTimeout(r, 500))),
+  };
 }
 
 const BROKEN: Array<[string, (cleanup: Cleanup) => Promise<Broken>, string | undefined]> = [
@@ -51,7 +54,11 @@ const BROKEN: Array<[string, (cleanup: Cleanup) => Promise<Broken>, string | und
   ['a socket that accepts and never reads', (c: Cleanup) => silent('accept', c), undefined],
   ['a socket that reads and never writes', (c: Cleanup) => silent('read', c), undefined],
   ['a bus that answers the authentication handshake, then nothing', (c: Cleanup) => silent('auth', c), undefined],
-  ['a socket path that does not exist', async () => ({ address: `unix:path=${join(tempDir(), 'no-such-bus')}`, ready: async () => undefined }), undefined],
+  [
+    'a socket path that does not exist',
+    async () => ({ address: `unix:path=${join(tempDir(), 'no-such-bus')}`, ready: async () => undefined }),
+    undefined,
+  ],
   ['a bus with no Secret Service on it', (c) => privateBus(false, c), noDaemon],
 ];
 
@@ -81,7 +88,14 @@ async function keychainStore({ imported = false } = {}): Promise<string> {
   expect(r.code, r.stderr).toBe(0);
   if (imported) {
     const cert = join(tempDir(), 'a.pem');
-    writeFileSync(cert, signCsr(createFakeCa(), readFileSync(csr, 'utf8'), { topic: mdmTopic(), notBefore: daysFrom(new Date(), -1), notAfter: daysFrom(new Date(), 90) }));
+    writeFileSync(
+      cert,
+      signCsr(createFakeCa(), readFileSync(csr, 'utf8'), {
+        topic: mdmTopic(),
+        notBefore: daysFrom(new Date(), -1),
+        notAfter: daysFrom(new Date(), 90),
+      }),
+    );
     const i = await runCli(['import', cert, '--name', 'a'], { env });
     expect(i.code, i.stderr).toBe(0);
   }
@@ -89,23 +103,30 @@ async function keychainStore({ imported = false } = {}): Promise<string> {
 }
 
 describe.concurrent('a keychain call on a broken session bus ends with exit 69 within the 10 s limit', () => {
-  it.for(BROKEN)('%s: a new store (the master key is saved)', async ([, broken, skip], { skip: skipTest, onTestFinished }) => {
-    if (skip !== undefined) skipTest(skip);
-    const bus = await broken(onTestFinished);
-    const store = join(tempDir(), 'store');
-    const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, APNS_CERT_SECRET_BACKEND: 'keychain' });
-    // killed (code null) if still running after 18 s: start-up and the default 10 s, with room for a busy machine
-    const { result } = startCli(['csr', '--name', 'acme', '--out', `${store}.csr`], env, 18_000);
-    const r = await result;
-    expect(r.code, r.stderr).toBe(69);
-    expect(r.stderr).toMatch(/^apns-cert: reach the OS keychain: /);
-    expect(r.stderr).toMatch(/^hint: /m);
-    expect(hasStackTrace(r.stderr)).toBe(false);
-    expect(existsSync(join(store, 'index.json'))).toBe(false);
-    expect(existsSync(join(store, 'store.lock'))).toBe(false);
-    expect(existsSync(`${store}.csr`)).toBe(false);
-    await bus.gone; // the abandoned keychain process is gone: its end of the connection closed
-  });
+  it.for(BROKEN)(
+    '%s: a new store (the master key is saved)',
+    async ([, broken, skip], { skip: skipTest, onTestFinished }) => {
+      if (skip !== undefined) skipTest(skip);
+      const bus = await broken(onTestFinished);
+      const store = join(tempDir(), 'store');
+      const env = cleanEnv({
+        APNS_CERT_STORE: store,
+        DBUS_SESSION_BUS_ADDRESS: bus.address,
+        APNS_CERT_SECRET_BACKEND: 'keychain',
+      });
+      // killed (code null) if still running after 18 s: start-up and the default 10 s, with room for a busy machine
+      const { result } = startCli(['csr', '--name', 'acme', '--out', `${store}.csr`], env, 18_000);
+      const r = await result;
+      expect(r.code, r.stderr).toBe(69);
+      expect(r.stderr).toMatch(/^apns-cert: reach the OS keychain: /);
+      expect(r.stderr).toMatch(/^hint: /m);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      expect(existsSync(join(store, 'index.json'))).toBe(false);
+      expect(existsSync(join(store, 'store.lock'))).toBe(false);
+      expect(existsSync(`${store}.csr`)).toBe(false);
+      await bus.gone; // the abandoned keychain process is gone: its end of the connection closed
+    },
+  );
 
   it.for(BROKEN.filter(([name]) => /stopped|handshake/.test(name)))(
     '%s: an existing store (the master key is read), APNS_CERT_KEYCHAIN_TIMEOUT_MS=2000 honoured',
@@ -115,7 +136,11 @@ describe.concurrent('a keychain call on a broken session bus ends with exit 69 w
       const store = await keychainStore();
       const before = treeDigest(store);
       const bus = await broken(onTestFinished);
-      const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, APNS_CERT_KEYCHAIN_TIMEOUT_MS: '2000' });
+      const env = cleanEnv({
+        APNS_CERT_STORE: store,
+        DBUS_SESSION_BUS_ADDRESS: bus.address,
+        APNS_CERT_KEYCHAIN_TIMEOUT_MS: '2000',
+      });
       // killed after 8 s: the 10 s default would not make it
       const r = await startCli(['csr', '--name', 'b', '--out', join(tempDir(), 'b.csr')], env, 8_000).result;
       expect(r.code, r.stderr).toBe(69);
@@ -127,23 +152,37 @@ describe.concurrent('a keychain call on a broken session bus ends with exit 69 w
 });
 
 describe.concurrent('the keychain process', () => {
-  it('export on a stopped bus daemon (the report: still running at 40 s): exit 69 within APNS_CERT_KEYCHAIN_TIMEOUT_MS', async ({ skip: skipTest, onTestFinished }) => {
+  it('export on a stopped bus daemon (the report: still running at 40 s): exit 69 within APNS_CERT_KEYCHAIN_TIMEOUT_MS', async ({
+    skip: skipTest,
+    onTestFinished,
+  }) => {
     const reason = noDaemon ?? noKeychain;
     if (reason !== undefined) skipTest(reason);
     const store = await keychainStore({ imported: true });
     const bus = await privateBus(true, onTestFinished);
     const out = join(tempDir(), 'a-export.pem');
-    const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, APNS_CERT_KEYCHAIN_TIMEOUT_MS: '2000' });
+    const env = cleanEnv({
+      APNS_CERT_STORE: store,
+      DBUS_SESSION_BUS_ADDRESS: bus.address,
+      APNS_CERT_KEYCHAIN_TIMEOUT_MS: '2000',
+    });
     const r = await startCli(['export', 'a', '--pem', out], env, 8_000).result; // the 10 s default would not make it
     expect(r.code, r.stderr).toBe(69);
     expect(r.stderr).toMatch(/^apns-cert: reach the OS keychain: the keychain did not answer within 2 s/);
     expect(existsSync(out)).toBe(false);
   });
 
-  it('ends itself when the CLI is killed with SIGKILL while it waits (no process is left on the bus)', async ({ onTestFinished }) => {
+  it('ends itself when the CLI is killed with SIGKILL while it waits (no process is left on the bus)', async ({
+    onTestFinished,
+  }) => {
     const bus = await silent('read', onTestFinished);
     const store = join(tempDir(), 'store');
-    const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, APNS_CERT_SECRET_BACKEND: 'keychain', APNS_CERT_KEYCHAIN_TIMEOUT_MS: '60000' });
+    const env = cleanEnv({
+      APNS_CERT_STORE: store,
+      DBUS_SESSION_BUS_ADDRESS: bus.address,
+      APNS_CERT_SECRET_BACKEND: 'keychain',
+      APNS_CERT_KEYCHAIN_TIMEOUT_MS: '60000',
+    });
     const { child, result } = startCli(['csr', '--name', 'acme', '--out', `${store}.csr`], env, 30_000);
     await bus.ready(store);
     child.kill('SIGKILL');
@@ -158,50 +197,70 @@ describe.concurrent('SIGINT and SIGTERM end a command waiting on a hung keychain
 
   it.for([
     ['SIGINT', 130, 'a socket that reads and never writes', (c: Cleanup) => silent('read', c)],
-    ['SIGTERM', 143, 'a bus that answers the authentication handshake, then nothing', (c: Cleanup) => silent('auth', c)],
-  ] as const)('%s (exit %i) on an existing store, %s: lock released, nothing changed', async ([signal, code, , broken], { skip: skipTest, onTestFinished }) => {
-    if (noKeychain !== undefined) skipTest(noKeychain);
-    const store = await keychainStore();
-    const before = treeDigest(store);
-    const bus = await broken(onTestFinished);
-    const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, ...patient });
-    const { child, result } = startCli(['csr', '--name', 'b', '--out', join(tempDir(), 'b.csr')], env, 20_000);
-    await bus.ready(store);
-    await waitFor(lockHeld(store));
-    child.kill(signal);
-    const r = await result;
-    expect(r.code, r.stderr).toBe(code);
-    expect(r.stderr).toBe(`apns-cert: cancelled by ${signal}\n`);
-    expect(existsSync(join(store, 'store.lock'))).toBe(false);
-    expect(treeDigest(store)).toBe(before);
-    await bus.gone;
-  });
+    [
+      'SIGTERM',
+      143,
+      'a bus that answers the authentication handshake, then nothing',
+      (c: Cleanup) => silent('auth', c),
+    ],
+  ] as const)(
+    '%s (exit %i) on an existing store, %s: lock released, nothing changed',
+    async ([signal, code, , broken], { skip: skipTest, onTestFinished }) => {
+      if (noKeychain !== undefined) skipTest(noKeychain);
+      const store = await keychainStore();
+      const before = treeDigest(store);
+      const bus = await broken(onTestFinished);
+      const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, ...patient });
+      const { child, result } = startCli(['csr', '--name', 'b', '--out', join(tempDir(), 'b.csr')], env, 20_000);
+      await bus.ready(store);
+      await waitFor(lockHeld(store));
+      child.kill(signal);
+      const r = await result;
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.stderr).toBe(`apns-cert: cancelled by ${signal}\n`);
+      expect(existsSync(join(store, 'store.lock'))).toBe(false);
+      expect(treeDigest(store)).toBe(before);
+      await bus.gone;
+    },
+  );
 
   it.for([
     ['SIGTERM', 143, 'a bus daemon that is stopped (SIGSTOP)', (c: Cleanup) => privateBus(true, c), noDaemon],
     ['SIGINT', 130, 'a socket that accepts and never reads', (c: Cleanup) => silent('accept', c), undefined],
-  ] as const)('%s (exit %i) on a new store, %s: no store is left behind', async ([signal, code, , broken, skip], { skip: skipTest, onTestFinished }) => {
-    if (skip !== undefined) skipTest(skip);
-    const bus = await broken(onTestFinished);
-    const parent = tempDir();
-    const store = join(parent, 'store');
-    const env = cleanEnv({ APNS_CERT_STORE: store, DBUS_SESSION_BUS_ADDRESS: bus.address, APNS_CERT_SECRET_BACKEND: 'keychain', ...patient });
-    const { child, result } = startCli(['csr', '--name', 'acme', '--out', join(parent, 'acme.csr')], env, 20_000);
-    await bus.ready(store);
-    await waitFor(lockHeld(store));
-    child.kill(signal);
-    const r = await result;
-    expect(r.code, r.stderr).toBe(code);
-    expect(r.stderr).toBe(`apns-cert: cancelled by ${signal}\n`);
-    expect(existsSync(store)).toBe(false);
-    expect(existsSync(join(parent, 'acme.csr'))).toBe(false);
-    await bus.gone;
-  });
+  ] as const)(
+    '%s (exit %i) on a new store, %s: no store is left behind',
+    async ([signal, code, , broken, skip], { skip: skipTest, onTestFinished }) => {
+      if (skip !== undefined) skipTest(skip);
+      const bus = await broken(onTestFinished);
+      const parent = tempDir();
+      const store = join(parent, 'store');
+      const env = cleanEnv({
+        APNS_CERT_STORE: store,
+        DBUS_SESSION_BUS_ADDRESS: bus.address,
+        APNS_CERT_SECRET_BACKEND: 'keychain',
+        ...patient,
+      });
+      const { child, result } = startCli(['csr', '--name', 'acme', '--out', join(parent, 'acme.csr')], env, 20_000);
+      await bus.ready(store);
+      await waitFor(lockHeld(store));
+      child.kill(signal);
+      const r = await result;
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.stderr).toBe(`apns-cert: cancelled by ${signal}\n`);
+      expect(existsSync(store)).toBe(false);
+      expect(existsSync(join(parent, 'acme.csr'))).toBe(false);
+      await bus.gone;
+    },
+  );
 });
 
 describe('the keychain process ships with the CLI', () => {
   it('npm pack includes dist/keychain-child.cjs, which the bundle runs from its own directory', () => {
-    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' })) as Array<{ files: Array<{ path: string }> }>;
-    expect(pack!.files.map((f) => f.path)).toEqual(expect.arrayContaining(['bin/apns-cert.cjs', 'dist/apns-cert.cjs', 'dist/keychain-child.cjs']));
+    const [pack] = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' }),
+    ) as Array<{ files: Array<{ path: string }> }>;
+    expect(pack!.files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['bin/apns-cert.cjs', 'dist/apns-cert.cjs', 'dist/keychain-child.cjs']),
+    );
   });
 });

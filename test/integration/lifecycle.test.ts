@@ -13,7 +13,11 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
   return async () => {
     const store = tempDir();
     const work = tempDir();
-    const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_SECRET_BACKEND: backend, APNS_CERT_PASSPHRASE: backend === 'passphrase' ? 'correct horse battery' : undefined });
+    const env = cleanEnv({
+      APNS_CERT_STORE: store,
+      APNS_CERT_SECRET_BACKEND: backend,
+      APNS_CERT_PASSPHRASE: backend === 'passphrase' ? 'correct horse battery' : undefined,
+    });
     const cli = async (...args: string[]) => {
       const result = await runCli(args, { env, cwd: work });
       expect(hasStackTrace(result.stderr), result.stderr).toBe(false);
@@ -50,7 +54,9 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
     const listed = JSON.parse(r.stdout);
     expect(listed.schemaVersion).toBe(1);
     expect(listed.certificates).toHaveLength(1);
-    expect(Object.keys(listed.certificates[0]).sort()).toEqual(['daysRemaining', 'name', 'notAfter', 'pendingKey', 'serialNumber', 'status', 'topic', 'topicHash'].sort());
+    expect(Object.keys(listed.certificates[0]).sort()).toEqual(
+      ['daysRemaining', 'name', 'notAfter', 'pendingKey', 'serialNumber', 'status', 'topic', 'topicHash'].sort(),
+    );
     expect(listed.certificates[0]).toMatchObject({ name: 'acme', topic, status: 'active' });
 
     // 4. renewal with the same topic
@@ -58,7 +64,11 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`RENEW: find the row whose topic is ${topic}`);
     const cert2 = join(work, 'cert2.pem');
-    signCsrFile(ca, join(work, 'renew.csr.pem'), cert2, { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 730) });
+    signCsrFile(ca, join(work, 'renew.csr.pem'), cert2, {
+      topic,
+      notBefore: daysFrom(NOW, -1),
+      notAfter: daysFrom(NOW, 730),
+    });
     r = await cli('import', cert2, '--name', 'acme');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Renewed acme: same topic ${topic}`);
@@ -72,7 +82,11 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
     expect(r.code, r.stderr).toBe(0);
     const otherTopic = mdmTopic();
     const cert3 = join(work, 'cert3.pem');
-    signCsrFile(ca, join(work, 'wrong.csr.pem'), cert3, { topic: otherTopic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 800) });
+    signCsrFile(ca, join(work, 'wrong.csr.pem'), cert3, {
+      topic: otherTopic,
+      notBefore: daysFrom(NOW, -1),
+      notAfter: daysFrom(NOW, 800),
+    });
     const before = treeDigest(store);
     r = await cli('import', cert3, '--name', 'acme');
     expect(r.code).toBe(1);
@@ -93,7 +107,15 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
     expect((await cli('check-expiry', '--name', 'nobody')).code).toBe(3);
     r = await cli('check-expiry', '--json', '--at', at(715));
     const checked = JSON.parse(r.stdout);
-    expect(Object.keys(checked).sort()).toEqual(['certificates', 'checkedAt', 'criticalDays', 'errors', 'schemaVersion', 'status', 'warnDays']);
+    expect(Object.keys(checked).sort()).toEqual([
+      'certificates',
+      'checkedAt',
+      'criticalDays',
+      'errors',
+      'schemaVersion',
+      'status',
+      'warnDays',
+    ]);
     expect(checked).toMatchObject({ schemaVersion: 1, status: 'warning', warnDays: 30, criticalDays: 7 });
     expect(checked.certificates[0]).toMatchObject({ name: 'acme', topic, status: 'warning', daysRemaining: 14 });
 
@@ -103,7 +125,12 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
     expect(r.code, r.stderr).toBe(0);
     r = await cli('verify', cert3, '--name', 'acme', '--json');
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toEqual({ schemaVersion: 1, file: cert3, ok: false, checks: [{ check: 'store-topic', ok: false, expected: topic, actual: otherTopic }] });
+    expect(JSON.parse(r.stdout)).toEqual({
+      schemaVersion: 1,
+      file: cert3,
+      ok: false,
+      checks: [{ check: 'store-topic', ok: false, expected: topic, actual: otherTopic }],
+    });
     expect((await cli('hash', cert2)).stdout.trim()).toBe(hash);
 
     return { store, env, work };
@@ -118,7 +145,9 @@ describe('the whole lifecycle through the built CLI', () => {
   it.skipIf(skip !== undefined)('with the keychain backend (real Secret Service)', async () => {
     const { store } = await lifecycle('keychain')();
     const storeId = JSON.parse(readFileSync(join(store, 'index.json'), 'utf8')).storeId as string;
-    const found = execFileSync('secret-tool', ['search', '--all', 'service', 'apns-cert'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const found = execFileSync('secret-tool', ['search', '--all', 'service', 'apns-cert'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString();
     expect(found).toContain(`store-${storeId}`);
   });
 });

@@ -15,7 +15,12 @@ describe('import of a certificate that carries its own key', () => {
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-    const certPem = issuePushCert(ca, { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), topic: mdmTopic(), notBefore: daysFrom(NOW, -10), notAfter: daysFrom(NOW, 200) });
+    const certPem = issuePushCert(ca, {
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      topic: mdmTopic(),
+      notBefore: daysFrom(NOW, -10),
+      notAfter: daysFrom(NOW, 200),
+    });
     writeFileSync(join(work, 'bundle.pem'), keyPem + certPem);
     writeFileSync(join(work, 'key.pem'), keyPem);
 
@@ -31,7 +36,9 @@ describe('import of a certificate that carries its own key', () => {
 
     r = await runCli(['verify', join(work, 'bundle.pem'), '--key', join(work, 'key.pem')], { env });
     expect(r.code, r.stderr).toBe(0);
-    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     writeFileSync(join(work, 'other.pem'), otherKey);
     r = await runCli(['verify', join(work, 'bundle.pem'), '--key', join(work, 'other.pem')], { env });
     expect(r.code).toBe(1);
@@ -44,15 +51,21 @@ describe('csr with an Apple ID', () => {
     const store = tempDir();
     const work = tempDir(); // the CSRs go outside the store: it refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
-    let r = await runCli(['csr', '--name', 'acme', '--apple-id', 'Admin@Acme.example', '--out', join(work, '1.csr')], { env });
+    let r = await runCli(['csr', '--name', 'acme', '--apple-id', 'Admin@Acme.example', '--out', join(work, '1.csr')], {
+      env,
+    });
     expect(r.code, r.stderr).toBe(0);
     const index = readFileSync(join(store, 'index.json'), 'utf8');
     expect(index.toLowerCase()).not.toContain('admin@acme.example');
     r = await runCli(['show', 'acme', '--json'], { env });
     expect(JSON.parse(r.stdout).appleIdRecorded).toBe(true);
-    r = await runCli(['csr', '--name', 'acme', '--apple-id', ' admin@acme.EXAMPLE ', '--out', join(work, '2.csr')], { env });
+    r = await runCli(['csr', '--name', 'acme', '--apple-id', ' admin@acme.EXAMPLE ', '--out', join(work, '2.csr')], {
+      env,
+    });
     expect(r.stderr).not.toMatch(/not the one recorded/);
-    r = await runCli(['csr', '--name', 'acme', '--apple-id', 'intern@acme.example', '--out', join(work, '3.csr')], { env });
+    r = await runCli(['csr', '--name', 'acme', '--apple-id', 'intern@acme.example', '--out', join(work, '3.csr')], {
+      env,
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: the Apple ID given is not the one recorded for "acme"/);
   });
@@ -66,19 +79,54 @@ describe('inspect, hash and check-expiry on files', () => {
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout);
     expect(Object.keys(info).sort()).toEqual(
-      ['schemaVersion', 'file', 'kind', 'uid', 'topic', 'topicHash', 'topics', 'environment', 'subject', 'issuer', 'appleChain', 'serialNumber', 'notBefore', 'notAfter', 'daysRemaining', 'expired', 'fingerprints', 'key', 'otherCertificates', 'privateKeyInFile'].sort(),
+      [
+        'schemaVersion',
+        'file',
+        'kind',
+        'uid',
+        'topic',
+        'topicHash',
+        'topics',
+        'environment',
+        'subject',
+        'issuer',
+        'appleChain',
+        'serialNumber',
+        'notBefore',
+        'notAfter',
+        'daysRemaining',
+        'expired',
+        'fingerprints',
+        'key',
+        'otherCertificates',
+        'privateKeyInFile',
+      ].sort(),
     );
-    expect(info).toMatchObject({ kind: 'mdm', topic: 'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc', serialNumber: '44D89E3DD8B013F2', expired: true, key: { type: 'rsa', size: 2048 } });
+    expect(info).toMatchObject({
+      kind: 'mdm',
+      topic: 'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc',
+      serialNumber: '44D89E3DD8B013F2',
+      expired: true,
+      key: { type: 'rsa', size: 2048 },
+    });
   });
 
   it('check-expiry on files, as of a date inside and outside their validity', async () => {
     const files = [real, join(REAL, 'mdm-push_nanomdm-e2e_APSP-e0bd1eac_2021.pem')];
     let r = await runCli(['check-expiry', ...files, '--at', '2020-06-01T00:00:00Z', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).certificates.map((c: { file: string }) => c.file)).toEqual(expect.arrayContaining(files));
+    expect(JSON.parse(r.stdout).certificates.map((c: { file: string }) => c.file)).toEqual(
+      expect.arrayContaining(files),
+    );
     r = await runCli(['check-expiry', ...files]);
     expect(r.code).toBe(2);
-    r = await runCli(['check-expiry', real, join(REAL, 'negative_msft365dsc_FakeCert-mdm-push.txt'), '--at', '2020-06-01']);
+    r = await runCli([
+      'check-expiry',
+      real,
+      join(REAL, 'negative_msft365dsc_FakeCert-mdm-push.txt'),
+      '--at',
+      '2020-06-01',
+    ]);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/UNKNOWN/);
   });
@@ -101,10 +149,18 @@ describe('a renewal imported without --name', () => {
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
     const topic = mdmTopic();
     await runCli(['csr', '--name', 'acme', '--out', join(work, 'a.csr')], { env });
-    signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) });
+    signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), {
+      topic,
+      notBefore: daysFrom(NOW, -1),
+      notAfter: daysFrom(NOW, 100),
+    });
     expect((await runCli(['import', join(work, 'a.pem')], { env })).code).toBe(0);
     await runCli(['csr', '--name', 'acme', '--out', join(work, 'b.csr')], { env });
-    signCsrFile(ca, join(work, 'b.csr'), join(work, 'b.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 50) });
+    signCsrFile(ca, join(work, 'b.csr'), join(work, 'b.pem'), {
+      topic,
+      notBefore: daysFrom(NOW, -1),
+      notAfter: daysFrom(NOW, 50),
+    });
     const r = await runCli(['import', join(work, 'b.pem')], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/no later than the active one/);
@@ -117,9 +173,28 @@ function bigStore(): string {
   const records: Record<string, unknown> = {};
   for (let i = 0; i < 3000; i++) {
     const iso = '2026-11-29T00:00:00.000Z';
-    records[`r${i}`] = { name: `r${i}`, topic: `com.apple.mgmt.External.${i}`, topicHash: null, appleIdHash: null, createdAt: iso, updatedAt: iso, pendingKey: null, retiredAt: null, certificates: [] };
+    records[`r${i}`] = {
+      name: `r${i}`,
+      topic: `com.apple.mgmt.External.${i}`,
+      topicHash: null,
+      appleIdHash: null,
+      createdAt: iso,
+      updatedAt: iso,
+      pendingKey: null,
+      retiredAt: null,
+      certificates: [],
+    };
   }
-  writeFileSync(join(store, 'index.json'), JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: '2026-11-29T00:00:00.000Z', records }));
+  writeFileSync(
+    join(store, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 1,
+      storeId: randomUUID(),
+      secretBackend: 'passphrase',
+      createdAt: '2026-11-29T00:00:00.000Z',
+      records,
+    }),
+  );
   return store;
 }
 
@@ -148,7 +223,11 @@ describe('readers of the output', () => {
     const { BIN } = await import('../helpers/cli.js');
     const expected = await runCli(['list'], { env: cleanEnv({ APNS_CERT_STORE: store }) });
     expect(expected.stdout.length).toBeGreaterThan(150_000);
-    const r = spawnSync('python3', ['-c', SLOW_NONBLOCKING_READER, process.execPath, BIN, 'list'], { env: cleanEnv({ APNS_CERT_STORE: store }), encoding: 'utf8', maxBuffer: 1 << 24 });
+    const r = spawnSync('python3', ['-c', SLOW_NONBLOCKING_READER, process.execPath, BIN, 'list'], {
+      env: cleanEnv({ APNS_CERT_STORE: store }),
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(expected.stdout);
@@ -159,7 +238,10 @@ describe('readers of the output', () => {
     const store = bigStore();
     const { BIN } = await import('../helpers/cli.js');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'list'], { env: cleanEnv({ APNS_CERT_STORE: store }), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'list'], {
+        env: cleanEnv({ APNS_CERT_STORE: store }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.stdout.once('data', () => child.stdout.destroy());

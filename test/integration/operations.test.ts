@@ -24,9 +24,16 @@ beforeAll(async () => {
   store = tempDir();
   work = tempDir();
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'ops' });
-  for (const [name, days] of [['acme', 20], ['beta', 200]] as const) {
+  for (const [name, days] of [
+    ['acme', 20],
+    ['beta', 200],
+  ] as const) {
     expect((await runCli(['csr', '--name', name, '--out', join(work, `${name}.csr`)], { env })).code).toBe(0);
-    signCsrFile(ca, join(work, `${name}.csr`), join(work, `${name}.pem`), { topic: name === 'acme' ? topic : mdmTopic(), notBefore: daysFrom(NOW, -10), notAfter: daysFrom(NOW, days) });
+    signCsrFile(ca, join(work, `${name}.csr`), join(work, `${name}.pem`), {
+      topic: name === 'acme' ? topic : mdmTopic(),
+      notBefore: daysFrom(NOW, -10),
+      notAfter: daysFrom(NOW, days),
+    });
     expect((await runCli(['import', join(work, `${name}.pem`)], { env })).code).toBe(0);
   }
 });
@@ -66,7 +73,13 @@ describe('check-expiry monitoring formats', () => {
     const r = await runCli(['check-expiry', '--format', 'prometheus'], { env });
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
-    const value = (metric: string, name: string) => Number(lines.find((l) => l.startsWith(`${metric}{name="${name}"`))!.split(' ').pop());
+    const value = (metric: string, name: string) =>
+      Number(
+        lines
+          .find((l) => l.startsWith(`${metric}{name="${name}"`))!
+          .split(' ')
+          .pop(),
+      );
     expect(value('apns_cert_status', 'acme')).toBe(1);
     expect(value('apns_cert_status', 'beta')).toBe(0);
     expect(value('apns_cert_expires_in_seconds', 'acme')).toBeGreaterThan(19 * 86400);
@@ -82,7 +95,10 @@ describe('check-expiry monitoring formats', () => {
     writeFileSync(hostile, readFileSync(join(work, 'beta.pem')));
     const missing = join(work, 'missing.pem');
     writeFileSync(join(work, 'garbage.pem'), 'not a certificate');
-    const r = await runCli(['check-expiry', '--format', 'prometheus', join(work, 'acme.pem'), hostile, missing, join(work, 'garbage.pem')], { env });
+    const r = await runCli(
+      ['check-expiry', '--format', 'prometheus', join(work, 'acme.pem'), hostile, missing, join(work, 'garbage.pem')],
+      { env },
+    );
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('apns_cert_check_success 0');
     const stderrLines = r.stderr.trim().split('\n');
@@ -105,11 +121,15 @@ describe('check-expiry monitoring formats', () => {
     expect(r.stdout).toBe('');
     expect(readFileSync(out, 'utf8')).toContain('apns_cert_check_success 1');
     expect(readdirSync(dir)).toEqual(['apns_cert.prom']);
-    r = await runCli(['check-expiry', '--format', 'prometheus', '--output', out], { env: { ...env, APNS_CERT_STORE: join(dir, 'none') } });
+    r = await runCli(['check-expiry', '--format', 'prometheus', '--output', out], {
+      env: { ...env, APNS_CERT_STORE: join(dir, 'none') },
+    });
     expect(r.code).toBe(3);
     expect(readFileSync(out, 'utf8')).toContain('apns_cert_check_success 0');
     expect(r.stderr).toContain(`no store at ${join(dir, 'none')}`);
-    r = await runCli(['check-expiry', '--format', 'prometheus', '--output', join(dir, 'missing-dir', 'x.prom')], { env });
+    r = await runCli(['check-expiry', '--format', 'prometheus', '--output', join(dir, 'missing-dir', 'x.prom')], {
+      env,
+    });
     expect(r.code).toBe(3);
   });
 
@@ -138,7 +158,9 @@ describe('check-expiry monitoring formats', () => {
   it('nagios: one status line with perfdata, Nagios exit codes', async () => {
     let r = await runCli(['check-expiry', '--format', 'nagios'], { env });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^APNS-CERT WARNING - acme expires \d{4}-\d{2}-\d{2} \((19|20) days left\) \| 'acme'=(19|20);30:;7: 'beta'=(199|200);30:;7:\n$/);
+    expect(r.stdout).toMatch(
+      /^APNS-CERT WARNING - acme expires \d{4}-\d{2}-\d{2} \((19|20) days left\) \| 'acme'=(19|20);30:;7: 'beta'=(199|200);30:;7:\n$/,
+    );
     r = await runCli(['check-expiry', '--format', 'nagios', '--name', 'beta'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^APNS-CERT OK - 1 certificate\(s\) OK, soonest beta in (199|200) days \| 'beta'=/);
@@ -163,7 +185,12 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
   let server: Server;
   let origin: string;
   let url: string;
-  const received: Array<{ path: string | undefined; body: Record<string, unknown>; contentType: string | undefined; authorization: string | undefined }> = [];
+  const received: Array<{
+    path: string | undefined;
+    body: Record<string, unknown>;
+    contentType: string | undefined;
+    authorization: string | undefined;
+  }> = [];
   let respond: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end('ok');
   const urlFile = (value: string) => {
     const file = join(tempDir(), 'webhook-url');
@@ -176,7 +203,12 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        received.push({ path: req.url, body: JSON.parse(body) as Record<string, unknown>, contentType: req.headers['content-type'], authorization: req.headers.authorization });
+        received.push({
+          path: req.url,
+          body: JSON.parse(body) as Record<string, unknown>,
+          contentType: req.headers['content-type'],
+          authorization: req.headers.authorization,
+        });
         respond(req, res);
       });
     });
@@ -232,10 +264,17 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
     try {
       const secretUrl = `http://hookuser:pa55-SECRET@${origin.slice('http://'.length)}/services/T000/B000/PATH-SECRET?token=QUERY-SECRET`;
       for (const how of [['--notify-file', urlFile(secretUrl)], []]) {
-        const r = await runCli(['check-expiry', '-q', ...how], { env: { ...env, APNS_CERT_NOTIFY_URL: how.length === 0 ? secretUrl : undefined } });
+        const r = await runCli(['check-expiry', '-q', ...how], {
+          env: { ...env, APNS_CERT_NOTIFY_URL: how.length === 0 ? secretUrl : undefined },
+        });
         expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(new RegExp(`^apns-cert: notify ${origin.replace(/\./g, '\\.')}: the webhook answered HTTP 500\nhint: curl .*(\\$\\(cat '.*webhook-url'\\)|\\$APNS_CERT_NOTIFY_URL)"\n$`));
-        for (const secret of ['hookuser', 'pa55', 'PATH-SECRET', 'QUERY-SECRET']) expect(r.stderr).not.toContain(secret);
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^apns-cert: notify ${origin.replace(/\./g, '\\.')}: the webhook answered HTTP 500\nhint: curl .*(\\$\\(cat '.*webhook-url'\\)|\\$APNS_CERT_NOTIFY_URL)"\n$`,
+          ),
+        );
+        for (const secret of ['hookuser', 'pa55', 'PATH-SECRET', 'QUERY-SECRET'])
+          expect(r.stderr).not.toContain(secret);
       }
       expect(received).toHaveLength(2);
       expect(received[0]!.path).toBe('/services/T000/B000/PATH-SECRET?token=QUERY-SECRET');
@@ -252,7 +291,9 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
 
   it('a failed notification is reported on stderr and never hides the expiry status; a redirect is not followed', async () => {
     respond = () => undefined; // never answers
-    let r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '400' } });
+    let r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], {
+      env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '400' },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no complete answer within 0.4 s/);
     received.length = 0;
@@ -280,7 +321,10 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       timers.push(setInterval(() => res.write('o'), 500));
     };
     try {
-      const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '2000' }, timeoutMs: 30_000 });
+      const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], {
+        env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '2000' },
+        timeoutMs: 30_000,
+      });
       expect(r.code, 'killed by the 30 s timer: the drip kept it running').toBe(1);
       expect(r.stderr).toMatch(/no complete answer within 2 s/);
     } finally {
@@ -303,7 +347,10 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       pump();
     };
     try {
-      const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '20000' }, timeoutMs: 30_000 });
+      const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], {
+        env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '20000' },
+        timeoutMs: 30_000,
+      });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/the webhook's answer \(HTTP 200\) is longer than 4096 bytes/);
     } finally {
@@ -331,27 +378,47 @@ describe('probe against a loopback APNs', () => {
   let tls12: FakeApns;
   let tls13: FakeApns;
   beforeAll(async () => {
-    [answers, tls12, tls13] = await Promise.all([startFakeApns(ca, 'answers'), startFakeApns(ca, 'refuses-tls12'), startFakeApns(ca, 'refuses-tls13')]);
+    [answers, tls12, tls13] = await Promise.all([
+      startFakeApns(ca, 'answers'),
+      startFakeApns(ca, 'refuses-tls12'),
+      startFakeApns(ca, 'refuses-tls13'),
+    ]);
     writeFileSync(join(work, 'server-ca.pem'), answers.serverCaPem + tls12.serverCaPem + tls13.serverCaPem);
   });
   afterAll(async () => {
     await Promise.all([answers.close(), tls12.close(), tls13.close()]);
   });
   const probe = (target: string, server: FakeApns, ...extra: string[]) =>
-    runCli(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'server-ca.pem'), '--json', ...extra], { env });
+    runCli(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'server-ca.pem'), '--json', ...extra], {
+      env,
+    });
 
   it('accepted: 400 BadDeviceToken for a store record; the push carried the topic and an MDM payload', async () => {
     answers.seen.length = 0;
     const r = await probe('acme', answers);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ accepted: true, verdict: 'accepted', status: 400, reason: 'BadDeviceToken', topic });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      accepted: true,
+      verdict: 'accepted',
+      status: 400,
+      reason: 'BadDeviceToken',
+      topic,
+    });
     expect(answers.seen[0]).toMatchObject({ topic, pushType: 'mdm', body: '{"mdm":"probe"}' });
     expect(answers.seen[0]!.path).toMatch(/^\/3\/device\/[0-9a-f]{64}$/);
   });
 
   it('rejected: an expired certificate gets 403 CertificateExpired', async () => {
     const keys = newKeyPem();
-    writeFileSync(join(work, 'expired.pem'), issuePushCert(ca, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -400), notAfter: daysFrom(NOW, -35) }) + keys.privatePem);
+    writeFileSync(
+      join(work, 'expired.pem'),
+      issuePushCert(ca, {
+        publicKeyPem: keys.publicPem,
+        topic: mdmTopic(),
+        notBefore: daysFrom(NOW, -400),
+        notAfter: daysFrom(NOW, -35),
+      }) + keys.privatePem,
+    );
     const r = await probe(join(work, 'expired.pem'), answers);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'rejected', status: 403, reason: 'CertificateExpired' });
@@ -360,10 +427,20 @@ describe('probe against a loopback APNs', () => {
   it("rejected at the handshake by node's TLS server: a certificate from another CA (TLS 1.2 and 1.3: closed without an answer)", async () => {
     const otherCa = createFakeCa('Somebody Else CA');
     const keys = newKeyPem();
-    writeFileSync(join(work, 'foreign.pem'), issuePushCert(otherCa, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }) + keys.privatePem);
+    writeFileSync(
+      join(work, 'foreign.pem'),
+      issuePushCert(otherCa, {
+        publicKeyPem: keys.publicPem,
+        topic: mdmTopic(),
+        notBefore: daysFrom(NOW, -1),
+        notAfter: daysFrom(NOW, 100),
+      }) + keys.privatePem,
+    );
     let r = await probe(join(work, 'foreign.pem'), tls12);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(JSON.parse(r.stdout).detail).toMatch(/refused the certificate in the TLS handshake \(the server closed the connection during the handshake\)/);
+    expect(JSON.parse(r.stdout).detail).toMatch(
+      /refused the certificate in the TLS handshake \(the server closed the connection during the handshake\)/,
+    );
     r = await probe(join(work, 'foreign.pem'), tls13);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(JSON.parse(r.stdout).verdict).toBe('rejected');
@@ -386,29 +463,50 @@ describe('probe against a loopback APNs', () => {
 describe("probe against Go's crypto/tls (RequireAndVerifyClientCert, a CA that did not sign the client certificate)", () => {
   let servers: Record<'tls13' | 'tls12' | 'plain-http', GoApns>;
   beforeAll(async () => {
-    const [tls13, tls12, plain] = await Promise.all([startGoApns(ca, 'tls13'), startGoApns(ca, 'tls12'), startGoApns(ca, 'plain-http')]);
+    const [tls13, tls12, plain] = await Promise.all([
+      startGoApns(ca, 'tls13'),
+      startGoApns(ca, 'tls12'),
+      startGoApns(ca, 'plain-http'),
+    ]);
     servers = { tls13: tls13!, tls12: tls12!, 'plain-http': plain! };
     writeFileSync(join(work, 'go-server-ca.pem'), tls13!.serverCaPem + tls12!.serverCaPem);
     const keys = newKeyPem();
     const stranger = createFakeCa('Not The Client CA Of This Server');
-    writeFileSync(join(work, 'go-foreign.pem'), issuePushCert(stranger, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) }) + keys.privatePem);
+    writeFileSync(
+      join(work, 'go-foreign.pem'),
+      issuePushCert(stranger, {
+        publicKeyPem: keys.publicPem,
+        topic: mdmTopic(),
+        notBefore: daysFrom(NOW, -1),
+        notAfter: daysFrom(NOW, 100),
+      }) + keys.privatePem,
+    );
   });
   afterAll(async () => {
     await Promise.all(Object.values(servers).map((s) => s.close()));
   });
   // A probe that waited for its timeout would say "unreachable": the 60 s timeout below is never the verdict.
   const goProbe = (target: string, server: GoApns) =>
-    runCli(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'go-server-ca.pem'), '--json'], { env: { ...env, APNS_CERT_PROBE_TIMEOUT_MS: '60000' }, timeoutMs: 50_000 });
+    runCli(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'go-server-ca.pem'), '--json'], {
+      env: { ...env, APNS_CERT_PROBE_TIMEOUT_MS: '60000' },
+      timeoutMs: 50_000,
+    });
 
-  it.each(['tls13', 'tls12'] as const)('%s: the alert is REJECTED (exit 1); a certificate of the right CA is ACCEPTED', async (mode) => {
-    const r = await goProbe(join(work, 'go-foreign.pem'), servers[mode]);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'rejected', reason: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' });
-    expect(JSON.parse(r.stdout).detail).toMatch(/TLS alert 42, bad certificate/);
-    const good = await goProbe('acme', servers[mode]);
-    expect(good.code, good.stdout + good.stderr).toBe(0);
-    expect(JSON.parse(good.stdout)).toMatchObject({ verdict: 'accepted', status: 400, reason: 'BadDeviceToken' });
-  });
+  it.each(['tls13', 'tls12'] as const)(
+    '%s: the alert is REJECTED (exit 1); a certificate of the right CA is ACCEPTED',
+    async (mode) => {
+      const r = await goProbe(join(work, 'go-foreign.pem'), servers[mode]);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        verdict: 'rejected',
+        reason: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+      });
+      expect(JSON.parse(r.stdout).detail).toMatch(/TLS alert 42, bad certificate/);
+      const good = await goProbe('acme', servers[mode]);
+      expect(good.code, good.stdout + good.stderr).toBe(0);
+      expect(JSON.parse(good.stdout)).toMatchObject({ verdict: 'accepted', status: 400, reason: 'BadDeviceToken' });
+    },
+  );
 
   it('a plain-HTTP port is unreachable / not TLS (69), not REJECTED', async () => {
     const r = await goProbe('acme', servers['plain-http']);
@@ -437,8 +535,20 @@ describe('doctor', () => {
     const report = JSON.parse(r.stdout);
     expect(r.code, r.stdout).toBe(0);
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c: { check: string }) => c.check)).toEqual(['store', 'secret-backend', 'store-files', 'store-orphans', 'store-temporary-files', 'store-permissions', 'expiry acme', 'expiry beta']);
-    expect(report.checks.find((c: { check: string }) => c.check === 'expiry acme')).toMatchObject({ status: 'warn', hint: 'apns-cert renew acme' });
+    expect(report.checks.map((c: { check: string }) => c.check)).toEqual([
+      'store',
+      'secret-backend',
+      'store-files',
+      'store-orphans',
+      'store-temporary-files',
+      'store-permissions',
+      'expiry acme',
+      'expiry beta',
+    ]);
+    expect(report.checks.find((c: { check: string }) => c.check === 'expiry acme')).toMatchObject({
+      status: 'warn',
+      hint: 'apns-cert renew acme',
+    });
     for (const c of report.checks) expect(Object.keys(c).sort()).toEqual(['check', 'hint', 'message', 'status']);
   });
 
@@ -449,12 +559,29 @@ describe('doctor', () => {
     const fake = await startFakeApns(ca, 'answers');
     writeFileSync(join(work, 'doctor-ca.pem'), fake.serverCaPem);
     try {
-      const r = await runCli(['doctor', '--json', '--apns-endpoint', `127.0.0.1:${open}`, '--apns-endpoint', '127.0.0.1:1', '--apns-url', fake.url, '--ca-file', join(work, 'doctor-ca.pem')], { env });
+      const r = await runCli(
+        [
+          'doctor',
+          '--json',
+          '--apns-endpoint',
+          `127.0.0.1:${open}`,
+          '--apns-endpoint',
+          '127.0.0.1:1',
+          '--apns-url',
+          fake.url,
+          '--ca-file',
+          join(work, 'doctor-ca.pem'),
+        ],
+        { env },
+      );
       const report = JSON.parse(r.stdout);
       expect(r.code).toBe(1);
       const byName = Object.fromEntries(report.checks.map((c: { check: string }) => [c.check, c]));
       expect(byName[`network 127.0.0.1:${open}`].status).toBe('ok');
-      expect(byName['network 127.0.0.1:1']).toMatchObject({ status: 'fail', message: 'no TCP connection: ECONNREFUSED' });
+      expect(byName['network 127.0.0.1:1']).toMatchObject({
+        status: 'fail',
+        message: 'no TCP connection: ECONNREFUSED',
+      });
       expect(byName['probe acme'].status).toBe('ok');
       expect(byName['probe beta'].status).toBe('ok');
     } finally {
@@ -478,7 +605,10 @@ describe('doctor', () => {
     const byName = Object.fromEntries(JSON.parse(r.stdout).checks.map((c: { check: string }) => [c.check, c]));
     expect(byName['store-files'].message).toMatch(/beta: key .* is missing/);
     expect(byName['store-orphans'].status).toBe('warn');
-    expect(byName['store-temporary-files']).toMatchObject({ status: 'warn', hint: `rm -f ${join(copy, 'index.json.4242.k3j5h2.tmp')}` });
+    expect(byName['store-temporary-files']).toMatchObject({
+      status: 'warn',
+      hint: `rm -f ${join(copy, 'index.json.4242.k3j5h2.tmp')}`,
+    });
     expect(byName['store-permissions']).toMatchObject({ status: 'fail', message: 'index.json is 644, not 600' });
   });
 
@@ -500,9 +630,16 @@ describe("README's operations examples", () => {
     expect(units.map((u) => u.split('\n')[0])).toEqual(['# apns-cert-expiry.service', '# apns-cert-expiry.timer']);
     expect(units[0]).toMatch(/^ExecStart=\/usr\/local\/bin\/apns-cert /m);
     const dir = tempDir();
-    writeFileSync(join(dir, 'apns-cert-expiry.service'), units[0]!.replace(/^ExecStart=\/usr\/local\/bin\/apns-cert /m, `ExecStart=${BIN} `));
+    writeFileSync(
+      join(dir, 'apns-cert-expiry.service'),
+      units[0]!.replace(/^ExecStart=\/usr\/local\/bin\/apns-cert /m, `ExecStart=${BIN} `),
+    );
     writeFileSync(join(dir, 'apns-cert-expiry.timer'), units[1]!);
-    const verify = spawnSync('systemd-analyze', ['verify', join(dir, 'apns-cert-expiry.service'), join(dir, 'apns-cert-expiry.timer')], { encoding: 'utf8' });
+    const verify = spawnSync(
+      'systemd-analyze',
+      ['verify', join(dir, 'apns-cert-expiry.service'), join(dir, 'apns-cert-expiry.timer')],
+      { encoding: 'utf8' },
+    );
     expect(verify.error).toBeUndefined(); // systemd-analyze is installed (.ci/run installs systemd)
     expect(verify.status, verify.stderr).toBe(0);
     // warnings (an unknown key, a setting that is ignored) exit 0 too: none may name these units
@@ -512,7 +649,8 @@ describe("README's operations examples", () => {
   it('no example puts a webhook URL on the command line', async () => {
     const help = (await runCli(['check-expiry', '--help'])).stdout;
     for (const text of [readme, help]) {
-      for (const line of text.split('\n').filter((l) => /apns-cert\b.*\bcheck-expiry\b/.test(l))) expect(line).not.toMatch(/https?:\/\//);
+      for (const line of text.split('\n').filter((l) => /apns-cert\b.*\bcheck-expiry\b/.test(l)))
+        expect(line).not.toMatch(/https?:\/\//);
     }
   });
 });

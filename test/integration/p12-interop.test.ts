@@ -29,7 +29,15 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
     store = tempDir();
     const keys = newKeyPem();
     writeFileSync(join(work, 'key.pem'), keys.privatePem);
-    writeFileSync(join(work, 'cert.pem'), issuePushCert(createFakeCa(), { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -5), notAfter: daysFrom(NOW, 300) }));
+    writeFileSync(
+      join(work, 'cert.pem'),
+      issuePushCert(createFakeCa(), {
+        publicKeyPem: keys.publicPem,
+        topic: mdmTopic(),
+        notBefore: daysFrom(NOW, -5),
+        notAfter: daysFrom(NOW, 300),
+      }),
+    );
     // the password as UTF-8 bytes in a file: OpenSSL's file: source passes those bytes on unchanged
     writeFileSync(join(work, 'pw'), `${PASSWORD}\n`);
     writeFileSync(join(work, 'both.pem'), readFileSync(join(work, 'cert.pem'), 'utf8') + keys.privatePem);
@@ -41,10 +49,23 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
   it('a .p12 exported with a non-ASCII password opens in OpenSSL 3 with that (UTF-8) password, modern and --legacy', async () => {
     for (const legacy of [false, true]) {
       const file = join(work, legacy ? 'ours-legacy.p12' : 'ours.p12');
-      const r = await runCli(['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...(legacy ? ['--legacy'] : [])], { env: env() });
+      const r = await runCli(
+        ['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...(legacy ? ['--legacy'] : [])],
+        { env: env() },
+      );
       expect(r.code, r.stderr).toBe(0);
       const pem = join(work, 'opened.pem');
-      openssl('pkcs12', '-in', file, '-nodes', '-passin', `file:${join(work, 'pw')}`, '-out', pem, ...(legacy ? ['-legacy'] : []));
+      openssl(
+        'pkcs12',
+        '-in',
+        file,
+        '-nodes',
+        '-passin',
+        `file:${join(work, 'pw')}`,
+        '-out',
+        pem,
+        ...(legacy ? ['-legacy'] : []),
+      );
       expect(pubkey(pem)).toBe(pubkey(join(work, 'key.pem')));
     }
   });
@@ -52,8 +73,23 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
   it('imports a .p12 that OpenSSL 3 exported with a non-ASCII password, modern and -legacy', async () => {
     for (const legacy of [false, true]) {
       const file = join(work, legacy ? 'theirs-legacy.p12' : 'theirs.p12');
-      openssl('pkcs12', '-export', '-in', join(work, 'cert.pem'), '-inkey', join(work, 'key.pem'), '-out', file, '-passout', `file:${join(work, 'pw')}`, ...(legacy ? ['-legacy'] : []));
-      const r = await runCli(['import', file, '--name', legacy ? 'theirs-legacy' : 'theirs', '--password-file', join(work, 'pw')], { env: cleanEnv({ APNS_CERT_STORE: tempDir(), APNS_CERT_PASSPHRASE: 'p' }) });
+      openssl(
+        'pkcs12',
+        '-export',
+        '-in',
+        join(work, 'cert.pem'),
+        '-inkey',
+        join(work, 'key.pem'),
+        '-out',
+        file,
+        '-passout',
+        `file:${join(work, 'pw')}`,
+        ...(legacy ? ['-legacy'] : []),
+      );
+      const r = await runCli(
+        ['import', file, '--name', legacy ? 'theirs-legacy' : 'theirs', '--password-file', join(work, 'pw')],
+        { env: cleanEnv({ APNS_CERT_STORE: tempDir(), APNS_CERT_PASSPHRASE: 'p' }) },
+      );
       expect(r.code, r.stderr).toBe(0);
     }
   });
@@ -62,15 +98,23 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
     let info = '';
     for (const extra of [[], ['--iterations', '10000']]) {
       const file = join(work, `iter-${extra.length}.p12`);
-      const r = await runCli(['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...extra], { env: env() });
+      const r = await runCli(['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...extra], {
+        env: env(),
+      });
       expect(r.code, r.stderr).toBe(0);
-      info += execFileSync('sh', ['-c', `openssl pkcs12 -in '${file}' -info -noout -passin 'file:${join(work, 'pw')}' 2>&1`]).toString();
+      info += execFileSync('sh', [
+        '-c',
+        `openssl pkcs12 -in '${file}' -info -noout -passin 'file:${join(work, 'pw')}' 2>&1`,
+      ]).toString();
     }
     expect(info).toMatch(/MAC: sha256, Iteration 600000/);
     expect(info).toMatch(/Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000, PRF hmacWithSHA256/);
     expect(info).toMatch(/MAC: sha256, Iteration 10000\n/);
     expect(info).toMatch(/Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 10000, PRF hmacWithSHA256/);
-    const low = await runCli(['export', 'acme', '--p12', join(work, 'low.p12'), '--password-file', join(work, 'pw'), '--iterations', '10'], { env: env() });
+    const low = await runCli(
+      ['export', 'acme', '--p12', join(work, 'low.p12'), '--password-file', join(work, 'pw'), '--iterations', '10'],
+      { env: env() },
+    );
     expect(low.code).toBe(64);
   });
 
@@ -96,7 +140,10 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
       'print(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) == cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))',
     ].join('\n');
     expect(execFileSync('python3', ['-c', py, pkcs1]).toString().trim()).toBe('True');
-    const wrong = await runCli(['export', 'acme', '--p12', join(work, 'x.p12'), '--password-file', join(work, 'pw'), '--key-format', 'pkcs1'], { env: env() });
+    const wrong = await runCli(
+      ['export', 'acme', '--p12', join(work, 'x.p12'), '--password-file', join(work, 'pw'), '--key-format', 'pkcs1'],
+      { env: env() },
+    );
     expect(wrong.code).toBe(64);
   });
 });
@@ -107,13 +154,36 @@ describe('.p12 iteration counts: a hostile or extreme count is refused (65) with
     work = tempDir();
     const keys = newKeyPem();
     writeFileSync(join(work, 'key.pem'), keys.privatePem);
-    writeFileSync(join(work, 'cert.pem'), issuePushCert(createFakeCa(), { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -5), notAfter: daysFrom(NOW, 300) }));
-    const base = ['pkcs12', '-export', '-in', join(work, 'cert.pem'), '-inkey', join(work, 'key.pem'), '-passout', 'pass:x'];
+    writeFileSync(
+      join(work, 'cert.pem'),
+      issuePushCert(createFakeCa(), {
+        publicKeyPem: keys.publicPem,
+        topic: mdmTopic(),
+        notBefore: daysFrom(NOW, -5),
+        notAfter: daysFrom(NOW, 300),
+      }),
+    );
+    const base = [
+      'pkcs12',
+      '-export',
+      '-in',
+      join(work, 'cert.pem'),
+      '-inkey',
+      join(work, 'key.pem'),
+      '-passout',
+      'pass:x',
+    ];
     // two iterations: with one, OpenSSL leaves the iteration INTEGERs out (DEFAULT 1) and there is nothing to pad
     openssl(...base, '-out', join(work, 'two.p12'), '-iter', '2');
     openssl(...base, '-out', join(work, 'nomac.p12'), '-iter', '2', '-nomac');
-    writeFileSync(join(work, 'padded-mac.p12'), withIterationBytes(readFileSync(join(work, 'two.p12')), PADDED_INT_MAX, 'mac'));
-    writeFileSync(join(work, 'padded-bags.p12'), withIterationBytes(readFileSync(join(work, 'nomac.p12')), PADDED_INT_MAX));
+    writeFileSync(
+      join(work, 'padded-mac.p12'),
+      withIterationBytes(readFileSync(join(work, 'two.p12')), PADDED_INT_MAX, 'mac'),
+    );
+    writeFileSync(
+      join(work, 'padded-bags.p12'),
+      withIterationBytes(readFileSync(join(work, 'nomac.p12')), PADDED_INT_MAX),
+    );
     // the legitimate extreme the issue timed at 3 min 21 s (OpenSSL itself takes half a minute to write it)
     await promisify(execFile)('openssl', [...base, '-out', join(work, 'iter9999999.p12'), '-iter', '9999999']);
   }, 240_000);
@@ -124,7 +194,10 @@ describe('.p12 iteration counts: a hostile or extreme count is refused (65) with
     ['bag iteration INTEGERs padded to 12 bytes, no MAC', 'padded-bags.p12'],
     ['openssl pkcs12 -export -iter 9999999', 'iter9999999.p12'],
   ])('%s: inspect and check-expiry refuse it with 65 before a 30 s kill timer', async (_what, file) => {
-    for (const args of [['inspect', join(work, file)], ['check-expiry', join(work, file)]]) {
+    for (const args of [
+      ['inspect', join(work, file)],
+      ['check-expiry', join(work, file)],
+    ]) {
       const r = await runCli(args, { env: env(), timeoutMs: 30_000 });
       // check-expiry: Nagios UNKNOWN (3), the file named on stdout
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(args[0] === 'inspect' ? 65 : 3);
@@ -136,7 +209,10 @@ describe('.p12 iteration counts: a hostile or extreme count is refused (65) with
   it('the most --iterations allows (1 000 000; 500 000 with --legacy) still opens in our own import', () => {
     const key = describePrivateKey(createPrivateKey(readFileSync(join(work, 'key.pem'))));
     const cert = decodeCertificateFile(readFileSync(join(work, 'cert.pem')), 'cert.pem').certificates[0]!;
-    for (const [legacy, iterations] of [[false, MAX_P12_ITERATIONS], [true, MAX_LEGACY_P12_ITERATIONS]] as const) {
+    for (const [legacy, iterations] of [
+      [false, MAX_P12_ITERATIONS],
+      [true, MAX_LEGACY_P12_ITERATIONS],
+    ] as const) {
       const p12 = encodePkcs12(key, [cert], 'x', { legacy, iterations, friendlyName: 'max' });
       expect(decodePkcs12(p12, 'x', 'max.p12').privateKeys[0]!.keyId).toBe(key.keyId);
     }

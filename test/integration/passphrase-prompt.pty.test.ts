@@ -15,7 +15,11 @@ describe.skipIf(!tmuxAvailable)('passphrase prompt in a real terminal', () => {
     const store = tempDir();
     const work = tempDir(); // the CSR goes outside the store, which refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, TERM: 'xterm' });
-    term = new Terminal(`${process.execPath} ${BIN} --secret-backend passphrase csr --name acme --out acme.csr`, env, work);
+    term = new Terminal(
+      `${process.execPath} ${BIN} --secret-backend passphrase csr --name acme --out acme.csr`,
+      env,
+      work,
+    );
     await term.waitFor(/Store passphrase:/);
     term.type('s3cret pass');
     term.press('Enter');
@@ -39,7 +43,11 @@ describe.skipIf(!tmuxAvailable)('passphrase prompt in a real terminal', () => {
   it('Ctrl-C at the prompt cancels with 130 and leaves no store behind', async () => {
     const store = join(tempDir(), 'store');
     const env = cleanEnv({ APNS_CERT_STORE: store, TERM: 'xterm' });
-    term = new Terminal(`${process.execPath} ${BIN} --secret-backend passphrase csr --name acme --out acme.csr`, env, tempDir());
+    term = new Terminal(
+      `${process.execPath} ${BIN} --secret-backend passphrase csr --name acme --out acme.csr`,
+      env,
+      tempDir(),
+    );
     await term.waitFor(/Store passphrase:/);
     term.press('C-c');
     expect(await term.exitCode()).toBe(130);

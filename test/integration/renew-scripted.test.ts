@@ -15,8 +15,15 @@ beforeEach(async () => {
   store = tempDir();
   work = tempDir();
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'scripted' });
-  expect((await runCli(['csr', '--name', 'acme', '--apple-id', 'mdm@acme.example', '--out', join(work, 'a.csr')], { env })).code).toBe(0);
-  signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), { topic, notBefore: daysFrom(NOW, -300), notAfter: daysFrom(NOW, 60) });
+  expect(
+    (await runCli(['csr', '--name', 'acme', '--apple-id', 'mdm@acme.example', '--out', join(work, 'a.csr')], { env }))
+      .code,
+  ).toBe(0);
+  signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), {
+    topic,
+    notBefore: daysFrom(NOW, -300),
+    notAfter: daysFrom(NOW, 60),
+  });
   expect((await runCli(['import', join(work, 'a.pem')], { env })).code).toBe(0);
 });
 
@@ -33,10 +40,23 @@ describe('renew without a terminal', () => {
   });
 
   it('renew + import: the scripted renewal end to end', async () => {
-    let r = await runCli(['renew', 'acme', '--apple-id', 'mdm@acme.example', '--csr-out', join(work, 'r.csr'), '--json'], { env, cwd: work });
+    let r = await runCli(
+      ['renew', 'acme', '--apple-id', 'mdm@acme.example', '--csr-out', join(work, 'r.csr'), '--json'],
+      { env, cwd: work },
+    );
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ schemaVersion: 1, name: 'acme', topic, csrPath: join(work, 'r.csr'), appleIdMatches: true });
-    signCsrFile(ca, join(work, 'r.csr'), join(work, 'r.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 425) });
+    expect(JSON.parse(r.stdout)).toEqual({
+      schemaVersion: 1,
+      name: 'acme',
+      topic,
+      csrPath: join(work, 'r.csr'),
+      appleIdMatches: true,
+    });
+    signCsrFile(ca, join(work, 'r.csr'), join(work, 'r.pem'), {
+      topic,
+      notBefore: daysFrom(NOW, -1),
+      notAfter: daysFrom(NOW, 425),
+    });
     r = await runCli(['import', join(work, 'r.pem'), '--name', 'acme'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Renewed acme');
@@ -52,12 +72,17 @@ describe('renew without a terminal', () => {
 
   it('an Apple ID mismatch is exit 1 (nothing written) unless --yes', async () => {
     const before = treeDigest(store);
-    let r = await runCli(['renew', 'acme', '--apple-id', 'someone@else.example', '--csr-out', join(work, 'x.csr')], { env });
+    let r = await runCli(['renew', 'acme', '--apple-id', 'someone@else.example', '--csr-out', join(work, 'x.csr')], {
+      env,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not the one recorded/);
     expect(treeDigest(store)).toBe(before);
     expect(existsSync(join(work, 'x.csr'))).toBe(false);
-    r = await runCli(['renew', 'acme', '--apple-id', 'someone@else.example', '--csr-out', join(work, 'x.csr'), '--yes', '--json'], { env });
+    r = await runCli(
+      ['renew', 'acme', '--apple-id', 'someone@else.example', '--csr-out', join(work, 'x.csr'), '--yes', '--json'],
+      { env },
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).appleIdMatches).toBe(false);
   });
@@ -85,7 +110,9 @@ describe('retire', () => {
     const list = JSON.parse((await runCli(['list', '--json'], { env })).stdout);
     expect(list.certificates[0]).toMatchObject({ name: 'acme', status: 'retired', topic });
     expect((await runCli(['check-expiry'], { env })).code).toBe(3); // nothing left to check
-    expect((await runCli(['renew', 'acme', '--apple-id', 'mdm@acme.example'], { env, cwd: work })).stderr).toMatch(/retired/);
+    expect((await runCli(['renew', 'acme', '--apple-id', 'mdm@acme.example'], { env, cwd: work })).stderr).toMatch(
+      /retired/,
+    );
     expect((await runCli(['csr', '--name', 'acme', '--out', join(work, 'again.csr')], { env })).code).toBe(64);
   });
 

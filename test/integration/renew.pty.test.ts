@@ -6,7 +6,8 @@ import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-a
 import { Terminal, tmuxAvailable } from '../helpers/tmux.js';
 
 if (!tmuxAvailable && process.env.CI) throw new Error('tmux is required for the pseudo-terminal tests in CI');
-if (!tmuxAvailable) console.warn('skipping the renew wizard terminal tests: tmux is not installed (apt-get install tmux)');
+if (!tmuxAvailable)
+  console.warn('skipping the renew wizard terminal tests: tmux is not installed (apt-get install tmux)');
 
 const NOW = new Date();
 const ca = createFakeCa();
@@ -22,8 +23,18 @@ beforeEach(async () => {
   store = tempDir();
   work = tempDir();
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'wizard', TERM: 'xterm', COLUMNS: '160' });
-  expect((await runCli(['csr', '--name', 'acme-prod', '--apple-id', 'mdm@acme.example', '--out', join(work, 'first.csr')], { env })).code).toBe(0);
-  signCsrFile(ca, join(work, 'first.csr'), join(work, 'first.pem'), { topic, notBefore: daysFrom(NOW, -340), notAfter: daysFrom(NOW, 25) });
+  expect(
+    (
+      await runCli(['csr', '--name', 'acme-prod', '--apple-id', 'mdm@acme.example', '--out', join(work, 'first.csr')], {
+        env,
+      })
+    ).code,
+  ).toBe(0);
+  signCsrFile(ca, join(work, 'first.csr'), join(work, 'first.pem'), {
+    topic,
+    notBefore: daysFrom(NOW, -340),
+    notAfter: daysFrom(NOW, 25),
+  });
   expect((await runCli(['import', join(work, 'first.pem')], { env })).code).toBe(0);
 });
 
@@ -32,7 +43,11 @@ function downloadFromApple(withTopic = topic): string {
   const csrName = readdirSync(work).find((f) => /^acme-prod-renew-\d{8}\.csr\.pem$/.test(f));
   expect(csrName, 'the wizard writes <name>-renew-<yyyymmdd>.csr.pem').toBeDefined();
   const path = join(work, 'MDM_ ACME_Certificate.pem');
-  signCsrFile(ca, join(work, csrName!), path, { topic: withTopic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 390) });
+  signCsrFile(ca, join(work, csrName!), path, {
+    topic: withTopic,
+    notBefore: daysFrom(NOW, -1),
+    notAfter: daysFrom(NOW, 390),
+  });
   return path;
 }
 

@@ -21,7 +21,13 @@ interface Wrapped {
   box: { version: 1; alg: 'aes-256-gcm'; iv: string; tag: string; ciphertext: string };
 }
 const b64 = (b: Buffer) => b.toString('base64');
-const kek = (passphrase: string, kdf: Wrapped['kdf']) => scryptSync(passphrase, Buffer.from(kdf.salt, 'base64'), 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 512 * 1024 * 1024 });
+const kek = (passphrase: string, kdf: Wrapped['kdf']) =>
+  scryptSync(passphrase, Buffer.from(kdf.salt, 'base64'), 32, {
+    N: kdf.N,
+    r: kdf.r,
+    p: kdf.p,
+    maxmem: 512 * 1024 * 1024,
+  });
 function unwrap(w: Wrapped, passphrase: string): Buffer {
   const d = createDecipheriv('aes-256-gcm', kek(passphrase, w.kdf), Buffer.from(w.box.iv, 'base64'));
   d.setAAD(Buffer.from(AAD));
@@ -35,7 +41,11 @@ function oldWrap(masterKey: Buffer, passphrase: string): Wrapped {
   const c = createCipheriv('aes-256-gcm', kek(passphrase, kdf), iv);
   c.setAAD(Buffer.from(AAD));
   const ciphertext = Buffer.concat([c.update(masterKey), c.final()]);
-  return { version: 1, kdf, box: { version: 1, alg: 'aes-256-gcm', iv: b64(iv), tag: b64(c.getAuthTag()), ciphertext: b64(ciphertext) } };
+  return {
+    version: 1,
+    kdf,
+    box: { version: 1, alg: 'aes-256-gcm', iv: b64(iv), tag: b64(c.getAuthTag()), ciphertext: b64(ciphertext) },
+  };
 }
 const flipCiphertext = (box: { ciphertext: string }) => {
   const bytes = Buffer.from(box.ciphertext, 'base64');
@@ -46,7 +56,20 @@ const flipCiphertext = (box: { ciphertext: string }) => {
 async function newStore(): Promise<{ store: string; env: NodeJS.ProcessEnv; mk: string }> {
   const store = tempDir();
   const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'store pass' });
-  const r = await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'acme', '--out', join(tempDir(), 'a.csr'), '--apple-id', 'admin@example.com'], { env });
+  const r = await runCli(
+    [
+      '--secret-backend',
+      'passphrase',
+      'csr',
+      '--name',
+      'acme',
+      '--out',
+      join(tempDir(), 'a.csr'),
+      '--apple-id',
+      'admin@example.com',
+    ],
+    { env },
+  );
   expect(r.code, r.stderr).toBe(0);
   return { store, env, mk: join(store, 'master-key.json') };
 }
@@ -54,19 +77,29 @@ async function newStore(): Promise<{ store: string; env: NodeJS.ProcessEnv; mk: 
 async function storeWithCertificate(): Promise<{ store: string; env: NodeJS.ProcessEnv; p12: string }> {
   const work = tempDir();
   const keys = newKeyPem();
-  const cert = issuePushCert(createFakeCa(), { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(new Date(), -5), notAfter: daysFrom(new Date(), 300) });
+  const cert = issuePushCert(createFakeCa(), {
+    publicKeyPem: keys.publicPem,
+    topic: mdmTopic(),
+    notBefore: daysFrom(new Date(), -5),
+    notAfter: daysFrom(new Date(), 300),
+  });
   writeFileSync(join(work, 'both.pem'), cert + keys.privatePem);
   const p12 = join(work, 'both.p12');
   execFileSync('openssl', ['pkcs12', '-export', '-in', join(work, 'both.pem'), '-out', p12, '-passout', 'pass:x']);
   const store = tempDir();
-  const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'store pass', APNS_CERT_SECRET_BACKEND: 'passphrase' });
+  const env = cleanEnv({
+    APNS_CERT_STORE: store,
+    APNS_CERT_PASSPHRASE: 'store pass',
+    APNS_CERT_SECRET_BACKEND: 'passphrase',
+  });
   const r = await runCli(['import', join(work, 'both.pem'), '--name', 'acme'], { env });
   expect(r.code, r.stderr).toBe(0);
   return { store, env, p12 };
 }
 const readWrap = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Wrapped;
 /** A csr for another record: it unlocks the store (and reads no other secret). */
-const unlock = (env: NodeJS.ProcessEnv) => runCli(['csr', '--name', 'probe', '--out', join(tempDir(), 'p.csr')], { env });
+const unlock = (env: NodeJS.ProcessEnv) =>
+  runCli(['csr', '--name', 'probe', '--out', join(tempDir(), 'p.csr')], { env });
 
 describe('store key derivation: scrypt N=2^17 for new wraps and Apple ID hashes, old ones still open', () => {
   it('a new store wraps its master key with scrypt N=2^17 r=8 p=1 and a check value; a new Apple ID hash uses N=2^17', async () => {
@@ -74,13 +107,22 @@ describe('store key derivation: scrypt N=2^17 for new wraps and Apple ID hashes,
     const w = readWrap(mk);
     expect(w.kdf).toMatchObject({ name: 'scrypt', N: 1 << 17, r: 8, p: 1 });
     expect(Buffer.from(w.check ?? '', 'base64')).toHaveLength(32);
-    const index = JSON.parse(readFileSync(join(store, 'index.json'), 'utf8')) as { records: Record<string, { appleIdHash: string }> };
+    const index = JSON.parse(readFileSync(join(store, 'index.json'), 'utf8')) as {
+      records: Record<string, { appleIdHash: string }>;
+    };
     expect(index.records.acme!.appleIdHash).toMatch(/^scrypt\$131072\$8\$1\$/);
   });
 
   it('an Apple ID hash made with the old N=2^14 still matches (its parameters are stored with it)', () => {
     const salt = randomBytes(16);
-    const old = ['scrypt', 16384, 8, 1, b64(salt), b64(scryptSync('admin@example.com', salt, 32, { N: 16384, r: 8, p: 1 }))].join('$');
+    const old = [
+      'scrypt',
+      16384,
+      8,
+      1,
+      b64(salt),
+      b64(scryptSync('admin@example.com', salt, 32, { N: 16384, r: 8, p: 1 })),
+    ].join('$');
     expect(appleIdMatches(' Admin@Example.com ', old)).toBe(true);
     expect(appleIdMatches('other@example.com', old)).toBe(false);
   });
@@ -93,7 +135,9 @@ describe('store key derivation: scrypt N=2^17 for new wraps and Apple ID hashes,
 
     const r = await runCli(['store', 'upgrade'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/re-wrapped the master key: scrypt N=2\^15 r=8 p=1 without check value -> scrypt N=2\^17 r=8 p=1 with check value/);
+    expect(r.stderr).toMatch(
+      /re-wrapped the master key: scrypt N=2\^15 r=8 p=1 without check value -> scrypt N=2\^17 r=8 p=1 with check value/,
+    );
     const w = readWrap(mk);
     expect(w.kdf).toMatchObject({ N: 1 << 17, r: 8, p: 1 });
     expect(w.check).toBeDefined();
@@ -103,7 +147,11 @@ describe('store key derivation: scrypt N=2^17 for new wraps and Apple ID hashes,
     const before = treeDigest(store);
     const again = await runCli(['store', 'upgrade', '--json'], { env });
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ changed: false, backend: 'passphrase', to: { N: 1 << 17, r: 8, p: 1, check: true } });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      changed: false,
+      backend: 'passphrase',
+      to: { N: 1 << 17, r: 8, p: 1, check: true },
+    });
     expect(treeDigest(store)).toBe(before);
   });
 
@@ -182,9 +230,16 @@ describe('input that is not UTF-8 is refused (64)', () => {
 
   it("Apple IDs 'adm\\xffin@…' and 'adm\\xfein@…' do not collide: both are refused, nothing is written", async () => {
     const store = tempDir();
-    const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'store pass', APNS_CERT_SECRET_BACKEND: 'passphrase' });
+    const env = cleanEnv({
+      APNS_CERT_STORE: store,
+      APNS_CERT_PASSPHRASE: 'store pass',
+      APNS_CERT_SECRET_BACKEND: 'passphrase',
+    });
     for (const byte of ['\\xff', '\\xfe']) {
-      const r = sh(`${node} csr --name acme --out ${join(tempDir(), 'a.csr')} --apple-id $'adm${byte}in@example.com'`, env);
+      const r = sh(
+        `${node} csr --name acme --out ${join(tempDir(), 'a.csr')} --apple-id $'adm${byte}in@example.com'`,
+        env,
+      );
       expect(r.code, r.stderr).toBe(64);
       expect(r.stderr).toMatch(/the Apple ID: it is not valid UTF-8/);
     }
@@ -198,7 +253,10 @@ describe('input that is not UTF-8 is refused (64)', () => {
     expect(fromEnv.stderr).toMatch(/passphrase: it is not valid UTF-8/);
     const file = join(tempDir(), 'pass');
     writeFileSync(file, Buffer.from([0x70, 0xff, 0x0a]));
-    const fromFile = await runCli(['--passphrase-file', file, 'csr', '--name', 'b', '--out', join(tempDir(), 'b.csr')], { env: { ...env, APNS_CERT_PASSPHRASE: undefined } });
+    const fromFile = await runCli(
+      ['--passphrase-file', file, 'csr', '--name', 'b', '--out', join(tempDir(), 'b.csr')],
+      { env: { ...env, APNS_CERT_PASSPHRASE: undefined } },
+    );
     expect(fromFile.code, fromFile.stderr).toBe(64);
     expect(fromFile.stderr).toMatch(/not valid UTF-8/);
   });
@@ -207,7 +265,10 @@ describe('input that is not UTF-8 is refused (64)', () => {
     const { env, p12 } = await storeWithCertificate();
     const file = join(tempDir(), 'pw');
     writeFileSync(file, Buffer.from([0x70, 0xe4, 0x73, 0x73])); // "päss" in Latin-1
-    for (const args of [['import', p12, '--name', 'x', '--password-file', file], ['export', 'acme', '--p12', join(tempDir(), 'o.p12'), '--password-file', file]]) {
+    for (const args of [
+      ['import', p12, '--name', 'x', '--password-file', file],
+      ['export', 'acme', '--p12', join(tempDir(), 'o.p12'), '--password-file', file],
+    ]) {
       const r = await runCli(args, { env });
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(64);
       expect(r.stderr).toMatch(/not valid UTF-8/);

@@ -45,7 +45,11 @@ beforeAll(async () => {
   work = tempDir();
   const env = cleanEnv({ APNS_CERT_STORE: base, ...PASS });
   expect((await runCli(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env })).code).toBe(0);
-  signCsrFile(ca, join(work, 'acme.csr'), join(work, 'acme.pem'), { topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 300) });
+  signCsrFile(ca, join(work, 'acme.csr'), join(work, 'acme.pem'), {
+    topic: mdmTopic(),
+    notBefore: daysFrom(NOW, -1),
+    notAfter: daysFrom(NOW, 300),
+  });
   expect((await runCli(['import', join(work, 'acme.pem')], { env })).code).toBe(0);
   expect((await runCli(['csr', '--name', 'acme', '--out', join(work, 'renew.csr')], { env })).code).toBe(0);
   const h = createVendorHierarchy(NOW);
@@ -79,7 +83,11 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 /** The built CLI started by a shell under `umask 000`. */
 function runUmask000(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, BIN, ...args], {
+      env,
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -104,28 +112,38 @@ function expectCleanRefusal(r: CliResult, code: number, message: RegExp): void {
 describe('ids and file names from the index never lead out of the store', () => {
   it.each([
     ['the pending key', (index: ReturnType<typeof readIndex>) => (index.records.acme.pendingKey.keyId = '../../x')],
-    ['a certificate entry', (index: ReturnType<typeof readIndex>) => (index.records.acme.certificates[0].keyId = '../../x')],
-  ])('"keyId": "../../x" on %s: retire --yes, csr --force and doctor refuse it as a damaged index (65); the file outside survives', async (_where, edit) => {
-    const { dir, store, env } = copyStore();
-    // keys/../../x.key is <dir>/x.key: a real file outside the store, the one the crafted id aims at
-    const victim = join(dir, 'x.key');
-    writeFileSync(victim, 'a key that belongs to someone else\n');
-    editIndex(store, edit);
-    const before = treeDigest(store);
-    for (const args of [
-      ['retire', 'acme', '--yes'],
-      ['retire', 'acme', '--yes', '--purge'],
-      ['csr', '--name', 'acme', '--out', join(work, 'x.csr'), '--force'],
-      ['doctor', '--offline'],
-      ['export', 'acme', '--pem', join(dir, 'out.pem')],
-    ]) {
-      const r = await runCli(args, { env });
-      expectCleanRefusal(r, 65, /read the store index .*: record "acme" (pendingKey|certificates\[0\])\.?\s?keyId is not a key id/);
-    }
-    expect(readFileSync(victim, 'utf8')).toBe('a key that belongs to someone else\n');
-    expect(treeDigest(store)).toBe(before);
-    expect(existsSync(join(dir, 'out.pem'))).toBe(false);
-  });
+    [
+      'a certificate entry',
+      (index: ReturnType<typeof readIndex>) => (index.records.acme.certificates[0].keyId = '../../x'),
+    ],
+  ])(
+    '"keyId": "../../x" on %s: retire --yes, csr --force and doctor refuse it as a damaged index (65); the file outside survives',
+    async (_where, edit) => {
+      const { dir, store, env } = copyStore();
+      // keys/../../x.key is <dir>/x.key: a real file outside the store, the one the crafted id aims at
+      const victim = join(dir, 'x.key');
+      writeFileSync(victim, 'a key that belongs to someone else\n');
+      editIndex(store, edit);
+      const before = treeDigest(store);
+      for (const args of [
+        ['retire', 'acme', '--yes'],
+        ['retire', 'acme', '--yes', '--purge'],
+        ['csr', '--name', 'acme', '--out', join(work, 'x.csr'), '--force'],
+        ['doctor', '--offline'],
+        ['export', 'acme', '--pem', join(dir, 'out.pem')],
+      ]) {
+        const r = await runCli(args, { env });
+        expectCleanRefusal(
+          r,
+          65,
+          /read the store index .*: record "acme" (pendingKey|certificates\[0\])\.?\s?keyId is not a key id/,
+        );
+      }
+      expect(readFileSync(victim, 'utf8')).toBe('a key that belongs to someone else\n');
+      expect(treeDigest(store)).toBe(before);
+      expect(existsSync(join(dir, 'out.pem'))).toBe(false);
+    },
+  );
 
   it('a certificate file that is a symbolic link out of the store is refused (65), not followed', async () => {
     const { dir, store, env } = copyStore();
@@ -141,7 +159,10 @@ describe('ids and file names from the index never lead out of the store', () => 
     const doctor = await runCli(['doctor', '--offline', '--json'], { env });
     expect(doctor.code).toBe(1);
     const checks = JSON.parse(doctor.stdout).checks as Array<{ check: string; status: string; message: string }>;
-    expect(checks.find((c) => c.check === 'store-files')).toMatchObject({ status: 'fail', message: expect.stringMatching(/certificate .* leads out of the store/) });
+    expect(checks.find((c) => c.check === 'store-files')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/certificate .* leads out of the store/),
+    });
   });
 
   it('keys/ as a symbolic link to another directory: retire refuses the store and deletes nothing there', async () => {
@@ -157,31 +178,48 @@ describe('ids and file names from the index never lead out of the store', () => 
   });
 });
 
-describe.skipIf(!isRoot)('a store that another user owns or can write to is refused, as ssh refuses such a ~/.ssh (run as root)', () => {
-  it('owned by nobody: root refuses it for every command (77; check-expiry UNKNOWN), doctor reports it; nothing changes', async () => {
-    const { dir, store, env } = copyStore();
-    chownSync(store, NOBODY, NOBODY);
-    const before = treeDigest(store);
-    for (const args of [['list'], ['show', 'acme'], ['retire', 'acme', '--yes'], ['csr', '--name', 'acme', '--out', join(dir, 'n.csr'), '--force'], ['export', 'acme', '--pem', join(dir, 'n.pem')]]) {
-      expectCleanRefusal(await runCli(args, { env }), 77, new RegExp(`open the store ${store}: ${store} belongs to uid ${NOBODY}, not to you \\(uid 0\\)`));
-    }
-    const check = await runCli(['check-expiry'], { env });
-    expect(check.code).toBe(3);
-    expect(check.stderr).toMatch(/belongs to uid 65534/);
-    const doctor = await runCli(['doctor', '--offline', '--json'], { env });
-    expect(doctor.code).toBe(1);
-    expect(JSON.parse(doctor.stdout).checks[0]).toMatchObject({ check: 'store', status: 'fail', message: expect.stringMatching(/refused: .* belongs to uid 65534/) });
-    expect(treeDigest(store)).toBe(before);
-    expect(statSync(store).uid).toBe(NOBODY);
-    expect(existsSync(join(dir, 'n.csr'))).toBe(false);
-  });
+describe.skipIf(!isRoot)(
+  'a store that another user owns or can write to is refused, as ssh refuses such a ~/.ssh (run as root)',
+  () => {
+    it('owned by nobody: root refuses it for every command (77; check-expiry UNKNOWN), doctor reports it; nothing changes', async () => {
+      const { dir, store, env } = copyStore();
+      chownSync(store, NOBODY, NOBODY);
+      const before = treeDigest(store);
+      for (const args of [
+        ['list'],
+        ['show', 'acme'],
+        ['retire', 'acme', '--yes'],
+        ['csr', '--name', 'acme', '--out', join(dir, 'n.csr'), '--force'],
+        ['export', 'acme', '--pem', join(dir, 'n.pem')],
+      ]) {
+        expectCleanRefusal(
+          await runCli(args, { env }),
+          77,
+          new RegExp(`open the store ${store}: ${store} belongs to uid ${NOBODY}, not to you \\(uid 0\\)`),
+        );
+      }
+      const check = await runCli(['check-expiry'], { env });
+      expect(check.code).toBe(3);
+      expect(check.stderr).toMatch(/belongs to uid 65534/);
+      const doctor = await runCli(['doctor', '--offline', '--json'], { env });
+      expect(doctor.code).toBe(1);
+      expect(JSON.parse(doctor.stdout).checks[0]).toMatchObject({
+        check: 'store',
+        status: 'fail',
+        message: expect.stringMatching(/refused: .* belongs to uid 65534/),
+      });
+      expect(treeDigest(store)).toBe(before);
+      expect(statSync(store).uid).toBe(NOBODY);
+      expect(existsSync(join(dir, 'n.csr'))).toBe(false);
+    });
 
-  it('keys/ owned by nobody is refused the same way', async () => {
-    const { store, env } = copyStore();
-    chownSync(join(store, 'keys'), NOBODY, NOBODY);
-    expectCleanRefusal(await runCli(['retire', 'acme', '--yes'], { env }), 77, /keys belongs to uid 65534/);
-  });
-});
+    it('keys/ owned by nobody is refused the same way', async () => {
+      const { store, env } = copyStore();
+      chownSync(join(store, 'keys'), NOBODY, NOBODY);
+      expectCleanRefusal(await runCli(['retire', 'acme', '--yes'], { env }), 77, /keys belongs to uid 65534/);
+    });
+  },
+);
 
 describe('a store writable by group or others is refused; its mode is never changed', () => {
   it.each([
@@ -193,7 +231,11 @@ describe('a store writable by group or others is refused; its mode is never chan
     chmodSync(join(store, sub), dirMode);
     const before = treeDigest(store);
     expectCleanRefusal(await runCli(['list'], { env }), 77, message);
-    expectCleanRefusal(await runCli(['csr', '--name', 'acme', '--out', join(work, 'gw.csr'), '--force'], { env }), 77, message);
+    expectCleanRefusal(
+      await runCli(['csr', '--name', 'acme', '--out', join(work, 'gw.csr'), '--force'], { env }),
+      77,
+      message,
+    );
     const doctor = await runCli(['doctor', '--offline'], { env });
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toMatch(/FAIL\s+store\s+refused: /);
@@ -206,44 +248,89 @@ describe('a store writable by group or others is refused; its mode is never chan
     const { store, env } = copyStore();
     chmodSync(store, 0o750);
     const before = treeDigest(store);
-    const r = await runCli(['csr', '--name', 'acme', '--out', join(work, 'm.csr'), '--force'], { env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' } });
+    const r = await runCli(['csr', '--name', 'acme', '--out', join(work, 'm.csr'), '--force'], {
+      env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' },
+    });
     expect(r.code, r.stderr).toBe(77);
     expect(mode(store)).toBe(0o750);
     expect(treeDigest(store)).toBe(before);
     expect((await runCli(['csr', '--name', 'acme', '--out', join(work, 'm.csr'), '--force'], { env })).code).toBe(0);
     expect(mode(store)).toBe(0o750);
     // doctor says what the tool does not change on its own
-    expect((await runCli(['doctor', '--offline'], { env })).stdout).toMatch(/FAIL\s+store-permissions\s+.*is 750, not 700/);
+    expect((await runCli(['doctor', '--offline'], { env })).stdout).toMatch(
+      /FAIL\s+store-permissions\s+.*is 750, not 700/,
+    );
   });
 });
 
 describe('output files are put in place by rename, never written through a link or in place', () => {
   const targets: Array<[string, (out: string) => string[], number, RegExp]> = [
     ['csr --out', (out) => ['csr', '--name', 'acme', '--out', out, '--force'], 0o644, /BEGIN CERTIFICATE REQUEST/],
-    ['renew --csr-out', (out) => ['renew', 'acme', '--apple-id', 'a@b.example', '--csr-out', out, '--force', '--yes'], 0o644, /BEGIN CERTIFICATE REQUEST/],
+    [
+      'renew --csr-out',
+      (out) => ['renew', 'acme', '--apple-id', 'a@b.example', '--csr-out', out, '--force', '--yes'],
+      0o644,
+      /BEGIN CERTIFICATE REQUEST/,
+    ],
     ['export --pem', (out) => ['export', 'acme', '--pem', out, '--force'], 0o600, /BEGIN PRIVATE KEY/],
-    ['export --p12', (out) => ['export', 'acme', '--p12', out, '--password-file', join(work, 'p12.pass'), '--force'], 0o600, /./],
-    ['export --pem --cert-only', (out) => ['export', 'acme', '--pem', out, '--cert-only', '--force'], 0o600, /BEGIN CERTIFICATE/],
-    ['vendor-sign --out', (out) => ['vendor-sign', '--csr', join(work, 'acme.csr'), '--vendor-cert', join(work, 'vendor.pem'), '--vendor-key', join(work, 'vendor.key'), '--chain', join(work, 'chain.pem'), '--out', out, '--force'], 0o644, /^[A-Za-z0-9+/=]+$/],
-    ['check-expiry --output', (out) => ['check-expiry', '--format', 'prometheus', '--output', out], 0o644, /apns_cert_check_success 1/],
+    [
+      'export --p12',
+      (out) => ['export', 'acme', '--p12', out, '--password-file', join(work, 'p12.pass'), '--force'],
+      0o600,
+      /./,
+    ],
+    [
+      'export --pem --cert-only',
+      (out) => ['export', 'acme', '--pem', out, '--cert-only', '--force'],
+      0o600,
+      /BEGIN CERTIFICATE/,
+    ],
+    [
+      'vendor-sign --out',
+      (out) => [
+        'vendor-sign',
+        '--csr',
+        join(work, 'acme.csr'),
+        '--vendor-cert',
+        join(work, 'vendor.pem'),
+        '--vendor-key',
+        join(work, 'vendor.key'),
+        '--chain',
+        join(work, 'chain.pem'),
+        '--out',
+        out,
+        '--force',
+      ],
+      0o644,
+      /^[A-Za-z0-9+/=]+$/,
+    ],
+    [
+      'check-expiry --output',
+      (out) => ['check-expiry', '--format', 'prometheus', '--output', out],
+      0o644,
+      /apns_cert_check_success 1/,
+    ],
   ];
 
-  it.each(targets)('%s --force over a symbolic link: the link is replaced, the file it pointed at is unchanged', async (_what, args, fileMode, content) => {
-    const { dir, env } = copyStore();
-    const victim = join(dir, 'victim.conf');
-    writeFileSync(victim, 'not yours\n', { mode: 0o644 });
-    const out = join(dir, 'out');
-    symlinkSync(victim, out);
-    const r = await runCli(args(out), { env });
-    expect(r.code, r.stderr).toBe(0);
-    expect(readFileSync(victim, 'utf8')).toBe('not yours\n');
-    expect(mode(victim)).toBe(0o644);
-    expect(lstatSync(out).isSymbolicLink()).toBe(false);
-    expect(mode(out)).toBe(fileMode);
-    expect(readFileSync(out, 'latin1')).toMatch(content);
-    // no temporary file is left beside it
-    expect(readdirSync(dir).sort()).toEqual(['out', 'store', 'victim.conf']);
-  });
+  it.each(targets)(
+    '%s --force over a symbolic link: the link is replaced, the file it pointed at is unchanged',
+    async (_what, args, fileMode, content) => {
+      const { dir, env } = copyStore();
+      const victim = join(dir, 'victim.conf');
+      writeFileSync(victim, 'not yours\n', { mode: 0o644 });
+      const out = join(dir, 'out');
+      symlinkSync(victim, out);
+      const r = await runCli(args(out), { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(victim, 'utf8')).toBe('not yours\n');
+      expect(mode(victim)).toBe(0o644);
+      expect(lstatSync(out).isSymbolicLink()).toBe(false);
+      expect(mode(out)).toBe(fileMode);
+      expect(readFileSync(out, 'latin1')).toMatch(content);
+      // no temporary file is left beside it
+      expect(readdirSync(dir).sort()).toEqual(['out', 'store', 'victim.conf']);
+    },
+  );
 
   it('export --force: a reader that opened the old 0644 file keeps reading the old file, never the new key', async () => {
     const { dir, env } = copyStore();
@@ -275,16 +362,68 @@ describe('output files are put in place by rename, never written through a link 
 
 describe('no output path may lie inside the store', () => {
   const cases: Array<[string, (store: string, dir: string) => string[]]> = [
-    ['csr --out <store>/master-key.json --force', (s) => ['csr', '--name', 'acme', '--out', join(s, 'master-key.json'), '--force']],
-    ['csr --out through a symbolic link to the store', (_s, d) => ['csr', '--name', 'acme', '--out', join(d, 'link', 'master-key.json'), '--force']],
-    ['csr --out through a link to keys/', (_s, d) => ['csr', '--name', 'acme', '--out', join(d, 'keys-link', 'new.key'), '--force']],
-    ['csr --out with ..', (_s, d) => ['csr', '--name', 'acme', '--out', `${d}/elsewhere/../store/index.json`, '--force']],
+    [
+      'csr --out <store>/master-key.json --force',
+      (s) => ['csr', '--name', 'acme', '--out', join(s, 'master-key.json'), '--force'],
+    ],
+    [
+      'csr --out through a symbolic link to the store',
+      (_s, d) => ['csr', '--name', 'acme', '--out', join(d, 'link', 'master-key.json'), '--force'],
+    ],
+    [
+      'csr --out through a link to keys/',
+      (_s, d) => ['csr', '--name', 'acme', '--out', join(d, 'keys-link', 'new.key'), '--force'],
+    ],
+    [
+      'csr --out with ..',
+      (_s, d) => ['csr', '--name', 'acme', '--out', `${d}/elsewhere/../store/index.json`, '--force'],
+    ],
     ['csr --out a new directory inside the store', (s) => ['csr', '--name', 'acme', '--out', join(s, 'new', 'a.csr')]],
-    ['csr --request-out', (s) => ['csr', '--name', 'acme', '--out', join(work, 'req.csr'), '--force', '--vendor-cert', join(work, 'vendor.pem'), '--vendor-key', join(work, 'vendor.key'), '--chain', join(work, 'chain.pem'), '--request-out', join(s, 'index.json')]],
-    ['renew --csr-out', (s) => ['renew', 'acme', '--apple-id', 'a@b.example', '--csr-out', join(s, 'index.json'), '--force', '--yes']],
+    [
+      'csr --request-out',
+      (s) => [
+        'csr',
+        '--name',
+        'acme',
+        '--out',
+        join(work, 'req.csr'),
+        '--force',
+        '--vendor-cert',
+        join(work, 'vendor.pem'),
+        '--vendor-key',
+        join(work, 'vendor.key'),
+        '--chain',
+        join(work, 'chain.pem'),
+        '--request-out',
+        join(s, 'index.json'),
+      ],
+    ],
+    [
+      'renew --csr-out',
+      (s) => ['renew', 'acme', '--apple-id', 'a@b.example', '--csr-out', join(s, 'index.json'), '--force', '--yes'],
+    ],
     ['export --pem', (s) => ['export', 'acme', '--pem', join(s, 'index.json'), '--force']],
-    ['export --p12 <store> itself', (s) => ['export', 'acme', '--p12', s, '--force', '--password-file', join(work, 'p12.pass')]],
-    ['vendor-sign --out', (s) => ['vendor-sign', '--csr', join(work, 'acme.csr'), '--vendor-cert', join(work, 'vendor.pem'), '--vendor-key', join(work, 'vendor.key'), '--chain', join(work, 'chain.pem'), '--out', join(s, 'master-key.json'), '--force']],
+    [
+      'export --p12 <store> itself',
+      (s) => ['export', 'acme', '--p12', s, '--force', '--password-file', join(work, 'p12.pass')],
+    ],
+    [
+      'vendor-sign --out',
+      (s) => [
+        'vendor-sign',
+        '--csr',
+        join(work, 'acme.csr'),
+        '--vendor-cert',
+        join(work, 'vendor.pem'),
+        '--vendor-key',
+        join(work, 'vendor.key'),
+        '--chain',
+        join(work, 'chain.pem'),
+        '--out',
+        join(s, 'master-key.json'),
+        '--force',
+      ],
+    ],
   ];
 
   it.each(cases)('%s: refused (73) before any work, the store byte-identical', async (_what, args) => {
@@ -316,11 +455,17 @@ describe('modes under umask 000, and refusals that leave no trace', () => {
     const env = cleanEnv({ APNS_CERT_STORE: store, ...PASS });
     let r = await runUmask000(['csr', '--name', 'acme', '--out', join(dir, 'csrs', 'deep', 'acme.csr')], env, dir);
     expect(r.code, r.stderr).toBe(0);
-    for (const d of [join(dir, 'new'), store, join(store, 'keys'), join(dir, 'csrs'), join(dir, 'csrs', 'deep')]) expect(mode(d), d).toBe(0o700);
-    for (const f of ['index.json', 'master-key.json', ...readdirSync(join(store, 'keys')).map((k) => `keys/${k}`)]) expect(mode(join(store, f)), f).toBe(0o600);
+    for (const d of [join(dir, 'new'), store, join(store, 'keys'), join(dir, 'csrs'), join(dir, 'csrs', 'deep')])
+      expect(mode(d), d).toBe(0o700);
+    for (const f of ['index.json', 'master-key.json', ...readdirSync(join(store, 'keys')).map((k) => `keys/${k}`)])
+      expect(mode(join(store, f)), f).toBe(0o600);
     expect(mode(join(dir, 'csrs', 'deep', 'acme.csr'))).toBe(0o644);
 
-    signCsrFile(ca, join(dir, 'csrs', 'deep', 'acme.csr'), join(dir, 'acme.pem'), { topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 90) });
+    signCsrFile(ca, join(dir, 'csrs', 'deep', 'acme.csr'), join(dir, 'acme.pem'), {
+      topic: mdmTopic(),
+      notBefore: daysFrom(NOW, -1),
+      notAfter: daysFrom(NOW, 90),
+    });
     r = await runUmask000(['import', join(dir, 'acme.pem')], env, dir);
     expect(r.code, r.stderr).toBe(0);
     expect(mode(join(store, 'certs'))).toBe(0o700);
@@ -332,15 +477,21 @@ describe('modes under umask 000, and refusals that leave no trace', () => {
   });
 
   it.each([
-    ['import of a certificate with no key anywhere (65)', (dir: string) => {
-      const other = join(dir, 'other.pem');
-      cpSync(join(work, 'acme.pem'), other);
-      return { args: ['import', other], code: 65 };
-    }],
-    ['import of a file that is not a certificate (65)', (dir: string) => {
-      writeFileSync(join(dir, 'junk.pem'), 'junk');
-      return { args: ['import', join(dir, 'junk.pem')], code: 65 };
-    }],
+    [
+      'import of a certificate with no key anywhere (65)',
+      (dir: string) => {
+        const other = join(dir, 'other.pem');
+        cpSync(join(work, 'acme.pem'), other);
+        return { args: ['import', other], code: 65 };
+      },
+    ],
+    [
+      'import of a file that is not a certificate (65)',
+      (dir: string) => {
+        writeFileSync(join(dir, 'junk.pem'), 'junk');
+        return { args: ['import', join(dir, 'junk.pem')], code: 65 };
+      },
+    ],
   ])('a refusal on a store that does not exist yet creates nothing: %s', async (_what, setup) => {
     const dir = tempDir();
     const store = join(dir, 'parent', 'store');
@@ -364,7 +515,8 @@ function canMount(): boolean {
   }
 }
 const mountable = canMount();
-if (!mountable) console.warn('skipping the read-only file system and bind-mount cases: mounting needs root with CAP_SYS_ADMIN');
+if (!mountable)
+  console.warn('skipping the read-only file system and bind-mount cases: mounting needs root with CAP_SYS_ADMIN');
 
 describe.skipIf(!mountable)('a store on a read-only file system, and a store seen through a bind mount', () => {
   const mounts: string[] = [];
@@ -393,7 +545,9 @@ describe.skipIf(!mountable)('a store on a read-only file system, and a store see
 
   it('a new store below a read-only mount: "create the store", with the hint', async () => {
     const ro = bindMount(tempDir(), true);
-    const r = await runCli(['csr', '--name', 'acme', '--out', join(work, 'ro2.csr'), '--force'], { env: cleanEnv({ APNS_CERT_STORE: join(ro, 'store'), ...PASS }) });
+    const r = await runCli(['csr', '--name', 'acme', '--out', join(work, 'ro2.csr'), '--force'], {
+      env: cleanEnv({ APNS_CERT_STORE: join(ro, 'store'), ...PASS }),
+    });
     expectCleanRefusal(r, 73, /create the store .*read-only file system/);
     expect(r.stderr).toMatch(/hint: findmnt -T /);
   });
@@ -418,7 +572,11 @@ describe.skipIf(!mountable)('a store on a read-only file system, and a store see
     const { store, env } = copyStore();
     const view = bindMount(store, false);
     const before = treeDigest(store);
-    expectCleanRefusal(await runCli(['csr', '--name', 'acme', '--out', join(view, 'master-key.json'), '--force'], { env }), 73, /inside the store/);
+    expectCleanRefusal(
+      await runCli(['csr', '--name', 'acme', '--out', join(view, 'master-key.json'), '--force'], { env }),
+      73,
+      /inside the store/,
+    );
     expect(treeDigest(store)).toBe(before);
   });
 });

@@ -33,7 +33,11 @@ beforeAll(async () => {
   // forge UTF-8-encodes a UTF8String value itself
   const utf8 = (value: string) => ({ value, valueTagClass: forge.asn1.Type.UTF8 as number });
   const issued = issueCert(ca, {
-    subject: [{ type: '0.9.2342.19200300.100.1.1', ...utf8(evilTopic) }, { name: 'commonName', ...utf8(`APSP:${EVIL}`) }, { name: 'countryName', value: 'US' }],
+    subject: [
+      { type: '0.9.2342.19200300.100.1.1', ...utf8(evilTopic) },
+      { name: 'commonName', ...utf8(`APSP:${EVIL}`) },
+      { name: 'countryName', value: 'US' },
+    ],
     notBefore: daysFrom(NOW, -1),
     notAfter: daysFrom(NOW, 20),
   });
@@ -58,19 +62,22 @@ describe('record names: the same rule for every command', () => {
     ['verify --name', (n) => ['verify', evilCert, '--name', n], 64],
     ['probe', (n) => ['probe', n, '--apns-url', 'https://127.0.0.1:9'], 64],
   ];
-  it.each(commands)('%s refuses a name with an escape sequence or a newline, in one escaped line and a hint', async (_what, args, code) => {
-    for (const bad of [EVIL, 'a\nb']) {
-      const before = treeDigest(store);
-      const r = await runCli(args(bad), { env });
-      expect(r.code, r.stderr).toBe(code);
-      expect(r.stderr).not.toMatch(RAW_CONTROL);
-      expect(lines(r.stderr), r.stderr).toHaveLength(2);
-      expect(r.stderr).toMatch(/names are 1-64 letters/);
-      expect(r.stderr).toMatch(/^hint: apns-cert /m);
-      expect(r.stderr).toContain(bad === EVIL ? 'x\\x1b]0;pwned\\x07\\x9b31m\\u{202e}evil' : 'a\\x0ab');
-      expect(treeDigest(store)).toBe(before);
-    }
-  });
+  it.each(commands)(
+    '%s refuses a name with an escape sequence or a newline, in one escaped line and a hint',
+    async (_what, args, code) => {
+      for (const bad of [EVIL, 'a\nb']) {
+        const before = treeDigest(store);
+        const r = await runCli(args(bad), { env });
+        expect(r.code, r.stderr).toBe(code);
+        expect(r.stderr).not.toMatch(RAW_CONTROL);
+        expect(lines(r.stderr), r.stderr).toHaveLength(2);
+        expect(r.stderr).toMatch(/names are 1-64 letters/);
+        expect(r.stderr).toMatch(/^hint: apns-cert /m);
+        expect(r.stderr).toContain(bad === EVIL ? 'x\\x1b]0;pwned\\x07\\x9b31m\\u{202e}evil' : 'a\\x0ab');
+        expect(treeDigest(store)).toBe(before);
+      }
+    },
+  );
 
   it('a name that is not valid UTF-8 (U+FFFD after decoding argv) is refused as such', () => {
     // bash passes the raw byte 0xff; node decodes argv to U+FFFD
@@ -93,13 +100,19 @@ describe('record names: the same rule for every command', () => {
       const show = await runCli(['show', name], { env });
       expect(show.code, show.stderr).toBe(64);
       expect(show.stderr).toContain(`no record "${name}"`);
-      for (const args of [['retire', name, '--yes'], ['export', name, '--pem', join(work, `${name}.pem`)], ['renew', name, '--apple-id', 'a@b.example']]) {
+      for (const args of [
+        ['retire', name, '--yes'],
+        ['export', name, '--pem', join(work, `${name}.pem`)],
+        ['renew', name, '--apple-id', 'a@b.example'],
+      ]) {
         const r = await runCli(args, { env });
         expect(r.code, r.stderr).toBe(64);
         expect(r.stderr).toContain(`no record "${name}"`);
       }
     }
-    expect((await runCli(['csr', '--name', 'constructor', '--out', join(work, 'constructor.csr')], { env })).code).toBe(0);
+    expect((await runCli(['csr', '--name', 'constructor', '--out', join(work, 'constructor.csr')], { env })).code).toBe(
+      0,
+    );
     const shown = await runCli(['show', 'constructor'], { env });
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/^status +pending$/m);
@@ -108,7 +121,13 @@ describe('record names: the same rule for every command', () => {
 
 describe('what is echoed from input is escaped', () => {
   it('a certificate subject and topic with escape sequences: list, show, inspect and check-expiry print them escaped', async () => {
-    for (const args of [['list'], ['show', 'acme'], ['inspect', evilCert], ['check-expiry'], ['check-expiry', evilCert]]) {
+    for (const args of [
+      ['list'],
+      ['show', 'acme'],
+      ['inspect', evilCert],
+      ['check-expiry'],
+      ['check-expiry', evilCert],
+    ]) {
       const r = await runCli(args, { env });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBeLessThan(3);
       expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(RAW_CONTROL);
@@ -120,7 +139,11 @@ describe('what is echoed from input is escaped', () => {
 
   it('a file name with control characters is escaped in the error, also with stderr on a pipe', async () => {
     const name = join(work, `missing\u001b]8;;https:evil\u0007\u2066.pem`);
-    for (const args of [['inspect', name], ['check-expiry', name], ['verify', name, '--topic', 'x']]) {
+    for (const args of [
+      ['inspect', name],
+      ['check-expiry', name],
+      ['verify', name, '--topic', 'x'],
+    ]) {
       const r = await runCli(args, { env });
       expect(r.code).not.toBe(0);
       expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(RAW_CONTROL);
@@ -141,7 +164,12 @@ describe('what is echoed from input is escaped', () => {
   });
 
   it('--json stays JSON: C0 by JSON.stringify, C1 and bidi controls as \\u escapes, the same values when parsed', async () => {
-    for (const args of [['list', '--json'], ['show', 'acme', '--json'], ['inspect', evilCert, '--json'], ['check-expiry', '--json']]) {
+    for (const args of [
+      ['list', '--json'],
+      ['show', 'acme', '--json'],
+      ['inspect', evilCert, '--json'],
+      ['check-expiry', '--json'],
+    ]) {
       const r = await runCli(args, { env });
       expect(r.stdout, args.join(' ')).not.toMatch(RAW_CONTROL);
       expect(r.stdout).toContain('\\u001b[2J\\u202e');

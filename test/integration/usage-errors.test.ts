@@ -10,10 +10,22 @@ const env = cleanEnv({ APNS_CERT_STORE: join(tempDir(), 'store'), APNS_CERT_PASS
 describe("commander's errors have a hint", () => {
   const cases: Array<[string, string[], number, RegExp, string]> = [
     ['csr without --name', ['csr'], 64, /required option '--name <name>' not specified/, 'apns-cert csr --help'],
-    ['check-expiry --warn-days -1', ['check-expiry', '--warn-days', '-1'], 3, /--warn-days <days>.*-1/, 'apns-cert check-expiry --help'],
+    [
+      'check-expiry --warn-days -1',
+      ['check-expiry', '--warn-days', '-1'],
+      3,
+      /--warn-days <days>.*-1/,
+      'apns-cert check-expiry --help',
+    ],
     ['an unknown option', ['list', '--nope'], 64, /unknown option '--nope'/, 'apns-cert list --help'],
     ['an unknown command', ['frobnicate'], 64, /unknown command 'frobnicate'/, 'apns-cert --help'],
-    ['a bad --format choice', ['check-expiry', '--format', 'xml'], 3, /Allowed choices are text, json, prometheus, nagios/, 'apns-cert check-expiry --help'],
+    [
+      'a bad --format choice',
+      ['check-expiry', '--format', 'xml'],
+      3,
+      /Allowed choices are text, json, prometheus, nagios/,
+      'apns-cert check-expiry --help',
+    ],
   ];
   it.each(cases)('%s', async (_what, args, code, message, hint) => {
     const r = await runCli(args, { env });
@@ -26,13 +38,28 @@ describe("commander's errors have a hint", () => {
 
 describe('numeric and date options are checked', () => {
   const cases: Array<[string, string[], number, RegExp]> = [
-    ['doctor --critical-days -5', ['doctor', '--offline', '--critical-days', '-5'], 64, /--critical-days <days>.*-5.*whole number/],
+    [
+      'doctor --critical-days -5',
+      ['doctor', '--offline', '--critical-days', '-5'],
+      64,
+      /--critical-days <days>.*-5.*whole number/,
+    ],
     ['doctor --warn-days soon', ['doctor', '--offline', '--warn-days', 'soon'], 64, /--warn-days <days>.*whole number/],
     ['check-expiry --critical-days 1.5', ['check-expiry', '--critical-days', '1.5'], 3, /whole number/],
-    ['check-expiry --at 2027-02-30 (no roll-over to March 2)', ['check-expiry', '--at', '2027-02-30'], 3, /2027-02 has no day 30/],
+    [
+      'check-expiry --at 2027-02-30 (no roll-over to March 2)',
+      ['check-expiry', '--at', '2027-02-30'],
+      3,
+      /2027-02 has no day 30/,
+    ],
     ['check-expiry --at 2027-06-01junk', ['check-expiry', '--at', '2027-06-01junk'], 3, /not an ISO-8601 date/],
     ['inspect --at 2027-13-01', ['inspect', '-', '--at', '2027-13-01'], 64, /has no day/],
-    ['verify --at with a time but no zone', ['verify', '-', '--apple-chain', '--at', '2027-06-01T12:00'], 64, /needs Z or an offset/],
+    [
+      'verify --at with a time but no zone',
+      ['verify', '-', '--apple-chain', '--at', '2027-06-01T12:00'],
+      64,
+      /needs Z or an offset/,
+    ],
   ];
   it.each(cases)('%s', async (_what, args, code, message) => {
     const r = await runCli(args, { env });

@@ -21,7 +21,9 @@ const topic = mdmTopic();
 const DER_KEY_MARKERS = [Buffer.from('020100300d06092a864886f70d0101010500', 'hex')];
 
 function allFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? allFiles(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 beforeAll(async () => {
@@ -29,17 +31,54 @@ beforeAll(async () => {
   work = tempDir();
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'at rest' });
   // the full flow: csr with an Apple ID, import, renewal, a .p12 import with its key, an export
-  expect((await runCli(['csr', '--name', 'acme', '--apple-id', APPLE_ID, '--out', join(work, 'a.csr')], { env })).code).toBe(0);
-  signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 100) });
+  expect(
+    (await runCli(['csr', '--name', 'acme', '--apple-id', APPLE_ID, '--out', join(work, 'a.csr')], { env })).code,
+  ).toBe(0);
+  signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), {
+    topic,
+    notBefore: daysFrom(NOW, -1),
+    notAfter: daysFrom(NOW, 100),
+  });
   expect((await runCli(['import', join(work, 'a.pem'), '--apple-id', APPLE_ID], { env })).code).toBe(0);
-  expect((await runCli(['renew', 'acme', '--apple-id', APPLE_ID, '--csr-out', join(work, 'r.csr')], { env })).code).toBe(0);
-  signCsrFile(ca, join(work, 'r.csr'), join(work, 'r.pem'), { topic, notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 400) });
+  expect(
+    (await runCli(['renew', 'acme', '--apple-id', APPLE_ID, '--csr-out', join(work, 'r.csr')], { env })).code,
+  ).toBe(0);
+  signCsrFile(ca, join(work, 'r.csr'), join(work, 'r.pem'), {
+    topic,
+    notBefore: daysFrom(NOW, -1),
+    notAfter: daysFrom(NOW, 400),
+  });
   expect((await runCli(['import', join(work, 'r.pem'), '--name', 'acme'], { env })).code).toBe(0);
   const keys = newKeyPem();
   writeFileSync(join(work, 'k.pem'), keys.privatePem);
-  writeFileSync(join(work, 'c.pem'), issuePushCert(ca, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 200) }));
-  execFileSync('openssl', ['pkcs12', '-export', '-in', join(work, 'c.pem'), '-inkey', join(work, 'k.pem'), '-out', join(work, 'b.p12'), '-passout', 'pass:p12']);
-  expect((await runCli(['import', join(work, 'b.p12'), '--name', 'beta'], { env: { ...env, APNS_CERT_P12_PASSWORD: 'p12' } })).code).toBe(0);
+  writeFileSync(
+    join(work, 'c.pem'),
+    issuePushCert(ca, {
+      publicKeyPem: keys.publicPem,
+      topic: mdmTopic(),
+      notBefore: daysFrom(NOW, -1),
+      notAfter: daysFrom(NOW, 200),
+    }),
+  );
+  execFileSync('openssl', [
+    'pkcs12',
+    '-export',
+    '-in',
+    join(work, 'c.pem'),
+    '-inkey',
+    join(work, 'k.pem'),
+    '-out',
+    join(work, 'b.p12'),
+    '-passout',
+    'pass:p12',
+  ]);
+  expect(
+    (
+      await runCli(['import', join(work, 'b.p12'), '--name', 'beta'], {
+        env: { ...env, APNS_CERT_P12_PASSWORD: 'p12' },
+      })
+    ).code,
+  ).toBe(0);
   expect((await runCli(['export', 'acme', '--pem', join(work, 'exported.pem')], { env })).code).toBe(0);
 });
 
@@ -65,21 +104,45 @@ describe('secrets at rest', () => {
   });
 
   it('directories are 0700 and files 0600', () => {
-    for (const dir of [store, join(store, 'certs'), join(store, 'keys')]) expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
+    for (const dir of [store, join(store, 'certs'), join(store, 'keys')])
+      expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
     for (const file of allFiles(store)) expect(statSync(file).mode & 0o777, file).toBe(0o600);
   });
 });
 
 describe('refusals leave no trace', () => {
   it.each([
-    ['a certificate with another topic', async () => {
-      await runCli(['csr', '--name', 'acme', '--out', join(work, 'w.csr'), '--force'], { env });
-      signCsrFile(ca, join(work, 'w.csr'), join(work, 'w.pem'), { topic: mdmTopic(), notBefore: daysFrom(NOW, -1), notAfter: daysFrom(NOW, 500) });
-      return [['import', join(work, 'w.pem'), '--name', 'acme'], env, 1] as const;
-    }],
-    ['a wrong passphrase', async () => [['csr', '--name', 'gamma', '--out', join(work, 'g.csr')], { ...env, APNS_CERT_PASSPHRASE: 'nope' }, 77] as const],
-    ['a wrong .p12 password', async () => [['import', join(work, 'b.p12'), '--name', 'delta'], { ...env, APNS_CERT_P12_PASSWORD: 'nope' }, 77] as const],
-    ['a bad file', async () => [['import', join(REAL, 'negative_msft365dsc_FakeCert-mdm-push.txt'), '--name', 'eps'], env, 65] as const],
+    [
+      'a certificate with another topic',
+      async () => {
+        await runCli(['csr', '--name', 'acme', '--out', join(work, 'w.csr'), '--force'], { env });
+        signCsrFile(ca, join(work, 'w.csr'), join(work, 'w.pem'), {
+          topic: mdmTopic(),
+          notBefore: daysFrom(NOW, -1),
+          notAfter: daysFrom(NOW, 500),
+        });
+        return [['import', join(work, 'w.pem'), '--name', 'acme'], env, 1] as const;
+      },
+    ],
+    [
+      'a wrong passphrase',
+      async () =>
+        [
+          ['csr', '--name', 'gamma', '--out', join(work, 'g.csr')],
+          { ...env, APNS_CERT_PASSPHRASE: 'nope' },
+          77,
+        ] as const,
+    ],
+    [
+      'a wrong .p12 password',
+      async () =>
+        [['import', join(work, 'b.p12'), '--name', 'delta'], { ...env, APNS_CERT_P12_PASSWORD: 'nope' }, 77] as const,
+    ],
+    [
+      'a bad file',
+      async () =>
+        [['import', join(REAL, 'negative_msft365dsc_FakeCert-mdm-push.txt'), '--name', 'eps'], env, 65] as const,
+    ],
   ])('%s: the store directory is byte-identical afterwards', async (_what, setup) => {
     const [args, runEnv, code] = await setup();
     const before = treeDigest(store);

@@ -49,7 +49,13 @@ describe('crash safety', () => {
     const store = tempDir();
     const out = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'crash', APNS_CERT_LOCK_WAIT_MS: '20000' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
     const survived: string[] = ['seed'];
     let killed = 0;
     let currentSummaries = 0;
@@ -57,20 +63,31 @@ describe('crash safety', () => {
     for (let round = 0; round < KILLS / parallel; round++) {
       const names = Array.from({ length: parallel }, (_, i) => `w${round}-${i}`);
       // kill anywhere from start-up to the end of the write (a csr takes ~0.2-0.5 s here)
-      const codes = await Promise.all(names.map((name) => killedWriter(['csr', '--name', name, '--out', join(out, `${name}.csr`)], env, Math.floor(Math.random() * 450))));
+      const codes = await Promise.all(
+        names.map((name) =>
+          killedWriter(
+            ['csr', '--name', name, '--out', join(out, `${name}.csr`)],
+            env,
+            Math.floor(Math.random() * 450),
+          ),
+        ),
+      );
       codes.forEach((code, i) => {
         if (code === 0) survived.push(names[i]!);
         else killed++;
       });
       const index = readIndex(store); // throws if torn
       expect(index).not.toBeNull();
-      for (const name of survived) expect(index!.records[name], `record ${name} exited 0 and must be kept`).toBeDefined();
+      for (const name of survived)
+        expect(index!.records[name], `record ${name} exited 0 and must be kept`).toBeDefined();
       if (expectSummaryAgrees(store, index!)) currentSummaries++;
     }
     expect(killed).toBeGreaterThan(KILLS / 4); // the test really killed writers mid-way
     expect(currentSummaries).toBeGreaterThan(0); // and the summary check really ran
     // and the store still works afterwards
-    expect((await runCli(['csr', '--name', 'after', '--out', join(out, 'after.csr')], { env, timeoutMs: 60_000 })).code).toBe(0);
+    expect(
+      (await runCli(['csr', '--name', 'after', '--out', join(out, 'after.csr')], { env, timeoutMs: 60_000 })).code,
+    ).toBe(0);
     expect(readIndex(store)!.records.after).toBeDefined();
     const doctor = JSON.parse((await runCli(['doctor', '--offline', '--json'], { env })).stdout);
     expect(doctor.checks.find((c: { check: string }) => c.check === 'store-files').status).toBe('ok');
@@ -81,18 +98,32 @@ describe('concurrency', () => {
   it('20 csr processes at once on one store, then 20 imports at once: 20 records and a valid index', async () => {
     const store = tempDir();
     const work = tempDir();
-    const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'parallel', APNS_CERT_LOCK_WAIT_MS: '120000' });
+    const env = cleanEnv({
+      APNS_CERT_STORE: store,
+      APNS_CERT_PASSPHRASE: 'parallel',
+      APNS_CERT_LOCK_WAIT_MS: '120000',
+    });
     const names = Array.from({ length: 20 }, (_, i) => `tenant-${i}`);
-    const csrs = await Promise.all(names.map((name) => runCli(['csr', '--name', name, '--out', join(work, `${name}.csr`)], { env, timeoutMs: 180_000 })));
+    const csrs = await Promise.all(
+      names.map((name) =>
+        runCli(['csr', '--name', name, '--out', join(work, `${name}.csr`)], { env, timeoutMs: 180_000 }),
+      ),
+    );
     for (const r of csrs) expect(r.code, r.stderr).toBe(0);
     expect(Object.keys(readIndex(store)!.records).sort()).toEqual([...names].sort());
 
     const ca = createFakeCa();
     const now = new Date();
     for (const name of names) {
-      signCsrFile(ca, join(work, `${name}.csr`), join(work, `${name}.pem`), { topic: mdmTopic(), notBefore: daysFrom(now, -1), notAfter: daysFrom(now, 365) });
+      signCsrFile(ca, join(work, `${name}.csr`), join(work, `${name}.pem`), {
+        topic: mdmTopic(),
+        notBefore: daysFrom(now, -1),
+        notAfter: daysFrom(now, 365),
+      });
     }
-    const imports = await Promise.all(names.map((name) => runCli(['import', join(work, `${name}.pem`)], { env, timeoutMs: 180_000 })));
+    const imports = await Promise.all(
+      names.map((name) => runCli(['import', join(work, `${name}.pem`)], { env, timeoutMs: 180_000 })),
+    );
     for (const r of imports) expect(r.code, r.stderr).toBe(0);
     const index = readIndex(store)!;
     expect(Object.keys(index.records)).toHaveLength(20);
@@ -106,7 +137,11 @@ interface Ran {
   stderr: string;
 }
 
-function started(args: string[], env: NodeJS.ProcessEnv, command: string[] = [process.execPath, BIN]): { child: ChildProcess; done: Promise<Ran> } {
+function started(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  command: string[] = [process.execPath, BIN],
+): { child: ChildProcess; done: Promise<Ran> } {
   const child = spawn(command[0]!, [...command.slice(1), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -126,20 +161,31 @@ async function whenExists(path: string, ended: () => boolean): Promise<boolean> 
 }
 
 const doctorCheck = async (env: NodeJS.ProcessEnv, name: string) =>
-  (JSON.parse((await runCli(['doctor', '--offline', '--json'], { env })).stdout) as { checks: Array<{ check: string; status: string; message: string }> }).checks.find((c) => c.check === name)!;
+  (
+    JSON.parse((await runCli(['doctor', '--offline', '--json'], { env })).stdout) as {
+      checks: Array<{ check: string; status: string; message: string }>;
+    }
+  ).checks.find((c) => c.check === name)!;
 
 describe('paused writers', () => {
   it('50 writers in rounds of 5: the one holding the lock is SIGSTOPped for 3 s, then SIGCONTed, while the others go on: every record acknowledged with exit 0 is kept, and no writer dies of an uncaught error', async () => {
     const store = tempDir();
     const out = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'paused', APNS_CERT_LOCK_WAIT_MS: '30000' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
     const lock = join(store, 'store.lock');
     const acknowledged = ['seed'];
     let caught = 0;
     for (let round = 0; round < 10; round++) {
       const names = Array.from({ length: 5 }, (_, i) => `p${round}-${i}`);
-      const csr = (name: string, extra: string[] = []) => started(['csr', '--name', name, ...extra, '--out', join(out, `${name}.csr`)], env);
+      const csr = (name: string, extra: string[] = []) =>
+        started(['csr', '--name', name, ...extra, '--out', join(out, `${name}.csr`)], env);
       // The first writer alone: when the lock appears, it is the holder (--apple-id: the Apple ID is hashed under
       // the lock, which keeps the change under way a little longer). It is paused for longer than a lock may go
       // without a refresh (proper-lockfile's staleness: 2 s) while four more writers start.
@@ -161,7 +207,8 @@ describe('paused writers', () => {
         if (r.code === 0) acknowledged.push(names[i]!);
       });
       const index = readIndex(store)!;
-      for (const name of acknowledged) expect(index.records[name], `record ${name} exited 0 and must be kept`).toBeDefined();
+      for (const name of acknowledged)
+        expect(index.records[name], `record ${name} exited 0 and must be kept`).toBeDefined();
       expectSummaryAgrees(store, index);
     }
     expect(caught, 'holders really were paused in the middle of their change').toBeGreaterThanOrEqual(5);
@@ -174,12 +221,21 @@ describe('paused writers', () => {
     const store = tempDir();
     const out = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'paused', APNS_CERT_LOCK_WAIT_MS: '30000' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
     const lock = join(store, 'store.lock');
     let conclusive = 0;
     for (let trial = 0; trial < 20 && conclusive < 2; trial++) {
       // --apple-id: the Apple ID is hashed (scrypt) under the lock, which keeps the change under way a little longer
-      const a = started(['csr', '--name', `a${trial}`, '--apple-id', 'mdm@example.com', '--out', join(out, `a${trial}.csr`)], env);
+      const a = started(
+        ['csr', '--name', `a${trial}`, '--apple-id', 'mdm@example.com', '--out', join(out, `a${trial}.csr`)],
+        env,
+      );
       let ended = false;
       void a.done.then(() => (ended = true));
       const holding = await whenExists(lock, () => ended);
@@ -194,7 +250,10 @@ describe('paused writers', () => {
         continue;
       }
       rmSync(lock, { recursive: true, force: true });
-      const b = await runCli(['csr', '--name', `b${trial}`, '--out', join(out, `b${trial}.csr`)], { env, timeoutMs: 60_000 });
+      const b = await runCli(['csr', '--name', `b${trial}`, '--out', join(out, `b${trial}.csr`)], {
+        env,
+        timeoutMs: 60_000,
+      });
       expect(b.code, b.stderr).toBe(0);
       a.child.kill('SIGCONT');
       const ra = await a.done;
@@ -218,11 +277,21 @@ describe('the lock file', () => {
     const store = tempDir();
     const out = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'lock', APNS_CERT_LOCK_WAIT_MS: '30000' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
     const lock = join(store, 'store.lock');
     let caught = false;
     for (let trial = 0; trial < 20 && !caught; trial++) {
-      const w = started(['csr', '--name', `k${trial}`, '--apple-id', 'mdm@example.com', '--out', join(out, `k${trial}.csr`)], env, ['sh', '-c', 'umask 000 && exec "$0" "$@"', process.execPath, BIN]);
+      const w = started(
+        ['csr', '--name', `k${trial}`, '--apple-id', 'mdm@example.com', '--out', join(out, `k${trial}.csr`)],
+        env,
+        ['sh', '-c', 'umask 000 && exec "$0" "$@"', process.execPath, BIN],
+      );
       let ended = false;
       void w.done.then(() => (ended = true));
       if (!(await whenExists(lock, () => ended)) || !w.child.kill('SIGSTOP')) {
@@ -250,7 +319,9 @@ describe('the lock file', () => {
     expect(caught, 'a writer was caught holding the lock').toBe(true);
     expect(existsSync(lock), 'kill -9 leaves the lock behind').toBe(true);
     // no waiting at all: the next writer sees the holder is gone and takes the lock over
-    const next = await runCli(['csr', '--name', 'next', '--out', join(out, 'next.csr')], { env: { ...env, APNS_CERT_LOCK_WAIT_MS: '0' } });
+    const next = await runCli(['csr', '--name', 'next', '--out', join(out, 'next.csr')], {
+      env: { ...env, APNS_CERT_LOCK_WAIT_MS: '0' },
+    });
     expect(next.code, next.stderr).toBe(0);
     expect(existsSync(lock), 'the lock is gone after the next writer').toBe(false);
   }, 120_000);
@@ -259,10 +330,19 @@ describe('the lock file', () => {
     const store = tempDir();
     const out = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'lock', APNS_CERT_LOCK_WAIT_MS: '30000' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
     const lock = join(store, 'store.lock');
     for (let trial = 0; trial < 20; trial++) {
-      const h = started(['csr', '--name', `h${trial}`, '--apple-id', 'mdm@example.com', '--out', join(out, `h${trial}.csr`)], env);
+      const h = started(
+        ['csr', '--name', `h${trial}`, '--apple-id', 'mdm@example.com', '--out', join(out, `h${trial}.csr`)],
+        env,
+      );
       let ended = false;
       void h.done.then(() => (ended = true));
       if (!(await whenExists(lock, () => ended)) || !h.child.kill('SIGSTOP') || !existsSync(lock)) {
@@ -271,7 +351,9 @@ describe('the lock file', () => {
         continue;
       }
       // longer than proper-lockfile's 2 s staleness, which let the second writer in beside the paused one
-      const second = await runCli(['csr', '--name', `s${trial}`, '--out', join(out, `s${trial}.csr`)], { env: { ...env, APNS_CERT_LOCK_WAIT_MS: '3000' } });
+      const second = await runCli(['csr', '--name', `s${trial}`, '--out', join(out, `s${trial}.csr`)], {
+        env: { ...env, APNS_CERT_LOCK_WAIT_MS: '3000' },
+      });
       h.child.kill('SIGCONT');
       const held = await h.done;
       expect(second.code, second.stderr).toBe(75);

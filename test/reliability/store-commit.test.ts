@@ -4,7 +4,20 @@
  * check-expiry never trusts expiry.json over an index changed behind its back.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { summaryRecords } from '../../src/core/expiry-summary.js';
@@ -29,7 +42,10 @@ function mountProblem(): string | null {
 
 const problem = mountProblem();
 const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-if (problem !== null && !inCi) console.warn(`store-commit: the full-disk tests are SKIPPED here, a tmpfs cannot be mounted (${problem}); in CI (CI=true) they fail instead`);
+if (problem !== null && !inCi)
+  console.warn(
+    `store-commit: the full-disk tests are SKIPPED here, a tmpfs cannot be mounted (${problem}); in CI (CI=true) they fail instead`,
+  );
 
 const mounted: string[] = [];
 afterEach(() => {
@@ -67,10 +83,21 @@ function fillLeaving(dir: string, pages: number): void {
 
 const readIndex = (store: string) => parseIndex(readFileSync(join(store, 'index.json'), 'utf8'), 'index.json');
 const orphans = async (env: NodeJS.ProcessEnv) =>
-  (JSON.parse((await runCli(['doctor', '--offline', '--json'], { env })).stdout) as { checks: Array<{ check: string; status: string; message: string }> }).checks.find((c) => c.check === 'store-orphans')!;
+  (
+    JSON.parse((await runCli(['doctor', '--offline', '--json'], { env })).stdout) as {
+      checks: Array<{ check: string; status: string; message: string }>;
+    }
+  ).checks.find((c) => c.check === 'store-orphans')!;
 
 /** Runs `args` with 0, 1, 2, … free pages until it succeeds; each failure must be 73 and leave the store and `out` as they were, and say why with a hint. */
-async function untilItFits(args: (pages: number) => string[], env: NodeJS.ProcessEnv, fs: string, store: string, out: string, check: (pages: number) => void) {
+async function untilItFits(
+  args: (pages: number) => string[],
+  env: NodeJS.ProcessEnv,
+  fs: string,
+  store: string,
+  out: string,
+  check: (pages: number) => void,
+) {
   const failures: number[] = [];
   const messages: string[] = [];
   for (let pages = 0; pages < 12; pages++) {
@@ -105,11 +132,24 @@ describe.skipIf(problem !== null && !inCi)('a full file system (a real tmpfs): a
     const out = join(fs, 'out');
     mkdirSync(out);
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'full' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], { env })).code).toBe(0);
-    const failures = await untilItFits((p) => ['csr', '--name', `n${p}`, '--out', join(out, `n${p}.csr`)], env, fs, store, out, (p) => {
-      expect(readIndex(store).records[`n${p}`]?.pendingKey).not.toBeNull();
-      expect(existsSync(join(out, `n${p}.csr`))).toBe(true);
-    });
+    expect(
+      (
+        await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
+    const failures = await untilItFits(
+      (p) => ['csr', '--name', `n${p}`, '--out', join(out, `n${p}.csr`)],
+      env,
+      fs,
+      store,
+      out,
+      (p) => {
+        expect(readIndex(store).records[`n${p}`]?.pendingKey).not.toBeNull();
+        expect(existsSync(join(out, `n${p}.csr`))).toBe(true);
+      },
+    );
     // the key, the CSR and the index each need a page: attempts failed at each of them
     expect(failures.length).toBeGreaterThanOrEqual(3);
   }, 180_000);
@@ -121,31 +161,70 @@ describe.skipIf(problem !== null && !inCi)('a full file system (a real tmpfs): a
     const work = tempDir();
     mkdirSync(out);
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'full' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(out, 'seed.csr')], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
     const { privatePem, publicPem } = newKeyPem();
     const both = join(work, 'cert-and-key.pem');
     const ca = createFakeCa();
-    writeFileSync(both, issuePushCert(ca, { publicKeyPem: publicPem, topic: mdmTopic(), notBefore: daysFrom(new Date(), -1), notAfter: daysFrom(new Date(), 300) }) + privatePem);
-    const failures = await untilItFits(() => ['import', both, '--name', 'legacy'], env, fs, store, out, () => {
-      const record = readIndex(store).records.legacy!;
-      expect(record.certificates).toHaveLength(1);
-      expect(existsSync(join(store, record.certificates[0]!.file))).toBe(true);
-      expect(existsSync(join(store, 'keys', `${record.certificates[0]!.keyId}.key`))).toBe(true);
-    });
+    writeFileSync(
+      both,
+      issuePushCert(ca, {
+        publicKeyPem: publicPem,
+        topic: mdmTopic(),
+        notBefore: daysFrom(new Date(), -1),
+        notAfter: daysFrom(new Date(), 300),
+      }) + privatePem,
+    );
+    const failures = await untilItFits(
+      () => ['import', both, '--name', 'legacy'],
+      env,
+      fs,
+      store,
+      out,
+      () => {
+        const record = readIndex(store).records.legacy!;
+        expect(record.certificates).toHaveLength(1);
+        expect(existsSync(join(store, record.certificates[0]!.file))).toBe(true);
+        expect(existsSync(join(store, 'keys', `${record.certificates[0]!.keyId}.key`))).toBe(true);
+      },
+    );
     expect(failures.length).toBeGreaterThanOrEqual(2);
 
     // and a certificate for a pending key (certificate + index)
-    signCsrFile(ca, join(out, 'seed.csr'), join(work, 'seed.pem'), { topic: mdmTopic(), notBefore: daysFrom(new Date(), -1), notAfter: daysFrom(new Date(), 300) });
-    await untilItFits(() => ['import', join(work, 'seed.pem')], env, fs, store, out, () => {
-      expect(readIndex(store).records.seed!.certificates).toHaveLength(1);
+    signCsrFile(ca, join(out, 'seed.csr'), join(work, 'seed.pem'), {
+      topic: mdmTopic(),
+      notBefore: daysFrom(new Date(), -1),
+      notAfter: daysFrom(new Date(), 300),
     });
+    await untilItFits(
+      () => ['import', join(work, 'seed.pem')],
+      env,
+      fs,
+      store,
+      out,
+      () => {
+        expect(readIndex(store).records.seed!.certificates).toHaveLength(1);
+      },
+    );
   }, 180_000);
 
   it('csr whose CSR cannot be written (a read-only file system): 73 with a hint, and the store is as it was (the index commit is reverted)', async () => {
     const store = join(tempDir(), 'store');
     const readOnly = tmpfs(64 * 1024);
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'ro' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(tempDir(), 'seed.csr')], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          ['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(tempDir(), 'seed.csr')],
+          { env },
+        )
+      ).code,
+    ).toBe(0);
     execFileSync('mount', ['-o', 'remount,ro', readOnly]);
     const before = treeDigest(store, ['expiry.json']);
     const r = await runCli(['csr', '--name', 'acme', '--out', join(readOnly, 'acme.csr')], { env });
@@ -163,10 +242,21 @@ describe('what is left is reported', () => {
   it('doctor names a certificate file that no record names', async () => {
     const store = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'doc' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(tempDir(), 'seed.csr')], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          ['--secret-backend', 'passphrase', 'csr', '--name', 'seed', '--out', join(tempDir(), 'seed.csr')],
+          { env },
+        )
+      ).code,
+    ).toBe(0);
     expect((await orphans(env)).status).toBe('ok');
     mkdirSync(join(store, 'certs'), { mode: 0o700 }); // made with a store's first certificate; this store has none yet
-    writeFileSync(join(store, 'certs', `${'ab'.repeat(32)}.pem`), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n', { mode: 0o600 });
+    writeFileSync(
+      join(store, 'certs', `${'ab'.repeat(32)}.pem`),
+      '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n',
+      { mode: 0o600 },
+    );
     const check = await orphans(env);
     expect(check.status).toBe('warn');
     expect(check.message).toMatch(/certificate file\(s\) belong to no record/);
@@ -177,8 +267,18 @@ describe('what is left is reported', () => {
     const store = tempDir();
     const work = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'edit' });
-    expect((await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env })).code).toBe(0);
-    signCsrFile(createFakeCa(), join(work, 'acme.csr'), join(work, 'acme.pem'), { topic: mdmTopic(), notBefore: daysFrom(new Date(), -1), notAfter: daysFrom(new Date(), 300) });
+    expect(
+      (
+        await runCli(['--secret-backend', 'passphrase', 'csr', '--name', 'acme', '--out', join(work, 'acme.csr')], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
+    signCsrFile(createFakeCa(), join(work, 'acme.csr'), join(work, 'acme.pem'), {
+      topic: mdmTopic(),
+      notBefore: daysFrom(new Date(), -1),
+      notAfter: daysFrom(new Date(), 300),
+    });
     expect((await runCli(['import', join(work, 'acme.pem')], { env })).code).toBe(0);
     expect((await runCli(['check-expiry', '-q'], { env })).code).toBe(0);
 
@@ -190,7 +290,12 @@ describe('what is left is reported', () => {
     writeSync(fd, 'X', at); // the date no longer parses: the index is damaged
     closeSync(fd);
     const ns = before.mtimeNs % 1_000_000_000n;
-    execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${String(ns).padStart(9, '0')}`, indexPath]);
+    execFileSync('touch', [
+      '-m',
+      '-d',
+      `@${before.mtimeNs / 1_000_000_000n}.${String(ns).padStart(9, '0')}`,
+      indexPath,
+    ]);
     expect(statSync(indexPath, { bigint: true }).size).toBe(before.size);
     expect(statSync(indexPath, { bigint: true }).mtimeNs).toBe(before.mtimeNs);
 

@@ -14,11 +14,17 @@ import { buildPushRequest, parsePushRequest, verifyPushRequest } from '../../src
 import { AppError } from '../../src/errors.js';
 import { codeOf } from '../helpers/errors.js';
 import { REAL, tempDir } from '../helpers/cli.js';
-import { createFakeCa, createVendorHierarchy, issueCert, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
+import {
+  createFakeCa,
+  createVendorHierarchy,
+  issueCert,
+  issuePushCert,
+  mdmTopic,
+  newKeyPem,
+} from '../helpers/fake-apple.js';
 
 const read = (name: string) => readFileSync(join(REAL, name));
 const leaf = (name: string) => decodeCertificateFile(read(name), name).certificates[0]!;
-
 
 describe('app push certificates: topics and environment', () => {
   it.each([
@@ -38,7 +44,9 @@ describe('app push certificates: topics and environment', () => {
       { topic: 'com.eatthepath.pushy.voip', types: ['voip'] },
       { topic: 'com.eatthepath.pushy.complication', types: ['complication'] },
     ]);
-    expect(leaf('fake_pushy_single-topic-client.pem').topics).toEqual([{ topic: 'com.eatthepath.pushy', types: ['app'] }]);
+    expect(leaf('fake_pushy_single-topic-client.pem').topics).toEqual([
+      { topic: 'com.eatthepath.pushy', types: ['app'] },
+    ]);
   });
 
   it('reports a truncated topic extension as bad input', () => {
@@ -64,12 +72,36 @@ describe('Apple chain validation', () => {
   it.each([
     ['mdm-push_abacus_APSP-51423b26_2018.pem', '2019-01-01', 'Apple Application Integration 2 Certification Authority'],
     ['mdm-push_abacus_APSP-51423b26_2020.pem', '2020-06-01', 'Apple Application Integration 2 Certification Authority'],
-    ['mdm-push_nanomdm-e2e_APSP-e0bd1eac_2021.pem', '2021-06-01', 'Apple Application Integration 2 Certification Authority'],
-    ['mdm-vendor_abacus_REVH4Q2Z39_2018.pem', '2019-01-01', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['mdm-vendor_abacus_REVH4Q2Z39_2020.pem', '2020-06-01', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['app-push_com.td.demo_2015_development-ios.pem', '2016-01-01', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['app-push_ru.firstbit.bitmobile_2015_production-ios.pem', '2016-01-01', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['app-push_com.zuehlke.zwarm_2012_development-ios.pem', '2013-03-01', 'Apple Worldwide Developer Relations Certification Authority'],
+    [
+      'mdm-push_nanomdm-e2e_APSP-e0bd1eac_2021.pem',
+      '2021-06-01',
+      'Apple Application Integration 2 Certification Authority',
+    ],
+    [
+      'mdm-vendor_abacus_REVH4Q2Z39_2018.pem',
+      '2019-01-01',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
+    [
+      'mdm-vendor_abacus_REVH4Q2Z39_2020.pem',
+      '2020-06-01',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
+    [
+      'app-push_com.td.demo_2015_development-ios.pem',
+      '2016-01-01',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
+    [
+      'app-push_ru.firstbit.bitmobile_2015_production-ios.pem',
+      '2016-01-01',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
+    [
+      'app-push_com.zuehlke.zwarm_2012_development-ios.pem',
+      '2013-03-01',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
     ['ca_apple-application-integration-2-ca.pem', '2020-01-01', null],
     ['ca_apple-wwdr-ca-g3.pem', '2022-01-01', null],
     ['ca_apple-wwdr-ca-g6.pem', '2022-01-01', null],
@@ -102,7 +134,17 @@ describe('Apple chain validation', () => {
       isCa: true,
     });
     const forged = decodeCertificateFile(
-      Buffer.from(issuePushCert({ cert: fakeAai2.cert, key: fakeAai2.key, pem: fakeAai2.pem }, { publicKeyPem: newKeyPem().publicPem, topic: mdmTopic(), notBefore: new Date('2020-01-01'), notAfter: new Date('2021-01-01') })),
+      Buffer.from(
+        issuePushCert(
+          { cert: fakeAai2.cert, key: fakeAai2.key, pem: fakeAai2.pem },
+          {
+            publicKeyPem: newKeyPem().publicPem,
+            topic: mdmTopic(),
+            notBefore: new Date('2020-01-01'),
+            notAfter: new Date('2021-01-01'),
+          },
+        ),
+      ),
       'forged.pem',
     ).certificates[0]!;
     const verdict = checkChain(forged, new Date('2020-06-01'));
@@ -135,7 +177,14 @@ describe('PushCertificateRequest', () => {
     const now = new Date();
     const { vendor, wwdr, root } = createVendorHierarchy(now);
     const vendorInfo = decodeCertificateFile(Buffer.from(vendor.pem), 'vendor.pem').certificates[0]!;
-    const chain = [vendorInfo, ...checkChain(vendorInfo, now, extraCas(decodeCertificateFile(Buffer.from(wwdr.pem + root.pem), 'chain.pem').certificates)).cas];
+    const chain = [
+      vendorInfo,
+      ...checkChain(
+        vendorInfo,
+        now,
+        extraCas(decodeCertificateFile(Buffer.from(wwdr.pem + root.pem), 'chain.pem').certificates),
+      ).cas,
+    ];
     expect(chain).toHaveLength(3);
     const csrDer = decodeCsrFile(read('csr_abacus-push_2020.pem'), 'csr');
     const built = buildPushRequest(csrDer, chain, createPrivateKey(vendor.privatePem));
@@ -145,8 +194,24 @@ describe('PushCertificateRequest', () => {
     writeFileSync(join(dir, 'csr.der'), parsed.csr.der);
     writeFileSync(join(dir, 'sig.bin'), parsed.signature);
     writeFileSync(join(dir, 'vendor.pem'), vendor.pem);
-    execFileSync('openssl', ['x509', '-in', join(dir, 'vendor.pem'), '-pubkey', '-noout', '-out', join(dir, 'pub.pem')]);
-    const out = execFileSync('openssl', ['dgst', '-sha256', '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig.bin'), join(dir, 'csr.der')]).toString();
+    execFileSync('openssl', [
+      'x509',
+      '-in',
+      join(dir, 'vendor.pem'),
+      '-pubkey',
+      '-noout',
+      '-out',
+      join(dir, 'pub.pem'),
+    ]);
+    const out = execFileSync('openssl', [
+      'dgst',
+      '-sha256',
+      '-verify',
+      join(dir, 'pub.pem'),
+      '-signature',
+      join(dir, 'sig.bin'),
+      join(dir, 'csr.der'),
+    ]).toString();
     expect(out.trim()).toBe('Verified OK');
   });
 
@@ -159,7 +224,10 @@ describe('PushCertificateRequest', () => {
   it.each([
     ['not base64 or a plist', 'hello world, this is not a request'],
     ['base64 of something else', Buffer.from('just text').toString('base64')],
-    ['a plist without the keys', '<?xml version="1.0"?><plist version="1.0"><dict><key>A</key><string>b</string></dict></plist>'],
+    [
+      'a plist without the keys',
+      '<?xml version="1.0"?><plist version="1.0"><dict><key>A</key><string>b</string></dict></plist>',
+    ],
     ['a broken plist', '<?xml version="1.0"?><plist version="1.0"><dict><key>A</key>'],
     ['empty', ''],
   ])('refuses %s with a clear message', (_what, text) => {
@@ -171,16 +239,23 @@ describe('the chain of a PushCertificateRequest, link by link', () => {
   const info = (pem: string) => decodeCertificateFile(Buffer.from(pem), 'chain.pem').certificates[0]!;
   const realChain = () => parsePushRequest(read('push-cert-request_abacus_2018.plist'), 'r').chain;
 
-  it.each(['push-cert-request_abacus_2018.plist', 'push-cert-request_abacus_2020.plist.b64'])('the real %s chains, link by link, to Apple Root CA', (file) => {
-    expect(checkRequestChain(parsePushRequest(read(file), file).chain)).toEqual({
-      valid: true,
-      appleIssued: true,
-      brokenLink: null,
-      path: ['MDM Vendor: Abacus Research AG', 'Apple Worldwide Developer Relations Certification Authority', 'Apple Root CA'],
-      notInRequest: [],
-      problem: null,
-    });
-  });
+  it.each(['push-cert-request_abacus_2018.plist', 'push-cert-request_abacus_2020.plist.b64'])(
+    'the real %s chains, link by link, to Apple Root CA',
+    (file) => {
+      expect(checkRequestChain(parsePushRequest(read(file), file).chain)).toEqual({
+        valid: true,
+        appleIssued: true,
+        brokenLink: null,
+        path: [
+          'MDM Vendor: Abacus Research AG',
+          'Apple Worldwide Developer Relations Certification Authority',
+          'Apple Root CA',
+        ],
+        notInRequest: [],
+        problem: null,
+      });
+    },
+  );
 
   it('the real chain with the wrong WWDR intermediate (G3 for G1) is broken at the vendor certificate', () => {
     const chain = realChain();
@@ -198,7 +273,9 @@ describe('the chain of a PushCertificateRequest, link by link', () => {
     const other = createVendorHierarchy(new Date()); // same names, other keys
     const verdict = checkRequestChain([info(mine.vendor.pem), info(other.wwdr.pem), info(mine.root.pem)]);
     expect(verdict).toMatchObject({ valid: false, brokenLink: 0 });
-    expect(verdict.problem).toMatch(/the signature of "MDM Vendor: Example MDM Inc." does not verify with the key of "Test Worldwide Developer Relations CA"/);
+    expect(verdict.problem).toMatch(
+      /the signature of "MDM Vendor: Example MDM Inc." does not verify with the key of "Test Worldwide Developer Relations CA"/,
+    );
     const rootSwapped = checkRequestChain([info(mine.vendor.pem), info(mine.wwdr.pem), info(other.root.pem)]);
     expect(rootSwapped).toMatchObject({ valid: false, brokenLink: 1 });
   });
@@ -214,10 +291,14 @@ describe('the chain of a PushCertificateRequest, link by link', () => {
   });
 
   it('a real chain without its root is completed from the bundled Apple CAs, and says what the request lacks', () => {
-    expect(checkRequestChain(realChain().slice(0, 2))).toMatchObject({ valid: true, brokenLink: null, notInRequest: ['Apple Root CA'] });
+    expect(checkRequestChain(realChain().slice(0, 2))).toMatchObject({
+      valid: true,
+      brokenLink: null,
+      notInRequest: ['Apple Root CA'],
+    });
   });
 
-  it('a forged root with Apple\'s name is a broken link', () => {
+  it("a forged root with Apple's name is a broken link", () => {
     const forged = issueCert(null, {
       subject: realChain()[2]!.subject.map((a) => ({ type: a.oid, value: a.value })),
       notBefore: new Date('2020-01-01'),
@@ -234,12 +315,27 @@ describe('PKCS#12', () => {
   const dir = tempDir();
   const ca = createFakeCa();
   const keys = newKeyPem();
-  const certPem = issuePushCert(ca, { publicKeyPem: keys.publicPem, topic: mdmTopic(), notBefore: new Date('2026-01-01'), notAfter: new Date('2027-01-01') });
+  const certPem = issuePushCert(ca, {
+    publicKeyPem: keys.publicPem,
+    topic: mdmTopic(),
+    notBefore: new Date('2026-01-01'),
+    notAfter: new Date('2027-01-01'),
+  });
   writeFileSync(join(dir, 'cert.pem'), certPem);
   writeFileSync(join(dir, 'key.pem'), keys.privatePem);
   writeFileSync(join(dir, 'ca.pem'), ca.pem);
   const openssl = (out: string, ...extra: string[]) =>
-    execFileSync('openssl', ['pkcs12', '-export', '-in', join(dir, 'cert.pem'), '-inkey', join(dir, 'key.pem'), '-out', join(dir, out), ...extra]);
+    execFileSync('openssl', [
+      'pkcs12',
+      '-export',
+      '-in',
+      join(dir, 'cert.pem'),
+      '-inkey',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, out),
+      ...extra,
+    ]);
   openssl('modern.p12', '-passout', 'pass:secret', '-certfile', join(dir, 'ca.pem'));
   openssl('legacy.p12', '-passout', 'pass:secret', '-legacy');
   openssl('empty.p12', '-passout', 'pass:');
@@ -290,8 +386,14 @@ describe('PKCS#12', () => {
     const cert = decodeCertificateFile(Buffer.from(certPem), 'cert.pem').certificates[0]!;
     for (const legacy of [false, true]) {
       const file = join(dir, legacy ? 'out-legacy.p12' : 'out.p12');
-      writeFileSync(file, encodePkcs12(key, [cert], "pw", { legacy, iterations: legacy ? 2048 : 600_000, friendlyName: "test" }));
-      const text = execFileSync('sh', ['-c', `openssl pkcs12 -in ${file} -info -noout -passin pass:pw 2>&1`]).toString();
+      writeFileSync(
+        file,
+        encodePkcs12(key, [cert], 'pw', { legacy, iterations: legacy ? 2048 : 600_000, friendlyName: 'test' }),
+      );
+      const text = execFileSync('sh', [
+        '-c',
+        `openssl pkcs12 -in ${file} -info -noout -passin pass:pw 2>&1`,
+      ]).toString();
       expect(text).toContain(legacy ? 'MAC: sha1' : 'MAC: sha256');
       expect(text).toContain(legacy ? 'pbeWithSHA1And3-KeyTripleDES-CBC' : 'AES-256-CBC');
       const back = decodePkcs12(readFileSync(file), 'pw', file);

@@ -47,7 +47,12 @@ describe('parseCertificate on a certificate minted by the fake Apple CA', () => 
     expect(decodeCertificateFile(cert.der, 'x.cer').certificates[0]!.topic).toBe(topic);
   });
   it('has no topic when the subject has no UID', () => {
-    const noUid = issuePushCert(ca, { publicKeyPem: publicPem, topic: null, notBefore: new Date(0), notAfter: new Date('2030-01-01') });
+    const noUid = issuePushCert(ca, {
+      publicKeyPem: publicPem,
+      topic: null,
+      notBefore: new Date(0),
+      notAfter: new Date('2030-01-01'),
+    });
     const parsed = decodeCertificateFile(Buffer.from(noUid), 'n.pem').certificates[0]!;
     expect(parsed.topic).toBeNull();
     expect(parsed.kind).toBe('unknown');
@@ -56,24 +61,79 @@ describe('parseCertificate on a certificate minted by the fake Apple CA', () => 
 
 describe('every real certificate in the fixtures', () => {
   const cases: Array<[string, string | null, string, string]> = [
-    ['mdm-push_abacus_APSP-51423b26_2018.pem', 'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc', 'mdm', 'Apple Application Integration 2 Certification Authority'],
-    ['mdm-push_abacus_APSP-51423b26_2020.pem', 'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc', 'mdm', 'Apple Application Integration 2 Certification Authority'],
-    ['mdm-push_nanomdm-e2e_APSP-e0bd1eac_2021.pem', 'com.apple.mgmt.External.e0bd1eac-1f17-4c8e-8a63-dd17d3dd35d9', 'mdm', 'Apple Application Integration 2 Certification Authority'],
-    ['app-push_com.td.demo_2015_development-ios.pem', 'com.td.demo', 'app', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['app-push_com.zuehlke.zwarm_2012_development-ios.pem', 'com.zuehlke.zwarm', 'app', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['app-push_ru.firstbit.bitmobile_2015_production-ios.pem', 'ru.firstbit.bitmobile', 'app', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['mdm-vendor_abacus_REVH4Q2Z39_2018.pem', null, 'mdm-vendor', 'Apple Worldwide Developer Relations Certification Authority'],
-    ['mdm-vendor_abacus_REVH4Q2Z39_2020.pem', null, 'mdm-vendor', 'Apple Worldwide Developer Relations Certification Authority'],
+    [
+      'mdm-push_abacus_APSP-51423b26_2018.pem',
+      'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc',
+      'mdm',
+      'Apple Application Integration 2 Certification Authority',
+    ],
+    [
+      'mdm-push_abacus_APSP-51423b26_2020.pem',
+      'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc',
+      'mdm',
+      'Apple Application Integration 2 Certification Authority',
+    ],
+    [
+      'mdm-push_nanomdm-e2e_APSP-e0bd1eac_2021.pem',
+      'com.apple.mgmt.External.e0bd1eac-1f17-4c8e-8a63-dd17d3dd35d9',
+      'mdm',
+      'Apple Application Integration 2 Certification Authority',
+    ],
+    [
+      'app-push_com.td.demo_2015_development-ios.pem',
+      'com.td.demo',
+      'app',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
+    [
+      'app-push_com.zuehlke.zwarm_2012_development-ios.pem',
+      'com.zuehlke.zwarm',
+      'app',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
+    [
+      'app-push_ru.firstbit.bitmobile_2015_production-ios.pem',
+      'ru.firstbit.bitmobile',
+      'app',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
+    [
+      'mdm-vendor_abacus_REVH4Q2Z39_2018.pem',
+      null,
+      'mdm-vendor',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
+    [
+      'mdm-vendor_abacus_REVH4Q2Z39_2020.pem',
+      null,
+      'mdm-vendor',
+      'Apple Worldwide Developer Relations Certification Authority',
+    ],
     ['ca_apple-root-ca.pem', null, 'unknown', 'Apple Root CA'],
     ['ca_apple-application-integration-2-ca.pem', null, 'unknown', 'Apple Root CA'],
     ['ca_apple-wwdr-ca-g1.pem', null, 'unknown', 'Apple Root CA'],
     ['fake_pushy_single-topic-client.pem', 'com.eatthepath.pushy', 'app', 'PushyTestRoot'],
     ['fake_pushy_multi-topic-client.pem', 'com.eatthepath.pushy', 'app', 'PushyTestRoot'],
     ['fake_pushy_ca.pem', null, 'unknown', 'PushyTestRoot'],
-    ['fake_micromdm_mock_push_cert.pem', 'com.apple.mgmt.External.18a16429-886b-41f1-9c30-2bd04ae4fc37', 'mdm', 'APSP:17a16429-886b-41f1-8c90-3bd02ae9fc57'],
+    [
+      'fake_micromdm_mock_push_cert.pem',
+      'com.apple.mgmt.External.18a16429-886b-41f1-9c30-2bd04ae4fc37',
+      'mdm',
+      'APSP:17a16429-886b-41f1-8c90-3bd02ae9fc57',
+    ],
     ['fake_micromdm_mock_push_cert_no_uid.pem', null, 'unknown', 'no.uid'],
-    ['fake_micromdm_mock_push_cert_wrong_uid_prefix.pem', 'wrong.prefix.18a16429-886b-41f1-9c30-2bd04ae4fc37', 'unknown', 'APSP:17a16429-886b-41f1-8c90-3bd02ae9fc57'],
-    ['fake_apns2_certificate-valid_cert.pem', null, 'unknown', 'APNS/2 Worldwide Developer Relations Certification Authority'],
+    [
+      'fake_micromdm_mock_push_cert_wrong_uid_prefix.pem',
+      'wrong.prefix.18a16429-886b-41f1-9c30-2bd04ae4fc37',
+      'unknown',
+      'APSP:17a16429-886b-41f1-8c90-3bd02ae9fc57',
+    ],
+    [
+      'fake_apns2_certificate-valid_cert.pem',
+      null,
+      'unknown',
+      'APNS/2 Worldwide Developer Relations Certification Authority',
+    ],
   ];
   it.each(cases)('%s: topic %s, kind %s', (file, topic, kind, issuerCn) => {
     const cert = leaf(file);
@@ -100,7 +160,9 @@ describe('every real certificate in the fixtures', () => {
   });
 
   it('reads the Apple root with its published SHA-256 fingerprint', () => {
-    expect(leaf('ca_apple-root-ca.pem').fingerprintSha256).toBe('b0b1730ecbc7ff4505142c49f1295e6eda6bcaed7e2c68c5be91b5a11001f024');
+    expect(leaf('ca_apple-root-ca.pem').fingerprintSha256).toBe(
+      'b0b1730ecbc7ff4505142c49f1295e6eda6bcaed7e2c68c5be91b5a11001f024',
+    );
   });
 });
 
@@ -113,7 +175,10 @@ describe('inspect says only what the certificate says', () => {
     cert.serialNumber = '01';
     cert.validity.notBefore = new Date('2026-01-01T00:00:00Z');
     cert.validity.notAfter = new Date('2027-01-01T00:00:00Z');
-    cert.setSubject([{ type: OID.uid, value: mdmTopic() }, { name: 'commonName', value: 'APSP:v1' }]);
+    cert.setSubject([
+      { type: OID.uid, value: mdmTopic() },
+      { name: 'commonName', value: 'APSP:v1' },
+    ]);
     cert.setIssuer(ca.cert.subject.attributes);
     cert.sign(ca.key, forge.md.sha256.create());
     const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
@@ -146,7 +211,9 @@ describe('inspect says only what the certificate says', () => {
   );
 
   it('no other real certificate carries the MDM vendor extension', () => {
-    const others = readdirSync(REAL).filter((f) => f.endsWith('.pem') && !f.startsWith('csr_') && !f.startsWith('mdm-vendor_'));
+    const others = readdirSync(REAL).filter(
+      (f) => f.endsWith('.pem') && !f.startsWith('csr_') && !f.startsWith('mdm-vendor_'),
+    );
     for (const file of others) expect(leaf(file).extensionOids, file).not.toContain(OID.mdmVendor);
   });
 });

@@ -1,5 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,10 +26,28 @@ const STAMP: IndexStamp = { ino: '42', size: '1234', mtimeNs: '17959581334472557
 function sampleIndex(): StoreIndex {
   const index = emptyIndex('store-1', 'passphrase', NOW);
   const iso = NOW.toISOString();
-  const cert = (status: 'active' | 'superseded', notAfter: string) => ({ serialNumber: '01', fingerprintSha256: 'f', notBefore: iso, notAfter, importedAt: iso, keyId: 'k', status, file: 'certs/x.pem' });
-  index.records.live = { ...newRecord('live', iso), topic: 'com.apple.mgmt.External.a', certificates: [cert('superseded', '2026-12-01T00:00:00.000Z'), cert('active', '2027-12-01T00:00:00.000Z')] };
+  const cert = (status: 'active' | 'superseded', notAfter: string) => ({
+    serialNumber: '01',
+    fingerprintSha256: 'f',
+    notBefore: iso,
+    notAfter,
+    importedAt: iso,
+    keyId: 'k',
+    status,
+    file: 'certs/x.pem',
+  });
+  index.records.live = {
+    ...newRecord('live', iso),
+    topic: 'com.apple.mgmt.External.a',
+    certificates: [cert('superseded', '2026-12-01T00:00:00.000Z'), cert('active', '2027-12-01T00:00:00.000Z')],
+  };
   index.records.pending = { ...newRecord('pending', iso), pendingKey: { keyId: 'k2', createdAt: iso, csrPath: null } };
-  index.records.gone = { ...newRecord('gone', iso), topic: 'com.apple.mgmt.External.b', retiredAt: iso, certificates: [cert('active', '2027-01-01T00:00:00.000Z')] };
+  index.records.gone = {
+    ...newRecord('gone', iso),
+    topic: 'com.apple.mgmt.External.b',
+    retiredAt: iso,
+    certificates: [cert('active', '2027-01-01T00:00:00.000Z')],
+  };
   return index;
 }
 
@@ -64,10 +92,18 @@ describe('expiry summary (core)', () => {
   it('never throws on arbitrary text or on mutations of a real summary (property)', () => {
     const text = summarizeIndex(sampleIndex(), STAMP);
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.tuple(fc.nat(text.length - 1), fc.string({ maxLength: 3 })).map(([at, s]) => text.slice(0, at) + s + text.slice(at + 1))), (input) => {
-        const r = readSummary(input, STAMP);
-        expect(r === null || Array.isArray(r)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc
+            .tuple(fc.nat(text.length - 1), fc.string({ maxLength: 3 }))
+            .map(([at, s]) => text.slice(0, at) + s + text.slice(at + 1)),
+        ),
+        (input) => {
+          const r = readSummary(input, STAMP);
+          expect(r === null || Array.isArray(r)).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -109,7 +145,12 @@ describe('expiry summary (store)', () => {
     writeSync(fd, '2099', at);
     closeSync(fd);
     const ns = before.mtimeNs % 1_000_000_000n;
-    execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${String(ns).padStart(9, '0')}`, indexPath]);
+    execFileSync('touch', [
+      '-m',
+      '-d',
+      `@${before.mtimeNs / 1_000_000_000n}.${String(ns).padStart(9, '0')}`,
+      indexPath,
+    ]);
     expect(statSync(indexPath, { bigint: true }).size).toBe(before.size);
     expect(statSync(indexPath, { bigint: true }).mtimeNs).toBe(before.mtimeNs);
     expect(statSync(indexPath, { bigint: true }).ino).toBe(before.ino);

@@ -17,16 +17,32 @@ const TOPIC = mdmTopic();
 
 function mint(topic: string | null, days = 365, notBeforeDays = -1) {
   const key = newKeyPem();
-  const pem = issuePushCert(ca, { publicKeyPem: key.publicPem, topic, notBefore: daysFrom(NOW, notBeforeDays), notAfter: daysFrom(NOW, days) });
+  const pem = issuePushCert(ca, {
+    publicKeyPem: key.publicPem,
+    topic,
+    notBefore: daysFrom(NOW, notBeforeDays),
+    notAfter: daysFrom(NOW, days),
+  });
   const info = describePrivateKey(createPrivateKey(key.privatePem));
   return { pem, key, keyId: info.keyId };
 }
 
 function request(pem: string, extra: Partial<ImportRequest> = {}): ImportRequest {
-  return { decoded: decodeCertificateFile(Buffer.from(pem), 'apple.pem'), source: 'apple.pem', allowNewTopic: false, allowExpired: false, now: NOW, ...extra };
+  return {
+    decoded: decodeCertificateFile(Buffer.from(pem), 'apple.pem'),
+    source: 'apple.pem',
+    allowNewTopic: false,
+    allowExpired: false,
+    now: NOW,
+    ...extra,
+  };
 }
 
-function withPending(name: string, keyId: string, base: StoreIndex = emptyIndex('store-1', 'passphrase', NOW)): StoreIndex {
+function withPending(
+  name: string,
+  keyId: string,
+  base: StoreIndex = emptyIndex('store-1', 'passphrase', NOW),
+): StoreIndex {
   const index = structuredClone(base);
   const existing = index.records[name];
   index.records[name] = existing
@@ -35,11 +51,13 @@ function withPending(name: string, keyId: string, base: StoreIndex = emptyIndex(
   return index;
 }
 
-
 describe('planImport', () => {
   const first = mint(TOPIC, 365);
   const start = withPending('acme', first.keyId);
-  const firstPlan = planImport(start, request(first.pem, { appleId: { plain: 'admin@acme.example', hash: hashAppleId('admin@acme.example') } }));
+  const firstPlan = planImport(
+    start,
+    request(first.pem, { appleId: { plain: 'admin@acme.example', hash: hashAppleId('admin@acme.example') } }),
+  );
 
   it('records topic, topic hash and Apple ID hash on the first import, and clears the pending key', () => {
     const record = firstPlan.index.records.acme!;
@@ -59,7 +77,10 @@ describe('planImport', () => {
 
   it('treats a later certificate with the same topic as a renewal: old one superseded', () => {
     const renewal = mint(TOPIC, 730);
-    const plan = planImport(withPending('acme', renewal.keyId, firstPlan.index), request(renewal.pem, { name: 'acme' }));
+    const plan = planImport(
+      withPending('acme', renewal.keyId, firstPlan.index),
+      request(renewal.pem, { name: 'acme' }),
+    );
     expect(plan.previous?.serialNumber).toBe(firstPlan.entry.serialNumber);
     expect(plan.index.records.acme!.certificates.map((c) => c.status)).toEqual(['superseded', 'active']);
     expect(plan.warnings).toEqual([]);
@@ -84,13 +105,22 @@ describe('planImport', () => {
 
   it('warns when the new certificate does not expire later than the active one', () => {
     const shorter = mint(TOPIC, 100);
-    const plan = planImport(withPending('acme', shorter.keyId, firstPlan.index), request(shorter.pem, { name: 'acme' }));
+    const plan = planImport(
+      withPending('acme', shorter.keyId, firstPlan.index),
+      request(shorter.pem, { name: 'acme' }),
+    );
     expect(plan.warnings.join()).toMatch(/no later than/);
   });
 
   it('warns when the Apple ID differs from the recorded one', () => {
     const renewal = mint(TOPIC, 730);
-    const plan = planImport(withPending('acme', renewal.keyId, firstPlan.index), request(renewal.pem, { name: 'acme', appleId: { plain: 'intern@acme.example', hash: hashAppleId('intern@acme.example') } }));
+    const plan = planImport(
+      withPending('acme', renewal.keyId, firstPlan.index),
+      request(renewal.pem, {
+        name: 'acme',
+        appleId: { plain: 'intern@acme.example', hash: hashAppleId('intern@acme.example') },
+      }),
+    );
     expect(plan.warnings.join()).toMatch(/Apple ID/);
   });
 
@@ -103,17 +133,26 @@ describe('planImport', () => {
     expect(codeOf(() => planImport(firstPlan.index, request(first.pem)))).toBe('ALREADY_IMPORTED');
     const expired = mint(TOPIC, -1, -400);
     expect(codeOf(() => planImport(withPending('old', expired.keyId), request(expired.pem)))).toBe('EXPIRED');
-    expect(planImport(withPending('old', expired.keyId), request(expired.pem, { allowExpired: true })).name).toBe('old');
+    expect(planImport(withPending('old', expired.keyId), request(expired.pem, { allowExpired: true })).name).toBe(
+      'old',
+    );
   });
 
-  it('takes the key from the file when the PEM holds it, and refuses a key that is not the certificate\'s', () => {
+  it("takes the key from the file when the PEM holds it, and refuses a key that is not the certificate's", () => {
     const withKey = mint(mdmTopic());
-    const plan = planImport(emptyIndex('s', 'passphrase', NOW), request(withKey.pem + withKey.key.privatePem, { name: 'legacy' }));
+    const plan = planImport(
+      emptyIndex('s', 'passphrase', NOW),
+      request(withKey.pem + withKey.key.privatePem, { name: 'legacy' }),
+    );
     expect(plan.keySource).toBe('file');
     expect(plan.fileKey?.keyId).toBe(withKey.keyId);
     expect(plan.isNewRecord).toBe(true);
     const wrongKey = newKeyPem().privatePem;
-    expect(codeOf(() => planImport(emptyIndex('s', 'passphrase', NOW), request(withKey.pem + wrongKey, { name: 'legacy' })))).toBe('KEY_MISMATCH');
-    expect(codeOf(() => planImport(emptyIndex('s', 'passphrase', NOW), request(withKey.pem + withKey.key.privatePem)))).toBe('USAGE');
+    expect(
+      codeOf(() => planImport(emptyIndex('s', 'passphrase', NOW), request(withKey.pem + wrongKey, { name: 'legacy' }))),
+    ).toBe('KEY_MISMATCH');
+    expect(
+      codeOf(() => planImport(emptyIndex('s', 'passphrase', NOW), request(withKey.pem + withKey.key.privatePem))),
+    ).toBe('USAGE');
   });
 });

@@ -26,7 +26,12 @@ const realDer = readdirSync(REAL)
 
 describe('certificate file parser (property)', () => {
   it('never throws anything but AppError on random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => onlyAppErrors(() => decodeCertificateFile(bytes, 'random'))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) =>
+        onlyAppErrors(() => decodeCertificateFile(bytes, 'random')),
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('never throws anything but AppError on mutated real certificates (bit flips, truncation, splices)', () => {
@@ -41,7 +46,12 @@ describe('certificate file parser (property)', () => {
         for (const [pos, xor] of flips) der[pos % der.length]! ^= xor;
         const bytes = cut === null ? der : der.subarray(0, cut % der.length);
         onlyAppErrors(() => decodeCertificateFile(bytes, 'mutated'));
-        onlyAppErrors(() => decodeCertificateFile(Buffer.from(`-----BEGIN CERTIFICATE-----\n${bytes.toString('base64')}\n-----END CERTIFICATE-----\n`), 'mutated.pem'));
+        onlyAppErrors(() =>
+          decodeCertificateFile(
+            Buffer.from(`-----BEGIN CERTIFICATE-----\n${bytes.toString('base64')}\n-----END CERTIFICATE-----\n`),
+            'mutated.pem',
+          ),
+        );
       }),
       { numRuns: 2000 },
     );
@@ -55,7 +65,14 @@ describe('certificate file parser (property)', () => {
   });
 
   it('never throws anything but AppError on random PEM-looking text', () => {
-    const label = fc.constantFrom('CERTIFICATE', 'PRIVATE KEY', 'RSA PRIVATE KEY', 'CERTIFICATE REQUEST', 'ENCRYPTED PRIVATE KEY', 'X');
+    const label = fc.constantFrom(
+      'CERTIFICATE',
+      'PRIVATE KEY',
+      'RSA PRIVATE KEY',
+      'CERTIFICATE REQUEST',
+      'ENCRYPTED PRIVATE KEY',
+      'X',
+    );
     fc.assert(
       fc.property(label, fc.string({ maxLength: 400 }), (l, body) => {
         const text = `-----BEGIN ${l}-----\n${body}\n-----END ${l}-----\n`;
@@ -75,7 +92,8 @@ function referencePemBlocks(text: string): Array<{ label: string; der: string }>
   const out: Array<{ label: string; der: string }> = [];
   for (const m of text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)) {
     const body = m[2]!.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new AppError('BAD_INPUT', `read PEM block "${m[1]}": its body is not valid base64`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body))
+      throw new AppError('BAD_INPUT', `read PEM block "${m[1]}": its body is not valid base64`);
     out.push({ label: m[1]!, der: Buffer.from(body, 'base64').toString('hex') });
   }
   return out;
@@ -93,7 +111,20 @@ const outcome = (fn: () => Array<{ label: string; der: string }>) => {
 describe('PEM reader (property)', () => {
   // pieces that make markers, near-markers, nested and overlapping markers, headers and bodies
   const piece = fc.oneof(
-    fc.constantFrom('-----BEGIN ', '-----END ', '-----', '----', 'CERTIFICATE', 'CERTIFICATE REQUEST', 'PRIVATE KEY', 'X', 'x', ' ', '\n', '\r\n'),
+    fc.constantFrom(
+      '-----BEGIN ',
+      '-----END ',
+      '-----',
+      '----',
+      'CERTIFICATE',
+      'CERTIFICATE REQUEST',
+      'PRIVATE KEY',
+      'X',
+      'x',
+      ' ',
+      '\n',
+      '\r\n',
+    ),
     fc.constantFrom('MIIB', 'AQAB', 'TWFu', '==', '=', 'Proc-Type: 4,ENCRYPTED\n', 'Bag Attributes\n', '%', '-'),
     fc.constantFrom('-----BEGIN X-----', '-----END X-----', '-----BEGIN CERTIFICATE-----', '-----END CERTIFICATE-----'),
     fc.string({ maxLength: 4 }),
@@ -148,9 +179,14 @@ describe('DER reader (property)', () => {
       return Uint8Array.from(out);
     };
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 39 }), fc.array(fc.nat({ max: 2 ** 31 }), { maxLength: 10 }), (a, b, rest) => {
-        expect(decodeOid(encode([a, b, ...rest]))).toBe([a, b, ...rest].join('.'));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 1 }),
+        fc.integer({ min: 0, max: 39 }),
+        fc.array(fc.nat({ max: 2 ** 31 }), { maxLength: 10 }),
+        (a, b, rest) => {
+          expect(decodeOid(encode([a, b, ...rest]))).toBe([a, b, ...rest].join('.'));
+        },
+      ),
     );
   });
 });
@@ -191,11 +227,14 @@ describe('push certificate request parser (property)', () => {
       { numRuns: 1000 },
     );
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 6 }), (flips) => {
-        const bytes = Buffer.from(b64);
-        for (const [pos, xor] of flips) bytes[pos % bytes.length]! ^= xor;
-        onlyAppErrors(() => parsePushRequest(bytes, 'flipped.b64'));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 6 }),
+        (flips) => {
+          const bytes = Buffer.from(b64);
+          for (const [pos, xor] of flips) bytes[pos % bytes.length]! ^= xor;
+          onlyAppErrors(() => parsePushRequest(bytes, 'flipped.b64'));
+        },
+      ),
       { numRuns: 1000 },
     );
     expect(logged).not.toHaveBeenCalled();
@@ -203,7 +242,12 @@ describe('push certificate request parser (property)', () => {
   });
 
   it('never throws anything but AppError on random text', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (text) => onlyAppErrors(() => parsePushRequest(Buffer.from(text), 'random'))), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (text) =>
+        onlyAppErrors(() => parsePushRequest(Buffer.from(text), 'random')),
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
@@ -222,7 +266,13 @@ describe('topic list extension (property)', () => {
     for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
     return Buffer.from([0x80 | bytes.length, ...bytes]);
   }
-  const entry = fc.record({ topic: fc.string({ minLength: 1, maxLength: 60 }), types: fc.array(fc.constantFrom('app', 'voip', 'complication', 'fileprovider', 'watchkit'), { minLength: 1, maxLength: 3 }) });
+  const entry = fc.record({
+    topic: fc.string({ minLength: 1, maxLength: 60 }),
+    types: fc.array(fc.constantFrom('app', 'voip', 'complication', 'fileprovider', 'watchkit'), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  });
 
   it('reads back every topic list it is given', () => {
     fc.assert(

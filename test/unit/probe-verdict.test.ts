@@ -14,8 +14,14 @@ describe('what an APNs answer means', () => {
     [{ kind: 'response', status: 429, reason: 'TooManyRequests' }, 'unreachable'],
     [{ kind: 'tls-error', code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', message: 'alert unknown ca' }, 'rejected'],
     [{ kind: 'closed-before-response' }, 'rejected'],
-    [{ kind: 'not-tls', code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number', port: 8080 }, 'unreachable'],
-    [{ kind: 'server-untrusted', code: 'CERT_SIGNATURE_FAILURE', message: 'certificate signature failure' }, 'unreachable'],
+    [
+      { kind: 'not-tls', code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number', port: 8080 },
+      'unreachable',
+    ],
+    [
+      { kind: 'server-untrusted', code: 'CERT_SIGNATURE_FAILURE', message: 'certificate signature failure' },
+      'unreachable',
+    ],
     [{ kind: 'unreachable', code: 'ECONNREFUSED', message: 'refused', port: 2197 }, 'unreachable'],
     [{ kind: 'timeout', port: 443, seconds: 10 }, 'unreachable'],
   ] as const)('%j is %s', (outcome, verdict) => {
@@ -25,6 +31,8 @@ describe('what an APNs answer means', () => {
     expect(interpretProbe({ kind: 'closed-before-response' }).detail).toMatch(/refused the client certificate/);
   });
   it('names the port when there is no connection', () => {
-    expect(interpretProbe({ kind: 'unreachable', code: 'ECONNREFUSED', message: 'x', port: 2197 }).detail).toContain('port 2197');
+    expect(interpretProbe({ kind: 'unreachable', code: 'ECONNREFUSED', message: 'x', port: 2197 }).detail).toContain(
+      'port 2197',
+    );
   });
 });

@@ -32,16 +32,46 @@ async function storeWithAcme(extraNames: string[] = []): Promise<Fixture> {
   for (const [i, name] of ['acme', ...extraNames].entries()) {
     const deps = makeDeps({ storeDir: store, now: daysFrom(NOW, -345), vault, interactive: false });
     const csrPath = join(work, `${name}-first.csr`);
-    await csr.run({ name, out: csrPath, email: undefined, country: undefined, commonName: undefined, appleId: APPLE_ID, force: false, vendorCert: undefined, vendorKey: undefined, chain: undefined, requestOut: undefined }, deps);
+    await csr.run(
+      {
+        name,
+        out: csrPath,
+        email: undefined,
+        country: undefined,
+        commonName: undefined,
+        appleId: APPLE_ID,
+        force: false,
+        vendorCert: undefined,
+        vendorKey: undefined,
+        chain: undefined,
+        requestOut: undefined,
+      },
+      deps,
+    );
     const certPath = join(work, `${name}-first.pem`);
-    signCsrFile(ca, csrPath, certPath, { topic: i === 0 ? topic : mdmTopic(), notBefore: daysFrom(NOW, -345), notAfter: daysFrom(NOW, 20 + i * 100) });
-    await importCommand.run({ file: certPath, name, appleId: undefined, allowNewTopic: false, allowExpired: false, passwordFile: undefined }, deps);
+    signCsrFile(ca, csrPath, certPath, {
+      topic: i === 0 ? topic : mdmTopic(),
+      notBefore: daysFrom(NOW, -345),
+      notAfter: daysFrom(NOW, 20 + i * 100),
+    });
+    await importCommand.run(
+      { file: certPath, name, appleId: undefined, allowNewTopic: false, allowExpired: false, passwordFile: undefined },
+      deps,
+    );
   }
   return { store, work, vault, topic };
 }
 
 function options(f: Fixture, extra: Partial<RenewOptions> = {}): RenewOptions {
-  return { name: undefined, appleId: undefined, csrOut: join(f.work, 'renew.csr'), reuseKey: false, yes: false, force: false, ...extra };
+  return {
+    name: undefined,
+    appleId: undefined,
+    csrOut: join(f.work, 'renew.csr'),
+    reuseKey: false,
+    yes: false,
+    force: false,
+    ...extra,
+  };
 }
 
 /** An answer that plays Apple: signs the CSR the wizard just wrote and gives the certificate's path. */
@@ -105,7 +135,11 @@ describe('renew wizard', () => {
   it('Apple ID mismatch declined: exit 1, nothing written', async () => {
     const f = await storeWithAcme();
     const before = treeDigest(f.store);
-    const { error, deps } = await runWizard(f, [{ confirm: true }, { input: 'intern@acme.example' }, { confirm: false }]);
+    const { error, deps } = await runWizard(f, [
+      { confirm: true },
+      { input: 'intern@acme.example' },
+      { confirm: false },
+    ]);
     expect(error?.code).toBe('APPLE_ID_MISMATCH');
     expect(error?.exitCode).toBe(1);
     expect(deps.stderr()).toMatch(/NOT the Apple ID recorded/);
@@ -116,13 +150,24 @@ describe('renew wizard', () => {
 
   it('Apple ID mismatch accepted: goes on to the CSR and the import', async () => {
     const f = await storeWithAcme();
-    const { code } = await runWizard(f, [{ confirm: true }, { input: 'intern@acme.example' }, { confirm: true }, appleSigns(f)]);
+    const { code } = await runWizard(f, [
+      { confirm: true },
+      { input: 'intern@acme.example' },
+      { confirm: true },
+      appleSigns(f),
+    ]);
     expect(code).toBe(0);
   });
 
   it('a wrong certificate path is explained and asked again', async () => {
     const f = await storeWithAcme();
-    const { code, deps } = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, { input: join(f.work, 'missing.pem') }, { input: join(f.work, 'renew.csr') }, appleSigns(f)]);
+    const { code, deps } = await runWizard(f, [
+      { confirm: true },
+      { input: APPLE_ID },
+      { input: join(f.work, 'missing.pem') },
+      { input: join(f.work, 'renew.csr') },
+      appleSigns(f),
+    ]);
     expect(code).toBe(0);
     expect(deps.prompter.validationMessages).toHaveLength(2);
     expect(deps.prompter.validationMessages[0]).toMatch(/missing\.pem: no such file/);
@@ -158,7 +203,11 @@ describe('renew wizard', () => {
     const f = await storeWithAcme();
     await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, 'cancel']);
     const oldKey = JSON.parse(readFileSync(join(f.store, 'index.json'), 'utf8')).records.acme.pendingKey.keyId;
-    const again = await runWizard(f, [{ confirm: true }, { select: /^Start over/ }, { input: APPLE_ID }, appleSigns(f)], { force: true });
+    const again = await runWizard(
+      f,
+      [{ confirm: true }, { select: /^Start over/ }, { input: APPLE_ID }, appleSigns(f)],
+      { force: true },
+    );
     expect(again.code).toBe(0);
     expect(again.index.records.acme.certificates.at(-1).keyId).not.toBe(oldKey);
   });
@@ -179,7 +228,9 @@ describe('renew wizard', () => {
   it('--reuse-key makes the CSR with the active key', async () => {
     const f = await storeWithAcme();
     const activeKey = JSON.parse(readFileSync(join(f.store, 'index.json'), 'utf8')).records.acme.certificates[0].keyId;
-    const { code, index } = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, appleSigns(f)], { reuseKey: true });
+    const { code, index } = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, appleSigns(f)], {
+      reuseKey: true,
+    });
     expect(code).toBe(0);
     expect(index.records.acme.certificates.map((c: { keyId: string }) => c.keyId)).toEqual([activeKey, activeKey]);
     expect(readdirSync(join(f.store, 'keys'))).toEqual([`${activeKey}.key`]);
@@ -211,7 +262,13 @@ describe('renew without a terminal (scripted twin)', () => {
     const f = await storeWithAcme();
     const r = await scripted(f, { name: 'acme', appleId: APPLE_ID }, true);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.deps.stdout())).toEqual({ schemaVersion: 1, name: 'acme', topic: f.topic, csrPath: join(f.work, 'renew.csr'), appleIdMatches: true });
+    expect(JSON.parse(r.deps.stdout())).toEqual({
+      schemaVersion: 1,
+      name: 'acme',
+      topic: f.topic,
+      csrPath: join(f.work, 'renew.csr'),
+      appleIdMatches: true,
+    });
   });
 
   it('an Apple ID mismatch is exit 1 without --yes, and goes on with --yes', async () => {

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyIndex, parseIndex, serializeIndex } from '../../src/core/index-model.js';
 import { validateName } from '../../src/core/names.js';
-import { openPrivateKey, parseWrappedMasterKey, sealPrivateKey, unwrapMasterKey, wrapMasterKey } from '../../src/core/sealed.js';
+import {
+  openPrivateKey,
+  parseWrappedMasterKey,
+  sealPrivateKey,
+  unwrapMasterKey,
+  wrapMasterKey,
+} from '../../src/core/sealed.js';
 import { AppError } from '../../src/errors.js';
 import { replaceFileAtomically } from '../../src/store/files.js';
 import { tempDir } from '../helpers/cli.js';
@@ -16,10 +22,35 @@ const FP = 'cd'.repeat(32);
 const ISO = '2026-01-01T00:00:00.000Z';
 /** An index the tool could have written, with one record whose fields `edit` changes. */
 function indexWith(edit: (record: Record<string, unknown>, cert: Record<string, unknown>) => void): string {
-  const cert: Record<string, unknown> = { serialNumber: '0A1B', fingerprintSha256: FP, notBefore: ISO, notAfter: ISO, importedAt: ISO, keyId: KEY_ID, status: 'active', file: `certs/${FP}.pem` };
-  const record: Record<string, unknown> = { name: 'acme', topic: 't', topicHash: null, appleIdHash: null, createdAt: ISO, updatedAt: ISO, pendingKey: { keyId: KEY_ID, createdAt: ISO, csrPath: null }, certificates: [cert], retiredAt: null };
+  const cert: Record<string, unknown> = {
+    serialNumber: '0A1B',
+    fingerprintSha256: FP,
+    notBefore: ISO,
+    notAfter: ISO,
+    importedAt: ISO,
+    keyId: KEY_ID,
+    status: 'active',
+    file: `certs/${FP}.pem`,
+  };
+  const record: Record<string, unknown> = {
+    name: 'acme',
+    topic: 't',
+    topicHash: null,
+    appleIdHash: null,
+    createdAt: ISO,
+    updatedAt: ISO,
+    pendingKey: { keyId: KEY_ID, createdAt: ISO, csrPath: null },
+    certificates: [cert],
+    retiredAt: null,
+  };
   edit(record, cert);
-  return JSON.stringify({ schemaVersion: 1, storeId: STORE_ID, secretBackend: 'passphrase', createdAt: ISO, records: { acme: record } });
+  return JSON.stringify({
+    schemaVersion: 1,
+    storeId: STORE_ID,
+    secretBackend: 'passphrase',
+    createdAt: ISO,
+    records: { acme: record },
+  });
 }
 
 describe('index.json', () => {
@@ -31,18 +62,36 @@ describe('index.json', () => {
     ['', /not valid JSON/],
     ['{"schemaVersion":1', /not valid JSON/],
     ['[]', /not a JSON object/],
-    ['{"schemaVersion":2,"storeId":"x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{}}', /schemaVersion 2/],
-    ['{"schemaVersion":1,"storeId":"x","secretBackend":"vault","createdAt":"2026-01-01T00:00:00Z","records":{}}', /secretBackend/],
-    [`{"schemaVersion":1,"storeId":"${STORE_ID}","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{"a":{"name":"b"}}}`, /record "a"/],
-    ['{"schemaVersion":1,"storeId":"../x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{}}', /storeId is not a UUID/],
+    [
+      '{"schemaVersion":2,"storeId":"x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{}}',
+      /schemaVersion 2/,
+    ],
+    [
+      '{"schemaVersion":1,"storeId":"x","secretBackend":"vault","createdAt":"2026-01-01T00:00:00Z","records":{}}',
+      /secretBackend/,
+    ],
+    [
+      `{"schemaVersion":1,"storeId":"${STORE_ID}","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{"a":{"name":"b"}}}`,
+      /record "a"/,
+    ],
+    [
+      '{"schemaVersion":1,"storeId":"../x","secretBackend":"keychain","createdAt":"2026-01-01T00:00:00Z","records":{}}',
+      /storeId is not a UUID/,
+    ],
     // ids and file names from the index become paths in the store: only the format the tool writes is accepted
-    [indexWith((r) => ((r.pendingKey as Record<string, unknown>).keyId = '../../x')), /pendingKey.keyId is not a key id/],
+    [
+      indexWith((r) => ((r.pendingKey as Record<string, unknown>).keyId = '../../x')),
+      /pendingKey.keyId is not a key id/,
+    ],
     [indexWith((_r, c) => (c.keyId = '../../../etc/ssl/private/server')), /certificates\[0\] keyId is not a key id/],
     [indexWith((_r, c) => (c.keyId = KEY_ID.toUpperCase())), /keyId is not a key id/],
     [indexWith((_r, c) => (c.file = `certs/../../${FP}.pem`)), /file is not certs\/<fingerprintSha256>.pem/],
     [indexWith((_r, c) => (c.file = `/etc/${FP}.pem`)), /file is not certs/],
     [indexWith((_r, c) => (c.file = 'certs/x.pem')), /file is not certs/],
-    [indexWith((_r, c) => ((c.fingerprintSha256 = '../x'), (c.file = 'certs/../x.pem'))), /fingerprintSha256 is not 64 hex digits/],
+    [
+      indexWith((_r, c) => ((c.fingerprintSha256 = '../x'), (c.file = 'certs/../x.pem'))),
+      /fingerprintSha256 is not 64 hex digits/,
+    ],
     [indexWith((r) => (r.topicHash = '../x')), /record "acme" is malformed/],
   ])('reports a damaged index %#', (text, message) => {
     let error: unknown;
@@ -56,7 +105,12 @@ describe('index.json', () => {
     expect((error as AppError).message).toMatch(message);
   });
   it('accepts the ids and file names the tool writes', () => {
-    expect(parseIndex(indexWith(() => undefined), 'index.json').records.acme!.certificates[0]!.file).toBe(`certs/${FP}.pem`);
+    expect(
+      parseIndex(
+        indexWith(() => undefined),
+        'index.json',
+      ).records.acme!.certificates[0]!.file,
+    ).toBe(`certs/${FP}.pem`);
   });
   it('refuses names that are not file- and shell-safe', () => {
     expect(validateName('acme-prod.2027')).toBe('acme-prod.2027');

@@ -9,7 +9,11 @@ describe('topicHash', () => {
     const topic = 'com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc';
     const expected = execFileSync('sha256sum', { input: topic }).toString().split(' ')[0];
     expect(topicHash(topic)).toBe(expected);
-    expect(topicHash('com.exämple.app')).toBe(execFileSync('sha256sum', { input: Buffer.from('com.exämple.app', 'utf8') }).toString().split(' ')[0]);
+    expect(topicHash('com.exämple.app')).toBe(
+      execFileSync('sha256sum', { input: Buffer.from('com.exämple.app', 'utf8') })
+        .toString()
+        .split(' ')[0],
+    );
   });
 });
 

@@ -22,15 +22,24 @@ export async function identityFromStore(name: string, deps: Deps): Promise<Ident
   const record = recordNamed(index, name);
   const active = record === undefined ? undefined : activeCertificate(record);
   if (record === undefined || active === undefined || record.retiredAt !== null) {
-    throw new AppError('NOT_FOUND', `load "${name}": no active certificate by that name in the store ${deps.store.dir}`, { hint: 'apns-cert list' });
+    throw new AppError(
+      'NOT_FOUND',
+      `load "${name}": no active certificate by that name in the store ${deps.store.dir}`,
+      { hint: 'apns-cert list' },
+    );
   }
-  const certificate = decodeCertificateFile(Buffer.from(await deps.store.readText(active.file)), active.file).certificates[0]!;
+  const certificate = decodeCertificateFile(Buffer.from(await deps.store.readText(active.file)), active.file)
+    .certificates[0]!;
   const key = await loadPrivateKey(deps.store, await unlockStore(deps.vaults, index), active.keyId);
   return { certificate, key, source: name };
 }
 
 /** A store record by name, or a file (PEM with its key, or .p12) when a file of that name exists. */
-export async function loadIdentity(nameOrFile: string, deps: Deps, opts: { passwordFile?: string | undefined } = {}): Promise<Identity> {
+export async function loadIdentity(
+  nameOrFile: string,
+  deps: Deps,
+  opts: { passwordFile?: string | undefined } = {},
+): Promise<Identity> {
   const isFile = nameOrFile === '-' || existsSync(nameOrFile);
   if (!isFile) return identityFromStore(validateName(nameOrFile), deps);
   const decoded = await readCertificates(nameOrFile, deps, opts);

@@ -27,7 +27,15 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
   return deps.store.withLock(async () => {
     const existing = await deps.store.readIndex();
     const base = existing ?? emptyIndex(randomUUID(), deps.backendForNewStore, now);
-    const plan = planImport(base, { decoded: req.decoded, source: req.source, name: req.name, appleId, allowNewTopic: req.allowNewTopic, allowExpired: req.allowExpired, now });
+    const plan = planImport(base, {
+      decoded: req.decoded,
+      source: req.source,
+      name: req.name,
+      appleId,
+      allowNewTopic: req.allowNewTopic,
+      allowExpired: req.allowExpired,
+      now,
+    });
     if (plan.fileKey !== undefined) {
       const unlocked = await unlockOrCreateStore(deps.store, deps.vaults, base.secretBackend, now);
       // A new store's master key is kept under the id unlockOrCreateStore gave it.

@@ -57,7 +57,13 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
   const csrPath = resolve(req.outPath);
 
   return deps.store.withLock(async () => {
-    const { index, masterKey } = await unlockOrCreateStore(deps.store, deps.vaults, deps.backendForNewStore, now, early);
+    const { index, masterKey } = await unlockOrCreateStore(
+      deps.store,
+      deps.vaults,
+      deps.backendForNewStore,
+      now,
+      early,
+    );
     const before = recordNamed(index, req.name);
     if (before?.retiredAt != null) {
       throw new AppError('USAGE', `make a CSR for "${req.name}": it was retired on ${before.retiredAt}`, {
@@ -69,7 +75,9 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     if (key === undefined) {
       const active = activeCertificate(record);
       if (active === undefined) {
-        throw new AppError('USAGE', `reuse the key of "${req.name}": it has no active certificate`, { hint: `apns-cert renew ${req.name}   # without --reuse-key` });
+        throw new AppError('USAGE', `reuse the key of "${req.name}": it has no active certificate`, {
+          hint: `apns-cert renew ${req.name}   # without --reuse-key`,
+        });
       }
       key = await loadPrivateKey(deps.store, masterKey, active.keyId);
     }
@@ -85,7 +93,10 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
 
     const { buildCsr } = await csrModule;
     const built = buildCsr(key, req.subject);
-    const companion = req.companion === undefined ? undefined : { ...req.companion, data: await req.companion.make(built.der, csrPath) };
+    const companion =
+      req.companion === undefined
+        ? undefined
+        : { ...req.companion, data: await req.companion.make(built.der, csrPath) };
 
     if (fresh !== undefined) await savePrivateKey(deps.store, masterKey, key);
     await deps.store.writeIndex(index);
@@ -93,7 +104,13 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     try {
       await writeOutputFile(req.outPath, built.pem, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
       written.push(req.outPath);
-      if (companion !== undefined) await writeOutputFile(companion.path, companion.data, { force: req.force, flag: companion.flag, storeDir: deps.store.dir, mode: 0o644 });
+      if (companion !== undefined)
+        await writeOutputFile(companion.path, companion.data, {
+          force: req.force,
+          flag: companion.flag,
+          storeDir: deps.store.dir,
+          mode: 0o644,
+        });
     } catch (error) {
       for (const path of written) rmSync(path, { force: true });
       const reverted = await deps.store.revertCommit().then(
@@ -106,9 +123,20 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
         details: [...error.details, ...(error.hint === undefined ? [] : [`first: ${error.hint}`])],
       });
     }
-    if (replaced !== null && replaced.keyId !== key.keyId && !record.certificates.some((c) => c.keyId === replaced.keyId)) {
+    if (
+      replaced !== null &&
+      replaced.keyId !== key.keyId &&
+      !record.certificates.some((c) => c.keyId === replaced.keyId)
+    ) {
       await deps.store.removeFile(keyPath(replaced.keyId));
     }
-    return { before, csrPath, companionPath: companion === undefined ? null : resolve(companion.path), keyId: key.keyId, replaced, appleIdMatches: matches };
+    return {
+      before,
+      csrPath,
+      companionPath: companion === undefined ? null : resolve(companion.path),
+      keyId: key.keyId,
+      replaced,
+      appleIdMatches: matches,
+    };
   });
 }

@@ -9,7 +9,6 @@ export interface ReadOptions {
   passwordFile?: string | undefined;
 }
 
-
 /**
  * Reads a certificate file by content: PEM, DER or PKCS#12. A .p12's password comes from --password-file,
  * else $APNS_CERT_P12_PASSWORD, else the empty password, else a prompt on a terminal.
@@ -19,10 +18,16 @@ export async function readCertificates(path: string, deps: Deps, opts: ReadOptio
 }
 
 /** The same, for bytes already read (a caller that first looked at what the file is). */
-export async function decodeCertificates(bytes: Buffer, path: string, deps: Deps, opts: ReadOptions = {}): Promise<DecodedFile> {
+export async function decodeCertificates(
+  bytes: Buffer,
+  path: string,
+  deps: Deps,
+  opts: ReadOptions = {},
+): Promise<DecodedFile> {
   if (!isPkcs12(bytes)) return decodeCertificateFile(bytes, path);
   const { decodePkcs12 } = await import('../../core/pkcs12.js');
-  if (opts.passwordFile !== undefined) return decodePkcs12(bytes, readSecretFile(opts.passwordFile, '--password-file'), path);
+  if (opts.passwordFile !== undefined)
+    return decodePkcs12(bytes, readSecretFile(opts.passwordFile, '--password-file'), path);
   const fromEnv = deps.env.APNS_CERT_P12_PASSWORD;
   if (fromEnv !== undefined) return decodePkcs12(bytes, fromEnv, path);
   try {

@@ -26,23 +26,38 @@ export async function loadVendor(inputs: VendorInputs, deps: Deps): Promise<Vend
   const vendorCert = decodeCertificateFile(await deps.readInput(inputs.vendorCert), inputs.vendorCert).certificates[0]!;
   const key = decodePrivateKeyFile(await deps.readInput(inputs.vendorKey), inputs.vendorKey);
   if (key.keyId !== vendorCert.publicKeyId) {
-    throw new AppError('KEY_MISMATCH', `vendor-sign: the vendor key ${inputs.vendorKey} does not match the vendor certificate ${inputs.vendorCert}`, {
-      hint: `apns-cert verify ${inputs.vendorCert} --key ${inputs.vendorKey}`,
-    });
+    throw new AppError(
+      'KEY_MISMATCH',
+      `vendor-sign: the vendor key ${inputs.vendorKey} does not match the vendor certificate ${inputs.vendorCert}`,
+      {
+        hint: `apns-cert verify ${inputs.vendorCert} --key ${inputs.vendorKey}`,
+      },
+    );
   }
   const now = deps.now();
   if (vendorCert.notAfter.getTime() <= now.getTime() || vendorCert.notBefore.getTime() > now.getTime()) {
-    throw new AppError('EXPIRED', `vendor-sign: the vendor certificate is not valid now (valid ${vendorCert.notBefore.toISOString()} to ${vendorCert.notAfter.toISOString()})`, {
-      hint: 'renew the MDM vendor certificate at developer.apple.com, then sign again',
-    });
+    throw new AppError(
+      'EXPIRED',
+      `vendor-sign: the vendor certificate is not valid now (valid ${vendorCert.notBefore.toISOString()} to ${vendorCert.notAfter.toISOString()})`,
+      {
+        hint: 'renew the MDM vendor certificate at developer.apple.com, then sign again',
+      },
+    );
   }
-  const given = inputs.chain === undefined ? undefined : decodeCertificateFile(await deps.readInput(inputs.chain), inputs.chain).certificates;
+  const given =
+    inputs.chain === undefined
+      ? undefined
+      : decodeCertificateFile(await deps.readInput(inputs.chain), inputs.chain).certificates;
   const verdict = checkChain(vendorCert, now, given === undefined ? undefined : extraCas(given));
   if (!verdict.valid) {
     const issuer = vendorCert.issuer.find((a) => a.type === 'CN')?.value ?? formatName(vendorCert.issuer);
-    throw new AppError('BAD_INPUT', `vendor-sign: no valid chain for the vendor certificate, issued by "${issuer}": ${verdict.problem}`, {
-      hint: 'apns-cert vendor-sign ... --chain <pem with the intermediate and the root>',
-    });
+    throw new AppError(
+      'BAD_INPUT',
+      `vendor-sign: no valid chain for the vendor certificate, issued by "${issuer}": ${verdict.problem}`,
+      {
+        hint: 'apns-cert vendor-sign ... --chain <pem with the intermediate and the root>',
+      },
+    );
   }
   return { key, chain: [vendorCert, ...verdict.cas] };
 }
@@ -52,7 +67,10 @@ export async function signAsVendor(csrDer: Buffer, csrSource: string, vendor: Ve
   const { parseCsr } = await import('../../core/csr-parse.js');
   const { buildPushRequest } = await import('../../core/push-request.js');
   if (!parseCsr(csrDer, csrSource).signatureValid) {
-    throw new AppError('BAD_INPUT', `vendor-sign ${csrSource}: the CSR's own signature does not verify (damaged or altered)`);
+    throw new AppError(
+      'BAD_INPUT',
+      `vendor-sign ${csrSource}: the CSR's own signature does not verify (damaged or altered)`,
+    );
   }
   return buildPushRequest(csrDer, vendor.chain, vendor.key.key).base64;
 }
