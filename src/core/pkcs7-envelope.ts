@@ -1,5 +1,6 @@
 import { X509Certificate, constants, createDecipheriv, createPublicKey, privateDecrypt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { definiteLengths } from './ber.js';
 import { encodedNames } from './certificate.js';
 import { DerError, Tag, children, decodeOid, expectTag, readTlv, value } from './der.js';
 import type { Tlv } from './der.js';
@@ -249,12 +250,13 @@ function encryptedContentBytes(r: Reader, tlv: Tlv | undefined): Buffer {
   throw new DerError(`encrypted content: unexpected tag 0x${tlv.tag.toString(16)}`);
 }
 
-/** Parses a ContentInfo holding an EnvelopedData (DER). */
+/** Parses a ContentInfo holding an EnvelopedData (DER, or BER with indefinite lengths as `openssl cms -stream` writes). */
 export function parseEnvelope(der: Uint8Array): Envelope {
-  const r = reader(Buffer.from(der));
+  let r: Reader;
   let contentInfo: Tlv[];
   let contentType: string;
   try {
+    r = reader(definiteLengths(der));
     const outer = expectTag(readTlv(r.buf, 0), Tag.sequence, 'ContentInfo');
     if (outer.end !== r.buf.length) throw new DerError('trailing bytes after the ContentInfo');
     contentInfo = children(r.buf, outer);

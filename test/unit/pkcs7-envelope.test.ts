@@ -2,7 +2,9 @@ import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { definiteLengths } from '../../src/core/ber.js';
 import { toPem } from '../../src/core/certificate.js';
+import { DerError, readTlv } from '../../src/core/der.js';
 import { context, oid, sequence, tlv } from '../../src/core/der-encode.js';
 import { buildExchangeCertificate, ExchangeCertError } from '../../src/core/exchange-cert.js';
 import {
@@ -159,6 +161,48 @@ describe('decryptEnvelope', () => {
     expect(error.reason).toBe('unsupported-cipher');
     expect(error.detail).toBe('2.16.840.1.101.3.4.1.46');
     expect(error.message).toMatch(/^[^\n]+2\.16\.840\.1\.101\.3\.4\.1\.46\)$/);
+  });
+});
+
+describe('definiteLengths (BER → DER)', () => {
+  const der = encryptEnvelope(Buffer.from('x'.repeat(100)), exchange().pem, 'aes-128-cbc');
+
+  it('gives DER back unchanged, and an indefinite-length form back as that DER', () => {
+    expect(definiteLengths(der)).toEqual(der);
+    // the outer SEQUENCE and [0] re-encoded with indefinite lengths
+    const inner = der.subarray(2 + (der[1]! & 0x7f));
+    const ctx = readTlv(inner, inner.indexOf(0xa0));
+    const eoc = Buffer.from([0, 0]);
+    const enveloped = inner.subarray(ctx.valueStart, ctx.end);
+    const ber = Buffer.concat([
+      Buffer.from([0x30, 0x80]),
+      inner.subarray(0, ctx.start),
+      Buffer.from([0xa0, 0x80]),
+      enveloped,
+      eoc,
+      eoc,
+    ]);
+    expect(definiteLengths(ber)).toEqual(der);
+  });
+
+  it('throws only DerError on random and truncated input (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), (bytes, cut) => {
+        for (const input of [bytes, der.subarray(0, cut % der.length)]) {
+          try {
+            definiteLengths(input);
+          } catch (error) {
+            expect(error).toBeInstanceOf(DerError);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    const deep = Buffer.concat([
+      ...Array(100).fill(Buffer.from([0x30, 0x80])),
+      ...Array(100).fill(Buffer.from([0, 0])),
+    ]);
+    expect(() => definiteLengths(deep)).toThrow(DerError);
   });
 });
 
