@@ -156,6 +156,34 @@ describe('decryptEnvelope', () => {
     expect(reasonOf(() => decryptEnvelope(der, sameName.der, ex.key))).toBe('no-recipient');
   });
 
+  it('throws nothing but EnvelopeError on random bytes and damaged envelopes (property)', () => {
+    const der = encryptEnvelope(plaintext, ex.pem, 'aes-256-cbc');
+    const only = (input: Uint8Array) => {
+      try {
+        decryptEnvelope(input, ex.der, ex.key);
+      } catch (error) {
+        expect(error).toBeInstanceOf(EnvelopeError);
+        expect((error as Error).message).not.toMatch(/\n/);
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 1024 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 6 }),
+        fc.nat(),
+        (random, flips, cut) => {
+          only(random);
+          const damaged = Buffer.from(der);
+          for (const [at, x] of flips) damaged[at % damaged.length]! ^= x;
+          only(damaged);
+          only(der.subarray(0, cut % der.length));
+          only(Buffer.from(damaged.toString('hex')));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('error messages are one line and carry their reason as data', () => {
     const error = new EnvelopeError('unsupported-cipher', '2.16.840.1.101.3.4.1.46');
     expect(error.reason).toBe('unsupported-cipher');
