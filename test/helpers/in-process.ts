@@ -59,7 +59,8 @@ async function runNow(args: string[], opts: InProcessOptions): Promise<CliResult
   const input = opts.input ?? '';
   const io: Io = {
     argv: ['node', 'apns-cert', ...args],
-    env: opts.env ?? inProcessEnv(),
+    // as spawn() does: a variable set to undefined is not in the child's environment
+    env: Object.fromEntries(Object.entries(opts.env ?? inProcessEnv()).filter(([, v]) => v !== undefined)),
     stdin: () => Readable.from(input.length > 0 ? [Buffer.from(input)] : []) as unknown as NodeJS.ReadStream,
     stderrStream: () => stderrStream as unknown as NodeJS.WriteStream,
     stdout: { write: (text: string) => (stdout += text) },
