@@ -21,7 +21,7 @@ describe('runInProcess gives what the bundle gives: exit code, stdout and stderr
 
   it.each(cases)('%s', async (_what, args, opts = {}) => {
     const env = cleanEnv({ APNS_CERT_STORE: join(tempDir(), 'store'), APNS_CERT_PASSPHRASE: 'same' });
-    const input = opts.input === 'stdin' ? readFileSync(fixture, 'utf8') : undefined;
+    const input = opts.input === 'stdin' ? readFileSync(fixture, 'utf8') : '';
     const spawned = await runCli(args, { env, input });
     const inProcess = await runInProcess(args, { env, input });
     expect(inProcess).toEqual(spawned);
