@@ -6,8 +6,9 @@
  * the bundle with runCli (test/helpers/cli.ts).
  *
  * Differences from runCli a test must know:
- * - The keychain backend cannot run here (its child process is a file of the bundle): give every store the
- *   passphrase backend (APNS_CERT_PASSPHRASE or APNS_CERT_SECRET_BACKEND=passphrase), keychain tests spawn.
+ * - The keychain backend cannot run here: its child process is a file of the bundle (dist/keychain-child.cjs),
+ *   so a store on the keychain answers 69 "the keychain process ended". Give every store the passphrase backend
+ *   (APNS_CERT_PASSPHRASE or APNS_CERT_SECRET_BACKEND=passphrase); keychain tests spawn.
  * - Code that reads the process rather than the Io sees the test process: os.homedir() (renew's `~/` paths, the
  *   default store directory; cleanEnv keeps the same HOME, so they agree), the prompts' stdin (only used on a
  *   terminal, which tty:false rules out), commander's NO_COLOR/FORCE_COLOR checks for help colouring.
