@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REAL, cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import {
   createFakeCa,
   createVendorHierarchy,
@@ -52,7 +53,7 @@ describe('PKCS#12 in and out', () => {
 
   it('imports an OpenSSL 3 .p12 (AES-256, SHA-256 MAC) holding a chain: picks the leaf whose key is present and says so', async () => {
     const store = tempDir();
-    const r = await runCli(
+    const r = await runInProcess(
       ['import', join(work, 'modern.p12'), '--name', 'p12', '--password-file', join(work, 'pw'), '--json'],
       { env: env(store) },
     );
@@ -62,39 +63,47 @@ describe('PKCS#12 in and out', () => {
   });
 
   it('imports a legacy .p12 (RC2/3DES, SHA-1 MAC) with the password from the environment', async () => {
-    const r = await runCli(['import', join(work, 'legacy.p12'), '--name', 'legacy'], {
+    const r = await runInProcess(['import', join(work, 'legacy.p12'), '--name', 'legacy'], {
       env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'p12 secret' }),
     });
     expect(r.code, r.stderr).toBe(0);
   });
 
   it('imports a .p12 with an empty password without asking', async () => {
-    const r = await runCli(['import', join(work, 'nopass.p12'), '--name', 'nopass'], { env: env(tempDir()) });
+    const r = await runInProcess(['import', join(work, 'nopass.p12'), '--name', 'nopass'], { env: env(tempDir()) });
     expect(r.code, r.stderr).toBe(0);
   });
 
   it('a wrong password is exit 77 and leaves the store byte-identical; no password and no terminal is exit 64', async () => {
     const store = tempDir();
-    expect((await runCli(['import', join(work, 'nopass.p12'), '--name', 'first'], { env: env(store) })).code).toBe(0);
+    expect(
+      (await runInProcess(['import', join(work, 'nopass.p12'), '--name', 'first'], { env: env(store) })).code,
+    ).toBe(0);
     const before = treeDigest(store);
-    let r = await runCli(['import', join(work, 'legacy.p12'), '--name', 'x', '--password-file', join(work, 'wrong')], {
-      env: env(store),
-    });
+    let r = await runInProcess(
+      ['import', join(work, 'legacy.p12'), '--name', 'x', '--password-file', join(work, 'wrong')],
+      {
+        env: env(store),
+      },
+    );
     expect(r.code).toBe(77);
     expect(r.stderr).toMatch(/^apns-cert: open .*legacy\.p12: wrong \.p12 password/);
     expect(hasStackTrace(r.stderr)).toBe(false);
-    r = await runCli(['import', join(work, 'modern.p12'), '--name', 'x'], { env: env(store) });
+    r = await runInProcess(['import', join(work, 'modern.p12'), '--name', 'x'], { env: env(store) });
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/needs its password/);
     expect(treeDigest(store)).toBe(before);
   });
 
   it('a .p12 without a key needs a pending key in the store', async () => {
-    const r = await runCli(['import', join(work, 'nokey.p12'), '--name', 'x', '--password-file', join(work, 'wrong')], {
-      env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'x' }),
-    });
+    const r = await runInProcess(
+      ['import', join(work, 'nokey.p12'), '--name', 'x', '--password-file', join(work, 'wrong')],
+      {
+        env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'x' }),
+      },
+    );
     expect(r.code).toBe(77); // --password-file wins over the environment
-    const r2 = await runCli(['import', join(work, 'nokey.p12'), '--name', 'x'], {
+    const r2 = await runInProcess(['import', join(work, 'nokey.p12'), '--name', 'x'], {
       env: env(tempDir(), { APNS_CERT_P12_PASSWORD: 'x' }),
     });
     expect(r2.code).toBe(65);
@@ -136,17 +145,17 @@ describe('PKCS#12 in and out', () => {
 
   it('exports PEM (certificate + key, or --cert-only); a .p12 without a password is refused', async () => {
     const store = tempDir();
-    await runCli(['import', join(work, 'nopass.p12'), '--name', 'acme'], { env: env(store) });
+    await runInProcess(['import', join(work, 'nopass.p12'), '--name', 'acme'], { env: env(store) });
     const out = tempDir();
-    let r = await runCli(['export', 'acme', '--pem', join(out, 'both.pem')], { env: env(store) });
+    let r = await runInProcess(['export', 'acme', '--pem', join(out, 'both.pem')], { env: env(store) });
     expect(r.code, r.stderr).toBe(0);
     expect(
-      (await runCli(['verify', join(out, 'both.pem'), '--key', join(out, 'both.pem')], { env: env(store) })).code,
+      (await runInProcess(['verify', join(out, 'both.pem'), '--key', join(out, 'both.pem')], { env: env(store) })).code,
     ).toBe(0);
-    r = await runCli(['export', 'acme', '--pem', join(out, 'cert.pem'), '--cert-only'], { env: env(store) });
+    r = await runInProcess(['export', 'acme', '--pem', join(out, 'cert.pem'), '--cert-only'], { env: env(store) });
     expect(r.code).toBe(0);
     expect(readFileSync(join(out, 'cert.pem'), 'utf8')).not.toContain('PRIVATE KEY');
-    r = await runCli(['export', 'acme', '--p12', join(out, 'x.p12')], { env: env(store) });
+    r = await runInProcess(['export', 'acme', '--p12', join(out, 'x.p12')], { env: env(store) });
     expect(r.code).toBe(64);
     expect(existsSync(join(out, 'x.p12'))).toBe(false);
   });
@@ -169,7 +178,9 @@ describe('vendor signing', () => {
     writeFileSync(join(work, 'expired.key'), expired.vendor.privatePem);
     writeFileSync(join(work, 'expired-chain.pem'), expired.wwdr.pem + expired.root.pem);
     writeFileSync(join(work, 'other.key'), newKeyPem().privatePem);
-    expect((await runCli(['csr', '--name', 'customer', '--out', join(work, 'customer.csr')], { env })).code).toBe(0);
+    expect((await runInProcess(['csr', '--name', 'customer', '--out', join(work, 'customer.csr')], { env })).code).toBe(
+      0,
+    );
   });
 
   it('writes a request whose SHA-256 signature openssl verifies and which inspect reads back', async () => {
@@ -247,7 +258,7 @@ describe('vendor signing', () => {
       };
       for (let i = 0; i < overrides.length; i += 2) args[overrides[i]!] = overrides[i + 1] ?? null;
       const argv = Object.entries(args).flatMap(([k, v]) => (v === null ? [] : [k, join(work, v)]));
-      const r = await runCli(['vendor-sign', ...argv], { env });
+      const r = await runInProcess(['vendor-sign', ...argv], { env });
       expect(r.code).toBe(code);
       expect(r.stderr).toMatch(message);
       expect(hasStackTrace(r.stderr)).toBe(false);
@@ -257,7 +268,7 @@ describe('vendor signing', () => {
 
   it('csr --vendor-cert does both in one step; a refused vendor check writes no key and no CSR', async () => {
     const before = treeDigest(store);
-    let r = await runCli(
+    let r = await runInProcess(
       [
         'csr',
         '--name',
@@ -276,7 +287,7 @@ describe('vendor signing', () => {
     expect(r.code).toBe(65);
     expect(existsSync(join(work, 'bad.csr'))).toBe(false);
     expect(treeDigest(store)).toBe(before);
-    r = await runCli(
+    r = await runInProcess(
       [
         'csr',
         '--name',
@@ -297,7 +308,7 @@ describe('vendor signing', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).requestPath).toBe(join(work, 'one.req'));
-    const inspected = JSON.parse((await runCli(['inspect', join(work, 'one.req'), '--json'], { env })).stdout);
+    const inspected = JSON.parse((await runInProcess(['inspect', join(work, 'one.req'), '--json'], { env })).stdout);
     expect(inspected).toMatchObject({ signatureValid: true, csrSubject: 'CN=one-step' });
   });
 
@@ -306,7 +317,7 @@ describe('vendor signing', () => {
       join(work, 'junk.req'),
       Buffer.from('<?xml version="1.0"?><plist><dict><key>x</key>').toString('base64'),
     );
-    const r = await runCli(['inspect', join(work, 'junk.req')], { env });
+    const r = await runInProcess(['inspect', join(work, 'junk.req')], { env });
     expect(r.code).toBe(65);
     expect(r.stderr.trim().split('\n')[0]).toMatch(/^apns-cert: read .*junk\.req: not a valid plist/);
     expect(r.stderr).not.toMatch(/xmldom/);
@@ -316,17 +327,17 @@ describe('vendor signing', () => {
 describe('Apple chain in inspect and verify', () => {
   const real = join(REAL, 'mdm-push_abacus_APSP-51423b26_2020.pem');
   it('verify --apple-chain holds inside the validity, fails (1) outside and for a test CA', async () => {
-    expect((await runCli(['verify', real, '--apple-chain', '--at', '2020-06-01'])).code).toBe(0);
-    const now = await runCli(['verify', real, '--apple-chain', '--json']);
+    expect((await runInProcess(['verify', real, '--apple-chain', '--at', '2020-06-01'])).code).toBe(0);
+    const now = await runInProcess(['verify', real, '--apple-chain', '--json']);
     expect(now.code).toBe(1);
     expect(JSON.parse(now.stdout).checks[0]).toMatchObject({ check: 'apple-chain', ok: false });
-    const fake = await runCli(['verify', join(REAL, 'fake_pushy_single-topic-client.pem'), '--apple-chain']);
+    const fake = await runInProcess(['verify', join(REAL, 'fake_pushy_single-topic-client.pem'), '--apple-chain']);
     expect(fake.code).toBe(1);
     expect(fake.stderr).toMatch(/not an Apple CA/);
   });
 
   it('inspect --json shows kind, environment, topics and the chain verdict', async () => {
-    const r = await runCli([
+    const r = await runInProcess([
       'inspect',
       join(REAL, 'app-push_ru.firstbit.bitmobile_2015_production-ios.pem'),
       '--json',
@@ -345,7 +356,7 @@ describe('Apple chain in inspect and verify', () => {
         root: 'Apple Root CA',
       },
     });
-    const text = await runCli(['inspect', join(REAL, 'fake_pushy_ca.pem')]);
+    const text = await runInProcess(['inspect', join(REAL, 'fake_pushy_ca.pem')]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/apple chain\s+not Apple-issued/);
   });
@@ -354,16 +365,16 @@ describe('Apple chain in inspect and verify', () => {
     const store = tempDir();
     const work = tempDir(); // the CSR goes outside the store, which refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
-    expect((await runCli(['csr', '--name', 'app', '--out', join(work, 'app.csr')], { env })).code).toBe(0);
+    expect((await runInProcess(['csr', '--name', 'app', '--out', join(work, 'app.csr')], { env })).code).toBe(0);
     signCsrFile(ca, join(work, 'app.csr'), join(work, 'app.pem'), {
       topic: 'com.example.app',
       commonName: 'Apple Push Services: com.example.app',
       notBefore: daysFrom(NOW, -1),
       notAfter: daysFrom(NOW, 20),
     });
-    const r = await runCli(['import', join(work, 'app.pem'), '--json'], { env });
+    const r = await runInProcess(['import', join(work, 'app.pem'), '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'app', topic: 'com.example.app' });
-    expect((await runCli(['check-expiry'], { env })).code).toBe(1);
+    expect((await runInProcess(['check-expiry'], { env })).code).toBe(1);
   });
 });

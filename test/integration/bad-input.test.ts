@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REAL, cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
+import { REAL, cleanEnv, hasStackTrace, tempDir, treeDigest } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
@@ -14,7 +15,7 @@ beforeAll(async () => {
   store = tempDir();
   work = tempDir();
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'pass phrase' });
-  const csr = await runCli(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env });
+  const csr = await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env });
   expect(csr.code, csr.stderr).toBe(0);
   const ca = createFakeCa();
   signCsrFile(ca, join(work, 'acme.csr'), join(work, 'good.pem'), {
@@ -22,7 +23,7 @@ beforeAll(async () => {
     notBefore: daysFrom(NOW, -1),
     notAfter: daysFrom(NOW, 300),
   });
-  const imported = await runCli(['import', join(work, 'good.pem')], { env });
+  const imported = await runInProcess(['import', join(work, 'good.pem')], { env });
   expect(imported.code, imported.stderr).toBe(0);
   writeFileSync(join(work, 'empty.pem'), '');
   writeFileSync(join(work, 'random.bin'), randomBytes(700));
@@ -79,7 +80,7 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
   ];
   it.each(cases)('%s', async (_what, args, code, message) => {
     const before = treeDigest(store);
-    const r = await runCli(args(), { env });
+    const r = await runInProcess(args(), { env });
     expect(r.code, r.stderr).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.startsWith('apns-cert: ')).toBe(true);
@@ -89,7 +90,7 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
 
   it('a wrong passphrase is exit 77 and changes nothing', async () => {
     const before = treeDigest(store);
-    const r = await runCli(['csr', '--name', 'other', '--out', join(work, 'other.csr')], {
+    const r = await runInProcess(['csr', '--name', 'other', '--out', join(work, 'other.csr')], {
       env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' },
     });
     expect(r.code).toBe(77);
@@ -98,7 +99,7 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
   });
 
   it('the passphrase backend with no passphrase and no terminal is exit 69 with the way out', async () => {
-    const r = await runCli(['csr', '--name', 'other', '--out', join(work, 'other2.csr')], {
+    const r = await runInProcess(['csr', '--name', 'other', '--out', join(work, 'other2.csr')], {
       env: { ...env, APNS_CERT_PASSPHRASE: undefined },
     });
     expect(r.code).toBe(69);
@@ -106,7 +107,7 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
   });
 
   it('a CSR file is not overwritten without --force (exit 73, checked before any work)', async () => {
-    const r = await runCli(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env });
+    const r = await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env });
     expect(r.code).toBe(73);
     expect(r.stderr).toMatch(/already exists/);
   });
@@ -121,12 +122,12 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
       ['csr', '--name', 'x', '--out', join(work, 'x.csr')],
       ['import', join(work, 'good.pem'), '--name', 'x'],
     ]) {
-      const r = await runCli(args, { env: denv });
+      const r = await runInProcess(args, { env: denv });
       expect(r.code, r.stderr).toBe(65);
       expect(r.stderr).toMatch(/read the store index .*index.json: not valid JSON/);
       expect(hasStackTrace(r.stderr)).toBe(false);
     }
-    const r = await runCli(['check-expiry'], { env: denv });
+    const r = await runInProcess(['check-expiry'], { env: denv });
     expect(r.code).toBe(3);
     expect(readFileSync(join(damagedStore, 'index.json'), 'utf8')).toBe(text);
   });
@@ -136,10 +137,10 @@ describe('bad input gets one clear line, the right exit code, and never a stack 
     const odd = tempDir();
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(odd, 'index.json'));
-    const quiet = await runCli(['list'], { env: { ...env, APNS_CERT_STORE: odd } });
+    const quiet = await runInProcess(['list'], { env: { ...env, APNS_CERT_STORE: odd } });
     expect(quiet.code).not.toBe(0);
     expect(hasStackTrace(quiet.stderr)).toBe(false);
-    const debug = await runCli(['list'], { env: { ...env, APNS_CERT_STORE: odd, APNS_CERT_DEBUG: '1' } });
+    const debug = await runInProcess(['list'], { env: { ...env, APNS_CERT_STORE: odd, APNS_CERT_DEBUG: '1' } });
     expect(hasStackTrace(debug.stderr)).toBe(true);
   });
 });

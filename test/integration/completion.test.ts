@@ -3,6 +3,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { Terminal, tmuxAvailable } from '../helpers/tmux.js';
 
 const shellAvailable = (shell: string) => {
@@ -34,7 +35,7 @@ beforeAll(async () => {
   withFile = tempDir();
   writeFileSync(join(withFile, FILE), '');
   for (const name of ['acme-prod', 'acme-dev'])
-    expect((await runCli(['csr', '--name', name, '--out', join(dir, `${name}.csr`)], { env })).code).toBe(0);
+    expect((await runInProcess(['csr', '--name', name, '--out', join(dir, `${name}.csr`)], { env })).code).toBe(0);
   for (const shell of ['bash', 'zsh', 'fish']) {
     const r = await runCli(['completion', shell], { env });
     expect(r.code).toBe(0);
@@ -180,7 +181,7 @@ describe('shell completion', () => {
   });
 
   it('an unknown shell is a usage error', async () => {
-    const r = await runCli(['completion', 'tcsh'], { env });
+    const r = await runInProcess(['completion', 'tcsh'], { env });
     expect(r.code).toBe(64);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 
 const COMMANDS = [
   'csr',
@@ -26,7 +27,7 @@ describe('--help', () => {
     expect(r.stdout).toContain('EXIT CODES');
   });
   it.each(COMMANDS)('%s documents its exit codes and examples', async (command) => {
-    const r = await runCli([command, '--help']);
+    const r = await runInProcess([command, '--help']);
     expect(r.code).toBe(0);
     const exitCodes = r.stdout.split('EXIT CODES')[1]?.split('EXAMPLES')[0] ?? '';
     expect(exitCodes).toMatch(/^ {2}0 /m);

@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { OID } from '../../src/core/certificate.js';
 import { decodeCertificateFile, decodeCsrFile } from '../../src/core/input.js';
 import { buildPushRequest } from '../../src/core/push-request.js';
-import { REAL, runCli, tempDir } from '../helpers/cli.js';
+import { REAL, tempDir } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createFakeCa, createVendorHierarchy, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 
 const info = (pem: string) => decodeCertificateFile(Buffer.from(pem), 'chain.pem').certificates[0]!;
@@ -38,7 +39,7 @@ describe('inspect: push certificate requests, their chain link by link', () => {
   });
 
   it('the real request chains to Apple Root CA (exit 0)', async () => {
-    const r = await runCli(['inspect', join(REAL, 'push-cert-request_abacus_2018.plist')]);
+    const r = await runInProcess(['inspect', join(REAL, 'push-cert-request_abacus_2018.plist')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       /chain links\s+valid: MDM Vendor: Abacus Research AG -> Apple Worldwide Developer Relations Certification Authority -> Apple Root CA\n/,
@@ -47,14 +48,14 @@ describe('inspect: push certificate requests, their chain link by link', () => {
 
   it('the real request with the wrong WWDR intermediate: the signature is valid, the chain is broken, exit 1', async () => {
     const file = join(dir, 'real-wrong-wwdr.plist');
-    const r = await runCli(['inspect', file]);
+    const r = await runInProcess(['inspect', file]);
     expect(r.code, r.stdout).toBe(1);
     expect(r.stdout).toMatch(/OU=G3/);
     expect(r.stdout).toMatch(
       /chain links\s+BROKEN: "MDM Vendor: Abacus Research AG" is issued by ".*OU=Apple Worldwide Developer Relations.*", but the next certificate of the chain is ".*OU=G3.*"/,
     );
     expect(r.stdout).toMatch(/signature\s+valid/);
-    const json = await runCli(['inspect', file, '--json']);
+    const json = await runInProcess(['inspect', file, '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({
       signatureValid: true,
@@ -63,7 +64,7 @@ describe('inspect: push certificate requests, their chain link by link', () => {
   });
 
   it('a minted vendor chain with an intermediate of the right name and another key: broken link, exit 1', async () => {
-    const r = await runCli(['inspect', join(dir, 'wrong-intermediate.req'), '--json']);
+    const r = await runInProcess(['inspect', join(dir, 'wrong-intermediate.req'), '--json']);
     expect(r.code, r.stderr).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ signatureValid: true, chainCheck: { valid: false, brokenLink: 0 } });
@@ -73,7 +74,7 @@ describe('inspect: push certificate requests, their chain link by link', () => {
   });
 
   it('a minted vendor chain whose links hold is shown as not Apple-issued (exit 0, as for certificates)', async () => {
-    const r = await runCli(['inspect', join(dir, 'whole.req')]);
+    const r = await runInProcess(['inspect', join(dir, 'whole.req')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       /chain links\s+not Apple-issued \(the chain ends at "Test Root CA", which is not an Apple root\)/,
@@ -84,14 +85,14 @@ describe('inspect: push certificate requests, their chain link by link', () => {
 describe('inspect: certificates, only what they say', () => {
   it('the real MDM vendor certificate: kind mdm-vendor, its UID is not a push topic', async () => {
     const file = join(REAL, 'mdm-vendor_abacus_REVH4Q2Z39_2018.pem');
-    const r = await runCli(['inspect', file]);
+    const r = await runInProcess(['inspect', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^kind\s+mdm-vendor$/m);
     expect(r.stdout).toMatch(
       /^topic\s+none \(the UID "REVH4Q2Z39" is not a push topic: this is an MDM vendor certificate, which signs push certificate requests\)$/m,
     );
     expect(r.stdout).not.toMatch(/no UID/);
-    const json = JSON.parse((await runCli(['inspect', file, '--json'])).stdout);
+    const json = JSON.parse((await runInProcess(['inspect', file, '--json'])).stdout);
     expect(json).toMatchObject({ kind: 'mdm-vendor', uid: 'REVH4Q2Z39', topic: null, environment: null });
   });
 
@@ -111,12 +112,12 @@ describe('inspect: certificates, only what they say', () => {
     cert.sign(ca.key, forge.md.sha256.create());
     const file = join(tempDir(), 'v1.pem');
     writeFileSync(file, forge.pki.certificateToPem(cert));
-    const r = await runCli(['inspect', file]);
+    const r = await runInProcess(['inspect', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^kind\s+mdm$/m);
     expect(r.stdout).toMatch(/^environment\s+not stated \(no APNs environment extension in the certificate\)$/m);
     expect(r.stdout).not.toMatch(/production/);
-    expect(JSON.parse((await runCli(['inspect', file, '--json'])).stdout)).toMatchObject({
+    expect(JSON.parse((await runInProcess(['inspect', file, '--json'])).stdout)).toMatchObject({
       kind: 'mdm',
       environment: null,
     });

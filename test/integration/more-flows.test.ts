@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REAL, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
@@ -24,23 +25,23 @@ describe('import of a certificate that carries its own key', () => {
     writeFileSync(join(work, 'bundle.pem'), keyPem + certPem);
     writeFileSync(join(work, 'key.pem'), keyPem);
 
-    let r = await runCli(['import', join(work, 'bundle.pem')], { env });
+    let r = await runInProcess(['import', join(work, 'bundle.pem')], { env });
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/--name/);
 
-    r = await runCli(['import', join(work, 'bundle.pem'), '--name', 'legacy', '--json'], { env });
+    r = await runInProcess(['import', join(work, 'bundle.pem'), '--name', 'legacy', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ schemaVersion: 1, name: 'legacy', keySource: 'file', renewal: false, kind: 'mdm' });
     expect(readFileSync(join(store, 'index.json'), 'utf8')).not.toContain('PRIVATE');
 
-    r = await runCli(['verify', join(work, 'bundle.pem'), '--key', join(work, 'key.pem')], { env });
+    r = await runInProcess(['verify', join(work, 'bundle.pem'), '--key', join(work, 'key.pem')], { env });
     expect(r.code, r.stderr).toBe(0);
     const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
       .toString();
     writeFileSync(join(work, 'other.pem'), otherKey);
-    r = await runCli(['verify', join(work, 'bundle.pem'), '--key', join(work, 'other.pem')], { env });
+    r = await runInProcess(['verify', join(work, 'bundle.pem'), '--key', join(work, 'other.pem')], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/FAIL\s+key-match/);
   });
@@ -51,21 +52,30 @@ describe('csr with an Apple ID', () => {
     const store = tempDir();
     const work = tempDir(); // the CSRs go outside the store: it refuses output files inside itself
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
-    let r = await runCli(['csr', '--name', 'acme', '--apple-id', 'Admin@Acme.example', '--out', join(work, '1.csr')], {
-      env,
-    });
+    let r = await runInProcess(
+      ['csr', '--name', 'acme', '--apple-id', 'Admin@Acme.example', '--out', join(work, '1.csr')],
+      {
+        env,
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     const index = readFileSync(join(store, 'index.json'), 'utf8');
     expect(index.toLowerCase()).not.toContain('admin@acme.example');
-    r = await runCli(['show', 'acme', '--json'], { env });
+    r = await runInProcess(['show', 'acme', '--json'], { env });
     expect(JSON.parse(r.stdout).appleIdRecorded).toBe(true);
-    r = await runCli(['csr', '--name', 'acme', '--apple-id', ' admin@acme.EXAMPLE ', '--out', join(work, '2.csr')], {
-      env,
-    });
+    r = await runInProcess(
+      ['csr', '--name', 'acme', '--apple-id', ' admin@acme.EXAMPLE ', '--out', join(work, '2.csr')],
+      {
+        env,
+      },
+    );
     expect(r.stderr).not.toMatch(/not the one recorded/);
-    r = await runCli(['csr', '--name', 'acme', '--apple-id', 'intern@acme.example', '--out', join(work, '3.csr')], {
-      env,
-    });
+    r = await runInProcess(
+      ['csr', '--name', 'acme', '--apple-id', 'intern@acme.example', '--out', join(work, '3.csr')],
+      {
+        env,
+      },
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: the Apple ID given is not the one recorded for "acme"/);
   });
@@ -75,7 +85,7 @@ describe('inspect, hash and check-expiry on files', () => {
   const real = join(REAL, 'mdm-push_abacus_APSP-51423b26_2020.pem');
 
   it('inspect reads stdin and pins its JSON fields', async () => {
-    const r = await runCli(['inspect', '-', '--json'], { input: readFileSync(real) });
+    const r = await runInProcess(['inspect', '-', '--json'], { input: readFileSync(real) });
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout);
     expect(Object.keys(info).sort()).toEqual(
@@ -113,14 +123,14 @@ describe('inspect, hash and check-expiry on files', () => {
 
   it('check-expiry on files, as of a date inside and outside their validity', async () => {
     const files = [real, join(REAL, 'mdm-push_nanomdm-e2e_APSP-e0bd1eac_2021.pem')];
-    let r = await runCli(['check-expiry', ...files, '--at', '2020-06-01T00:00:00Z', '--json']);
+    let r = await runInProcess(['check-expiry', ...files, '--at', '2020-06-01T00:00:00Z', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).certificates.map((c: { file: string }) => c.file)).toEqual(
       expect.arrayContaining(files),
     );
-    r = await runCli(['check-expiry', ...files]);
+    r = await runInProcess(['check-expiry', ...files]);
     expect(r.code).toBe(2);
-    r = await runCli([
+    r = await runInProcess([
       'check-expiry',
       real,
       join(REAL, 'negative_msft365dsc_FakeCert-mdm-push.txt'),
@@ -134,11 +144,13 @@ describe('inspect, hash and check-expiry on files', () => {
   const ANSI = new RegExp(String.fromCharCode(27) + '\\[');
   it('colors only when asked for on a non-terminal, never with NO_COLOR, --no-color or --json', async () => {
     const args = ['check-expiry', real];
-    expect((await runCli(args)).stdout).not.toMatch(ANSI);
-    expect((await runCli(args, { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).toMatch(ANSI);
-    expect((await runCli(args, { env: cleanEnv({ FORCE_COLOR: '1', NO_COLOR: '1' }) })).stdout).not.toMatch(ANSI);
-    expect((await runCli(['--no-color', ...args], { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).not.toMatch(ANSI);
-    expect((await runCli(['--json', ...args], { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).not.toMatch(ANSI);
+    expect((await runInProcess(args)).stdout).not.toMatch(ANSI);
+    expect((await runInProcess(args, { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).toMatch(ANSI);
+    expect((await runInProcess(args, { env: cleanEnv({ FORCE_COLOR: '1', NO_COLOR: '1' }) })).stdout).not.toMatch(ANSI);
+    expect((await runInProcess(['--no-color', ...args], { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).not.toMatch(
+      ANSI,
+    );
+    expect((await runInProcess(['--json', ...args], { env: cleanEnv({ FORCE_COLOR: '1' }) })).stdout).not.toMatch(ANSI);
   });
 });
 
@@ -148,20 +160,20 @@ describe('a renewal imported without --name', () => {
     const work = tempDir();
     const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'p' });
     const topic = mdmTopic();
-    await runCli(['csr', '--name', 'acme', '--out', join(work, 'a.csr')], { env });
+    await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'a.csr')], { env });
     signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), {
       topic,
       notBefore: daysFrom(NOW, -1),
       notAfter: daysFrom(NOW, 100),
     });
-    expect((await runCli(['import', join(work, 'a.pem')], { env })).code).toBe(0);
-    await runCli(['csr', '--name', 'acme', '--out', join(work, 'b.csr')], { env });
+    expect((await runInProcess(['import', join(work, 'a.pem')], { env })).code).toBe(0);
+    await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'b.csr')], { env });
     signCsrFile(ca, join(work, 'b.csr'), join(work, 'b.pem'), {
       topic,
       notBefore: daysFrom(NOW, -1),
       notAfter: daysFrom(NOW, 50),
     });
-    const r = await runCli(['import', join(work, 'b.pem')], { env });
+    const r = await runInProcess(['import', join(work, 'b.pem')], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/no later than the active one/);
   });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { startFakeApns } from '../helpers/fake-apns.js';
 import type { FakeApns } from '../helpers/fake-apns.js';
 import { startGoApns } from '../helpers/go-apns.js';
@@ -28,13 +29,13 @@ beforeAll(async () => {
     ['acme', 20],
     ['beta', 200],
   ] as const) {
-    expect((await runCli(['csr', '--name', name, '--out', join(work, `${name}.csr`)], { env })).code).toBe(0);
+    expect((await runInProcess(['csr', '--name', name, '--out', join(work, `${name}.csr`)], { env })).code).toBe(0);
     signCsrFile(ca, join(work, `${name}.csr`), join(work, `${name}.pem`), {
       topic: name === 'acme' ? topic : mdmTopic(),
       notBefore: daysFrom(NOW, -10),
       notAfter: daysFrom(NOW, days),
     });
-    expect((await runCli(['import', join(work, `${name}.pem`)], { env })).code).toBe(0);
+    expect((await runInProcess(['import', join(work, `${name}.pem`)], { env })).code).toBe(0);
   }
 });
 
@@ -44,7 +45,7 @@ describe('check-expiry reads expiry.json, and only while it was made from the cu
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
     expect(statSync(summaryPath).mode & 0o777).toBe(0o600);
     expect(summary.records.map((r: { name: string }) => r.name).sort()).toEqual(['acme', 'beta']);
-    const before = await runCli(['check-expiry', '--json', '--name', 'beta'], { env });
+    const before = await runInProcess(['check-expiry', '--json', '--name', 'beta'], { env });
     expect(JSON.parse(before.stdout).status).toBe('ok');
 
     // Proof of which file was read: a summary that says beta expired (its stamp kept) is believed ...
@@ -54,12 +55,12 @@ describe('check-expiry reads expiry.json, and only while it was made from the cu
     try {
       summary.records.find((r: { name: string }) => r.name === 'beta').notAfter = '2020-01-01T00:00:00.000Z';
       writeFileSync(summaryPath, JSON.stringify(summary));
-      let r = await runCli(['check-expiry', '--json', '--name', 'beta'], { env });
+      let r = await runInProcess(['check-expiry', '--json', '--name', 'beta'], { env });
       expect(r.code).toBe(2);
       // ... until index.json is no longer the file it was made from (here: the same records, re-indented),
       // then the index decides.
       writeFileSync(indexPath, JSON.stringify(JSON.parse(savedIndex.toString('utf8')), null, 1));
-      r = await runCli(['check-expiry', '--json', '--name', 'beta'], { env });
+      r = await runInProcess(['check-expiry', '--json', '--name', 'beta'], { env });
       expect(r.code, r.stdout).toBe(0);
     } finally {
       writeFileSync(summaryPath, saved);
@@ -70,7 +71,7 @@ describe('check-expiry reads expiry.json, and only while it was made from the cu
 
 describe('check-expiry monitoring formats', () => {
   it('prometheus: one series per certificate and apns_cert_check_success', async () => {
-    const r = await runCli(['check-expiry', '--format', 'prometheus'], { env });
+    const r = await runInProcess(['check-expiry', '--format', 'prometheus'], { env });
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
     const value = (metric: string, name: string) =>
@@ -95,7 +96,7 @@ describe('check-expiry monitoring formats', () => {
     writeFileSync(hostile, readFileSync(join(work, 'beta.pem')));
     const missing = join(work, 'missing.pem');
     writeFileSync(join(work, 'garbage.pem'), 'not a certificate');
-    const r = await runCli(
+    const r = await runInProcess(
       ['check-expiry', '--format', 'prometheus', join(work, 'acme.pem'), hostile, missing, join(work, 'garbage.pem')],
       { env },
     );
@@ -105,7 +106,7 @@ describe('check-expiry monitoring formats', () => {
     expect(stderrLines).toHaveLength(2);
     expect(stderrLines[0]).toMatch(new RegExp(`^apns-cert: check-expiry ${missing}: `));
     expect(stderrLines[1]).toMatch(new RegExp(`^apns-cert: check-expiry ${join(work, 'garbage.pem')}: `));
-    for (const output of [r.stdout, (await runCli(['check-expiry', '--format', 'prometheus'], { env })).stdout]) {
+    for (const output of [r.stdout, (await runInProcess(['check-expiry', '--format', 'prometheus'], { env })).stdout]) {
       const lint = spawnSync('promtool', ['check', 'metrics'], { input: output, encoding: 'utf8' });
       expect(lint.error).toBeUndefined(); // promtool is installed (.ci/run installs prometheus)
       expect(lint.status, lint.stdout + lint.stderr).toBe(0);
@@ -116,18 +117,18 @@ describe('check-expiry monitoring formats', () => {
   it('prometheus --output writes atomically, and reports check_success 0 when the store is missing', async () => {
     const dir = tempDir();
     const out = join(dir, 'apns_cert.prom');
-    let r = await runCli(['check-expiry', '--format', 'prometheus', '--output', out], { env });
+    let r = await runInProcess(['check-expiry', '--format', 'prometheus', '--output', out], { env });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(readFileSync(out, 'utf8')).toContain('apns_cert_check_success 1');
     expect(readdirSync(dir)).toEqual(['apns_cert.prom']);
-    r = await runCli(['check-expiry', '--format', 'prometheus', '--output', out], {
+    r = await runInProcess(['check-expiry', '--format', 'prometheus', '--output', out], {
       env: { ...env, APNS_CERT_STORE: join(dir, 'none') },
     });
     expect(r.code).toBe(3);
     expect(readFileSync(out, 'utf8')).toContain('apns_cert_check_success 0');
     expect(r.stderr).toContain(`no store at ${join(dir, 'none')}`);
-    r = await runCli(['check-expiry', '--format', 'prometheus', '--output', join(dir, 'missing-dir', 'x.prom')], {
+    r = await runInProcess(['check-expiry', '--format', 'prometheus', '--output', join(dir, 'missing-dir', 'x.prom')], {
       env,
     });
     expect(r.code).toBe(3);
@@ -137,7 +138,7 @@ describe('check-expiry monitoring formats', () => {
     const hostile = join(work, "acme|x'y=z w.pem");
     writeFileSync(hostile, readFileSync(join(work, 'acme.pem')));
     const missing = join(work, 'gone|1\nline.pem');
-    const r = await runCli(['check-expiry', '--format', 'nagios', hostile, missing], { env });
+    const r = await runInProcess(['check-expiry', '--format', 'nagios', hostile, missing], { env });
     expect(r.code).toBe(3);
     expect(r.stdout.endsWith('\n')).toBe(true);
     const lines = r.stdout.slice(0, -1).split('\n');
@@ -156,15 +157,15 @@ describe('check-expiry monitoring formats', () => {
   });
 
   it('nagios: one status line with perfdata, Nagios exit codes', async () => {
-    let r = await runCli(['check-expiry', '--format', 'nagios'], { env });
+    let r = await runInProcess(['check-expiry', '--format', 'nagios'], { env });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /^APNS-CERT WARNING - acme expires \d{4}-\d{2}-\d{2} \((19|20) days left\) \| 'acme'=(19|20);30:;7: 'beta'=(199|200);30:;7:\n$/,
     );
-    r = await runCli(['check-expiry', '--format', 'nagios', '--name', 'beta'], { env });
+    r = await runInProcess(['check-expiry', '--format', 'nagios', '--name', 'beta'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^APNS-CERT OK - 1 certificate\(s\) OK, soonest beta in (199|200) days \| 'beta'=/);
-    r = await runCli(['check-expiry', '--format', 'nagios', '--name', 'nobody'], { env });
+    r = await runInProcess(['check-expiry', '--format', 'nagios', '--name', 'nobody'], { env });
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/^APNS-CERT UNKNOWN - nobody: no record "nobody" in the store/);
   });
@@ -173,10 +174,10 @@ describe('check-expiry monitoring formats', () => {
 describe('check-expiry wording', () => {
   it('15.2 days past expiry reads "expired 15 days ago" (text and nagios)', async () => {
     const at = new Date(daysFrom(NOW, 20).getTime() + 15.2 * 86_400_000).toISOString();
-    const r = await runCli(['check-expiry', '--name', 'acme', '--at', at], { env });
+    const r = await runInProcess(['check-expiry', '--name', 'acme', '--at', at], { env });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/acme .* expired 15 days ago\n/);
-    const nagios = await runCli(['check-expiry', '--format', 'nagios', '--name', 'acme', '--at', at], { env });
+    const nagios = await runInProcess(['check-expiry', '--format', 'nagios', '--name', 'acme', '--at', at], { env });
     expect(nagios.stdout).toMatch(/^APNS-CERT CRITICAL - acme expired \d{4}-\d{2}-\d{2} \(expired 15 days ago\) \|/);
   });
 });
@@ -237,19 +238,21 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
 
   it('sends nothing when all is OK', async () => {
     received.length = 0;
-    expect((await runCli(['check-expiry', '--name', 'beta', '--notify-file', urlFile(url)], { env })).code).toBe(0);
+    expect((await runInProcess(['check-expiry', '--name', 'beta', '--notify-file', urlFile(url)], { env })).code).toBe(
+      0,
+    );
     expect(received).toHaveLength(0);
   });
 
   it('--notify <url> is refused (3) without echoing the URL: a command-line value is in every process list', async () => {
     received.length = 0;
-    const r = await runCli(['check-expiry', '-q', '--notify', `${url}/T000/SECRET-TOKEN`], { env });
+    const r = await runInProcess(['check-expiry', '-q', '--notify', `${url}/T000/SECRET-TOKEN`], { env });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/--notify <url> is refused: a webhook URL is a secret/);
     expect(r.stderr).toMatch(/hint: .*--notify-file/);
     expect(r.stderr).not.toContain('SECRET-TOKEN');
     expect(received).toHaveLength(0);
-    const help = await runCli(['check-expiry', '--help'], { env });
+    const help = await runInProcess(['check-expiry', '--help'], { env });
     expect(help.stdout).toMatch(/--notify-file <file>/);
     expect(help.stdout).toMatch(/webhook URL is a credential/);
     expect(help.stdout).not.toMatch(/--notify <url>/);
@@ -264,7 +267,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
     try {
       const secretUrl = `http://hookuser:pa55-SECRET@${origin.slice('http://'.length)}/services/T000/B000/PATH-SECRET?token=QUERY-SECRET`;
       for (const how of [['--notify-file', urlFile(secretUrl)], []]) {
-        const r = await runCli(['check-expiry', '-q', ...how], {
+        const r = await runInProcess(['check-expiry', '-q', ...how], {
           env: { ...env, APNS_CERT_NOTIFY_URL: how.length === 0 ? secretUrl : undefined },
         });
         expect(r.code).toBe(1);
@@ -280,7 +283,9 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       expect(received[0]!.path).toBe('/services/T000/B000/PATH-SECRET?token=QUERY-SECRET');
       expect(received[0]!.authorization).toBe(`Basic ${Buffer.from('hookuser:pa55-SECRET').toString('base64')}`);
       // a value that is no URL at all is not echoed either
-      const r = await runCli(['check-expiry', '--notify-file', urlFile('hooks.example.com/NOT-A-URL-SECRET')], { env });
+      const r = await runInProcess(['check-expiry', '--notify-file', urlFile('hooks.example.com/NOT-A-URL-SECRET')], {
+        env,
+      });
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/read --notify-file .*: the webhook URL is not a URL/);
       expect(r.stderr).not.toContain('NOT-A-URL-SECRET');
@@ -291,7 +296,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
 
   it('a failed notification is reported on stderr and never hides the expiry status; a redirect is not followed', async () => {
     respond = () => undefined; // never answers
-    let r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], {
+    let r = await runInProcess(['check-expiry', '-q', '--notify-file', urlFile(url)], {
       env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '400' },
     });
     expect(r.code).toBe(1);
@@ -301,7 +306,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       res.writeHead(302, { location: `${origin}/elsewhere` });
       res.end();
     };
-    r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env });
+    r = await runInProcess(['check-expiry', '-q', '--notify-file', urlFile(url)], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the webhook answered HTTP 302 \(a redirect; apns-cert does not follow it\)/);
     expect(received.map((x) => x.path)).toEqual(['/hook']);
@@ -309,7 +314,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       res.statusCode = 204;
       res.end();
     };
-    r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], { env });
+    r = await runInProcess(['check-expiry', '-q', '--notify-file', urlFile(url)], { env });
     expect([r.code, r.stderr]).toEqual([1, '']);
     respond = (_req, res) => res.end('ok');
   });
@@ -321,7 +326,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       timers.push(setInterval(() => res.write('o'), 500));
     };
     try {
-      const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], {
+      const r = await runInProcess(['check-expiry', '-q', '--notify-file', urlFile(url)], {
         env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '2000' },
         timeoutMs: 30_000,
       });
@@ -347,7 +352,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
       pump();
     };
     try {
-      const r = await runCli(['check-expiry', '-q', '--notify-file', urlFile(url)], {
+      const r = await runInProcess(['check-expiry', '-q', '--notify-file', urlFile(url)], {
         env: { ...env, APNS_CERT_NOTIFY_TIMEOUT_MS: '20000' },
         timeoutMs: 30_000,
       });
@@ -359,7 +364,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
   });
 
   it('a URL that is not http(s) is UNKNOWN (3) before anything is checked', async () => {
-    const r = await runCli(['check-expiry', '--notify-file', urlFile('ftp://example.invalid/x')], { env });
+    const r = await runInProcess(['check-expiry', '--notify-file', urlFile('ftp://example.invalid/x')], { env });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/only http\(s\) webhooks/);
   });
@@ -367,7 +372,7 @@ describe('check-expiry --notify-file / APNS_CERT_NOTIFY_URL', () => {
   it('warns when the URL file is readable by others', async () => {
     const file = urlFile(url);
     chmodSync(file, 0o644);
-    const r = await runCli(['check-expiry', '-q', '--notify-file', file], { env });
+    const r = await runInProcess(['check-expiry', '-q', '--notify-file', file], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`warning: ${file} holds a webhook URL (a secret) and is mode 644: chmod 600 ${file}`);
   });
@@ -389,9 +394,12 @@ describe('probe against a loopback APNs', () => {
     await Promise.all([answers.close(), tls12.close(), tls13.close()]);
   });
   const probe = (target: string, server: FakeApns, ...extra: string[]) =>
-    runCli(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'server-ca.pem'), '--json', ...extra], {
-      env,
-    });
+    runInProcess(
+      ['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'server-ca.pem'), '--json', ...extra],
+      {
+        env,
+      },
+    );
 
   it('accepted: 400 BadDeviceToken for a store record; the push carried the topic and an MDM payload', async () => {
     answers.seen.length = 0;
@@ -454,7 +462,7 @@ describe('probe against a loopback APNs', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const r = await runCli(['probe', 'acme', '--apns-url', `https://127.0.0.1:${port}`], { env });
+    const r = await runInProcess(['probe', 'acme', '--apns-url', `https://127.0.0.1:${port}`], { env });
     expect(r.code).toBe(69);
     expect(r.stdout).toMatch(new RegExp(`no connection to port ${port}`));
   });
@@ -487,7 +495,7 @@ describe("probe against Go's crypto/tls (RequireAndVerifyClientCert, a CA that d
   });
   // A probe that waited for its timeout would say "unreachable": the 60 s timeout below is never the verdict.
   const goProbe = (target: string, server: GoApns) =>
-    runCli(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'go-server-ca.pem'), '--json'], {
+    runInProcess(['probe', target, '--apns-url', server.url, '--ca-file', join(work, 'go-server-ca.pem'), '--json'], {
       env: { ...env, APNS_CERT_PROBE_TIMEOUT_MS: '60000' },
       timeoutMs: 50_000,
     });
@@ -520,7 +528,7 @@ describe("probe against Go's crypto/tls (RequireAndVerifyClientCert, a CA that d
     await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));
     try {
       const port = (closer.address() as AddressInfo).port;
-      const r = await runCli(['probe', 'acme', '--apns-url', `https://127.0.0.1:${port}`, '--json'], { env });
+      const r = await runInProcess(['probe', 'acme', '--apns-url', `https://127.0.0.1:${port}`, '--json'], { env });
       expect(r.code, r.stdout + r.stderr).toBe(69);
       expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'unreachable', reason: 'NotTls' });
     } finally {
@@ -559,7 +567,7 @@ describe('doctor', () => {
     const fake = await startFakeApns(ca, 'answers');
     writeFileSync(join(work, 'doctor-ca.pem'), fake.serverCaPem);
     try {
-      const r = await runCli(
+      const r = await runInProcess(
         [
           'doctor',
           '--json',
@@ -600,7 +608,7 @@ describe('doctor', () => {
     writeFileSync(join(copy, 'keys', `${'0'.repeat(64)}.key`), '{}', { mode: 0o600 });
     writeFileSync(join(copy, 'index.json.4242.k3j5h2.tmp'), '{"sch', { mode: 0o600 }); // a write cut short
     chmodSync(join(copy, 'index.json'), 0o644);
-    const r = await runCli(['doctor', '--offline', '--json'], { env: denv });
+    const r = await runInProcess(['doctor', '--offline', '--json'], { env: denv });
     expect(r.code).toBe(1);
     const byName = Object.fromEntries(JSON.parse(r.stdout).checks.map((c: { check: string }) => [c.check, c]));
     expect(byName['store-files'].message).toMatch(/beta: key .* is missing/);
@@ -613,7 +621,7 @@ describe('doctor', () => {
   });
 
   it('a wrong passphrase fails the secret-backend check', async () => {
-    const r = await runCli(['doctor', '--offline'], { env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' } });
+    const r = await runInProcess(['doctor', '--offline'], { env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' } });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL\s+secret-backend\s+passphrase: unlock the store: wrong passphrase/);
   });
@@ -647,7 +655,7 @@ describe("README's operations examples", () => {
   });
 
   it('no example puts a webhook URL on the command line', async () => {
-    const help = (await runCli(['check-expiry', '--help'])).stdout;
+    const help = (await runInProcess(['check-expiry', '--help'])).stdout;
     for (const text of [readme, help]) {
       for (const line of text.split('\n').filter((l) => /apns-cert\b.*\bcheck-expiry\b/.test(l)))
         expect(line).not.toMatch(/https?:\/\//);

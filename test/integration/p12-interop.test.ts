@@ -13,6 +13,7 @@ import { describePrivateKey } from '../../src/core/keys.js';
 import { decodePkcs12, encodePkcs12 } from '../../src/core/pkcs12.js';
 import { MAX_LEGACY_P12_ITERATIONS, MAX_P12_ITERATIONS } from '../../src/core/pkcs12-params.js';
 import { cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 import { PADDED_INT_MAX, withIterationBytes } from '../helpers/p12.js';
 
@@ -41,7 +42,7 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
     // the password as UTF-8 bytes in a file: OpenSSL's file: source passes those bytes on unchanged
     writeFileSync(join(work, 'pw'), `${PASSWORD}\n`);
     writeFileSync(join(work, 'both.pem'), readFileSync(join(work, 'cert.pem'), 'utf8') + keys.privatePem);
-    const r = await runCli(['import', join(work, 'both.pem'), '--name', 'acme'], { env: env() });
+    const r = await runInProcess(['import', join(work, 'both.pem'), '--name', 'acme'], { env: env() });
     expect(r.code, r.stderr).toBe(0);
   });
   const pubkey = (file: string) => openssl('pkey', '-in', file, '-pubout');
@@ -49,7 +50,7 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
   it('a .p12 exported with a non-ASCII password opens in OpenSSL 3 with that (UTF-8) password, modern and --legacy', async () => {
     for (const legacy of [false, true]) {
       const file = join(work, legacy ? 'ours-legacy.p12' : 'ours.p12');
-      const r = await runCli(
+      const r = await runInProcess(
         ['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...(legacy ? ['--legacy'] : [])],
         { env: env() },
       );
@@ -86,7 +87,7 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
         `file:${join(work, 'pw')}`,
         ...(legacy ? ['-legacy'] : []),
       );
-      const r = await runCli(
+      const r = await runInProcess(
         ['import', file, '--name', legacy ? 'theirs-legacy' : 'theirs', '--password-file', join(work, 'pw')],
         { env: cleanEnv({ APNS_CERT_STORE: tempDir(), APNS_CERT_PASSPHRASE: 'p' }) },
       );
@@ -98,7 +99,7 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
     let info = '';
     for (const extra of [[], ['--iterations', '10000']]) {
       const file = join(work, `iter-${extra.length}.p12`);
-      const r = await runCli(['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...extra], {
+      const r = await runInProcess(['export', 'acme', '--p12', file, '--password-file', join(work, 'pw'), ...extra], {
         env: env(),
       });
       expect(r.code, r.stderr).toBe(0);
@@ -111,7 +112,7 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
     expect(info).toMatch(/Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000, PRF hmacWithSHA256/);
     expect(info).toMatch(/MAC: sha256, Iteration 10000\n/);
     expect(info).toMatch(/Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 10000, PRF hmacWithSHA256/);
-    const low = await runCli(
+    const low = await runInProcess(
       ['export', 'acme', '--p12', join(work, 'low.p12'), '--password-file', join(work, 'pw'), '--iterations', '10'],
       { env: env() },
     );
@@ -121,8 +122,10 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
   it('export --pem --key-format pkcs1 writes BEGIN RSA PRIVATE KEY, which OpenSSL and Python cryptography load; pkcs8 stays the default', async () => {
     const pkcs1 = join(work, 'pkcs1.pem');
     const pkcs8 = join(work, 'pkcs8.pem');
-    expect((await runCli(['export', 'acme', '--pem', pkcs1, '--key-format', 'pkcs1'], { env: env() })).code).toBe(0);
-    expect((await runCli(['export', 'acme', '--pem', pkcs8], { env: env() })).code).toBe(0);
+    expect((await runInProcess(['export', 'acme', '--pem', pkcs1, '--key-format', 'pkcs1'], { env: env() })).code).toBe(
+      0,
+    );
+    expect((await runInProcess(['export', 'acme', '--pem', pkcs8], { env: env() })).code).toBe(0);
     expect(readFileSync(pkcs1, 'utf8')).toMatch(/-----BEGIN RSA PRIVATE KEY-----/);
     expect(readFileSync(pkcs1, 'utf8')).not.toMatch(/BEGIN PRIVATE KEY/);
     expect(readFileSync(pkcs8, 'utf8')).toMatch(/-----BEGIN PRIVATE KEY-----/);
@@ -140,7 +143,7 @@ describe('.p12 and PEM exports, read by OpenSSL 3 and Python cryptography', () =
       'print(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) == cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))',
     ].join('\n');
     expect(execFileSync('python3', ['-c', py, pkcs1]).toString().trim()).toBe('True');
-    const wrong = await runCli(
+    const wrong = await runInProcess(
       ['export', 'acme', '--p12', join(work, 'x.p12'), '--password-file', join(work, 'pw'), '--key-format', 'pkcs1'],
       { env: env() },
     );
@@ -220,7 +223,7 @@ describe('.p12 iteration counts: a hostile or extreme count is refused (65) with
 
   it('the same files unpadded open (control)', async () => {
     for (const file of ['two.p12', 'nomac.p12']) {
-      const r = await runCli(['inspect', join(work, file)], { env: env() });
+      const r = await runInProcess(['inspect', join(work, file)], { env: env() });
       expect(r.code, r.stderr).toBe(0);
     }
   });

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli, tempDir, treeDigest } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
 const NOW = new Date();
@@ -16,26 +17,29 @@ beforeEach(async () => {
   work = tempDir();
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'scripted' });
   expect(
-    (await runCli(['csr', '--name', 'acme', '--apple-id', 'mdm@acme.example', '--out', join(work, 'a.csr')], { env }))
-      .code,
+    (
+      await runInProcess(['csr', '--name', 'acme', '--apple-id', 'mdm@acme.example', '--out', join(work, 'a.csr')], {
+        env,
+      })
+    ).code,
   ).toBe(0);
   signCsrFile(ca, join(work, 'a.csr'), join(work, 'a.pem'), {
     topic,
     notBefore: daysFrom(NOW, -300),
     notAfter: daysFrom(NOW, 60),
   });
-  expect((await runCli(['import', join(work, 'a.pem')], { env })).code).toBe(0);
+  expect((await runInProcess(['import', join(work, 'a.pem')], { env })).code).toBe(0);
 });
 
 describe('renew without a terminal', () => {
   it('never prompts: exit 64 naming the flag to pass', async () => {
-    let r = await runCli(['renew'], { env, cwd: work });
+    let r = await runInProcess(['renew'], { env, cwd: work });
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/pass <name>/);
-    r = await runCli(['renew', 'acme'], { env, cwd: work });
+    r = await runInProcess(['renew', 'acme'], { env, cwd: work });
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/pass --apple-id <id>/);
-    r = await runCli(['renew', '--json', 'acme'], { env, cwd: work });
+    r = await runInProcess(['renew', '--json', 'acme'], { env, cwd: work });
     expect(r.code).toBe(64);
   });
 
@@ -63,7 +67,7 @@ describe('renew without a terminal', () => {
   });
 
   it('writes <name>-renew-<yyyymmdd>.csr.pem by default and prints the portal steps', async () => {
-    const r = await runCli(['renew', 'acme', '--apple-id', 'mdm@acme.example'], { env, cwd: work });
+    const r = await runInProcess(['renew', 'acme', '--apple-id', 'mdm@acme.example'], { env, cwd: work });
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(work).some((f) => /^acme-renew-\d{8}\.csr\.pem$/.test(f))).toBe(true);
     expect(r.stderr).toContain(`Find the row whose topic is ${topic}`);
@@ -72,14 +76,17 @@ describe('renew without a terminal', () => {
 
   it('an Apple ID mismatch is exit 1 (nothing written) unless --yes', async () => {
     const before = treeDigest(store);
-    let r = await runCli(['renew', 'acme', '--apple-id', 'someone@else.example', '--csr-out', join(work, 'x.csr')], {
-      env,
-    });
+    let r = await runInProcess(
+      ['renew', 'acme', '--apple-id', 'someone@else.example', '--csr-out', join(work, 'x.csr')],
+      {
+        env,
+      },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not the one recorded/);
     expect(treeDigest(store)).toBe(before);
     expect(existsSync(join(work, 'x.csr'))).toBe(false);
-    r = await runCli(
+    r = await runInProcess(
       ['renew', 'acme', '--apple-id', 'someone@else.example', '--csr-out', join(work, 'x.csr'), '--yes', '--json'],
       { env },
     );
@@ -88,8 +95,8 @@ describe('renew without a terminal', () => {
   });
 
   it('refuses a record that has nothing to renew', async () => {
-    await runCli(['csr', '--name', 'fresh', '--out', join(work, 'f.csr')], { env });
-    const r = await runCli(['renew', 'fresh', '--apple-id', 'a@b.example'], { env, cwd: work });
+    await runInProcess(['csr', '--name', 'fresh', '--out', join(work, 'f.csr')], { env });
+    const r = await runInProcess(['renew', 'fresh', '--apple-id', 'a@b.example'], { env, cwd: work });
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/no certificate yet/);
   });
@@ -97,23 +104,23 @@ describe('renew without a terminal', () => {
 
 describe('retire', () => {
   it('needs --yes without a terminal', async () => {
-    const r = await runCli(['retire', 'acme'], { env });
+    const r = await runInProcess(['retire', 'acme'], { env });
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/pass --yes/);
   });
 
   it('deletes the keys, keeps the history, leaves check-expiry and renew, reminds to revoke', async () => {
-    const r = await runCli(['retire', 'acme', '--yes'], { env });
+    const r = await runInProcess(['retire', 'acme', '--yes'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/revoke its certificate in Apple's portal/);
     expect(readdirSync(join(store, 'keys'))).toEqual([]);
-    const list = JSON.parse((await runCli(['list', '--json'], { env })).stdout);
+    const list = JSON.parse((await runInProcess(['list', '--json'], { env })).stdout);
     expect(list.certificates[0]).toMatchObject({ name: 'acme', status: 'retired', topic });
-    expect((await runCli(['check-expiry'], { env })).code).toBe(3); // nothing left to check
-    expect((await runCli(['renew', 'acme', '--apple-id', 'mdm@acme.example'], { env, cwd: work })).stderr).toMatch(
-      /retired/,
-    );
-    expect((await runCli(['csr', '--name', 'acme', '--out', join(work, 'again.csr')], { env })).code).toBe(64);
+    expect((await runInProcess(['check-expiry'], { env })).code).toBe(3); // nothing left to check
+    expect(
+      (await runInProcess(['renew', 'acme', '--apple-id', 'mdm@acme.example'], { env, cwd: work })).stderr,
+    ).toMatch(/retired/);
+    expect((await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'again.csr')], { env })).code).toBe(64);
   });
 
   it('--purge removes the record and its certificate files', async () => {

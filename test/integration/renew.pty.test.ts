@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { BIN, cleanEnv, tempDir } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 import { Terminal, tmuxAvailable } from '../helpers/tmux.js';
 
@@ -25,9 +26,12 @@ beforeEach(async () => {
   env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'wizard', TERM: 'xterm', COLUMNS: '160' });
   expect(
     (
-      await runCli(['csr', '--name', 'acme-prod', '--apple-id', 'mdm@acme.example', '--out', join(work, 'first.csr')], {
-        env,
-      })
+      await runInProcess(
+        ['csr', '--name', 'acme-prod', '--apple-id', 'mdm@acme.example', '--out', join(work, 'first.csr')],
+        {
+          env,
+        },
+      )
     ).code,
   ).toBe(0);
   signCsrFile(ca, join(work, 'first.csr'), join(work, 'first.pem'), {
@@ -35,7 +39,7 @@ beforeEach(async () => {
     notBefore: daysFrom(NOW, -340),
     notAfter: daysFrom(NOW, 25),
   });
-  expect((await runCli(['import', join(work, 'first.pem')], { env })).code).toBe(0);
+  expect((await runInProcess(['import', join(work, 'first.pem')], { env })).code).toBe(0);
 });
 
 /** Plays Apple: signs the renewal CSR the wizard wrote into `work`. */
@@ -78,7 +82,7 @@ describe.skipIf(!tmuxAvailable)('renew wizard in a real terminal (built CLI)', (
     expect(done).toContain(`Renewed acme-prod: same topic ${topic}`);
     expect(done).toMatch(/not after: .* -> .* \((389|390) days left\)/);
 
-    const show = JSON.parse((await runCli(['show', 'acme-prod', '--json'], { env })).stdout);
+    const show = JSON.parse((await runInProcess(['show', 'acme-prod', '--json'], { env })).stdout);
     expect(show.history.map((c: { status: string }) => c.status)).toEqual(['active', 'superseded']);
   });
 
@@ -103,7 +107,7 @@ describe.skipIf(!tmuxAvailable)('renew wizard in a real terminal (built CLI)', (
     const screen = term.screen();
     expect(screen).toContain(wrongTopic);
     expect(screen).toMatch(/revoke the certificate whose topic is/);
-    const list = JSON.parse((await runCli(['list', '--json'], { env })).stdout);
+    const list = JSON.parse((await runInProcess(['list', '--json'], { env })).stdout);
     expect(list.certificates[0]).toMatchObject({ name: 'acme-prod', topic, status: 'active' });
   });
 
@@ -116,7 +120,7 @@ describe.skipIf(!tmuxAvailable)('renew wizard in a real terminal (built CLI)', (
     term.press('C-c');
     expect(await term.exitCode()).toBe(130);
     term.close();
-    expect((await runCli(['list'], { env })).stdout).toContain('(pending key)');
+    expect((await runInProcess(['list'], { env })).stdout).toContain('(pending key)');
 
     term = new Terminal(`${process.execPath} ${BIN} renew acme-prod`, env, work);
     await term.waitFor(/A renewal of "acme-prod" is in progress/);
@@ -134,13 +138,13 @@ describe.skipIf(!tmuxAvailable)('renew wizard in a real terminal (built CLI)', (
     term.press('Enter');
     expect(await term.exitCode()).toBe(130);
     term.close();
-    expect(JSON.parse((await runCli(['list', '--json'], { env })).stdout).certificates[0].status).toBe('active');
+    expect(JSON.parse((await runInProcess(['list', '--json'], { env })).stdout).certificates[0].status).toBe('active');
 
     term = new Terminal(`${process.execPath} ${BIN} retire acme-prod`, env, work);
     await term.waitFor(/Retire "acme-prod"/);
     term.type('y');
     term.press('Enter');
     expect(await term.exitCode()).toBe(0);
-    expect(JSON.parse((await runCli(['list', '--json'], { env })).stdout).certificates[0].status).toBe('retired');
+    expect(JSON.parse((await runInProcess(['list', '--json'], { env })).stdout).certificates[0].status).toBe('retired');
   });
 });

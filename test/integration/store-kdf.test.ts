@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appleIdMatches } from '../../src/core/topic.js';
 import { BIN, cleanEnv, runCli, tempDir, treeDigest } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 
 const AAD = 'apns-cert master key v1';
@@ -56,7 +57,7 @@ const flipCiphertext = (box: { ciphertext: string }) => {
 async function newStore(): Promise<{ store: string; env: NodeJS.ProcessEnv; mk: string }> {
   const store = tempDir();
   const env = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'store pass' });
-  const r = await runCli(
+  const r = await runInProcess(
     [
       '--secret-backend',
       'passphrase',
@@ -92,14 +93,14 @@ async function storeWithCertificate(): Promise<{ store: string; env: NodeJS.Proc
     APNS_CERT_PASSPHRASE: 'store pass',
     APNS_CERT_SECRET_BACKEND: 'passphrase',
   });
-  const r = await runCli(['import', join(work, 'both.pem'), '--name', 'acme'], { env });
+  const r = await runInProcess(['import', join(work, 'both.pem'), '--name', 'acme'], { env });
   expect(r.code, r.stderr).toBe(0);
   return { store, env, p12 };
 }
 const readWrap = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Wrapped;
 /** A csr for another record: it unlocks the store (and reads no other secret). */
 const unlock = (env: NodeJS.ProcessEnv) =>
-  runCli(['csr', '--name', 'probe', '--out', join(tempDir(), 'p.csr')], { env });
+  runInProcess(['csr', '--name', 'probe', '--out', join(tempDir(), 'p.csr')], { env });
 
 describe('store key derivation: scrypt N=2^17 for new wraps and Apple ID hashes, old ones still open', () => {
   it('a new store wraps its master key with scrypt N=2^17 r=8 p=1 and a check value; a new Apple ID hash uses N=2^17', async () => {
@@ -159,15 +160,17 @@ describe('store key derivation: scrypt N=2^17 for new wraps and Apple ID hashes,
     const { store, env, mk } = await newStore();
     writeFileSync(mk, JSON.stringify(oldWrap(unwrap(readWrap(mk), 'store pass'), 'store pass')), { mode: 0o600 });
     const before = treeDigest(store);
-    const r = await runCli(['store', 'upgrade'], { env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' } });
+    const r = await runInProcess(['store', 'upgrade'], { env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' } });
     expect(r.code).toBe(77);
     expect(treeDigest(store)).toBe(before);
-    const none = await runCli(['store', 'upgrade'], { env: { ...env, APNS_CERT_STORE: join(tempDir(), 'none') } });
+    const none = await runInProcess(['store', 'upgrade'], {
+      env: { ...env, APNS_CERT_STORE: join(tempDir(), 'none') },
+    });
     expect(none.code).toBe(64);
   });
 
   it('store upgrade --help has EXIT CODES and EXAMPLES', async () => {
-    const r = await runCli(['store', 'upgrade', '--help']);
+    const r = await runInProcess(['store', 'upgrade', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/EXIT CODES[\s\S]*77 +wrong store passphrase[\s\S]*EXAMPLES\n {2}apns-cert store upgrade/);
   });
@@ -195,7 +198,7 @@ describe('a damaged master-key.json or key file is not "wrong passphrase"', () =
     const box = JSON.parse(readFileSync(keyFile, 'utf8')) as { ciphertext: string };
     flipCiphertext(box);
     writeFileSync(keyFile, JSON.stringify(box));
-    const r = await runCli(['export', 'acme', '--pem', join(tempDir(), 'out.pem')], { env });
+    const r = await runInProcess(['export', 'acme', '--pem', join(tempDir(), 'out.pem')], { env });
     expect(r.code, r.stderr).toBe(65);
     expect(r.stderr).toMatch(/keys\/[0-9a-f]+\.key is damaged/);
     expect(r.stderr).not.toMatch(/wrong passphrase/);
@@ -253,7 +256,7 @@ describe('input that is not UTF-8 is refused (64)', () => {
     expect(fromEnv.stderr).toMatch(/passphrase: it is not valid UTF-8/);
     const file = join(tempDir(), 'pass');
     writeFileSync(file, Buffer.from([0x70, 0xff, 0x0a]));
-    const fromFile = await runCli(
+    const fromFile = await runInProcess(
       ['--passphrase-file', file, 'csr', '--name', 'b', '--out', join(tempDir(), 'b.csr')],
       { env: { ...env, APNS_CERT_PASSPHRASE: undefined } },
     );
@@ -269,7 +272,7 @@ describe('input that is not UTF-8 is refused (64)', () => {
       ['import', p12, '--name', 'x', '--password-file', file],
       ['export', 'acme', '--p12', join(tempDir(), 'o.p12'), '--password-file', file],
     ]) {
-      const r = await runCli(args, { env });
+      const r = await runInProcess(args, { env });
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(64);
       expect(r.stderr).toMatch(/not valid UTF-8/);
     }

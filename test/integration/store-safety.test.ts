@@ -25,7 +25,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
+import { BIN, cleanEnv, hasStackTrace, tempDir, treeDigest } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import type { CliResult } from '../helpers/cli.js';
 import { createFakeCa, createVendorHierarchy, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
@@ -44,14 +45,14 @@ beforeAll(async () => {
   base = tempDir();
   work = tempDir();
   const env = cleanEnv({ APNS_CERT_STORE: base, ...PASS });
-  expect((await runCli(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env })).code).toBe(0);
+  expect((await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], { env })).code).toBe(0);
   signCsrFile(ca, join(work, 'acme.csr'), join(work, 'acme.pem'), {
     topic: mdmTopic(),
     notBefore: daysFrom(NOW, -1),
     notAfter: daysFrom(NOW, 300),
   });
-  expect((await runCli(['import', join(work, 'acme.pem')], { env })).code).toBe(0);
-  expect((await runCli(['csr', '--name', 'acme', '--out', join(work, 'renew.csr')], { env })).code).toBe(0);
+  expect((await runInProcess(['import', join(work, 'acme.pem')], { env })).code).toBe(0);
+  expect((await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'renew.csr')], { env })).code).toBe(0);
   const h = createVendorHierarchy(NOW);
   writeFileSync(join(work, 'vendor.pem'), h.vendor.pem);
   writeFileSync(join(work, 'vendor.key'), h.vendor.privatePem);
@@ -132,7 +133,7 @@ describe('ids and file names from the index never lead out of the store', () => 
         ['doctor', '--offline'],
         ['export', 'acme', '--pem', join(dir, 'out.pem')],
       ]) {
-        const r = await runCli(args, { env });
+        const r = await runInProcess(args, { env });
         expectCleanRefusal(
           r,
           65,
@@ -153,10 +154,10 @@ describe('ids and file names from the index never lead out of the store', () => 
     cpSync(join(store, file), outside);
     rmSync(join(store, file));
     symlinkSync(outside, join(store, file));
-    const r = await runCli(['export', 'acme', '--pem', join(dir, 'out.pem'), '--cert-only'], { env });
+    const r = await runInProcess(['export', 'acme', '--pem', join(dir, 'out.pem'), '--cert-only'], { env });
     expectCleanRefusal(r, 65, /leads out of the store/);
     expect(existsSync(join(dir, 'out.pem'))).toBe(false);
-    const doctor = await runCli(['doctor', '--offline', '--json'], { env });
+    const doctor = await runInProcess(['doctor', '--offline', '--json'], { env });
     expect(doctor.code).toBe(1);
     const checks = JSON.parse(doctor.stdout).checks as Array<{ check: string; status: string; message: string }>;
     expect(checks.find((c) => c.check === 'store-files')).toMatchObject({
@@ -172,7 +173,7 @@ describe('ids and file names from the index never lead out of the store', () => 
     cpSync(join(store, 'keys'), elsewhere, { recursive: true });
     rmSync(join(store, 'keys'), { recursive: true });
     symlinkSync(elsewhere, join(store, 'keys'));
-    const r = await runCli(['retire', 'acme', '--yes'], { env });
+    const r = await runInProcess(['retire', 'acme', '--yes'], { env });
     expectCleanRefusal(r, 77, /keys is a symbolic link/);
     expect(existsSync(join(elsewhere, `${keyId}.key`))).toBe(true);
   });
@@ -193,15 +194,15 @@ describe.skipIf(!isRoot)(
         ['export', 'acme', '--pem', join(dir, 'n.pem')],
       ]) {
         expectCleanRefusal(
-          await runCli(args, { env }),
+          await runInProcess(args, { env }),
           77,
           new RegExp(`open the store ${store}: ${store} belongs to uid ${NOBODY}, not to you \\(uid 0\\)`),
         );
       }
-      const check = await runCli(['check-expiry'], { env });
+      const check = await runInProcess(['check-expiry'], { env });
       expect(check.code).toBe(3);
       expect(check.stderr).toMatch(/belongs to uid 65534/);
-      const doctor = await runCli(['doctor', '--offline', '--json'], { env });
+      const doctor = await runInProcess(['doctor', '--offline', '--json'], { env });
       expect(doctor.code).toBe(1);
       expect(JSON.parse(doctor.stdout).checks[0]).toMatchObject({
         check: 'store',
@@ -216,7 +217,7 @@ describe.skipIf(!isRoot)(
     it('keys/ owned by nobody is refused the same way', async () => {
       const { store, env } = copyStore();
       chownSync(join(store, 'keys'), NOBODY, NOBODY);
-      expectCleanRefusal(await runCli(['retire', 'acme', '--yes'], { env }), 77, /keys belongs to uid 65534/);
+      expectCleanRefusal(await runInProcess(['retire', 'acme', '--yes'], { env }), 77, /keys belongs to uid 65534/);
     });
   },
 );
@@ -230,13 +231,13 @@ describe('a store writable by group or others is refused; its mode is never chan
     const { store, env } = copyStore();
     chmodSync(join(store, sub), dirMode);
     const before = treeDigest(store);
-    expectCleanRefusal(await runCli(['list'], { env }), 77, message);
+    expectCleanRefusal(await runInProcess(['list'], { env }), 77, message);
     expectCleanRefusal(
-      await runCli(['csr', '--name', 'acme', '--out', join(work, 'gw.csr'), '--force'], { env }),
+      await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'gw.csr'), '--force'], { env }),
       77,
       message,
     );
-    const doctor = await runCli(['doctor', '--offline'], { env });
+    const doctor = await runInProcess(['doctor', '--offline'], { env });
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toMatch(/FAIL\s+store\s+refused: /);
     expect(doctor.stdout).toMatch(/hint: chmod go-w /);
@@ -248,16 +249,18 @@ describe('a store writable by group or others is refused; its mode is never chan
     const { store, env } = copyStore();
     chmodSync(store, 0o750);
     const before = treeDigest(store);
-    const r = await runCli(['csr', '--name', 'acme', '--out', join(work, 'm.csr'), '--force'], {
+    const r = await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'm.csr'), '--force'], {
       env: { ...env, APNS_CERT_PASSPHRASE: 'wrong' },
     });
     expect(r.code, r.stderr).toBe(77);
     expect(mode(store)).toBe(0o750);
     expect(treeDigest(store)).toBe(before);
-    expect((await runCli(['csr', '--name', 'acme', '--out', join(work, 'm.csr'), '--force'], { env })).code).toBe(0);
+    expect((await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'm.csr'), '--force'], { env })).code).toBe(
+      0,
+    );
     expect(mode(store)).toBe(0o750);
     // doctor says what the tool does not change on its own
-    expect((await runCli(['doctor', '--offline'], { env })).stdout).toMatch(
+    expect((await runInProcess(['doctor', '--offline'], { env })).stdout).toMatch(
       /FAIL\s+store-permissions\s+.*is 750, not 700/,
     );
   });
@@ -320,7 +323,7 @@ describe('output files are put in place by rename, never written through a link 
       writeFileSync(victim, 'not yours\n', { mode: 0o644 });
       const out = join(dir, 'out');
       symlinkSync(victim, out);
-      const r = await runCli(args(out), { env });
+      const r = await runInProcess(args(out), { env });
       expect(r.code, r.stderr).toBe(0);
       expect(readFileSync(victim, 'utf8')).toBe('not yours\n');
       expect(mode(victim)).toBe(0o644);
@@ -338,7 +341,7 @@ describe('output files are put in place by rename, never written through a link 
     writeFileSync(out, 'old contents, world-readable\n', { mode: 0o644 });
     const fd = openSync(out, 'r');
     try {
-      const r = await runCli(['export', 'acme', '--pem', out, '--force'], { env });
+      const r = await runInProcess(['export', 'acme', '--pem', out, '--force'], { env });
       expect(r.code, r.stderr).toBe(0);
       const buf = Buffer.alloc(4096);
       const n = readSync(fd, buf, 0, buf.length, 0);
@@ -354,7 +357,7 @@ describe('output files are put in place by rename, never written through a link 
     const { dir, env } = copyStore();
     const out = join(dir, 'out.pem');
     symlinkSync(join(dir, 'nowhere.pem'), out);
-    expectCleanRefusal(await runCli(['export', 'acme', '--pem', out], { env }), 73, /already exists/);
+    expectCleanRefusal(await runInProcess(['export', 'acme', '--pem', out], { env }), 73, /already exists/);
     expect(existsSync(join(dir, 'nowhere.pem'))).toBe(false);
     expect(readlinkSync(out)).toBe(join(dir, 'nowhere.pem'));
   });
@@ -432,16 +435,18 @@ describe('no output path may lie inside the store', () => {
     symlinkSync(join(store, 'keys'), join(dir, 'keys-link'));
     mkdirSync(join(dir, 'elsewhere'));
     const before = treeDigest(store);
-    expectCleanRefusal(await runCli(args(store, dir), { env }), 73, /inside the store/);
+    expectCleanRefusal(await runInProcess(args(store, dir), { env }), 73, /inside the store/);
     expect(treeDigest(store)).toBe(before);
     // and the store still opens with its passphrase
-    expect((await runCli(['export', 'acme', '--pem', join(dir, 'proof.pem')], { env })).code).toBe(0);
+    expect((await runInProcess(['export', 'acme', '--pem', join(dir, 'proof.pem')], { env })).code).toBe(0);
   });
 
   it('check-expiry --output <store>/expiry.json: UNKNOWN (3), the store byte-identical', async () => {
     const { store, env } = copyStore();
     const before = treeDigest(store);
-    const r = await runCli(['check-expiry', '--format', 'prometheus', '--output', join(store, 'expiry.json')], { env });
+    const r = await runInProcess(['check-expiry', '--format', 'prometheus', '--output', join(store, 'expiry.json')], {
+      env,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/inside the store/);
     expect(treeDigest(store)).toBe(before);
@@ -535,17 +540,17 @@ describe.skipIf(!mountable)('a store on a read-only file system, and a store see
     const { store } = copyStore();
     const ro = bindMount(store, true);
     const env = cleanEnv({ APNS_CERT_STORE: ro, ...PASS });
-    const r = await runCli(['csr', '--name', 'acme', '--out', join(work, 'ro.csr'), '--force'], { env });
+    const r = await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'ro.csr'), '--force'], { env });
     expectCleanRefusal(r, 73, new RegExp(`update the store ${ro}: its file system is mounted read-only`));
     expect(r.stderr).not.toMatch(/create the store/);
     expect(r.stderr).toMatch(new RegExp(`hint: findmnt -T ${ro}`));
     // reading still works
-    expect((await runCli(['list'], { env })).code).toBe(0);
+    expect((await runInProcess(['list'], { env })).code).toBe(0);
   });
 
   it('a new store below a read-only mount: "create the store", with the hint', async () => {
     const ro = bindMount(tempDir(), true);
-    const r = await runCli(['csr', '--name', 'acme', '--out', join(work, 'ro2.csr'), '--force'], {
+    const r = await runInProcess(['csr', '--name', 'acme', '--out', join(work, 'ro2.csr'), '--force'], {
       env: cleanEnv({ APNS_CERT_STORE: join(ro, 'store'), ...PASS }),
     });
     expectCleanRefusal(r, 73, /create the store .*read-only file system/);
@@ -562,7 +567,7 @@ describe.skipIf(!mountable)('a store on a read-only file system, and a store see
     } catch {
       // dd stops with "No space left on device": the file system is full, as intended
     }
-    const r = await runCli(['export', 'acme', '--pem', join(full, 'mdm', 'etc', 'push.pem')], { env });
+    const r = await runInProcess(['export', 'acme', '--pem', join(full, 'mdm', 'etc', 'push.pem')], { env });
     expectCleanRefusal(r, 73, /no space left on device/i);
     expect(r.stderr).toMatch(new RegExp(`hint: df -h ${join(full, 'mdm', 'etc')}`));
     expect(readdirSync(full)).toEqual(['filler']);
@@ -573,7 +578,7 @@ describe.skipIf(!mountable)('a store on a read-only file system, and a store see
     const view = bindMount(store, false);
     const before = treeDigest(store);
     expectCleanRefusal(
-      await runCli(['csr', '--name', 'acme', '--out', join(view, 'master-key.json'), '--force'], { env }),
+      await runInProcess(['csr', '--name', 'acme', '--out', join(view, 'master-key.json'), '--force'], { env }),
       73,
       /inside the store/,
     );

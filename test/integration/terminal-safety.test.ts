@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, runCli, tempDir, treeDigest } from '../helpers/cli.js';
+import { BIN, cleanEnv, tempDir, treeDigest } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import forge from 'node-forge';
 import { createFakeCa, daysFrom, issueCert, mdmTopic } from '../helpers/fake-apple.js';
 import { Terminal, tmuxAvailable } from '../helpers/tmux.js';
@@ -44,7 +45,7 @@ beforeAll(async () => {
   evilCert = join(work, 'acme.pem');
   writeFileSync(evilCert, issued.pem);
   writeFileSync(join(work, 'acme-with-key.pem'), issued.pem + issued.privatePem);
-  const imported = await runCli(['import', join(work, 'acme-with-key.pem'), '--name', 'acme'], { env });
+  const imported = await runInProcess(['import', join(work, 'acme-with-key.pem'), '--name', 'acme'], { env });
   expect(imported.code, imported.stderr).toBe(0);
 });
 
@@ -67,7 +68,7 @@ describe('record names: the same rule for every command', () => {
     async (_what, args, code) => {
       for (const bad of [EVIL, 'a\nb']) {
         const before = treeDigest(store);
-        const r = await runCli(args(bad), { env });
+        const r = await runInProcess(args(bad), { env });
         expect(r.code, r.stderr).toBe(code);
         expect(r.stderr).not.toMatch(RAW_CONTROL);
         expect(lines(r.stderr), r.stderr).toHaveLength(2);
@@ -97,7 +98,7 @@ describe('record names: the same rule for every command', () => {
 
   it('"constructor" and "toString" are names like any other, not the prototype of the records', async () => {
     for (const name of ['constructor', 'toString']) {
-      const show = await runCli(['show', name], { env });
+      const show = await runInProcess(['show', name], { env });
       expect(show.code, show.stderr).toBe(64);
       expect(show.stderr).toContain(`no record "${name}"`);
       for (const args of [
@@ -105,15 +106,15 @@ describe('record names: the same rule for every command', () => {
         ['export', name, '--pem', join(work, `${name}.pem`)],
         ['renew', name, '--apple-id', 'a@b.example'],
       ]) {
-        const r = await runCli(args, { env });
+        const r = await runInProcess(args, { env });
         expect(r.code, r.stderr).toBe(64);
         expect(r.stderr).toContain(`no record "${name}"`);
       }
     }
-    expect((await runCli(['csr', '--name', 'constructor', '--out', join(work, 'constructor.csr')], { env })).code).toBe(
-      0,
-    );
-    const shown = await runCli(['show', 'constructor'], { env });
+    expect(
+      (await runInProcess(['csr', '--name', 'constructor', '--out', join(work, 'constructor.csr')], { env })).code,
+    ).toBe(0);
+    const shown = await runInProcess(['show', 'constructor'], { env });
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/^status +pending$/m);
   });
@@ -128,12 +129,12 @@ describe('what is echoed from input is escaped', () => {
       ['check-expiry'],
       ['check-expiry', evilCert],
     ]) {
-      const r = await runCli(args, { env });
+      const r = await runInProcess(args, { env });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBeLessThan(3);
       expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(RAW_CONTROL);
       expect(r.stdout, args.join(' ')).toContain('\\x1b[2J\\u{202e}');
     }
-    const inspected = await runCli(['inspect', evilCert], { env });
+    const inspected = await runInProcess(['inspect', evilCert], { env });
     expect(inspected.stdout).toContain('x\\x1b]0;pwned\\x07\\x9b31m\\u{202e}evil');
   });
 
@@ -144,7 +145,7 @@ describe('what is echoed from input is escaped', () => {
       ['check-expiry', name],
       ['verify', name, '--topic', 'x'],
     ]) {
-      const r = await runCli(args, { env });
+      const r = await runInProcess(args, { env });
       expect(r.code).not.toBe(0);
       expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(RAW_CONTROL);
       expect(r.stdout + r.stderr).toContain('missing\\x1b]8;;https:evil\\x07\\u{2066}.pem');
@@ -153,10 +154,12 @@ describe('what is echoed from input is escaped', () => {
 
   it('prometheus stays valid (promtool) with a hostile topic, on stdout and in --output', async () => {
     const out = join(work, 'apns.prom');
-    const r = await runCli(['check-expiry', '--format', 'prometheus'], { env });
+    const r = await runInProcess(['check-expiry', '--format', 'prometheus'], { env });
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout).toContain('\\\\x1b[2J\\\\u{202e}');
-    expect((await runCli(['check-expiry', '--format', 'prometheus', '--output', out], { env })).code).toBeLessThan(3);
+    expect(
+      (await runInProcess(['check-expiry', '--format', 'prometheus', '--output', out], { env })).code,
+    ).toBeLessThan(3);
     for (const text of [r.stdout, readFileSync(out, 'utf8')]) {
       // Prometheus' own linter (the exposition format: only \\, \" and \n are escapes in a label value)
       execFileSync('promtool', ['check', 'metrics'], { input: text });
@@ -170,7 +173,7 @@ describe('what is echoed from input is escaped', () => {
       ['inspect', evilCert, '--json'],
       ['check-expiry', '--json'],
     ]) {
-      const r = await runCli(args, { env });
+      const r = await runInProcess(args, { env });
       expect(r.stdout, args.join(' ')).not.toMatch(RAW_CONTROL);
       expect(r.stdout).toContain('\\u001b[2J\\u202e');
       expect(JSON.stringify(JSON.parse(r.stdout))).toContain(JSON.stringify(evilTopic).slice(1, -1));
@@ -178,7 +181,7 @@ describe('what is echoed from input is escaped', () => {
   });
 
   it("apns-cert's own colors survive: they are applied after the escaping", async () => {
-    const r = await runCli(['list'], { env: { ...env, FORCE_COLOR: '1' } });
+    const r = await runInProcess(['list'], { env: { ...env, FORCE_COLOR: '1' } });
     expect(r.stdout.startsWith('\u001b[1mNAME')).toBe(true);
     expect(r.stdout).toContain('\\x1b[2J\\u{202e}');
     // the only raw escapes are SGR color codes
@@ -200,7 +203,7 @@ describe('what is echoed from input is escaped', () => {
   it('an input with a forged color mark does not become a color', async () => {
     const forged = join(work, 'forged\uE000deadbeefdeadbeef31\uE001.pem');
     writeFileSync(forged, 'not a certificate');
-    const r = await runCli(['inspect', forged], { env: { ...env, FORCE_COLOR: '1' } });
+    const r = await runInProcess(['inspect', forged], { env: { ...env, FORCE_COLOR: '1' } });
     expect(r.code).toBe(65);
     expect(r.stderr).not.toContain('\u001b[31m');
   });

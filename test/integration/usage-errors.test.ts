@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { BIN, cleanEnv, tempDir } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 
 const env = cleanEnv({ APNS_CERT_STORE: join(tempDir(), 'store'), APNS_CERT_PASSPHRASE: 'u' });
 
@@ -28,7 +29,7 @@ describe("commander's errors have a hint", () => {
     ],
   ];
   it.each(cases)('%s', async (_what, args, code, message, hint) => {
-    const r = await runCli(args, { env });
+    const r = await runInProcess(args, { env });
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(/^apns-cert: /);
     expect(r.stderr).toMatch(message);
@@ -62,7 +63,7 @@ describe('numeric and date options are checked', () => {
     ],
   ];
   it.each(cases)('%s', async (_what, args, code, message) => {
-    const r = await runCli(args, { env });
+    const r = await runInProcess(args, { env });
     expect(r.code, r.stderr).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/^hint: apns-cert \S+ --help$/m);
