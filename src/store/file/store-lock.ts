@@ -13,7 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { readOr } from './files.js';
+import { readOr, temporaryPath } from '../../io/files.js';
 
 /**
  * The store's lock: a file linked into place (so created at most once, whole), mode 0600, naming its holder (host, pid, the process's start time
@@ -175,7 +175,7 @@ export class StoreLock {
   private static tryCreate(path: string): StoreLock | null {
     const token = randomBytes(16).toString('hex');
     const holder: Holder = { host: hostname(), pid: process.pid, start: startTime(process.pid), boot: bootId(), token };
-    const temp = `${path}.${process.pid}.${token.slice(0, 8)}.tmp`;
+    const temp = temporaryPath(path, token.slice(0, 8));
     const fd = openSync(temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
       fchmodSync(fd, 0o600); // whatever the umask
