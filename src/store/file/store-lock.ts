@@ -22,7 +22,7 @@ import { readOr, temporaryPath } from '../../io/files.js';
  * over and racing it; a writer killed with -9 leaves a lock that the next writer sees is nobody's and takes over
  * at once. A lock whose holder cannot be asked (made on another host sharing the store, unreadable, or an older
  * apns-cert's lock directory) is taken over when its holder has not touched it for SILENT_STALE_MS: a live holder
- * touches it every HEARTBEAT_MS, and one paused meanwhile finds out at its commit (FileStore.writeIndex).
+ * touches it every HEARTBEAT_MS, and one paused meanwhile finds out at its commit (file-store.ts, writeIndex).
  */
 const HEARTBEAT_MS = 1_000;
 const SILENT_STALE_MS = 5_000;
