@@ -21,7 +21,7 @@ export interface Store extends StorePlace {
 
   /** The index, or null when there is no store yet. Never repairs a damaged one (65). */
   read(): Promise<StoreIndex | null>;
-  /** The index; exit 66 with a hint to start when there is no store yet. */
+  /** The index; NOT_FOUND (64) with a hint to start when there is no store yet. */
   readOrFail(): Promise<StoreIndex>;
   /** check-expiry's fast path: each record's expiry when the backend has it for the current index, else null. */
   readSummary(): Promise<SummaryRecord[] | null>;
