@@ -3,10 +3,10 @@ import { AppError } from '../errors.js';
 import type { Deps } from '../commands/kit.js';
 import type { SecretBackendName } from '../core/index-model.js';
 import type { Output } from '../output/output.js';
-import type { KdfUpgrade, MasterKeyVault } from '../secrets/vault.js';
-import { FileStore } from '../store/file-store.js';
-import { readInputFile } from '../store/files.js';
+import { readInputFile } from '../io/files.js';
+import { FileStore } from '../store/file/file-store.js';
 import { resolveStoreDir } from '../store/location.js';
+import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../store/vault.js';
 import type { Io } from './main.js';
 import { onInterrupt } from './interrupt.js';
 import { inquirerPrompter, promptPassword } from './prompts.js';
@@ -43,17 +43,12 @@ class LazyVault implements MasterKeyVault {
     return (await this.get()).save(storeId, masterKey);
   }
   async upgrade(): Promise<KdfUpgrade | null> {
-    const vault = await this.get();
-    return vault.upgrade ? vault.upgrade() : null;
+    return (await this.get()).upgrade();
   }
 }
 
 /** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
 export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
-  const store = new FileStore(resolveStoreDir(globals.store, io.env), {
-    lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000),
-    onInterrupt,
-  });
   let interactiveAnswer: boolean | undefined;
   const interactive = () => (interactiveAnswer ??= !globals.json && io.tty.stdin() && io.tty.stderr());
   const envBackend = io.env.APNS_CERT_SECRET_BACKEND;
@@ -68,27 +63,33 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
     (envBackend === '' ? undefined : (envBackend as SecretBackendName | undefined)) ??
     (passphraseGiven ? 'passphrase' : 'keychain');
   const keychainTimeout = envMs(io.env, 'APNS_CERT_KEYCHAIN_TIMEOUT_MS', 10_000);
-  const vaults: Record<SecretBackendName, MasterKeyVault> = {
-    passphrase: new LazyVault('passphrase', async () => {
-      const { passphraseSource, PassphraseVault } = await import('../secrets/passphrase.js');
-      const source = passphraseSource({
-        file: globals.passphraseFile,
-        env: io.env,
-        interactive: interactive(),
-        prompt: (message) => promptPassword(message, io.stderrStream()),
-      });
-      return new PassphraseVault(store, source);
-    }),
-    keychain: new LazyVault('keychain', async () => {
-      const { KeychainVault } = await import('../secrets/keychain.js');
-      // __dirname is dist/ (this runs only inside the bundle), where the build puts the keychain process.
-      return new KeychainVault(keychainTimeout, join(__dirname, 'keychain-child.cjs'), io.env);
-    }),
-  };
+  // The store asks once per backend.
+  const vaults = (backend: SecretBackendName, document: VaultDocument): MasterKeyVault =>
+    backend === 'passphrase'
+      ? new LazyVault('passphrase', async () => {
+          const { passphraseSource, PassphraseVault } = await import('../secrets/passphrase.js');
+          const source = passphraseSource({
+            file: globals.passphraseFile,
+            env: io.env,
+            interactive: interactive(),
+            prompt: (message) => promptPassword(message, io.stderrStream()),
+          });
+          return new PassphraseVault(document, source);
+        })
+      : new LazyVault('keychain', async () => {
+          const { KeychainVault } = await import('../secrets/keychain.js');
+          // __dirname is dist/ (this runs only inside the bundle), where the build puts the keychain process.
+          return new KeychainVault(keychainTimeout, join(__dirname, 'keychain-child.cjs'), io.env);
+        });
+  const store = new FileStore(resolveStoreDir(globals.store, io.env), {
+    lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000),
+    onInterrupt,
+    vaults,
+    backendForNewStore,
+    now: () => new Date(),
+  });
   return {
     store,
-    backendForNewStore,
-    vaults: (backend) => vaults[backend],
     now: () => new Date(),
     out,
     readInput: (path) => readInputFile(path, io.stdin),

@@ -54,16 +54,16 @@ async function fromFiles(files: string[], deps: Deps, problems: Problem[]): Prom
 
 /** Every record's name, topic, retirement and active expiry: from expiry.json when it is current, else from the index. */
 async function storeRecords(deps: Deps): Promise<SummaryRecord[] | null> {
-  const summary = deps.store.readSummary();
+  const summary = await deps.store.readSummary();
   if (summary !== null) return summary;
-  const index = await deps.store.readIndex();
+  const index = await deps.store.read();
   return index === null ? null : summaryRecords(index);
 }
 
 async function fromStore(names: string[], deps: Deps, problems: Problem[]): Promise<ExpiryInput[]> {
   const records = await storeRecords(deps);
   if (records === null) {
-    problems.push({ source: deps.store.dir, message: `no store at ${deps.store.dir}` });
+    problems.push({ source: deps.store.location, message: `no store at ${deps.store.location}` });
     return [];
   }
   for (const name of names) {
@@ -77,7 +77,7 @@ async function fromStore(names: string[], deps: Deps, problems: Problem[]): Prom
     items.push({ name: record.name, source: record.name, topic: record.topic, notAfter: new Date(record.notAfter) });
   }
   if (items.length === 0 && problems.length === 0) {
-    problems.push({ source: deps.store.dir, message: 'no active certificate to check in the store' });
+    problems.push({ source: deps.store.location, message: 'no active certificate to check in the store' });
   }
   return items;
 }
@@ -211,11 +211,11 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     const rendered = await render(format, report, options.output === undefined ? deps.out.style : undefined);
     if (options.output !== undefined) {
       // Replaced by rename, as the textfile collector requires; its directory must exist already.
-      const { writeOutputFile } = await import('../store/files.js');
+      const { writeOutputFile } = await import('../io/files.js');
       await writeOutputFile(options.output, rendered, {
         force: true,
         flag: '--output',
-        storeDir: deps.store.dir,
+        store: deps.store,
         mode: 0o644,
         parents: false,
       });
@@ -277,7 +277,7 @@ async function webhookUrl(
   let from: string;
   let shellWord: string;
   if (options.notifyFile !== undefined) {
-    const { readSecretFile } = await import('../store/files.js');
+    const { readSecretFile } = await import('../io/files.js');
     const { statSync } = await import('node:fs');
     raw = readSecretFile(options.notifyFile, '--notify-file').trim();
     from = `--notify-file ${options.notifyFile}`;

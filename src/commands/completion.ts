@@ -297,7 +297,7 @@ export const completion: CommandModule<CompletionOptions> = {
   },
   async run(options: CompletionOptions, deps: Deps) {
     if (options.names) {
-      const index = await deps.store.readIndex();
+      const index = await deps.store.read();
       for (const name of Object.keys(index?.records ?? {}).sort()) deps.out.data(name);
       return 0;
     }

@@ -112,7 +112,7 @@ export const csr: CommandModule<CsrOptions> = {
     const { validateCsrSubject } = await import('../core/csr.js');
     const { makeCsr } = await import('./shared/make-csr.js');
     const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');
-    const { assertCanCreate } = await import('../store/files.js');
+    const { assertCanCreate } = await import('../io/files.js');
     const subject = validateCsrSubject({
       commonName: options.commonName ?? name,
       email: options.email,
@@ -139,7 +139,7 @@ export const csr: CommandModule<CsrOptions> = {
             deps,
           );
     if (vendor !== undefined)
-      await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', storeDir: deps.store.dir });
+      await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', store: deps.store });
     const companion =
       vendor === undefined
         ? undefined
@@ -184,7 +184,7 @@ export const csr: CommandModule<CsrOptions> = {
     } else {
       deps.out.data(result.csrPath);
       deps.out.info(
-        `Wrote the CSR for "${name}" to ${outPath}; its private key is stored encrypted in ${deps.store.dir}.`,
+        `Wrote the CSR for "${name}" to ${outPath}; its private key is stored encrypted in ${deps.store.location}.`,
       );
       if (requestPath !== null)
         deps.out.info(`Wrote the vendor-signed request to ${requestOut}: upload that file, not the CSR.`);

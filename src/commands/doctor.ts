@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { AppError, isAppError } from '../errors.js';
 import { classifyExpiry, daysRemaining } from '../core/expiry.js';
 import { activeCertificate } from '../core/index-model.js';
 import type { StoreIndex } from '../core/index-model.js';
 import type { Endpoint } from '../net/tcp.js';
 import { daysText } from '../output/output.js';
-import { keyPath } from '../store/paths.js';
+import type { StoreAudit } from '../store/store.js';
 import { collect, wholeNumber, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 import { probeIdentity, probeUrl, readCaFile } from './probe.js';
@@ -42,7 +40,7 @@ const check = (name: string, status: CheckStatus, message: string, hint: string 
 
 async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck> {
   try {
-    await deps.vaults(index.secretBackend).load(index.storeId);
+    await deps.store.unlock(index);
     return check(
       'secret-backend',
       'ok',
@@ -58,95 +56,22 @@ async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck
   }
 }
 
-function modeOf(path: string): number | null {
-  try {
-    return statSync(path).mode & 0o777;
-  } catch {
-    return null;
-  }
-}
+const orphanText = (count: number, what: string, names: string[]) =>
+  `${count} ${what} file(s) belong to no record: ${names.map((o) => o.slice(0, 16)).join(', ')}`;
 
-/** Whether a file the index names is there: 'missing', 'outside' (a link out of the store), or 'ok'. */
-function presence(deps: Deps, relative: string): 'ok' | 'missing' | 'outside' {
-  try {
-    return modeOf(deps.store.path(relative)) === null ? 'missing' : 'ok';
-  } catch (error) {
-    if (isAppError(error) && error.code === 'STORE_CORRUPT') return 'outside';
-    throw error;
-  }
-}
-
-function list(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]> {
-  const dir = deps.store.dir;
-  const problems: string[] = [];
-  const referencedKeys = new Set<string>();
-  const referencedCerts = new Set<string>();
-  for (const record of Object.values(index.records)) {
-    for (const c of record.certificates) {
-      referencedCerts.add(c.file);
-      const found = presence(deps, c.file);
-      if (found !== 'ok')
-        problems.push(
-          `${record.name}: certificate ${c.file} ${found === 'missing' ? 'is missing' : 'leads out of the store'}`,
-        );
-    }
-    const keyIds = [
-      ...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []),
-      ...(record.pendingKey ? [record.pendingKey.keyId] : []),
-    ];
-    for (const keyId of keyIds) {
-      referencedKeys.add(`${keyId}.key`);
-      const found = presence(deps, keyPath(keyId));
-      if (found !== 'ok')
-        problems.push(
-          `${record.name}: key ${keyId.slice(0, 16)}… ${found === 'missing' ? 'is missing' : 'leads out of the store'}`,
-        );
-    }
-  }
-  const listing = { '': list(dir), keys: list(join(dir, 'keys')), certs: list(join(dir, 'certs')) };
-  const keyFiles = listing.keys;
-  const orphans = keyFiles.filter((f) => f.endsWith('.key') && !referencedKeys.has(f));
-  const orphanCerts = listing.certs.filter((f) => f.endsWith('.pem') && !referencedCerts.has(`certs/${f}`));
-  const orphanFiles = [
-    ...(orphans.length === 0
-      ? []
-      : [`${orphans.length} key file(s) belong to no record: ${orphans.map((o) => o.slice(0, 16)).join(', ')}`]),
-    ...(orphanCerts.length === 0
-      ? []
-      : [
-          `${orphanCerts.length} certificate file(s) belong to no record: ${orphanCerts.map((o) => o.slice(0, 16)).join(', ')}`,
-        ]),
-  ];
-  // replaceFileAtomically's temporary files, left when a write was interrupted (a crash, Ctrl-C)
-  const temporary = Object.entries(listing).flatMap(([sub, names]) =>
-    names.filter((f) => f.endsWith('.tmp')).map((f) => join(dir, sub, f)),
+/** The store's files, from what Store.audit found. */
+function storeFiles(audit: StoreAudit, index: StoreIndex): DoctorCheck[] {
+  const problems = audit.missing.map(
+    (m) =>
+      `${m.record}: ${m.kind === 'certificate' ? `certificate ${m.ref}` : `key ${m.ref.slice(0, 16)}…`} ${m.problem === 'missing' ? 'is missing' : 'leads out of the store'}`,
   );
-
-  const badModes: string[] = [];
-  for (const sub of ['', 'certs', 'keys']) {
-    const mode = modeOf(join(dir, sub));
-    if (mode !== null && mode !== 0o700) badModes.push(`${join(dir, sub)} is ${mode.toString(8)}, not 700`);
-  }
-  const files = [
-    'index.json',
-    'expiry.json',
-    'master-key.json',
-    ...keyFiles.map((f) => `keys/${f}`),
-    ...listing.certs.map((f) => `certs/${f}`),
+  const orphans = [
+    ...(audit.orphanKeys.length === 0 ? [] : [orphanText(audit.orphanKeys.length, 'key', audit.orphanKeys)]),
+    ...(audit.orphanCertificates.length === 0
+      ? []
+      : [orphanText(audit.orphanCertificates.length, 'certificate', audit.orphanCertificates)]),
   ];
-  for (const f of files) {
-    const mode = modeOf(join(dir, f));
-    if (mode !== null && mode !== 0o600) badModes.push(`${f} is ${mode.toString(8)}, not 600`);
-  }
-
+  const badModes = audit.badModes.map((b) => `${b.what} is ${b.mode.toString(8)}, not ${b.wanted.toString(8)}`);
   return [
     problems.length === 0
       ? check(
@@ -160,25 +85,25 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
           problems.join('; '),
           'restore the missing files from a backup, or retire the record: apns-cert retire <name>',
         ),
-    orphanFiles.length === 0
+    orphans.length === 0
       ? check('store-orphans', 'ok', 'no key or certificate file without a record')
       : check(
           'store-orphans',
           'warn',
-          orphanFiles.join('; '),
-          `ls -l ${[...(orphans.length > 0 ? [join(dir, 'keys')] : []), ...(orphanCerts.length > 0 ? [join(dir, 'certs')] : [])].join(' ')}   # left by an interrupted command; safe to delete once checked`,
+          orphans.join('; '),
+          `ls -l ${audit.orphanPlaces.join(' ')}   # left by an interrupted command; safe to delete once checked`,
         ),
-    temporary.length === 0
+    audit.temporary.length === 0
       ? check('store-temporary-files', 'ok', 'no temporary file left by an interrupted write')
       : check(
           'store-temporary-files',
           'warn',
-          `${temporary.length} temporary file(s) left by an interrupted write`,
-          `rm -f ${temporary.join(' ')}`,
+          `${audit.temporary.length} temporary file(s) left by an interrupted write`,
+          `rm -f ${audit.temporary.join(' ')}`,
         ),
     badModes.length === 0
       ? check('store-permissions', 'ok', 'directories 0700, files 0600')
-      : check('store-permissions', 'fail', badModes.join('; '), `chmod -R go-rwx ${dir}`),
+      : check('store-permissions', 'fail', badModes.join('; '), `chmod -R go-rwx ${audit.location}`),
   ];
 }
 
@@ -302,16 +227,16 @@ export const doctor: CommandModule<DoctorOptions> = {
     const network = options.offline ? Promise.resolve([]) : networkChecks(endpoints);
     const checks: DoctorCheck[] = [];
     // A store the tool refuses to use (another owner, writable by others) is reported, and not read.
-    const unsafe = deps.store.safetyProblem();
-    const index = unsafe === null ? await deps.store.readIndex() : null;
+    const audit = await deps.store.audit();
+    const { unsafe, index } = audit;
     if (unsafe !== null) {
       checks.push(check('store', 'fail', `refused: ${unsafe.message}`, unsafe.hint));
     } else if (index === null) {
-      checks.push(check('store', 'warn', `no store at ${deps.store.dir} yet`, 'apns-cert csr --name <name>'));
+      checks.push(check('store', 'warn', `no store at ${deps.store.location} yet`, 'apns-cert csr --name <name>'));
     } else {
-      checks.push(check('store', 'ok', `${deps.store.dir} (${index.secretBackend} backend)`));
+      checks.push(check('store', 'ok', `${deps.store.location} (${index.secretBackend} backend)`));
       checks.push(await secretBackend(index, deps));
-      checks.push(...(await storeFiles(index, deps)));
+      checks.push(...storeFiles(audit, index));
       checks.push(...expiryChecks(index, options, deps.now()));
     }
     checks.push(...(await network));

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { AppError } from '../errors.js';
 import { activeCertificate, recordNamed } from '../core/index-model.js';
 import { rejectReplacementCharacter } from '../core/utf8.js';
-import { readSecretFile } from '../store/files.js';
+import { readSecretFile } from '../io/files.js';
 import {
   LEGACY_P12_ITERATIONS,
   MAX_LEGACY_P12_ITERATIONS,
@@ -170,30 +170,29 @@ export const exportCommand: CommandModule<ExportOptions> = {
         hint: `apns-cert export ${name} --pem ${name}.pem --key-format ${options.keyFormat}`,
       });
     }
-    const { assertCanCreate, writeOutputFile } = await import('../store/files.js');
+    const { assertCanCreate, writeOutputFile } = await import('../io/files.js');
     const { decodeCertificateFile } = await import('../core/input.js');
-    const { loadPrivateKey, unlockStore } = await import('../store/private-keys.js');
     const path = (options.p12 ?? options.pem)!;
     const flag = options.p12 !== undefined ? '--p12' : '--pem';
-    await assertCanCreate(path, { force: options.force, flag, storeDir: deps.store.dir });
+    await assertCanCreate(path, { force: options.force, flag, store: deps.store });
 
-    const index = await deps.store.readIndexOrFail();
+    const index = await deps.store.readOrFail();
     const record = recordNamed(index, name);
     if (record === undefined)
-      throw new AppError('NOT_FOUND', `export: no record "${name}" in the store ${deps.store.dir}`, {
+      throw new AppError('NOT_FOUND', `export: no record "${name}" in the store ${deps.store.location}`, {
         hint: 'apns-cert list',
       });
     const active = activeCertificate(record);
     if (active === undefined || record.retiredAt !== null) {
       throw new AppError('USAGE', `export ${name}: it has no active certificate`, { hint: `apns-cert show ${name}` });
     }
-    const cert = decodeCertificateFile(Buffer.from(await deps.store.readText(active.file)), active.file)
+    const cert = decodeCertificateFile(Buffer.from(await deps.store.certificatePem(active)), active.file)
       .certificates[0]!;
     if (options.certOnly) {
-      await writeOutputFile(path, cert.pem, { force: options.force, flag, storeDir: deps.store.dir, mode: 0o600 });
+      await writeOutputFile(path, cert.pem, { force: options.force, flag, store: deps.store, mode: 0o600 });
     } else {
       const password = options.p12 !== undefined ? await exportPassword(options, deps) : undefined;
-      const key = await loadPrivateKey(deps.store, await unlockStore(deps.vaults, index), active.keyId);
+      const key = await deps.store.privateKey(index, active.keyId);
       if (key.keyId !== cert.publicKeyId)
         throw new AppError('STORE_CORRUPT', `export ${name}: the stored key does not match the certificate`, {
           hint: `apns-cert show ${name}`,
@@ -218,7 +217,7 @@ export const exportCommand: CommandModule<ExportOptions> = {
         }
         data = cert.pem + key.key.export({ type: keyFormat, format: 'pem' }).toString();
       }
-      await writeOutputFile(path, data, { force: options.force, flag, storeDir: deps.store.dir, mode: 0o600 });
+      await writeOutputFile(path, data, { force: options.force, flag, store: deps.store, mode: 0o600 });
     }
     if (deps.out.json)
       deps.out.document({

@@ -1,17 +1,13 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import type { SecretBackendName } from '../core/index-model.js';
 import { nameProblem } from '../core/names.js';
 import type { Output } from '../output/output.js';
-import type { FileStore } from '../store/file-store.js';
-import type { VaultFactory } from '../store/private-keys.js';
+import type { Store } from '../store/store.js';
 
 /** What a command needs from the outside world; tests pass fakes. */
 export interface Deps {
-  store: FileStore;
-  vaults: VaultFactory;
-  /** The backend a new store gets (--secret-backend > APNS_CERT_SECRET_BACKEND > passphrase if one is given > keychain). */
-  backendForNewStore: SecretBackendName;
+  /** The store and its secrets; a new one gets the backend chosen in src/cli/deps.ts. */
+  store: Store;
   now: () => Date;
   out: Output;
   readInput: (path: string) => Promise<Buffer>;

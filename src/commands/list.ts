@@ -50,7 +50,7 @@ export const list: CommandModule<Record<string, never>> = {
     return {};
   },
   async run(_options, deps: Deps) {
-    const index = await deps.store.readIndex();
+    const index = await deps.store.read();
     const now = deps.now();
     const rows = Object.values(index?.records ?? {})
       .map((r) => recordSummary(r, now))
@@ -60,7 +60,7 @@ export const list: CommandModule<Record<string, never>> = {
       return 0;
     }
     if (rows.length === 0) {
-      deps.out.info(`No certificates in ${deps.store.dir}. Start with: apns-cert csr --name <name>`);
+      deps.out.info(`No certificates in ${deps.store.location}. Start with: apns-cert csr --name <name>`);
       return 0;
     }
     const s = deps.out.style;

@@ -58,7 +58,7 @@ export function cleanPath(raw: string, homedir: () => string): string {
 async function certificateProblem(raw: string): Promise<true | string> {
   const { homedir } = await import('node:os');
   const { decodeCertificateFile } = await import('../core/input.js');
-  const { readInputFile } = await import('../store/files.js');
+  const { readInputFile } = await import('../io/files.js');
   const path = cleanPath(raw, homedir);
   if (path === '') return 'Enter the path of the .pem file you downloaded from Apple.';
   try {
@@ -136,7 +136,7 @@ export const renew: CommandModule<RenewOptions> = {
     };
   },
   async run(options: RenewOptions, deps: Deps) {
-    const index = await deps.store.readIndexOrFail();
+    const index = await deps.store.readOrFail();
     if (deps.interactive && !deps.out.json) return wizard(options, index, deps);
     return scripted(options, index, deps);
   },
@@ -151,7 +151,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
     );
   if (options.name === undefined)
     throw noPrompt('the record to renew', '<name>', 'apns-cert renew <name> --apple-id <id> --csr-out <file>');
-  const record = findRecord(index, options.name, deps.store.dir);
+  const record = findRecord(index, options.name, deps.store.location);
   if (options.appleId === undefined)
     throw noPrompt(
       'the Apple ID',
@@ -206,7 +206,7 @@ async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps
   const now = deps.now();
   if (options.name !== undefined) {
     // Named on the command line: say what is being renewed before the first question.
-    const record = findRecord(index, options.name, deps.store.dir);
+    const record = findRecord(index, options.name, deps.store.location);
     const active = activeCertificate(record)!;
     deps.out.info(`Renewing ${record.name}`);
     deps.out.info(`  topic    ${record.topic}`);
@@ -219,7 +219,7 @@ async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps
     .filter(isRenewable)
     .sort((a, b) => Date.parse(activeCertificate(a)!.notAfter) - Date.parse(activeCertificate(b)!.notAfter));
   if (renewable.length === 0) {
-    throw new AppError('NOT_FOUND', `renew: no certificate to renew in the store ${deps.store.dir}`, {
+    throw new AppError('NOT_FOUND', `renew: no certificate to renew in the store ${deps.store.location}`, {
       hint: 'apns-cert csr --name <name>   # for a first certificate',
     });
   }
@@ -297,7 +297,7 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   });
   const { homedir } = await import('node:os');
   const { decodeCertificateFile } = await import('../core/input.js');
-  const { readInputFile } = await import('../store/files.js');
+  const { readInputFile } = await import('../io/files.js');
   const { importCertificate } = await import('./shared/import-certificate.js');
   const path = cleanPath(raw, homedir);
   const decoded = decodeCertificateFile(await readInputFile(path), path);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
 import { recordNamed } from '../core/index-model.js';
-import { keyPath } from '../store/paths.js';
 import { PORTAL_URL } from './csr.js';
 import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
@@ -41,9 +40,9 @@ export const retire: CommandModule<RetireOptions> = {
   },
   async run(options: RetireOptions, deps: Deps) {
     const name = options.name;
-    const current = recordNamed(await deps.store.readIndexOrFail(), name);
+    const current = recordNamed(await deps.store.readOrFail(), name);
     if (current === undefined)
-      throw new AppError('NOT_FOUND', `retire ${name}: no record "${name}" in the store ${deps.store.dir}`, {
+      throw new AppError('NOT_FOUND', `retire ${name}: no record "${name}" in the store ${deps.store.location}`, {
         hint: 'apns-cert list',
       });
     if (!options.yes) {
@@ -65,8 +64,8 @@ export const retire: CommandModule<RetireOptions> = {
       }
     }
 
-    const removed = await deps.store.withLock(async () => {
-      const index = await deps.store.readIndexOrFail();
+    const removed = await deps.store.change(async (tx) => {
+      const index = tx.index;
       const record = recordNamed(index, name);
       if (record === undefined)
         throw new AppError('NOT_FOUND', `retire ${name}: the record disappeared meanwhile`, { hint: 'apns-cert list' });
@@ -74,19 +73,19 @@ export const retire: CommandModule<RetireOptions> = {
         ...record.certificates.map((c) => c.keyId),
         ...(record.pendingKey ? [record.pendingKey.keyId] : []),
       ]);
-      const files = [...keyIds].map(keyPath);
+      const certificates = options.purge ? record.certificates : [];
       if (options.purge) {
         delete index.records[name];
-        files.push(...record.certificates.map((c) => c.file));
       } else {
         record.retiredAt = deps.now().toISOString();
         record.updatedAt = record.retiredAt;
         record.pendingKey = null;
       }
       // The index first: a crash after it leaves orphan files, never a record pointing at deleted keys.
-      await deps.store.writeIndex(index);
-      for (const file of files) await deps.store.removeFile(file);
-      return files.length;
+      await tx.commit(index);
+      for (const keyId of keyIds) await tx.removePrivateKey(keyId);
+      for (const certificate of certificates) await tx.removeCertificate(certificate);
+      return keyIds.size + certificates.length;
     });
 
     if (deps.out.json) deps.out.document({ name, retired: true, purged: options.purge, filesRemoved: removed });

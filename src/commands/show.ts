@@ -22,10 +22,10 @@ export const show: CommandModule<{ name: string }> = {
     return { name: command.processedArgs[0] as string };
   },
   async run(options, deps: Deps) {
-    const index = await deps.store.readIndexOrFail();
+    const index = await deps.store.readOrFail();
     const record = recordNamed(index, options.name);
     if (record === undefined)
-      throw new AppError('NOT_FOUND', `show: no record "${options.name}" in the store ${deps.store.dir}`, {
+      throw new AppError('NOT_FOUND', `show: no record "${options.name}" in the store ${deps.store.location}`, {
         hint: 'apns-cert list',
       });
     const summary = recordSummary(record, deps.now());

@@ -52,12 +52,10 @@ export const storeUpgrade: CommandModule<StoreUpgradeOptions> = {
     return {};
   },
   async run(_options: StoreUpgradeOptions, deps: Deps) {
-    const index = await deps.store.readIndexOrFail();
-    const vault = deps.vaults(index.secretBackend);
-    const result = await deps.store.withLock(async () => (vault.upgrade ? vault.upgrade() : null));
+    const { index, result } = await deps.store.upgradeKdf();
     if (deps.out.json) {
       deps.out.document({
-        store: deps.store.dir,
+        store: deps.store.location,
         backend: index.secretBackend,
         changed: result?.changed ?? false,
         from: result?.from ?? null,

@@ -59,9 +59,9 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
   async run(options: VendorSignOptions, deps: Deps) {
     const { decodeCsrFile } = await import('../core/input.js');
     const { formatName } = await import('../core/certificate.js');
-    const { assertCanCreate, writeOutputFile } = await import('../store/files.js');
+    const { assertCanCreate, writeOutputFile } = await import('../io/files.js');
     const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');
-    const target = { force: options.force, flag: '--out', storeDir: deps.store.dir };
+    const target = { force: options.force, flag: '--out', store: deps.store };
     if (options.out !== undefined) await assertCanCreate(options.out, target);
     const csrDer = decodeCsrFile(await deps.readInput(options.csr), options.csr);
     const vendor = await loadVendor(

@@ -95,10 +95,10 @@ export const verify: CommandModule<VerifyOptions> = {
       checks.push({ check: 'topic', ok: cert.topic === options.topic, expected: options.topic, actual: cert.topic });
     }
     if (options.name !== undefined) {
-      const index = await deps.store.readIndexOrFail();
+      const index = await deps.store.readOrFail();
       const record = recordNamed(index, options.name);
       if (record === undefined)
-        throw new AppError('NOT_FOUND', `verify: no record "${options.name}" in the store ${deps.store.dir}`, {
+        throw new AppError('NOT_FOUND', `verify: no record "${options.name}" in the store ${deps.store.location}`, {
           hint: 'apns-cert list',
         });
       checks.push({

@@ -15,6 +15,8 @@ export interface ImportRequest {
   allowNewTopic: boolean;
   allowExpired: boolean;
   now: Date;
+  /** The name the store gives the certificate's file in the index entry (Store change: certificateFile). */
+  certificateFile: (fingerprintSha256: string) => string;
 }
 
 export interface ImportPlan {
@@ -28,10 +30,6 @@ export interface ImportPlan {
   fileKey: PrivateKeyInfo | undefined;
   keySource: 'pending' | 'stored' | 'file';
   warnings: string[];
-}
-
-export function certificatePath(fingerprintSha256: string): string {
-  return `certs/${fingerprintSha256}.pem`;
 }
 
 function pickCertificate(decoded: DecodedFile, source: string): CertificateInfo {
@@ -210,7 +208,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
     importedAt: nowIso,
     keyId: cert.publicKeyId,
     status: 'active',
-    file: certificatePath(cert.fingerprintSha256),
+    file: req.certificateFile(cert.fingerprintSha256),
   };
   record.certificates.push(entry);
   record.topic = cert.topic;

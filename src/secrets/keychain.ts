@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { AppError } from '../errors.js';
-import type { MasterKeyVault } from './vault.js';
+import type { MasterKeyVault } from '../store/vault.js';
 
 export const KEYCHAIN_SERVICE = 'apns-cert';
 
@@ -106,6 +106,11 @@ export class KeychainVault implements MasterKeyVault {
       );
     }
     return Buffer.from(secret, 'base64');
+  }
+
+  /** The keychain keeps the master key itself, with no key derivation: nothing to upgrade. */
+  async upgrade(): Promise<null> {
+    return null;
   }
 
   async save(storeId: string, masterKey: Buffer): Promise<void> {

@@ -1,23 +1,20 @@
 import { AppError } from '../errors.js';
 import { isCurrentWrap, parseWrappedMasterKey, unwrapMasterKey, wrapMasterKey } from '../core/sealed.js';
 import { rejectReplacementCharacter } from '../core/utf8.js';
-import type { FileStore } from '../store/file-store.js';
-import { readSecretFile } from '../store/files.js';
-import type { KdfUpgrade, MasterKeyVault, PassphraseSource } from './vault.js';
+import { readSecretFile } from '../io/files.js';
+import type { KdfUpgrade, MasterKeyVault, PassphraseSource, VaultDocument } from '../store/vault.js';
 
-export const MASTER_KEY_FILE = 'master-key.json';
-
-/** The master key wrapped under a passphrase (scrypt), in master-key.json beside the index. */
+/** The master key wrapped under a passphrase (scrypt), in a document the store keeps (file store: master-key.json). */
 export class PassphraseVault implements MasterKeyVault {
   readonly backend = 'passphrase' as const;
   constructor(
-    private readonly store: FileStore,
+    private readonly document: VaultDocument,
     private readonly passphrase: PassphraseSource,
   ) {}
 
   private async read() {
-    const path = this.store.path(MASTER_KEY_FILE);
-    return { path, wrapped: parseWrappedMasterKey(await this.store.readText(MASTER_KEY_FILE), path) };
+    const path = this.document.location;
+    return { path, wrapped: parseWrappedMasterKey(await this.document.read(), path) };
   }
 
   async load(): Promise<Buffer> {
@@ -32,13 +29,13 @@ export class PassphraseVault implements MasterKeyVault {
     if (isCurrentWrap(wrapped)) return { from, to: from, changed: false };
     const passphrase = await this.passphrase.get(false);
     const rewrapped = await wrapMasterKey(await unwrapMasterKey(wrapped, passphrase, path), passphrase);
-    await this.store.writeFile(MASTER_KEY_FILE, `${JSON.stringify(rewrapped, null, 2)}\n`);
+    await this.document.write(`${JSON.stringify(rewrapped, null, 2)}\n`);
     return { from, to: { N: rewrapped.kdf.N, r: rewrapped.kdf.r, p: rewrapped.kdf.p, check: true }, changed: true };
   }
 
   async save(_storeId: string, masterKey: Buffer): Promise<void> {
     const wrapped = await wrapMasterKey(masterKey, await this.passphrase.get(true));
-    await this.store.writeFile(MASTER_KEY_FILE, `${JSON.stringify(wrapped, null, 2)}\n`);
+    await this.document.write(`${JSON.stringify(wrapped, null, 2)}\n`);
   }
 }
 

@@ -1,12 +1,25 @@
-/** In-process Deps for command tests: a temporary FileStore, an in-memory vault, a fixed clock, scripted prompts. */
+/** In-process Deps for command tests: a temporary file store, an in-memory vault, a fixed clock, scripted prompts. */
 import { PassThrough } from 'node:stream';
 import type { Choice, Deps, Prompter } from '../../src/commands/kit.js';
 import { AppError } from '../../src/errors.js';
 import { Output, plainStyle } from '../../src/output/output.js';
-import { FileStore } from '../../src/store/file-store.js';
-import { readInputFile } from '../../src/store/files.js';
-import { MemoryVault } from '../../src/secrets/memory.js';
+import { readInputFile } from '../../src/io/files.js';
+import { FileStore } from '../../src/store/file/file-store.js';
+import type { FileStoreOptions } from '../../src/store/file/file-store.js';
 import { tempDir } from './cli.js';
+import { MemoryVault } from './memory-vault.js';
+
+/** A file store in `dir` whose vault is in memory (a new one per store unless given); keychain for a new store. */
+export function fileStore(dir: string, opts: Partial<FileStoreOptions> & { vault?: MemoryVault } = {}): FileStore {
+  const vault = opts.vault ?? new MemoryVault();
+  return new FileStore(dir, {
+    lockWaitMs: 5000,
+    vaults: () => vault,
+    backendForNewStore: vault.backend,
+    now: () => new Date(),
+    ...opts,
+  });
+}
 
 export type Answer = { select: RegExp } | { input: string | (() => string) } | { confirm: boolean } | 'cancel';
 
@@ -91,9 +104,7 @@ export function makeDeps(opts: {
   const { stdout, stderr, out: capturedOut, err: capturedErr } = capturedStreams();
   const vault = opts.vault ?? new MemoryVault();
   return {
-    store: new FileStore(opts.storeDir ?? tempDir(), { lockWaitMs: 5000 }),
-    vaults: () => vault,
-    backendForNewStore: 'keychain',
+    store: fileStore(opts.storeDir ?? tempDir(), { vault, now: () => opts.now }),
     now: () => opts.now,
     out: new Output({ json: opts.json ?? false, quiet: false, style: plainStyle, stdout, stderr }),
     readInput: (path) => readInputFile(path),

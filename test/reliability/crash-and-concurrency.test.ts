@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { summaryRecords } from '../../src/core/expiry-summary.js';
 import { parseIndex } from '../../src/core/index-model.js';
 import type { StoreIndex } from '../../src/core/index-model.js';
-import { FileStore } from '../../src/store/file-store.js';
+import { fileStore } from '../helpers/deps.js';
 import { BIN, cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 
@@ -23,11 +23,11 @@ function readIndex(store: string) {
 }
 
 /** expiry.json, when its stamp says it was made from the current index.json (else null). */
-const currentSummary = (store: string) => new FileStore(store, { lockWaitMs: 0 }).readSummary();
+const currentSummary = (store: string) => fileStore(store).readSummary();
 
 /** A summary that check-expiry would trust always says what the index says. */
-function expectSummaryAgrees(store: string, index: StoreIndex): boolean {
-  const summary = currentSummary(store);
+async function expectSummaryAgrees(store: string, index: StoreIndex): Promise<boolean> {
+  const summary = await currentSummary(store);
   if (summary !== null) expect(summary).toEqual(summaryRecords(index));
   return summary !== null;
 }
@@ -80,7 +80,7 @@ describe('crash safety', () => {
       expect(index).not.toBeNull();
       for (const name of survived)
         expect(index!.records[name], `record ${name} exited 0 and must be kept`).toBeDefined();
-      if (expectSummaryAgrees(store, index!)) currentSummaries++;
+      if (await expectSummaryAgrees(store, index!)) currentSummaries++;
     }
     expect(killed).toBeGreaterThan(KILLS / 4); // the test really killed writers mid-way
     expect(currentSummaries).toBeGreaterThan(0); // and the summary check really ran
@@ -127,7 +127,7 @@ describe('concurrency', () => {
     for (const r of imports) expect(r.code, r.stderr).toBe(0);
     const index = readIndex(store)!;
     expect(Object.keys(index.records)).toHaveLength(20);
-    expect(currentSummary(store)).toEqual(summaryRecords(index));
+    expect(await currentSummary(store)).toEqual(summaryRecords(index));
     for (const name of names) expect(index.records[name]!.certificates.map((c) => c.status)).toEqual(['active']);
   });
 });
@@ -209,7 +209,7 @@ describe('paused writers', () => {
       const index = readIndex(store)!;
       for (const name of acknowledged)
         expect(index.records[name], `record ${name} exited 0 and must be kept`).toBeDefined();
-      expectSummaryAgrees(store, index);
+      await expectSummaryAgrees(store, index);
     }
     expect(caught, 'holders really were paused in the middle of their change').toBeGreaterThanOrEqual(5);
     expect(acknowledged.length).toBeGreaterThan(25);

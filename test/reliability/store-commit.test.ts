@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { summaryRecords } from '../../src/core/expiry-summary.js';
 import { parseIndex } from '../../src/core/index-model.js';
-import { FileStore } from '../../src/store/file-store.js';
+import { fileStore } from '../helpers/deps.js';
 import { cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem, signCsrFile } from '../helpers/fake-apple.js';
 
@@ -232,7 +232,7 @@ describe.skipIf(problem !== null && !inCi)('a full file system (a real tmpfs): a
     // the index has its old bytes again (a new file: expiry.json is made anew for it, and agrees with it)
     expect(treeDigest(store, ['expiry.json']), 'the store is as it was').toBe(before);
     expect(readIndex(store).records.acme).toBeUndefined();
-    expect(new FileStore(store, { lockWaitMs: 0 }).readSummary()).toEqual(summaryRecords(readIndex(store)));
+    expect(await fileStore(store).readSummary()).toEqual(summaryRecords(readIndex(store)));
     expect(r.stderr).toMatch(/read-only file system/);
     expect(r.stderr).toMatch(/\nhint: (findmnt -T|mount)/);
   });

@@ -17,31 +17,36 @@ import { readSummary, summarizeIndex, summaryRecords } from '../../src/core/expi
 import type { IndexStamp } from '../../src/core/expiry-summary.js';
 import { emptyIndex, newRecord } from '../../src/core/index-model.js';
 import type { StoreIndex } from '../../src/core/index-model.js';
-import { FileStore, SUMMARY_FILE } from '../../src/store/file-store.js';
+import { SUMMARY_FILE } from '../../src/store/file/layout.js';
+import { fileStore } from '../helpers/deps.js';
 import { tempDir } from '../helpers/cli.js';
 
 const NOW = new Date('2026-11-29T12:00:00.000Z');
 const STAMP: IndexStamp = { ino: '42', size: '1234', mtimeNs: '1795958133447255753', ctimeNs: '1795958133447255753' };
 
 function sampleIndex(): StoreIndex {
-  const index = emptyIndex('store-1', 'passphrase', NOW);
+  // a valid index (the store parses what it finds under its lock)
+  const index = emptyIndex('3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d', 'passphrase', NOW);
   const iso = NOW.toISOString();
   const cert = (status: 'active' | 'superseded', notAfter: string) => ({
     serialNumber: '01',
-    fingerprintSha256: 'f',
+    fingerprintSha256: 'f'.repeat(64),
     notBefore: iso,
     notAfter,
     importedAt: iso,
-    keyId: 'k',
+    keyId: 'a'.repeat(64),
     status,
-    file: 'certs/x.pem',
+    file: `certs/${'f'.repeat(64)}.pem`,
   });
   index.records.live = {
     ...newRecord('live', iso),
     topic: 'com.apple.mgmt.External.a',
     certificates: [cert('superseded', '2026-12-01T00:00:00.000Z'), cert('active', '2027-12-01T00:00:00.000Z')],
   };
-  index.records.pending = { ...newRecord('pending', iso), pendingKey: { keyId: 'k2', createdAt: iso, csrPath: null } };
+  index.records.pending = {
+    ...newRecord('pending', iso),
+    pendingKey: { keyId: 'b'.repeat(64), createdAt: iso, csrPath: null },
+  };
   index.records.gone = {
     ...newRecord('gone', iso),
     topic: 'com.apple.mgmt.External.b',
@@ -113,14 +118,15 @@ describe('expiry summary (store)', () => {
   function storeWith(index: StoreIndex) {
     const dir = join(tempDir(), 'store');
     mkdirSync(dir, { mode: 0o700 });
-    const store = new FileStore(dir, { lockWaitMs: 1000 });
-    return { dir, store, write: () => store.withLock(() => store.writeIndex(index)) };
+    const store = fileStore(dir, { lockWaitMs: 1000 });
+    // a change that commits `index` (another store id than the store's own: written as a copy of its index)
+    return { dir, store, write: () => store.change((tx) => tx.commit({ ...index, storeId: tx.index.storeId })) };
   }
 
   it('every index write leaves a summary that matches it', async () => {
     const { store, write } = storeWith(sampleIndex());
     await write();
-    expect(store.readSummary()).toEqual(summaryRecords(sampleIndex()));
+    expect(await store.readSummary()).toEqual(summaryRecords(sampleIndex()));
   });
 
   it('an index replaced or changed by anything but writeIndex (another tool, a restore, an edit, even one that restores the size and mtime) makes the summary stale', async () => {
@@ -129,14 +135,14 @@ describe('expiry summary (store)', () => {
     const indexPath = join(dir, 'index.json');
     // the same bytes, put in place by rename (a restore, an older apns-cert): another inode
     const copy = join(dir, 'copy.json');
-    writeFileSync(copy, JSON.stringify(sampleIndex()) + '\n');
+    writeFileSync(copy, readFileSync(indexPath));
     renameSync(copy, indexPath);
-    expect(store.readSummary()).toBeNull();
+    expect(await store.readSummary()).toBeNull();
     await write();
-    expect(store.readSummary()).not.toBeNull();
+    expect(await store.readSummary()).not.toBeNull();
     // touched in place: another mtime
     utimesSync(indexPath, new Date(), new Date('2020-01-01T00:00:00Z'));
-    expect(store.readSummary()).toBeNull();
+    expect(await store.readSummary()).toBeNull();
     await write();
     // edited in place keeping the size, then the mtime restored to the nanosecond (touch -d): the ctime tells
     const before = statSync(indexPath, { bigint: true });
@@ -154,13 +160,13 @@ describe('expiry summary (store)', () => {
     expect(statSync(indexPath, { bigint: true }).size).toBe(before.size);
     expect(statSync(indexPath, { bigint: true }).mtimeNs).toBe(before.mtimeNs);
     expect(statSync(indexPath, { bigint: true }).ino).toBe(before.ino);
-    expect(store.readSummary()).toBeNull();
+    expect(await store.readSummary()).toBeNull();
   });
 
   it('no index, no summary; a summary without an index is ignored', async () => {
     const { dir, store } = storeWith(sampleIndex());
-    expect(store.readSummary()).toBeNull();
+    expect(await store.readSummary()).toBeNull();
     writeFileSync(join(dir, SUMMARY_FILE), summarizeIndex(sampleIndex(), STAMP));
-    expect(store.readSummary()).toBeNull();
+    expect(await store.readSummary()).toBeNull();
   });
 });

@@ -34,6 +34,7 @@ function request(pem: string, extra: Partial<ImportRequest> = {}): ImportRequest
     allowNewTopic: false,
     allowExpired: false,
     now: NOW,
+    certificateFile: (fingerprint) => `certs/${fingerprint}.pem`,
     ...extra,
   };
 }

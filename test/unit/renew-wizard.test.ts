@@ -6,7 +6,7 @@ import { importCommand } from '../../src/commands/import.js';
 import { renew } from '../../src/commands/renew.js';
 import type { RenewOptions } from '../../src/commands/renew.js';
 import { AppError } from '../../src/errors.js';
-import { MemoryVault } from '../../src/secrets/memory.js';
+import { MemoryVault } from '../helpers/memory-vault.js';
 import { tempDir, treeDigest } from '../helpers/cli.js';
 import { makeDeps } from '../helpers/deps.js';
 import type { Answer } from '../helpers/deps.js';

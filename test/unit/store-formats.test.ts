@@ -12,7 +12,7 @@ import {
   wrapMasterKey,
 } from '../../src/core/sealed.js';
 import { AppError } from '../../src/errors.js';
-import { replaceFileAtomically } from '../../src/store/files.js';
+import { replaceFileAtomically } from '../../src/io/files.js';
 import { tempDir } from '../helpers/cli.js';
 
 const NOW = new Date('2026-11-29T12:00:00Z');

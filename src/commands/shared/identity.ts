@@ -5,7 +5,6 @@ import { activeCertificate, recordNamed } from '../../core/index-model.js';
 import { validateName } from '../../core/names.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
-import { loadPrivateKey, unlockStore } from '../../store/private-keys.js';
 import type { Deps } from '../kit.js';
 import { readCertificates } from './read-certificates.js';
 
@@ -18,19 +17,19 @@ export interface Identity {
 
 /** The active certificate and key of a store record. */
 export async function identityFromStore(name: string, deps: Deps): Promise<Identity> {
-  const index = await deps.store.readIndexOrFail();
+  const index = await deps.store.readOrFail();
   const record = recordNamed(index, name);
   const active = record === undefined ? undefined : activeCertificate(record);
   if (record === undefined || active === undefined || record.retiredAt !== null) {
     throw new AppError(
       'NOT_FOUND',
-      `load "${name}": no active certificate by that name in the store ${deps.store.dir}`,
+      `load "${name}": no active certificate by that name in the store ${deps.store.location}`,
       { hint: 'apns-cert list' },
     );
   }
-  const certificate = decodeCertificateFile(Buffer.from(await deps.store.readText(active.file)), active.file)
+  const certificate = decodeCertificateFile(Buffer.from(await deps.store.certificatePem(active)), active.file)
     .certificates[0]!;
-  const key = await loadPrivateKey(deps.store, await unlockStore(deps.vaults, index), active.keyId);
+  const key = await deps.store.privateKey(index, active.keyId);
   return { certificate, key, source: name };
 }
 

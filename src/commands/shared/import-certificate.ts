@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { emptyIndex } from '../../core/index-model.js';
 import { planImport } from '../../core/import-plan.js';
 import type { ImportPlan } from '../../core/import-plan.js';
 import type { DecodedFile } from '../../core/input.js';
 import { hashAppleId } from '../../core/topic.js';
-import { savePrivateKey, unlockOrCreateStore } from '../../store/private-keys.js';
 import type { Deps } from '../kit.js';
 
 export interface ImportCertificateRequest {
@@ -19,15 +16,13 @@ export interface ImportCertificateRequest {
 /**
  * Plans the import under the store lock and, only when the plan holds, writes the key found in the file
  * (if any), the certificate and, last, the index. A refused import writes nothing, and neither does one whose
- * commit fails (a full disk, a lost lock): the store removes the files it created (FileStore.withLock).
+ * commit fails (a full disk, a lost lock): nothing of a change stays unless it commits (Store.change).
  */
 export async function importCertificate(req: ImportCertificateRequest, deps: Deps): Promise<ImportPlan> {
   const now = deps.now();
   const appleId = req.appleId === undefined ? undefined : { plain: req.appleId, hash: hashAppleId(req.appleId) };
-  return deps.store.withLock(async () => {
-    const existing = await deps.store.readIndex();
-    const base = existing ?? emptyIndex(randomUUID(), deps.backendForNewStore, now);
-    const plan = planImport(base, {
+  return deps.store.change(async (tx) => {
+    const plan = planImport(tx.index, {
       decoded: req.decoded,
       source: req.source,
       name: req.name,
@@ -35,15 +30,11 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
       allowNewTopic: req.allowNewTopic,
       allowExpired: req.allowExpired,
       now,
+      certificateFile: tx.certificateFile,
     });
-    if (plan.fileKey !== undefined) {
-      const unlocked = await unlockOrCreateStore(deps.store, deps.vaults, base.secretBackend, now);
-      // A new store's master key is kept under the id unlockOrCreateStore gave it.
-      plan.index.storeId = unlocked.index.storeId;
-      await savePrivateKey(deps.store, unlocked.masterKey, plan.fileKey);
-    }
-    await deps.store.writeFile(plan.entry.file, plan.certificate.pem);
-    await deps.store.writeIndex(plan.index);
+    if (plan.fileKey !== undefined) await tx.putPrivateKey(plan.fileKey);
+    await tx.putCertificate(plan.entry, plan.certificate.pem);
+    await tx.commit(plan.index);
     return plan;
   });
 }

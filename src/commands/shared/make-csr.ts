@@ -7,8 +7,7 @@ import type { PendingKey, PushRecord } from '../../core/index-model.js';
 import { generateRsaKeyAsync } from '../../core/keys.js';
 import { appleIdMatches, hashAppleId } from '../../core/topic.js';
 import { rejectReplacementCharacter } from '../../core/utf8.js';
-import { assertCanCreate, writeOutputFile } from '../../store/files.js';
-import { keyPath, loadPrivateKey, savePrivateKey, unlockEarly, unlockOrCreateStore } from '../../store/private-keys.js';
+import { assertCanCreate, writeOutputFile } from '../../io/files.js';
 import type { Deps } from '../kit.js';
 
 export interface MakeCsrRequest {
@@ -45,25 +44,20 @@ export interface MakeCsrResult {
  */
 export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrResult> {
   if (req.appleId !== undefined) rejectReplacementCharacter(req.appleId, 'the Apple ID');
-  await assertCanCreate(req.outPath, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
+  await assertCanCreate(req.outPath, { force: req.force, flag: req.outFlag, store: deps.store });
   // Three things overlap: the key is generated on the thread pool, forge loads on the main thread,
   // and the store is unlocked (scrypt, thread pool) under the lock.
   const fresh = req.reuseKey ? undefined : generateRsaKeyAsync();
   fresh?.catch(() => undefined);
-  const early = unlockEarly(deps.store, deps.vaults);
+  deps.store.unlockEarly();
   const csrModule = import('../../core/csr.js');
   const now = deps.now();
   const nowIso = now.toISOString();
   const csrPath = resolve(req.outPath);
 
-  return deps.store.withLock(async () => {
-    const { index, masterKey } = await unlockOrCreateStore(
-      deps.store,
-      deps.vaults,
-      deps.backendForNewStore,
-      now,
-      early,
-    );
+  return deps.store.change(async (tx) => {
+    const { index } = tx;
+    await tx.masterKey();
     const before = recordNamed(index, req.name);
     if (before?.retiredAt != null) {
       throw new AppError('USAGE', `make a CSR for "${req.name}": it was retired on ${before.retiredAt}`, {
@@ -79,7 +73,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
           hint: `apns-cert renew ${req.name}   # without --reuse-key`,
         });
       }
-      key = await loadPrivateKey(deps.store, masterKey, active.keyId);
+      key = await tx.privateKey(active.keyId);
     }
     const replaced = record.pendingKey;
     let matches: boolean | null = null;
@@ -98,22 +92,22 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
         ? undefined
         : { ...req.companion, data: await req.companion.make(built.der, csrPath) };
 
-    if (fresh !== undefined) await savePrivateKey(deps.store, masterKey, key);
-    await deps.store.writeIndex(index);
+    if (fresh !== undefined) await tx.putPrivateKey(key);
+    await tx.commit(index);
     const written: string[] = [];
     try {
-      await writeOutputFile(req.outPath, built.pem, { force: req.force, flag: req.outFlag, storeDir: deps.store.dir });
+      await writeOutputFile(req.outPath, built.pem, { force: req.force, flag: req.outFlag, store: deps.store });
       written.push(req.outPath);
       if (companion !== undefined)
         await writeOutputFile(companion.path, companion.data, {
           force: req.force,
           flag: companion.flag,
-          storeDir: deps.store.dir,
+          store: deps.store,
           mode: 0o644,
         });
     } catch (error) {
       for (const path of written) rmSync(path, { force: true });
-      const reverted = await deps.store.revertCommit().then(
+      const reverted = await tx.revertCommit().then(
         () => true,
         () => false,
       );
@@ -128,7 +122,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
       replaced.keyId !== key.keyId &&
       !record.certificates.some((c) => c.keyId === replaced.keyId)
     ) {
-      await deps.store.removeFile(keyPath(replaced.keyId));
+      await tx.removePrivateKey(replaced.keyId);
     }
     return {
       before,

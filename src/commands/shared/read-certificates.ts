@@ -1,6 +1,6 @@
 import { AppError, isAppError } from '../../errors.js';
 import { decodeCertificateFile, isPkcs12 } from '../../core/input.js';
-import { readSecretFile } from '../../store/files.js';
+import { readSecretFile } from '../../io/files.js';
 import type { DecodedFile } from '../../core/input.js';
 import type { Deps } from '../kit.js';
 

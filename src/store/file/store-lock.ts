@@ -13,7 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { readOr } from './files.js';
+import { readOr, temporaryPath } from '../../io/files.js';
 
 /**
  * The store's lock: a file linked into place (so created at most once, whole), mode 0600, naming its holder (host, pid, the process's start time
@@ -22,7 +22,7 @@ import { readOr } from './files.js';
  * over and racing it; a writer killed with -9 leaves a lock that the next writer sees is nobody's and takes over
  * at once. A lock whose holder cannot be asked (made on another host sharing the store, unreadable, or an older
  * apns-cert's lock directory) is taken over when its holder has not touched it for SILENT_STALE_MS: a live holder
- * touches it every HEARTBEAT_MS, and one paused meanwhile finds out at its commit (FileStore.writeIndex).
+ * touches it every HEARTBEAT_MS, and one paused meanwhile finds out at its commit (file-store.ts, writeIndex).
  */
 const HEARTBEAT_MS = 1_000;
 const SILENT_STALE_MS = 5_000;
@@ -175,7 +175,7 @@ export class StoreLock {
   private static tryCreate(path: string): StoreLock | null {
     const token = randomBytes(16).toString('hex');
     const holder: Holder = { host: hostname(), pid: process.pid, start: startTime(process.pid), boot: bootId(), token };
-    const temp = `${path}.${process.pid}.${token.slice(0, 8)}.tmp`;
+    const temp = temporaryPath(path, token.slice(0, 8));
     const fd = openSync(temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
       fchmodSync(fd, 0o600); // whatever the umask

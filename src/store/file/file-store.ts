@@ -1,42 +1,77 @@
 import { accessSync, constants, existsSync, lstatSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { AppError } from '../errors.js';
-import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from './files.js';
+import { AppError } from '../../errors.js';
+import { readSummary, summarizeIndex } from '../../core/expiry-summary.js';
+import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
+import { emptyIndex, parseIndex, serializeIndex } from '../../core/index-model.js';
+import type { CertificateEntry, SecretBackendName, StoreIndex } from '../../core/index-model.js';
+import type { PrivateKeyInfo } from '../../core/keys.js';
+import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
+import { writeError, writeFailureHint } from '../../io/write-error.js';
+import type { Store, StoreAudit, StoreChange } from '../store.js';
+import type { KdfUpgrade, MasterKeyVault, VaultDocument, VaultFactory } from '../vault.js';
+import { auditStore } from './audit.js';
+import {
+  DIRECTORIES,
+  INDEX_FILE,
+  KEYS_DIR,
+  LOCK_FILE,
+  MASTER_KEY_FILE,
+  SUMMARY_FILE,
+  certificateFile,
+  keyFile,
+} from './layout.js';
 import type { StoreLock } from './store-lock.js';
-import { writeError, writeFailureHint } from './write-error.js';
-import { readSummary, summarizeIndex } from '../core/expiry-summary.js';
-import type { IndexStamp, SummaryRecord } from '../core/expiry-summary.js';
-import { parseIndex, serializeIndex } from '../core/index-model.js';
-import type { StoreIndex } from '../core/index-model.js';
 
-export const INDEX_FILE = 'index.json';
-/** Derived from index.json after each change (src/core/expiry-summary.ts). */
-export const SUMMARY_FILE = 'expiry.json';
-export const LOCK_FILE = 'store.lock';
-
-export interface StoreOptions {
+export interface FileStoreOptions {
   /** How long a writer waits for another one to release the lock. */
   lockWaitMs: number;
   /** Registers what a signal must undo while the store is locked (src/cli/interrupt.ts); returns the unregister. */
   onInterrupt?: (undo: () => void) => () => void;
+  /** The vault of each backend (the passphrase vault keeps its document in master-key.json). */
+  vaults: VaultFactory;
+  /** The backend a new store gets. */
+  backendForNewStore: SecretBackendName;
+  /** The clock a new store's index is dated by. */
+  now: () => Date;
 }
 
-/**
- * The store on disk: index.json (non-secret records), certs/*.pem, keys/*.key (encrypted),
- * master-key.json (passphrase backend only). Directory 0700, files 0600.
- * Every change happens under `withLock` and every file is written atomically (temp + rename).
- */
-export class FileStore {
-  readonly dir: string;
-  readonly indexPath: string;
-  private readonly options: StoreOptions;
-  /** The change under way while this process holds the lock. */
-  private change: Change | null = null;
+/** What identifies a store's master key: enough to unlock it. */
+type StoreIdentity = Pick<StoreIndex, 'storeId' | 'secretBackend'>;
 
-  constructor(dir: string, options: StoreOptions) {
+/**
+ * The store in a directory (its layout: layout.ts). Every change happens under the lock (store-lock.ts) and
+ * every file is written atomically (temp + rename); a change commits by replacing index.json.
+ */
+export class FileStore implements Store {
+  readonly location: string;
+  private readonly dir: string;
+  private readonly indexPath: string;
+  private readonly options: FileStoreOptions;
+  /** The change under way while this process holds the lock. */
+  private locked: Locked | null = null;
+  /** The identity of the index last read: an early unlock needs no second read. */
+  private known: StoreIdentity | null = null;
+  private readonly vaultOf = new Map<SecretBackendName, MasterKeyVault>();
+  /** Master keys opened (or being opened) by store id; a store's master key never changes once made. */
+  private readonly masterKeys = new Map<string, Promise<Buffer>>();
+  /** Where the passphrase vault keeps the wrapped master key; written only under the lock. */
+  private readonly masterKeyDocument: VaultDocument;
+
+  constructor(dir: string, options: FileStoreOptions) {
     this.dir = dir;
+    this.location = dir;
     this.indexPath = join(dir, INDEX_FILE);
     this.options = options;
+    this.masterKeyDocument = {
+      location: join(dir, MASTER_KEY_FILE),
+      read: () => this.readText(MASTER_KEY_FILE),
+      write: async (text) => this.replace(MASTER_KEY_FILE, text),
+    };
+  }
+
+  holdsPath(path: string): boolean {
+    return isInsideDir(path, this.dir);
   }
 
   /**
@@ -61,7 +96,7 @@ export class FileStore {
   safetyProblem(): { message: string; hint: string } | null {
     const uid = process.getuid?.();
     if (uid === undefined) return null; // Windows: access is ACLs, not these modes
-    for (const sub of ['', 'certs', 'keys']) {
+    for (const sub of DIRECTORIES) {
       const path = join(this.dir, sub);
       let st;
       try {
@@ -99,23 +134,41 @@ export class FileStore {
       throw new AppError('STORE_UNSAFE', `open the store ${this.dir}: ${problem.message}`, { hint: problem.hint });
   }
 
-  /** The index, or null when the store has not been created yet. Never repairs a damaged index. */
-  async readIndex(): Promise<StoreIndex | null> {
-    this.assertSafe();
-    let text: string;
+  /** The bytes of index.json, or null when there is none; unreadable: 65. */
+  private readIndexBytes(): Buffer | null {
     try {
-      text = readFileSync(this.indexPath, 'utf8');
+      return readFileSync(this.indexPath);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return null;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new AppError('STORE_CORRUPT', `read the store index ${this.indexPath}: ${(error as Error).message}`, {
         hint: `ls -ld ${this.dir} ${this.indexPath}`,
       });
     }
-    return parseIndex(text, this.indexPath);
   }
 
-  /** The bytes of index.json, or null when there is none. */
+  private parse(bytes: Buffer): StoreIndex {
+    const index = parseIndex(bytes.toString('utf8'), this.indexPath);
+    this.known = { storeId: index.storeId, secretBackend: index.secretBackend };
+    return index;
+  }
+
+  async read(): Promise<StoreIndex | null> {
+    this.assertSafe();
+    const bytes = this.readIndexBytes();
+    return bytes === null ? null : this.parse(bytes);
+  }
+
+  async readOrFail(): Promise<StoreIndex> {
+    const index = await this.read();
+    if (index === null) {
+      throw new AppError('NOT_FOUND', `open the store ${this.dir}: it has no certificates yet`, {
+        hint: 'apns-cert csr --name <name>   # or pass --store <dir> / set APNS_CERT_STORE',
+      });
+    }
+    return index;
+  }
+
+  /** The bytes of index.json as they are now, or null when there is none (system errors thrown as they are). */
   private indexBytes(): Buffer | null {
     try {
       return readFileSync(this.indexPath);
@@ -140,7 +193,7 @@ export class FileStore {
    * was not (or is missing or damaged): then read the index. The stamp is taken before the summary is read,
    * so a change in between shows as a mismatch, never as a stale answer.
    */
-  readSummary(): SummaryRecord[] | null {
+  async readSummary(): Promise<SummaryRecord[] | null> {
     this.assertSafe();
     const stamp = this.indexStamp();
     if (stamp === null) return null;
@@ -151,17 +204,7 @@ export class FileStore {
     }
   }
 
-  async readIndexOrFail(): Promise<StoreIndex> {
-    const index = await this.readIndex();
-    if (index === null) {
-      throw new AppError('NOT_FOUND', `open the store ${this.dir}: it has no certificates yet`, {
-        hint: 'apns-cert csr --name <name>   # or pass --store <dir> / set APNS_CERT_STORE',
-      });
-    }
-    return index;
-  }
-
-  async readText(relative: string): Promise<string> {
+  private async readText(relative: string): Promise<string> {
     const path = this.path(relative);
     try {
       return readFileSync(path, 'utf8');
@@ -170,12 +213,117 @@ export class FileStore {
     }
   }
 
+  async certificatePem(entry: CertificateEntry): Promise<string> {
+    return this.readText(entry.file);
+  }
+
+  private vault(backend: SecretBackendName): MasterKeyVault {
+    let vault = this.vaultOf.get(backend);
+    if (vault === undefined) {
+      vault = this.options.vaults(backend, this.masterKeyDocument);
+      this.vaultOf.set(backend, vault);
+    }
+    return vault;
+  }
+
+  /** The master key of an existing store, opened once per process (a failure too is the answer for this process). */
+  private openMasterKey(id: StoreIdentity): Promise<Buffer> {
+    let key = this.masterKeys.get(id.storeId);
+    if (key === undefined) {
+      key = this.vault(id.secretBackend).load(id.storeId);
+      key.catch(() => undefined); // surfaces where it is awaited
+      this.masterKeys.set(id.storeId, key);
+    }
+    return key;
+  }
+
+  async unlock(index: StoreIndex): Promise<void> {
+    await this.openMasterKey(index);
+  }
+
+  async privateKey(index: StoreIndex, keyId: string): Promise<PrivateKeyInfo> {
+    return this.openPrivateKey(await this.openMasterKey(index), keyId);
+  }
+
+  private async openPrivateKey(masterKey: Buffer, keyId: string): Promise<PrivateKeyInfo> {
+    const { openPrivateKey, parseSealedBox } = await import('../../core/sealed.js');
+    const { privateKeyFromPkcs8 } = await import('../../core/keys.js');
+    const box = parseSealedBox(await this.readText(keyFile(keyId)), keyFile(keyId));
+    return privateKeyFromPkcs8(openPrivateKey(box, masterKey, keyId));
+  }
+
+  async audit(): Promise<StoreAudit> {
+    const unsafe = this.safetyProblem();
+    const index = unsafe === null ? await this.read() : null;
+    return auditStore(this.dir, unsafe, index, (relative) => this.path(relative));
+  }
+
+  async upgradeKdf(): Promise<{ index: StoreIndex; result: KdfUpgrade | null }> {
+    const index = await this.readOrFail();
+    const vault = this.vault(index.secretBackend);
+    return { index, result: await this.withLock(() => vault.upgrade()) };
+  }
+
+  /** A store's master key never changes once made: one opened before the lock is the one under it. */
+  unlockEarly(): void {
+    const start = async () => {
+      const id = this.known ?? (await this.read());
+      if (id !== null) await this.openMasterKey(id);
+    };
+    start().catch(() => undefined);
+  }
+
+  async change<T>(fn: (tx: StoreChange) => Promise<T>): Promise<T> {
+    return this.withLock(async () => fn(await this.transaction(this.locked!)));
+  }
+
+  /** The change under the lock that `locked` holds: its index parsed from the bytes found when the lock was taken. */
+  private async transaction(locked: Locked): Promise<StoreChange> {
+    const isNew = locked.base === null;
+    let index: StoreIndex;
+    if (locked.base !== null) index = this.parse(locked.base);
+    else {
+      const { randomUUID } = await import('node:crypto');
+      index = emptyIndex(randomUUID(), this.options.backendForNewStore, this.options.now());
+    }
+    const storeId = index.storeId;
+    let masterKey: Promise<Buffer> | undefined;
+    const newMasterKey = async () => {
+      const { randomBytes } = await import('node:crypto');
+      const key = randomBytes(32);
+      await this.vault(index.secretBackend).save(storeId, key);
+      return key;
+    };
+    const tx: StoreChange = {
+      index,
+      isNew,
+      masterKey: () => (masterKey ??= isNew ? newMasterKey() : this.openMasterKey(index)),
+      certificateFile,
+      putPrivateKey: async (key) => {
+        const { sealPrivateKey } = await import('../../core/sealed.js');
+        const box = sealPrivateKey(key.pkcs8, await tx.masterKey(), key.keyId);
+        this.replace(keyFile(key.keyId), `${JSON.stringify(box)}\n`);
+      },
+      privateKey: async (keyId) => this.openPrivateKey(await tx.masterKey(), keyId),
+      removePrivateKey: async (keyId) => this.removeFile(keyFile(keyId)),
+      putCertificate: async (entry, pem) => this.replace(entry.file, pem),
+      removeCertificate: async (entry) => this.removeFile(entry.file),
+      commit: async (next) => {
+        if (next.storeId !== storeId)
+          throw new AppError('INTERNAL', `write ${this.indexPath}: the index is not this store's (${next.storeId})`);
+        this.writeIndex(next);
+      },
+      revertCommit: async () => this.revertCommit(),
+    };
+    return tx;
+  }
+
   /**
    * Creates the store directory (0700, and any missing parent) when there is none, and refuses (77) an
    * existing one that is not safe to use; an existing directory is never changed (its mode neither).
    * certs/ and keys/ are made when a first file goes in. Returns the directories it created.
    */
-  async ensureDir(): Promise<string[]> {
+  private ensureDir(): string[] {
     let created: string[];
     try {
       created = makeDirs(this.dir);
@@ -204,12 +352,12 @@ export class FileStore {
   }
 
   /**
-   * Runs `fn` holding the store's lock (src/store/store-lock.ts); a second writer waits `lockWaitMs`, then fails
-   * with exit 75. Every file `fn` creates in the store is removed again unless the change commits (writeIndex);
+   * Runs `fn` holding the store's lock (store-lock.ts); a second writer waits `lockWaitMs`, then fails with
+   * exit 75. Every file `fn` creates in the store is removed again unless the change commits (writeIndex);
    * when it fails on a store it was creating, the directories it created are removed as far as they are empty.
    */
-  async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const created = await this.ensureDir();
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const created = this.ensureDir();
     return this.lockAndRun(fn, created).catch((error: unknown) => {
       removeDirs(created);
       throw error;
@@ -234,58 +382,57 @@ export class FileStore {
       }
       throw writeError(`lock the store ${this.dir}`, lockPath, error);
     }
-    const change: Change = { lock, base: this.indexBytes(), created: [], dirs: [], committed: null };
-    this.change = change;
+    let locked: Locked;
+    try {
+      locked = { lock, base: this.readIndexBytes(), created: [], dirs: [], committed: null };
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+    this.locked = locked;
     // a process.exit() meanwhile leaves nothing either; before the lock's own exit handler
-    const discardAtExit = () => this.discard(change, change.created);
+    const discardAtExit = () => this.discard(locked, locked.created);
     process.prependOnceListener('exit', discardAtExit);
     // Ended by a signal (src/cli/interrupt.ts): what the change created is removed while the lock is still
     // ours, the lock is released, and the directories made for a new store go as far as they are empty.
     const unregister = this.options.onInterrupt?.(() => {
-      this.discard(change, change.created);
+      this.discard(locked, locked.created);
       lock.release();
       removeDirs(createdDirs);
     });
     try {
       return await fn();
     } catch (error) {
-      this.discard(change, change.created);
+      this.discard(locked, locked.created);
       throw error;
     } finally {
       unregister?.();
       process.removeListener('exit', discardAtExit);
-      this.change = null;
+      this.locked = null;
       lock.release();
     }
   }
 
   /**
-   * Atomically replaces a file in the store (temp file, fsync, rename), mode 0600. Under the lock, the rename
+   * Atomically replaces a file in the store (temp file, fsync, rename), mode 0600, under the lock: the rename
    * happens only while the lock is still this writer's and the index the one it found (else exit 75).
    */
-  async writeFile(relative: string, data: string | Uint8Array, { fsync = true } = {}): Promise<void> {
-    this.replace(relative, data, fsync);
-  }
-
-  private replace(relative: string, data: string | Uint8Array, fsync = true): void {
+  private replace(relative: string, data: string | Uint8Array): void {
+    const locked = this.locked;
+    if (locked === null) throw new AppError('INTERNAL', `write ${join(this.dir, relative)}: not under the store lock`);
     const path = this.path(relative);
-    const change = this.change;
-    const isNew = change !== null && !existsSync(path);
+    const isNew = !existsSync(path);
     let dirs: string[] = [];
     try {
       dirs = makeDirs(dirname(path)); // certs/ and keys/ come with their first file
-      replaceFileAtomically(path, data, {
-        mode: 0o600,
-        fsync,
-        beforeRename: change === null ? undefined : () => this.assertUnchanged(change),
-      });
+      replaceFileAtomically(path, data, { mode: 0o600, fsync: true, beforeRename: () => this.assertUnchanged(locked) });
     } catch (error) {
       removeDirs(dirs);
       if (error instanceof AppError) throw error;
       throw writeError(`write ${path}`, path, error);
     }
-    if (change !== null) change.dirs.push(...dirs);
-    if (isNew) change.created.push(relative);
+    locked.dirs.push(...dirs);
+    if (isNew) locked.created.push(relative);
   }
 
   /**
@@ -295,14 +442,14 @@ export class FileStore {
    * exit 75 and the files it created are removed: nothing of it is written. The summary is an optimisation:
    * one that cannot be written stays as it was, its stamp no longer the index's, and check-expiry reads the index.
    */
-  async writeIndex(index: StoreIndex): Promise<void> {
-    const change = this.change;
-    if (change === null) throw new AppError('INTERNAL', `write ${this.indexPath}: not under the store lock`);
+  private writeIndex(index: StoreIndex): void {
+    const locked = this.locked;
+    if (locked === null) throw new AppError('INTERNAL', `write ${this.indexPath}: not under the store lock`);
     const bytes = Buffer.from(serializeIndex(index));
     this.replace(INDEX_FILE, bytes);
-    change.committed = { base: change.base, created: change.created };
-    change.base = bytes;
-    change.created = [];
+    locked.committed = { base: locked.base, created: locked.created };
+    locked.base = bytes;
+    locked.created = [];
     this.writeSummary(index);
   }
 
@@ -310,28 +457,28 @@ export class FileStore {
    * Undoes the last writeIndex of this change (a file the command writes after committing could not be
    * written): index.json back to what it was, the files the change created removed.
    */
-  async revertCommit(): Promise<void> {
-    const change = this.change;
-    const committed = change?.committed ?? null;
-    if (change === null || committed === null) return;
+  private revertCommit(): void {
+    const locked = this.locked;
+    const committed = locked?.committed ?? null;
+    if (locked === null || committed === null) return;
     if (committed.base === null) {
-      this.assertUnchanged(change);
+      this.assertUnchanged(locked);
       rmSync(this.indexPath, { force: true });
       rmSync(this.path(SUMMARY_FILE), { force: true });
     } else {
       this.replace(INDEX_FILE, committed.base);
       this.writeSummary(parseIndex(committed.base.toString('utf8'), this.indexPath));
     }
-    this.discard(change, [...committed.created, ...change.created]);
-    change.base = committed.base;
-    change.created = [];
-    change.committed = null;
+    this.discard(locked, [...committed.created, ...locked.created]);
+    locked.base = committed.base;
+    locked.created = [];
+    locked.committed = null;
   }
 
-  private assertUnchanged(change: Change): void {
-    const lost = !change.lock.isHeld();
+  private assertUnchanged(locked: Locked): void {
+    const lost = !locked.lock.isHeld();
     const onDisk = this.indexBytes();
-    if (!lost && (onDisk === null ? change.base === null : change.base !== null && onDisk.equals(change.base))) return;
+    if (!lost && (onDisk === null ? locked.base === null : locked.base !== null && onDisk.equals(locked.base))) return;
     throw new AppError(
       'STORE_BUSY',
       `update the store ${this.dir}: ${lost ? 'this process lost the store lock while it was paused' : 'another process changed the index meanwhile'}; nothing was written`,
@@ -355,15 +502,18 @@ export class FileStore {
    * on), a file may be another writer's by now (the same certificate, a new store's master key): then only a
    * key file that no record names is removed, the rest stays for doctor to report.
    */
-  private discard(change: Change, created: string[]): void {
-    const held = change.lock.isHeld();
+  private discard(locked: Locked, created: string[]): void {
+    const held = locked.lock.isHeld();
     const index = held ? '' : readOr(() => this.indexBytes()?.toString('utf8') ?? '', null);
     for (const relative of [...created].reverse()) {
-      if (!held && (index === null || !relative.startsWith('keys/') || index.includes(basename(relative, '.key'))))
+      if (
+        !held &&
+        (index === null || !relative.startsWith(`${KEYS_DIR}/`) || index.includes(basename(relative, '.key')))
+      )
         continue;
       rmSync(this.path(relative), { force: true });
     }
-    for (const dir of [...change.dirs].reverse()) {
+    for (const dir of [...locked.dirs].reverse()) {
       try {
         rmdirSync(dir); // only while empty
       } catch {
@@ -372,14 +522,14 @@ export class FileStore {
     }
   }
 
-  /** Removes a file of the store; under the lock, only while the lock is still this writer's (else it stays, an orphan doctor reports). */
-  async removeFile(relative: string): Promise<void> {
-    if (this.change !== null && !this.change.lock.isHeld()) return;
+  /** Removes a file of the store, only while the lock is still this writer's (else it stays, an orphan doctor reports). */
+  private removeFile(relative: string): void {
+    if (this.locked !== null && !this.locked.lock.isHeld()) return;
     rmSync(this.path(relative), { force: true });
   }
 }
 
-interface Change {
+interface Locked {
   lock: StoreLock;
   /** index.json as found when the lock was taken, then as this change last wrote it (null: none). */
   base: Buffer | null;

@@ -24,6 +24,12 @@ import { AppError } from '../errors.js';
 import { decodeUtf8Strictly } from '../core/utf8.js';
 import { writeError } from './write-error.js';
 
+/** Where the store is, for an output file that must not go into it (src/store/store.ts Store). */
+export interface StorePlace {
+  readonly location: string;
+  holdsPath(path: string): boolean;
+}
+
 /**
  * The most an input may hold: 1 MiB. Real inputs are a few KB (a certificate ~2 KB, a .p12 with its chain ~6 KB,
  * a PushCertificateRequest ~9 KB, all of Apple's CA certificates in one PEM ~22 KB); even the system CA bundle
@@ -111,12 +117,23 @@ function writeAll(fd: number, data: string | Uint8Array): void {
 }
 
 /**
+ * The temporary file beside `path` that a write goes through before it is renamed into place (`tag` tells two
+ * writers of one process apart). Only an interrupted write leaves one behind.
+ */
+export function temporaryPath(path: string, tag: string = Math.random().toString(36).slice(2, 10)): string {
+  return `${path}.${process.pid}.${tag}.tmp`;
+}
+
+/** A name `temporaryPath` makes. */
+export const isTemporaryFile = (name: string): boolean => name.endsWith('.tmp');
+
+/**
  * Writes `data` to a new temporary file beside `path` (same directory, so a rename stays on one file system):
  * created 0600 with O_EXCL (never through an existing file or symbolic link), then given `mode`, flushed to
  * disk when `fsync`. Returns its path; removes it and throws the system error on failure.
  */
 function writeTemporary(path: string, data: string | Uint8Array, opts: { mode: number; fsync: boolean }): string {
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  const temp = temporaryPath(path);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     try {
@@ -257,8 +274,8 @@ export interface OutputTarget {
   force: boolean;
   /** The option that names the file, for messages (--out, --p12, --output). */
   flag: string;
-  /** The store directory: no output file may be written inside it. */
-  storeDir: string;
+  /** The store: no output file may be written inside it. */
+  store: StorePlace;
 }
 
 function exists(path: string, flag: string): AppError {
@@ -268,12 +285,13 @@ function exists(path: string, flag: string): AppError {
 }
 
 function refuseInsideStore(path: string, target: OutputTarget): void {
-  if (isInsideDir(path, target.storeDir)) {
+  if (target.store.holdsPath(path)) {
+    const where = target.store.location;
     throw new AppError(
       'CANNOT_WRITE',
-      `write ${path}: that is inside the store ${target.storeDir}, whose files only apns-cert itself writes`,
+      `write ${path}: that is inside the store ${where}, whose files only apns-cert itself writes`,
       {
-        hint: `rerun with ${target.flag} <a file outside ${target.storeDir}>`,
+        hint: `rerun with ${target.flag} <a file outside ${where}>`,
       },
     );
   }

@@ -1,0 +1,113 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAppError } from '../../errors.js';
+import type { StoreIndex } from '../../core/index-model.js';
+import type { StoreAudit } from '../store.js';
+import {
+  CERTS_DIR,
+  DIRECTORIES,
+  KEYS_DIR,
+  TOP_FILES,
+  isCertificateFileName,
+  isKeyFileName,
+  isLeftoverTemporary,
+  keyFile,
+} from './layout.js';
+
+function modeOf(path: string): number | null {
+  try {
+    return statSync(path).mode & 0o777;
+  } catch {
+    return null;
+  }
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * What doctor reports about the store in `dir`: the files its index names that are missing or lead out of it
+ * (`resolve` refuses those with 65), key and certificate files no record names, temporary files left by
+ * interrupted writes, and directories or files whose mode is not 0700 / 0600.
+ */
+export function auditStore(
+  dir: string,
+  unsafe: StoreAudit['unsafe'],
+  index: StoreIndex | null,
+  resolve: (relative: string) => string,
+): StoreAudit {
+  const audit: StoreAudit = {
+    location: dir,
+    unsafe,
+    index,
+    missing: [],
+    orphanKeys: [],
+    orphanCertificates: [],
+    orphanPlaces: [],
+    temporary: [],
+    badModes: [],
+  };
+  if (unsafe !== null || index === null) return audit;
+
+  const presence = (relative: string): 'ok' | 'missing' | 'outside' => {
+    try {
+      return modeOf(resolve(relative)) === null ? 'missing' : 'ok';
+    } catch (error) {
+      if (isAppError(error) && error.code === 'STORE_CORRUPT') return 'outside';
+      throw error;
+    }
+  };
+  const referencedKeys = new Set<string>();
+  const referencedCerts = new Set<string>();
+  for (const record of Object.values(index.records)) {
+    for (const c of record.certificates) {
+      referencedCerts.add(c.file);
+      const found = presence(c.file);
+      if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'certificate', ref: c.file, problem: found });
+    }
+    const keyIds = [
+      ...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []),
+      ...(record.pendingKey ? [record.pendingKey.keyId] : []),
+    ];
+    for (const keyId of keyIds) {
+      referencedKeys.add(keyFile(keyId));
+      const found = presence(keyFile(keyId));
+      if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'key', ref: keyId, problem: found });
+    }
+  }
+
+  const listing = { '': list(dir), [KEYS_DIR]: list(join(dir, KEYS_DIR)), [CERTS_DIR]: list(join(dir, CERTS_DIR)) };
+  const keyNames = listing[KEYS_DIR]!;
+  const certNames = listing[CERTS_DIR]!;
+  audit.orphanKeys = keyNames.filter((f) => isKeyFileName(f) && !referencedKeys.has(`${KEYS_DIR}/${f}`));
+  audit.orphanCertificates = certNames.filter(
+    (f) => isCertificateFileName(f) && !referencedCerts.has(`${CERTS_DIR}/${f}`),
+  );
+  audit.orphanPlaces = [
+    ...(audit.orphanKeys.length > 0 ? [join(dir, KEYS_DIR)] : []),
+    ...(audit.orphanCertificates.length > 0 ? [join(dir, CERTS_DIR)] : []),
+  ];
+  audit.temporary = Object.entries(listing).flatMap(([sub, names]) =>
+    names.filter(isLeftoverTemporary).map((f) => join(dir, sub, f)),
+  );
+
+  for (const sub of DIRECTORIES) {
+    const mode = modeOf(join(dir, sub));
+    if (mode !== null && mode !== 0o700) audit.badModes.push({ what: join(dir, sub), mode, wanted: 0o700 });
+  }
+  const files = [
+    ...TOP_FILES,
+    ...keyNames.map((f) => `${KEYS_DIR}/${f}`),
+    ...certNames.map((f) => `${CERTS_DIR}/${f}`),
+  ];
+  for (const f of files) {
+    const mode = modeOf(join(dir, f));
+    if (mode !== null && mode !== 0o600) audit.badModes.push({ what: f, mode, wanted: 0o600 });
+  }
+  return audit;
+}

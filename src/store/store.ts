@@ -1,0 +1,100 @@
+import type { SummaryRecord } from '../core/expiry-summary.js';
+import type { CertificateEntry, StoreIndex } from '../core/index-model.js';
+import type { PrivateKeyInfo } from '../core/keys.js';
+import type { StorePlace } from '../io/files.js';
+import type { KdfUpgrade } from './vault.js';
+
+/**
+ * The store, the only thing commands talk to: records (the index), their certificates, and secrets sealed
+ * under the store's master key, which a vault (src/store/vault.ts) holds. One implementation per backend
+ * (src/store/file/ today); nothing here names a file, so another backend (a database) can be a sibling.
+ *
+ * Reads take no lock and see a committed state. Every change is a `change()`: taken under the store's lock,
+ * all of it or nothing. Errors are AppErrors with the codes the CLI documents (65 damaged, 73 cannot write,
+ * 75 busy, 77 unsafe store or wrong passphrase, 69 vault unavailable).
+ */
+export interface Store extends StorePlace {
+  /** Where the store is, for messages: a directory, later perhaps a database URL. */
+  readonly location: string;
+  /** True when `path` (a file on this machine) lies inside the store: output files are refused there. */
+  holdsPath(path: string): boolean;
+
+  /** The index, or null when there is no store yet. Never repairs a damaged one (65). */
+  read(): Promise<StoreIndex | null>;
+  /** The index; NOT_FOUND (64) with a hint to start when there is no store yet. */
+  readOrFail(): Promise<StoreIndex>;
+  /** check-expiry's fast path: each record's expiry when the backend has it for the current index, else null. */
+  readSummary(): Promise<SummaryRecord[] | null>;
+  /** The PEM text of a certificate of the index. */
+  certificatePem(entry: CertificateEntry): Promise<string>;
+  /** Opens the master key of the store `index` is from (the vault may prompt); it is kept for the process. */
+  unlock(index: StoreIndex): Promise<void>;
+  /** A private key of the store `index` is from, opened with its master key (unlocking it first). */
+  privateKey(index: StoreIndex, keyId: string): Promise<PrivateKeyInfo>;
+
+  /**
+   * Starts opening an existing store's master key now, before the lock is taken, for a change that will need
+   * it: scrypt or the keychain run while other work goes on. Errors surface where the change awaits the key.
+   */
+  unlockEarly(): void;
+  /**
+   * Runs `fn` under the store's lock (another writer waits, then 75) and returns what it returns. Nothing `fn`
+   * writes stays unless it commits; when `fn` throws, the store is as it was (a new store is not created).
+   */
+  change<T>(fn: (tx: StoreChange) => Promise<T>): Promise<T>;
+
+  /** What doctor reports: safety, files the index names that are missing, orphans, leftovers, modes. */
+  audit(): Promise<StoreAudit>;
+  /** Re-wraps the master key with today's key derivation (under the lock); null for a backend that derives none. */
+  upgradeKdf(): Promise<{ index: StoreIndex; result: KdfUpgrade | null }>;
+}
+
+/** A change under way, under the store's lock. */
+export interface StoreChange {
+  /** The index as found under the lock, read once; for a new store a fresh one, with its one store id. */
+  readonly index: StoreIndex;
+  /** True when there was no store: this change creates it. */
+  readonly isNew: boolean;
+  /** The master key: opened on first call; for a new store made and given to its vault (once). */
+  masterKey(): Promise<Buffer>;
+  /** The name an index entry gives a certificate with this SHA-256 fingerprint. */
+  certificateFile(fingerprintSha256: string): string;
+
+  /** Seals a private key under the master key and keeps it (by its key id). */
+  putPrivateKey(key: PrivateKeyInfo): Promise<void>;
+  privateKey(keyId: string): Promise<PrivateKeyInfo>;
+  /** After the commit: deletes a private key (only while the lock is still this change's). */
+  removePrivateKey(keyId: string): Promise<void>;
+  /** Keeps the PEM of the certificate an index entry names. */
+  putCertificate(entry: CertificateEntry, pem: string): Promise<void>;
+  /** After the commit: deletes a certificate (only while the lock is still this change's). */
+  removeCertificate(entry: CertificateEntry): Promise<void>;
+
+  /**
+   * Writes `index` atomically: only while the lock is this change's and the index is still the one found (else
+   * 75, and nothing of the change stays). Until then readers see the store as it was.
+   */
+  commit(index: StoreIndex): Promise<void>;
+  /** Undoes the last commit (something the command writes after it failed): index and new secrets as before. */
+  revertCommit(): Promise<void>;
+}
+
+/** A problem found by `audit`, as doctor shows it. */
+export interface StoreAudit {
+  location: string;
+  /** Why the store must not be used (then nothing else was looked at), or null. */
+  unsafe: { message: string; hint: string } | null;
+  /** The index (null: no store yet, or unsafe). */
+  index: StoreIndex | null;
+  /** Certificates and keys the index names that are not there, or that lead out of the store. */
+  missing: Array<{ record: string; kind: 'certificate' | 'key'; ref: string; problem: 'missing' | 'outside' }>;
+  /** Secrets and certificates no record names (left by an interrupted command), by the names the store lists. */
+  orphanKeys: string[];
+  orphanCertificates: string[];
+  /** Where to look at the orphans (a command's arguments: directories). */
+  orphanPlaces: string[];
+  /** Temporary files left by interrupted writes (paths). */
+  temporary: string[];
+  /** Parts of the store whose access is wider than it must be: "<what> is <mode>, not <wanted>". */
+  badModes: Array<{ what: string; mode: number; wanted: number }>;
+}

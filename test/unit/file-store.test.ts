@@ -1,0 +1,176 @@
+/** The Store interface on a real file store in a temporary directory (in process, an in-memory vault). */
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { importCertificate } from '../../src/commands/shared/import-certificate.js';
+import { decodeCertificateFile } from '../../src/core/input.js';
+import { generateRsaKeyAsync } from '../../src/core/keys.js';
+import { tempDir, treeDigest } from '../helpers/cli.js';
+import { fileStore, makeDeps } from '../helpers/deps.js';
+import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
+import { MemoryVault } from '../helpers/memory-vault.js';
+
+const NOW = new Date('2026-06-01T12:00:00Z');
+const ca = createFakeCa();
+
+/** A push certificate and its private key in one PEM, as an MDM vendor's tool would hand it over. */
+function certificateWithKey(): string {
+  const key = newKeyPem();
+  const cert = issuePushCert(ca, {
+    publicKeyPem: key.publicPem,
+    topic: mdmTopic(),
+    notBefore: daysFrom(NOW, -1),
+    notAfter: daysFrom(NOW, 364),
+  });
+  return cert + key.privatePem;
+}
+
+/** A first import of a certificate with its key, into a store that does not exist yet. */
+async function firstImport(storeDir: string, vault: MemoryVault) {
+  const deps = makeDeps({ storeDir, now: NOW, vault, interactive: false });
+  const pem = certificateWithKey();
+  const plan = await importCertificate(
+    {
+      decoded: decodeCertificateFile(Buffer.from(pem), 'acme.pem'),
+      source: 'acme.pem',
+      name: 'acme',
+      appleId: undefined,
+      allowNewTopic: false,
+      allowExpired: false,
+    },
+    deps,
+  );
+  return { deps, plan };
+}
+
+const readIndexFile = (dir: string) => JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+
+describe('a new store', () => {
+  for (const backend of ['keychain', 'passphrase'] as const) {
+    it(`made by a first import has one store id, the one its vault keeps the master key under (${backend})`, async () => {
+      const dir = join(tempDir(), 'store');
+      const vault = new MemoryVault(backend);
+      const { deps, plan } = await firstImport(dir, vault);
+      const onDisk = readIndexFile(dir);
+      expect(vault.saved, 'the master key was made and saved once').toEqual([onDisk.storeId]);
+      expect(plan.index.storeId).toBe(onDisk.storeId);
+      expect(onDisk.secretBackend, 'the backend of the vault that holds the key').toBe(backend);
+      // the key sealed in the store opens with that master key
+      const index = await deps.store.readOrFail();
+      const key = await fileStore(dir, { vault }).privateKey(index, plan.entry.keyId);
+      expect(key.keyId).toBe(plan.entry.keyId);
+      expect(readdirSync(join(dir, 'keys'))).toEqual([`${plan.entry.keyId}.key`]);
+    });
+  }
+
+  it('is not created when the change throws: neither its directory nor the parent made for it stays', async () => {
+    const dir = join(tempDir(), 'parent', 'store');
+    const vault = new MemoryVault();
+    const store = fileStore(dir, { vault });
+    const key = await generateRsaKeyAsync();
+    await expect(
+      store.change(async (tx) => {
+        expect(tx.isNew).toBe(true);
+        await tx.putPrivateKey(key);
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(existsSync(join(dir, '..'))).toBe(false);
+  });
+
+  it('refuses a commit of an index with another store id (INTERNAL): one store, one id', async () => {
+    const dir = join(tempDir(), 'store');
+    const store = fileStore(dir);
+    await expect(
+      store.change(async (tx) => tx.commit({ ...tx.index, storeId: crypto.randomUUID() })),
+    ).rejects.toMatchObject({
+      code: 'INTERNAL',
+    });
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('a change', () => {
+  it('whose callback throws leaves the store byte for byte as it was', async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    const before = treeDigest(dir);
+    const store = fileStore(dir, { vault });
+    const key = await generateRsaKeyAsync();
+    const other = decodeCertificateFile(Buffer.from(certificateWithKey()), 'other.pem').certificates[0]!;
+    await expect(
+      store.change(async (tx) => {
+        expect(tx.isNew).toBe(false);
+        await tx.putPrivateKey(key);
+        const entry = { ...tx.index.records.acme!.certificates[0]!, file: tx.certificateFile(other.fingerprintSha256) };
+        await tx.putCertificate(entry, other.pem);
+        expect(readdirSync(join(dir, 'keys'))).toHaveLength(2); // written, not yet committed
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(treeDigest(dir)).toBe(before);
+  });
+
+  it('opens the master key once per process, before the lock when asked (unlockEarly)', async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    const store = fileStore(dir, { vault });
+    let loads = 0;
+    const load = vault.load.bind(vault);
+    vault.load = async (id) => (loads++, load(id));
+    const index = await store.readOrFail();
+    store.unlockEarly();
+    await store.change(async (tx) => {
+      expect(tx.index).toEqual(index);
+      await tx.masterKey();
+      await tx.masterKey();
+    });
+    await store.privateKey(index, index.records.acme!.certificates[0]!.keyId);
+    expect(loads, 'the vault is asked once per process').toBe(1);
+  });
+});
+
+describe('audit', () => {
+  it('reports an orphan key, a missing certificate, a leftover temporary file and a file that others may read', async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    const { plan } = await firstImport(dir, vault);
+    const store = fileStore(dir, { vault });
+    expect(await store.audit()).toMatchObject({
+      unsafe: null,
+      missing: [],
+      orphanKeys: [],
+      orphanCertificates: [],
+      temporary: [],
+      badModes: [],
+    });
+
+    const orphan = 'c'.repeat(64);
+    writeFileSync(join(dir, 'keys', `${orphan}.key`), '{}\n', { mode: 0o600 });
+    rmSync(join(dir, plan.entry.file));
+    writeFileSync(join(dir, 'index.json.4242.k3x9a1bq.tmp'), 'half', { mode: 0o600 });
+    chmodSync(join(dir, 'expiry.json'), 0o644);
+
+    const audit = await store.audit();
+    expect(audit.location).toBe(dir);
+    expect(audit.index?.records.acme).toBeDefined();
+    expect(audit.missing).toEqual([{ record: 'acme', kind: 'certificate', ref: plan.entry.file, problem: 'missing' }]);
+    expect(audit.orphanKeys).toEqual([`${orphan}.key`]);
+    expect(audit.orphanPlaces).toEqual([join(dir, 'keys')]);
+    expect(audit.temporary).toEqual([join(dir, 'index.json.4242.k3x9a1bq.tmp')]);
+    expect(audit.badModes).toEqual([{ what: 'expiry.json', mode: 0o644, wanted: 0o600 }]);
+  });
+
+  it('looks no further in a store that is not safe to use', async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    chmodSync(dir, 0o777);
+    const audit = await fileStore(dir, { vault }).audit();
+    chmodSync(dir, 0o700);
+    expect(audit.unsafe?.message).toMatch(/writable by group and others/);
+    expect(audit.index).toBeNull();
+  });
+});
