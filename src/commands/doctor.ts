@@ -11,6 +11,7 @@ import { keyPath } from '../store/paths.js';
 import { collect, wholeNumber, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 import { probeIdentity, probeUrl, readCaFile } from './probe.js';
+import { userError } from './shared/errors.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -50,7 +51,8 @@ async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck
         ? 'the keychain is reachable and holds the store master key'
         : 'the passphrase opens the store master key',
     );
-  } catch (error) {
+  } catch (caught) {
+    const error = userError(caught, 'doctor');
     if (!isAppError(error)) throw error;
     const status: CheckStatus =
       error.code === 'SECRETS_UNAVAILABLE' && index.secretBackend === 'passphrase' ? 'warn' : 'fail';
@@ -232,7 +234,8 @@ async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): 
       const result = await probeIdentity(await identityFromStore(record.name, deps), url, caPem, deps);
       const status: CheckStatus = result.verdict === 'accepted' ? 'ok' : 'fail';
       out.push(check(name, status, result.detail, status === 'ok' ? null : `apns-cert probe ${record.name}`));
-    } catch (error) {
+    } catch (caught) {
+      const error = userError(caught, 'doctor');
       if (!isAppError(error)) throw error;
       out.push(check(name, 'warn', `not probed: ${error.message}`, error.hint ?? null));
     }

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { DamagedIndex } from './errors.js';
 import { NAME_RE } from './names.js';
 
 /** The store's index: every non-secret fact, readable without the keychain. */
@@ -149,10 +149,7 @@ function recordProblem(name: string, r: unknown): string | null {
 
 /** Parses and validates index.json. A damaged index is reported, never repaired or overwritten. */
 export function parseIndex(text: string, path: string): StoreIndex {
-  const corrupt = (cause: string) =>
-    new AppError('STORE_CORRUPT', `read the store index ${path}: ${cause}`, {
-      hint: `cp ${path} ${path}.damaged   # keep a copy, then restore the index from a backup`,
-    });
+  const corrupt = (cause: string) => new DamagedIndex(path, cause);
   let data: unknown;
   try {
     data = JSON.parse(text);
