@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, isAppError } from '../errors.js';
 import { classifyExpiry, daysRemaining } from '../core/expiry.js';
-import { activeCertificate } from '../core/index-model.js';
+import { certificateInService } from '../core/index-model.js';
 import type { StoreIndex } from '../core/index-model.js';
 import type { Endpoint } from '../net/tcp.js';
 import { daysText } from '../output/output.js';
@@ -187,8 +187,8 @@ async function storeFiles(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]>
 function expiryChecks(index: StoreIndex, opts: DoctorOptions, now: Date): DoctorCheck[] {
   const out: DoctorCheck[] = [];
   for (const record of Object.values(index.records)) {
-    const active = activeCertificate(record);
-    if (active === undefined || record.retiredAt !== null) continue;
+    const active = certificateInService(record);
+    if (active === undefined) continue;
     const notAfter = new Date(active.notAfter);
     const days = daysRemaining(notAfter, now);
     const status = classifyExpiry(notAfter, now, { warnDays: opts.warnDays, criticalDays: opts.criticalDays });
@@ -228,7 +228,7 @@ async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): 
   const caPem = await readCaFile(opts.caFile);
   const out: DoctorCheck[] = [];
   for (const record of Object.values(index.records)) {
-    if (activeCertificate(record) === undefined || record.retiredAt !== null) continue;
+    if (certificateInService(record) === undefined) continue;
     const name = `probe ${record.name}`;
     try {
       const result = await probeIdentity(await identityFromStore(record.name, deps), url, caPem, deps);

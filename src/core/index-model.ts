@@ -69,13 +69,28 @@ export function recordNamed(index: StoreIndex, name: string): PushRecord | undef
   return Object.hasOwn(index.records, name) ? index.records[name] : undefined;
 }
 
-/** A record that can be renewed: it has a topic and is not retired. */
+/** A record that can be renewed: it has a topic and a certificate in service. */
 export function isRenewable(record: PushRecord): boolean {
-  return record.topic !== null && record.retiredAt === null && activeCertificate(record) !== undefined;
+  return record.topic !== null && certificateInService(record) !== undefined;
 }
 
 export function activeCertificate(record: PushRecord): CertificateEntry | undefined {
   return record.certificates.find((c) => c.status === 'active');
+}
+
+/** The certificate a record serves with: its active one, unless the record is retired. */
+export function certificateInService(record: PushRecord): CertificateEntry | undefined {
+  return record.retiredAt === null ? activeCertificate(record) : undefined;
+}
+
+export type RecordStatus = 'active' | 'expired' | 'pending' | 'retired';
+
+/** Retired (by `retire`), else pending (no certificate yet), else expired or active by its certificate at `now`. */
+export function recordStatus(record: PushRecord, now: Date): RecordStatus {
+  if (record.retiredAt !== null) return 'retired';
+  const active = activeCertificate(record);
+  if (active === undefined) return 'pending';
+  return Date.parse(active.notAfter) <= now.getTime() ? 'expired' : 'active';
 }
 
 export function serializeIndex(index: StoreIndex): string {
