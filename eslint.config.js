@@ -22,7 +22,17 @@ export default tseslint.config(
     files: ['src/core/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error', 'process'],
-      'no-restricted-imports': ['error', { paths: ['node:fs', 'node:fs/promises', 'node:process'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:fs', 'node:fs/promises', 'node:process'],
+          // core throws its own errors (src/core/errors.ts); commands choose exit codes and hints
+          patterns: [
+            { group: ['../errors', '../errors.js'], message: 'core throws src/core/errors.ts, not AppError' },
+            { group: ['../commands/*', '../cli/*'], message: 'core does not know the commands' },
+          ],
+        },
+      ],
       'no-restricted-properties': ['error', { object: 'Date', property: 'now' }],
     },
   },

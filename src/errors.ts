@@ -72,7 +72,7 @@ export class AppError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    extra: { hint?: string; details?: readonly string[]; cause?: unknown } = {},
+    extra: { hint?: string | undefined; details?: readonly string[] | undefined; cause?: unknown } = {},
   ) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'AppError';

@@ -18,6 +18,7 @@ import { storeUpgrade } from '../commands/store.js';
 import { vendorSign } from '../commands/vendor-sign.js';
 import { verify } from '../commands/verify.js';
 import type { CommandModule } from '../commands/kit.js';
+import { userError } from '../commands/shared/errors.js';
 import { makeDeps } from './deps.js';
 import type { GlobalOptions } from './deps.js';
 import { VERSION } from './version.js';
@@ -163,7 +164,7 @@ EXAMPLES
       const usageExit = invoked?.errorExitCode ?? ExitCode.usage;
       return error.exitCode === 0 ? ExitCode.ok : usageExit;
     }
-    const code = reportError(error, out, io.env);
+    const code = reportError(userError(error, invoked?.name ?? '<command>'), out, io.env);
     if (invoked?.errorExitCode !== undefined && code !== ExitCode.cancelled) return invoked.errorExitCode;
     return code;
   }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import type { PushRecord } from '../core/index-model.js';
 import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
+import { portalSteps } from './shared/portal.js';
 import type { CommandModule, Deps } from './kit.js';
 
 export interface CsrOptions {
@@ -16,30 +16,6 @@ export interface CsrOptions {
   vendorKey: string | undefined;
   chain: string | undefined;
   requestOut: string | undefined;
-}
-
-export const PORTAL_URL = 'https://identity.apple.com/pushcert';
-
-export function nextSteps(name: string, csrPath: string, record: PushRecord | undefined): string[] {
-  const lines = [
-    'Next steps:',
-    `  1. Open ${PORTAL_URL} and sign in with the Apple ID that owns this push certificate.`,
-  ];
-  if (record?.topic) {
-    lines.push(
-      `  2. RENEW: find the row whose topic is ${record.topic}`,
-      '     and press "Renew" (NOT "Create a Certificate": that makes a new topic and every device must re-enroll).',
-    );
-  } else {
-    lines.push(
-      '  2. NEW certificate: press "Create a Certificate" (for a renewal, press "Renew" on the existing row instead).',
-    );
-  }
-  lines.push(
-    `  3. Upload ${csrPath} (your MDM vendor may have to sign it first), then download the .pem Apple returns.`,
-  );
-  lines.push(`  4. apns-cert import <downloaded .pem> --name ${name}`);
-  return lines;
 }
 
 export const csr: CommandModule<CsrOptions> = {
@@ -188,7 +164,10 @@ export const csr: CommandModule<CsrOptions> = {
       );
       if (requestPath !== null)
         deps.out.info(`Wrote the vendor-signed request to ${requestOut}: upload that file, not the CSR.`);
-      for (const line of nextSteps(name, requestPath === null ? outPath : requestOut, result.before))
+      const csrPath = requestPath === null ? outPath : requestOut;
+      for (const line of portalSteps(csrPath, result.before, {
+        then: `apns-cert import <downloaded .pem> --name ${name}`,
+      }))
         deps.out.info(line);
     }
     return 0;

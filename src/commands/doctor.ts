@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AppError, isAppError } from '../errors.js';
 import { classifyExpiry, daysRemaining } from '../core/expiry.js';
-import { activeCertificate } from '../core/index-model.js';
+import { certificateInService } from '../core/index-model.js';
 import type { StoreIndex } from '../core/index-model.js';
 import type { Endpoint } from '../net/tcp.js';
 import { daysText } from '../output/output.js';
@@ -9,6 +9,7 @@ import type { StoreAudit } from '../store/store.js';
 import { collect, wholeNumber, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 import { probeIdentity, probeUrl, readCaFile } from './probe.js';
+import { userError } from './shared/errors.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -48,7 +49,8 @@ async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck
         ? 'the keychain is reachable and holds the store master key'
         : 'the passphrase opens the store master key',
     );
-  } catch (error) {
+  } catch (caught) {
+    const error = userError(caught, 'doctor');
     if (!isAppError(error)) throw error;
     const status: CheckStatus =
       error.code === 'SECRETS_UNAVAILABLE' && index.secretBackend === 'passphrase' ? 'warn' : 'fail';
@@ -110,8 +112,8 @@ function storeFiles(audit: StoreAudit, index: StoreIndex): DoctorCheck[] {
 function expiryChecks(index: StoreIndex, opts: DoctorOptions, now: Date): DoctorCheck[] {
   const out: DoctorCheck[] = [];
   for (const record of Object.values(index.records)) {
-    const active = activeCertificate(record);
-    if (active === undefined || record.retiredAt !== null) continue;
+    const active = certificateInService(record);
+    if (active === undefined) continue;
     const notAfter = new Date(active.notAfter);
     const days = daysRemaining(notAfter, now);
     const status = classifyExpiry(notAfter, now, { warnDays: opts.warnDays, criticalDays: opts.criticalDays });
@@ -151,13 +153,14 @@ async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): 
   const caPem = await readCaFile(opts.caFile);
   const out: DoctorCheck[] = [];
   for (const record of Object.values(index.records)) {
-    if (activeCertificate(record) === undefined || record.retiredAt !== null) continue;
+    if (certificateInService(record) === undefined) continue;
     const name = `probe ${record.name}`;
     try {
       const result = await probeIdentity(await identityFromStore(record.name, deps), url, caPem, deps);
       const status: CheckStatus = result.verdict === 'accepted' ? 'ok' : 'fail';
       out.push(check(name, status, result.detail, status === 'ok' ? null : `apns-cert probe ${record.name}`));
-    } catch (error) {
+    } catch (caught) {
+      const error = userError(caught, 'doctor');
       if (!isAppError(error)) throw error;
       out.push(check(name, 'warn', `not probed: ${error.message}`, error.hint ?? null));
     }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
-import { activeCertificate, recordNamed } from '../core/index-model.js';
+import { certificateInService, recordNamed } from '../core/index-model.js';
 import { rejectReplacementCharacter } from '../core/utf8.js';
 import { readSecretFile } from '../io/files.js';
 import {
@@ -182,8 +182,8 @@ export const exportCommand: CommandModule<ExportOptions> = {
       throw new AppError('NOT_FOUND', `export: no record "${name}" in the store ${deps.store.location}`, {
         hint: 'apns-cert list',
       });
-    const active = activeCertificate(record);
-    if (active === undefined || record.retiredAt !== null) {
+    const active = certificateInService(record);
+    if (active === undefined) {
       throw new AppError('USAGE', `export ${name}: it has no active certificate`, { hint: `apns-cert show ${name}` });
     }
     const cert = decodeCertificateFile(Buffer.from(await deps.store.certificatePem(active)), active.file)

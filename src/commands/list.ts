@@ -1,22 +1,13 @@
 import { daysRemaining } from '../core/expiry.js';
-import { activeCertificate } from '../core/index-model.js';
+import { activeCertificate, recordStatus } from '../core/index-model.js';
 import type { PushRecord } from '../core/index-model.js';
 import { daysText, shortDate } from '../output/output.js';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 
-export type RecordStatus = 'active' | 'expired' | 'pending' | 'retired';
-
 export function recordSummary(record: PushRecord, now: Date) {
   const active = activeCertificate(record);
-  const status: RecordStatus =
-    record.retiredAt !== null
-      ? 'retired'
-      : active === undefined
-        ? 'pending'
-        : Date.parse(active.notAfter) <= now.getTime()
-          ? 'expired'
-          : 'active';
+  const status = recordStatus(record, now);
   return {
     name: record.name,
     topic: record.topic,

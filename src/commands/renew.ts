@@ -4,7 +4,8 @@ import { daysRemaining } from '../core/expiry.js';
 import { activeCertificate, isRenewable, recordNamed } from '../core/index-model.js';
 import type { PushRecord, StoreIndex } from '../core/index-model.js';
 import { daysText, shortDate } from '../output/output.js';
-import { PORTAL_URL } from './csr.js';
+import { userError } from './shared/errors.js';
+import { portalSteps } from './shared/portal.js';
 import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { Choice, CommandModule, Deps } from './kit.js';
 
@@ -19,20 +20,6 @@ export interface RenewOptions {
 
 export function defaultRenewCsrPath(name: string, now: Date): string {
   return `${name}-renew-${now.toISOString().slice(0, 10).replace(/-/g, '')}.csr.pem`;
-}
-
-/** What to do in Apple's portal for this renewal, line by line. */
-export function portalSteps(record: PushRecord, csrPath: string): string[] {
-  const active = activeCertificate(record);
-  return [
-    "In Apple's Push Certificates Portal:",
-    `  1. Open ${PORTAL_URL} and sign in with the Apple ID above.`,
-    `  2. Find the row whose topic is ${record.topic}`,
-    `     and whose expiration date is ${active === undefined ? '(unknown)' : shortDate(active.notAfter)}.`,
-    '  3. Press "Renew" on that row. NOT "Create a Certificate": that makes a new topic and every device must re-enroll.',
-    `  4. Upload ${csrPath}`,
-    '  5. Download the .pem file Apple returns.',
-  ];
 }
 
 const mismatchDetails = [
@@ -65,7 +52,8 @@ async function certificateProblem(raw: string): Promise<true | string> {
     const decoded = decodeCertificateFile(await readInputFile(path), path);
     if (!decoded.certificates.some((c) => c.topic !== null)) return `${path} has no push certificate (no topic in it).`;
     return true;
-  } catch (error) {
+  } catch (caught) {
+    const error = userError(caught, 'renew');
     return isAppError(error) ? error.message.replace(/^read /, 'Cannot read ') : String(error);
   }
 }
@@ -178,7 +166,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
     deps.out.document({ name: record.name, topic: record.topic, csrPath, appleIdMatches: matches });
   } else {
     deps.out.data(csrPath);
-    for (const line of portalSteps(record, csrPath)) deps.out.info(line);
+    for (const line of portalSteps(csrPath, record, { renewing: true })) deps.out.info(line);
     deps.out.info(`Then: apns-cert import <the downloaded .pem> --name ${record.name}`);
   }
   return 0;
@@ -287,7 +275,7 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
     const csrPath = await writeRenewalCsr({ ...options, appleId }, record, deps);
     deps.out.info('');
     deps.out.info(`Wrote the CSR to ${csrPath}`);
-    for (const line of portalSteps(record, csrPath)) deps.out.info(line);
+    for (const line of portalSteps(csrPath, record, { renewing: true })) deps.out.info(line);
     deps.out.info(`(You can stop here and run \`apns-cert renew ${record.name}\` later to continue.)`);
     deps.out.info('');
   }
@@ -308,7 +296,8 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
       { decoded, source: path, name: record.name, appleId: undefined, allowNewTopic: false, allowExpired: false },
       deps,
     );
-  } catch (error) {
+  } catch (caught) {
+    const error = userError(caught, 'renew');
     if (isAppError(error) && error.code === 'TOPIC_CHANGED') {
       throw new AppError('TOPIC_CHANGED', error.message, {
         details: [

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { AppError } from '../errors.js';
 import { recordNamed } from '../core/index-model.js';
-import { PORTAL_URL } from './csr.js';
+import { PORTAL_URL } from './shared/portal.js';
 import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
 

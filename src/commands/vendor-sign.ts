@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { COMMON_ERRORS, withHelp } from './kit.js';
 import type { CommandModule, Deps } from './kit.js';
+import { PORTAL_URL } from './shared/portal.js';
 
 export interface VendorSignOptions {
   csr: string;
@@ -79,9 +80,7 @@ export const vendorSign: CommandModule<VendorSignOptions> = {
     if (deps.out.json) deps.out.document({ requestPath: options.out, chainLength: request.chain.length });
     else {
       deps.out.data(options.out);
-      deps.out.info(
-        `Signed ${options.csr} as the MDM vendor; upload ${options.out} at https://identity.apple.com/pushcert.`,
-      );
+      deps.out.info(`Signed ${options.csr} as the MDM vendor; upload ${options.out} at ${PORTAL_URL}.`);
     }
     return 0;
   },

@@ -1,6 +1,6 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { BadInput } from './errors.js';
 import { DerError, Tag, children, decodeOid, decodeString, expectTag, readTlv, value } from './der.js';
 import type { Tlv } from './der.js';
 import { topicHash } from './topic.js';
@@ -226,27 +226,27 @@ export interface CertificateSummary {
 
 /**
  * Topic and expiry only, from the DER alone: what check-expiry needs, at a fraction of parseCertificate's
- * cost (no X509Certificate, no hashing). Throws AppError BAD_INPUT when the DER is not a certificate.
+ * cost (no X509Certificate, no hashing). Throws BadInput when the DER is not a certificate.
  */
 export function summarizeCertificate(der: Uint8Array, source: string): CertificateSummary {
   try {
     const tbs = parseTbs(der);
     return { topic: topicOf(tbs.subject), notAfter: tbs.notAfter };
   } catch (error) {
-    throw new AppError(
-      'BAD_INPUT',
+    throw new BadInput(
       `read certificate from ${source}: not a valid X.509 certificate (${(error as Error).message})`,
+      source,
     );
   }
 }
 
-/** Parses one DER certificate. Throws AppError BAD_INPUT with the cause when it is not one. */
+/** Parses one DER certificate. Throws BadInput with the cause when it is not one. */
 export function parseCertificate(der: Uint8Array, source = 'input'): CertificateInfo {
   let tbs: ReturnType<typeof parseTbs>;
   let publicKey: KeyObject;
   const invalid = (error: unknown) => {
     const cause = error instanceof Error ? error.message : String(error);
-    return new AppError('BAD_INPUT', `read certificate from ${source}: not a valid X.509 certificate (${cause})`);
+    return new BadInput(`read certificate from ${source}: not a valid X.509 certificate (${cause})`, source);
   };
   try {
     tbs = parseTbs(der);
@@ -271,9 +271,9 @@ export function parseCertificate(der: Uint8Array, source = 'input'): Certificate
     try {
       listed = parseTopicsExtension(topicsExtension);
     } catch (error) {
-      throw new AppError(
-        'BAD_INPUT',
+      throw new BadInput(
         `read certificate from ${source}: its APNs topic list extension is damaged (${(error as Error).message})`,
+        source,
       );
     }
   }

@@ -1,6 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { BadInput, CoreError } from './errors.js';
 import { parseName, sha256Hex } from './certificate.js';
 import type { NameAttribute } from './certificate.js';
 import { DerError, Tag, children, decodeOid, expectTag, readTlv, value } from './der.js';
@@ -58,10 +58,7 @@ export function parseCsr(der: Buffer, source: string): CsrInfo {
       signatureValid,
     };
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError(
-      'BAD_INPUT',
-      `read the CSR in ${source}: not a valid PKCS#10 request (${(error as Error).message})`,
-    );
+    if (error instanceof CoreError) throw error;
+    throw new BadInput(`read the CSR in ${source}: not a valid PKCS#10 request (${(error as Error).message})`, source);
   }
 }

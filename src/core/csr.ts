@@ -1,5 +1,5 @@
 import { createPublicKey, sign } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { BadOption } from './errors.js';
 import { OID, toPem } from './certificate.js';
 import {
   bitString,
@@ -23,21 +23,16 @@ export interface CsrSubject {
 
 export function validateCsrSubject(subject: CsrSubject): CsrSubject {
   if (subject.commonName.trim() === '' || subject.commonName.length > 64) {
-    throw new AppError('USAGE', 'read --common-name: it must be 1-64 characters', {
-      hint: 'apns-cert csr --name acme-prod --common-name "ACME MDM"',
-    });
+    throw new BadOption('read --common-name: it must be 1-64 characters', '--common-name');
   }
   if (subject.country !== undefined && !/^[A-Z]{2}$/.test(subject.country)) {
-    throw new AppError(
-      'USAGE',
+    throw new BadOption(
       `read --country: "${subject.country}" is not a two-letter ISO 3166 code such as US or CH`,
-      { hint: 'apns-cert csr --name acme-prod --country US' },
+      '--country',
     );
   }
   if (subject.email !== undefined && !/^[\x21-\x7e]+@[\x21-\x7e]+\.[\x21-\x7e]+$/.test(subject.email)) {
-    throw new AppError('USAGE', `read --email: "${subject.email}" is not an e-mail address`, {
-      hint: 'apns-cert csr --name acme-prod --email admin@example.com',
-    });
+    throw new BadOption(`read --email: "${subject.email}" is not an e-mail address`, '--email');
   }
   return subject;
 }

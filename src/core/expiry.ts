@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { BadOption } from './errors.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -50,18 +50,13 @@ export function validateThresholds(t: Thresholds): Thresholds {
     ['--critical-days', t.criticalDays],
   ] as const) {
     if (!Number.isInteger(v) || v < 0) {
-      throw new AppError('USAGE', `read ${flag}: "${v}" is not a whole number of days >= 0`, {
-        hint: 'apns-cert check-expiry --warn-days 30 --critical-days 7',
-      });
+      throw new BadOption(`read ${flag}: "${v}" is not a whole number of days >= 0`, flag);
     }
   }
   if (t.criticalDays > t.warnDays) {
-    throw new AppError(
-      'USAGE',
+    throw new BadOption(
       `read thresholds: --critical-days (${t.criticalDays}) is larger than --warn-days (${t.warnDays})`,
-      {
-        hint: 'apns-cert check-expiry --warn-days 30 --critical-days 7',
-      },
+      '--critical-days',
     );
   }
   return t;

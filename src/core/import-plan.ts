@@ -1,4 +1,13 @@
-import { AppError } from '../errors.js';
+import {
+  AlreadyImported,
+  Expired,
+  KeyMismatch,
+  NoKey,
+  NoMatchingRecord,
+  NoTopic,
+  Retired,
+  TopicChanged,
+} from './errors.js';
 import type { CertificateInfo } from './certificate.js';
 import type { DecodedFile } from './input.js';
 import type { PrivateKeyInfo } from './keys.js';
@@ -36,13 +45,7 @@ function pickCertificate(decoded: DecodedFile, source: string): CertificateInfo 
   const withTopic = decoded.certificates.filter((c) => c.topic !== null);
   if (withTopic.length === 0) {
     const subject = decoded.certificates[0]?.subject.map((a) => `${a.type}=${a.value}`).join(', ') ?? '';
-    throw new AppError(
-      'NO_TOPIC',
-      `import ${source}: the certificate has no APNs topic (no UID attribute in its subject "${subject}"); it is not a push certificate`,
-      {
-        hint: `apns-cert inspect ${source}`,
-      },
-    );
+    throw new NoTopic(source, subject);
   }
   const keyIds = new Set(decoded.privateKeys.map((k) => k.keyId));
   return withTopic.find((c) => keyIds.has(c.publicKeyId)) ?? withTopic[0]!;
@@ -70,23 +73,14 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
 
   for (const record of Object.values(index.records)) {
     if (record.certificates.some((c) => c.fingerprintSha256 === cert.fingerprintSha256)) {
-      throw new AppError(
-        'ALREADY_IMPORTED',
-        `import ${req.source}: this certificate is already in the store as "${record.name}"`,
-        {
-          hint: `apns-cert show ${record.name}`,
-        },
-      );
+      throw new AlreadyImported(req.source, record.name);
     }
   }
 
   const fileKeys = req.decoded.privateKeys;
   const fileKey = fileKeys.find((k) => k.keyId === cert.publicKeyId);
   if (fileKeys.length > 0 && fileKey === undefined) {
-    throw new AppError(
-      'KEY_MISMATCH',
-      `import ${req.source}: the private key in the file does not match its certificate`,
-    );
+    throw new KeyMismatch(req.source);
   }
 
   const holder = findRecordWithKey(index, cert.publicKeyId);
@@ -94,13 +88,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   if (req.name !== undefined) {
     record = recordNamed(index, req.name);
     if (record?.pendingKey && holder === undefined && fileKey === undefined) {
-      throw new AppError(
-        'KEY_MISMATCH',
-        `import ${req.source}: the certificate's public key does not match the pending key of "${req.name}" (created ${record.pendingKey.createdAt})`,
-        {
-          hint: `apns-cert inspect ${req.source}   # was it issued for another CSR?`,
-        },
-      );
+      throw new KeyMismatch(req.source, { record: req.name, createdAt: record.pendingKey.createdAt });
     }
   } else {
     record = holder?.record;
@@ -109,40 +97,24 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
       if (sameTopic.length === 1) record = sameTopic[0];
     }
     if (record === undefined && fileKey !== undefined) {
-      throw new AppError(
-        'USAGE',
-        `import ${req.source}: no record in the store matches this certificate; name the new record`,
-        {
-          hint: `apns-cert import ${req.source} --name <name>`,
-        },
-      );
+      throw new NoMatchingRecord(req.source);
     }
   }
 
   if (record?.retiredAt != null) {
-    throw new AppError('USAGE', `import ${req.source}: "${record.name}" was retired on ${record.retiredAt}`, {
-      hint: `apns-cert retire ${record.name} --purge --yes   # or import under another --name`,
-    });
+    throw new Retired(req.source, record.name, record.retiredAt);
   }
 
   let keySource: ImportPlan['keySource'];
   if (holder !== undefined) keySource = holder.via;
   else if (fileKey !== undefined) keySource = 'file';
   else {
-    throw new AppError(
-      'NO_KEY',
-      `import ${req.source}: no private key for this certificate (no pending key in the store matches it and the file holds none)`,
-      {
-        hint: 'apns-cert csr --name <name>   # make a new key and CSR, then upload that CSR to Apple',
-      },
-    );
+    throw new NoKey(req.source);
   }
 
   const expired = cert.notAfter.getTime() <= req.now.getTime();
   if (expired && !req.allowExpired) {
-    throw new AppError('EXPIRED', `import ${req.source}: the certificate expired on ${cert.notAfter.toISOString()}`, {
-      hint: `apns-cert import ${req.source} --allow-expired   # only if you really want an expired certificate on record`,
-    });
+    throw new Expired(req.source, cert.notAfter);
   }
   if (cert.notBefore.getTime() > req.now.getTime()) {
     warnings.push(`the certificate is not valid before ${cert.notBefore.toISOString()}`);
@@ -160,22 +132,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   }
 
   if (record.topic !== null && record.topic !== cert.topic) {
-    if (!req.allowNewTopic) {
-      throw new AppError(
-        'TOPIC_CHANGED',
-        `import ${req.source}: the certificate's topic differs from the one on record for "${name}"`,
-        {
-          details: [
-            `  on record:       ${record.topic}`,
-            `  in certificate:  ${cert.topic}`,
-            'A renewal must keep its topic. A new topic means the certificate was created under another Apple ID,',
-            'or with "Create" instead of "Renew" in Apple\'s portal. Every enrolled device would stop answering',
-            'until it is re-enrolled. Nothing was changed; the current certificate stays active.',
-          ],
-          hint: `apns-cert import ${req.source} --name ${name} --allow-new-topic   # only if every device will re-enroll`,
-        },
-      );
-    }
+    if (!req.allowNewTopic) throw new TopicChanged(req.source, name, record.topic, cert.topic!);
     warnings.push(`topic changed from ${record.topic} to ${cert.topic}: every device must re-enroll`);
   }
 

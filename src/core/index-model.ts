@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { DamagedIndex } from './errors.js';
 import { NAME_RE } from './names.js';
 
 /** The store's index: every non-secret fact, readable without the keychain. */
@@ -69,13 +69,28 @@ export function recordNamed(index: StoreIndex, name: string): PushRecord | undef
   return Object.hasOwn(index.records, name) ? index.records[name] : undefined;
 }
 
-/** A record that can be renewed: it has a topic and is not retired. */
+/** A record that can be renewed: it has a topic and a certificate in service. */
 export function isRenewable(record: PushRecord): boolean {
-  return record.topic !== null && record.retiredAt === null && activeCertificate(record) !== undefined;
+  return record.topic !== null && certificateInService(record) !== undefined;
 }
 
 export function activeCertificate(record: PushRecord): CertificateEntry | undefined {
   return record.certificates.find((c) => c.status === 'active');
+}
+
+/** The certificate a record serves with: its active one, unless the record is retired. */
+export function certificateInService(record: PushRecord): CertificateEntry | undefined {
+  return record.retiredAt === null ? activeCertificate(record) : undefined;
+}
+
+export type RecordStatus = 'active' | 'expired' | 'pending' | 'retired';
+
+/** Retired (by `retire`), else pending (no certificate yet), else expired or active by its certificate at `now`. */
+export function recordStatus(record: PushRecord, now: Date): RecordStatus {
+  if (record.retiredAt !== null) return 'retired';
+  const active = activeCertificate(record);
+  if (active === undefined) return 'pending';
+  return Date.parse(active.notAfter) <= now.getTime() ? 'expired' : 'active';
 }
 
 export function serializeIndex(index: StoreIndex): string {
@@ -149,10 +164,7 @@ function recordProblem(name: string, r: unknown): string | null {
 
 /** Parses and validates index.json. A damaged index is reported, never repaired or overwritten. */
 export function parseIndex(text: string, path: string): StoreIndex {
-  const corrupt = (cause: string) =>
-    new AppError('STORE_CORRUPT', `read the store index ${path}: ${cause}`, {
-      hint: `cp ${path} ${path}.damaged   # keep a copy, then restore the index from a backup`,
-    });
+  const corrupt = (cause: string) => new DamagedIndex(path, cause);
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { BadInput, EncryptedKey, NotACertificate } from './errors.js';
 import { parseCertificate, summarizeCertificate } from './certificate.js';
 import type { CertificateInfo, CertificateSummary } from './certificate.js';
 import { Tag, children, readTlv } from './der.js';
@@ -73,7 +73,7 @@ export function pemBlocks(text: string): PemBlock[] {
   for (const span of pemSpans(text)) {
     const body = span.body.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) {
-      throw new AppError('BAD_INPUT', `read PEM block "${span.label}": its body is not valid base64`);
+      throw new BadInput(`read PEM block "${span.label}": its body is not valid base64`);
     }
     blocks.push({ label: span.label, der: Buffer.from(body, 'base64') });
   }
@@ -83,12 +83,6 @@ export function pemBlocks(text: string): PemBlock[] {
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
 const KEY_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
-
-function csrError(source: string): AppError {
-  return new AppError('BAD_INPUT', `read ${source}: it is a certificate signing request (CSR), not a certificate`, {
-    hint: 'upload the CSR at https://identity.apple.com, then: apns-cert import <the downloaded .pem>',
-  });
-}
 
 /** What a DER blob that is not a certificate looks like, for a helpful message. */
 export function sniffDer(der: Uint8Array): 'csr' | 'pkcs12' | 'unknown' {
@@ -123,7 +117,7 @@ function isBinary(bytes: Uint8Array): boolean {
  */
 export function decodeCertificateFile(bytes: Uint8Array, source: string): DecodedFile {
   const text = Buffer.from(bytes).toString('latin1');
-  if (text.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+  if (text.trim() === '') throw new BadInput(`read ${source}: the file is empty`, source);
 
   if (!isBinary(bytes) && text.includes('-----BEGIN ')) {
     const blocks = pemBlocks(text);
@@ -136,16 +130,14 @@ export function decodeCertificateFile(bytes: Uint8Array, source: string): Decode
       } else if (KEY_LABELS.has(block.label)) {
         privateKeys.push(readPemPrivateKey(block, source));
       } else if (block.label === 'ENCRYPTED PRIVATE KEY') {
-        throw new AppError('BAD_INPUT', `read ${source}: its private key is encrypted`, {
-          hint: `openssl pkcs8 -in ${source} -out key.pem   # decrypt it, then import the certificate with key.pem's content`,
-        });
+        throw new EncryptedKey(source, true);
       } else if (CSR_LABELS.has(block.label)) {
         sawCsr = true;
       }
     }
     if (certificates.length === 0) {
-      if (sawCsr) throw csrError(source);
-      throw new AppError('BAD_INPUT', `read ${source}: no certificate in this PEM file`);
+      if (sawCsr) throw new NotACertificate(source, 'csr');
+      throw new BadInput(`read ${source}: no certificate in this PEM file`, source);
     }
     return { certificates, privateKeys };
   }
@@ -155,20 +147,11 @@ export function decodeCertificateFile(bytes: Uint8Array, source: string): Decode
       return { certificates: [parseCertificate(bytes, source)], privateKeys: [] };
     } catch (error) {
       const kind = sniffDer(bytes);
-      if (kind === 'csr') throw csrError(source);
-      if (kind === 'pkcs12') {
-        throw new AppError(
-          'BAD_INPUT',
-          `read ${source}: it is a PKCS#12 (.p12) file, which this command does not read`,
-          {
-            hint: `apns-cert inspect ${source}   # import, inspect, hash, verify and check-expiry read .p12 files`,
-          },
-        );
-      }
+      if (kind !== 'unknown') throw new NotACertificate(source, kind);
       throw error;
     }
   }
-  throw new AppError('BAD_INPUT', `read ${source}: not a certificate (neither PEM nor DER)`);
+  throw new NotACertificate(source, 'unknown');
 }
 
 function readPemPrivateKey(block: PemBlock, source: string): PrivateKeyInfo {
@@ -176,21 +159,19 @@ function readPemPrivateKey(block: PemBlock, source: string): PrivateKeyInfo {
     const type = block.label === 'PRIVATE KEY' ? 'pkcs8' : block.label === 'RSA PRIVATE KEY' ? 'pkcs1' : 'sec1';
     return describePrivateKey(createPrivateKey({ key: block.der, format: 'der', type }));
   } catch {
-    throw new AppError('BAD_INPUT', `read ${source}: its "${block.label}" block is not a valid private key`);
+    throw new BadInput(`read ${source}: its "${block.label}" block is not a valid private key`, source);
   }
 }
 
 /** Reads a private key file (PEM PKCS#8, PKCS#1 or SEC1). */
 export function decodePrivateKeyFile(bytes: Uint8Array, source: string): PrivateKeyInfo {
   const text = Buffer.from(bytes).toString('latin1');
-  if (text.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+  if (text.trim() === '') throw new BadInput(`read ${source}: the file is empty`, source);
   const blocks = text.includes('-----BEGIN ') ? pemBlocks(text) : [];
   const keyBlock = blocks.find((b) => KEY_LABELS.has(b.label));
   if (keyBlock !== undefined) return readPemPrivateKey(keyBlock, source);
   if (blocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY')) {
-    throw new AppError('BAD_INPUT', `read ${source}: the private key is encrypted`, {
-      hint: `openssl pkcs8 -in ${source} -out key.pem   # decrypt it first`,
-    });
+    throw new EncryptedKey(source, false);
   }
   if (isBinary(bytes)) {
     try {
@@ -199,16 +180,16 @@ export function decodePrivateKeyFile(bytes: Uint8Array, source: string): Private
       // fall through
     }
   }
-  throw new AppError('BAD_INPUT', `read ${source}: no private key in this file`);
+  throw new BadInput(`read ${source}: no private key in this file`, source);
 }
 
 /** A CSR file, PEM ("CERTIFICATE REQUEST") or DER: its DER. */
 export function decodeCsrFile(bytes: Uint8Array, source: string): Buffer {
   const text = Buffer.from(bytes).toString('latin1');
-  if (text.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+  if (text.trim() === '') throw new BadInput(`read ${source}: the file is empty`, source);
   if (text.includes('-----BEGIN ')) {
     const block = pemBlocks(text).find((b) => CSR_LABELS.has(b.label));
-    if (block === undefined) throw new AppError('BAD_INPUT', `read ${source}: no CERTIFICATE REQUEST in this PEM file`);
+    if (block === undefined) throw new BadInput(`read ${source}: no CERTIFICATE REQUEST in this PEM file`, source);
     return block.der;
   }
   return Buffer.from(bytes);
@@ -230,7 +211,7 @@ export function isPushRequest(bytes: Uint8Array): boolean {
  */
 export function summarizeCertificateFile(bytes: Uint8Array, source: string): CertificateSummary[] {
   const text = Buffer.from(bytes).toString('latin1');
-  if (text.trim() === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+  if (text.trim() === '') throw new BadInput(`read ${source}: the file is empty`, source);
   if (!isBinary(bytes) && text.includes('-----BEGIN ')) {
     const certs = pemBlocks(text).filter((b) => CERT_LABELS.has(b.label));
     if (certs.length === 0) return decodeCertificateFile(bytes, source).certificates; // throws the precise refusal

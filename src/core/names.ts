@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { BadName } from './errors.js';
 
 /**
  * The rule for record names, the same for every command that takes one: a name becomes part of file names
@@ -18,6 +18,6 @@ export function nameProblem(name: string): string | null {
 
 export function validateName(name: string): string {
   const problem = nameProblem(name);
-  if (problem !== null) throw new AppError('USAGE', `use name "${name}": ${problem}`, { hint: 'apns-cert list' });
+  if (problem !== null) throw new BadName(name, problem);
   return name;
 }

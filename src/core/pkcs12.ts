@@ -10,7 +10,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import forge from 'node-forge';
-import { AppError } from '../errors.js';
+import { BadInput, CoreError, TooMuchWork, WrongPassword } from './errors.js';
 import { parseCertificate } from './certificate.js';
 import type { CertificateInfo } from './certificate.js';
 import { context, nullValue, oid, sequence, set, tlv } from './der-encode.js';
@@ -191,13 +191,7 @@ class WorkLimit {
   spend(units: number): void {
     this.spent += units;
     if (this.spent > MAX_P12_WORK) {
-      throw new AppError(
-        'BAD_INPUT',
-        `open ${this.source}: its key derivation asks for too many iterations (over ${MAX_P12_WORK.toLocaleString('en-US')} hash rounds); refusing rather than spending minutes on it`,
-        {
-          hint: `openssl pkcs12 -in ${this.source} -nodes | apns-cert import - --name <name>   # or re-export it with fewer iterations`,
-        },
-      );
+      throw new TooMuchWork(this.source, MAX_P12_WORK);
     }
   }
 }
@@ -288,10 +282,7 @@ function verifyMac(macData: Node, authSafe: Buffer, password: string, limit: Wor
  */
 export function decodePkcs12(bytes: Uint8Array, password: string, source: string): DecodedFile {
   rejectReplacementCharacter(password, 'the .p12 password');
-  const wrongPassword = () =>
-    new AppError('WRONG_PASSWORD', `open ${source}: wrong .p12 password`, {
-      hint: `apns-cert import ${source} --password-file <file>   # or set APNS_CERT_P12_PASSWORD`,
-    });
+  const wrongPassword = () => new WrongPassword(source);
   const limit = new WorkLimit(source);
   let macVerified = false;
   /** True while reading what a decryption returned: without a MAC, a wrong password can decrypt to garbage with valid padding. */
@@ -360,13 +351,13 @@ export function decodePkcs12(bytes: Uint8Array, password: string, source: string
         }
       }
     }
-    if (certificates.length === 0) throw new AppError('BAD_INPUT', `open ${source}: the .p12 holds no certificate`);
+    if (certificates.length === 0) throw new BadInput(`open ${source}: the .p12 holds no certificate`, source);
     return { certificates, privateKeys };
   } catch (error) {
-    if (error instanceof AppError) throw error;
+    if (error instanceof CoreError) throw error;
     if (!macVerified && readingDecrypted && error instanceof Malformed) throw wrongPassword();
     const message = error instanceof Error ? error.message : String(error);
-    throw new AppError('BAD_INPUT', `open ${source}: not a readable PKCS#12 file (${message.replace(/\s+/g, ' ')})`);
+    throw new BadInput(`open ${source}: not a readable PKCS#12 file (${message.replace(/\s+/g, ' ')})`, source);
   }
 }
 

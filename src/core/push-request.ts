@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import type { Element, Node } from '@xmldom/xmldom';
 import * as plist from 'plist';
-import { AppError } from '../errors.js';
+import { BadInput } from './errors.js';
 import { formatName, parseCertificate } from './certificate.js';
 import type { CertificateInfo } from './certificate.js';
 import { parseCsr } from './csr-parse.js';
@@ -39,7 +39,7 @@ export function buildPushRequest(
  * xmldom directly, so that a malformed file is our one-line error and nothing is logged.
  */
 function parsePlistDictionary(xml: string, source: string): Record<string, string> {
-  const bad = (cause: string) => new AppError('BAD_INPUT', `read ${source}: not a valid plist (${cause})`);
+  const bad = (cause: string) => new BadInput(`read ${source}: not a valid plist (${cause})`, source);
   let first: string | undefined;
   let doc;
   try {
@@ -79,24 +79,23 @@ function parsePlistDictionary(xml: string, source: string): Record<string, strin
 
 function field(dict: Record<string, string>, key: string, source: string): string {
   const v = dict[key];
-  if (typeof v !== 'string' || v.trim() === '')
-    throw new AppError('BAD_INPUT', `read ${source}: the request has no ${key}`);
+  if (typeof v !== 'string' || v.trim() === '') throw new BadInput(`read ${source}: the request has no ${key}`, source);
   return v;
 }
 
 function base64Strict(text: string, what: string, source: string): Buffer {
   const clean = text.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0)
-    throw new AppError('BAD_INPUT', `read ${source}: ${what} is not valid base64`);
+    throw new BadInput(`read ${source}: ${what} is not valid base64`, source);
   return Buffer.from(clean, 'base64');
 }
 
 export function parsePushRequest(bytes: Uint8Array, source: string): PushRequest {
   let text = Buffer.from(bytes).toString('utf8').trim();
-  if (text === '') throw new AppError('BAD_INPUT', `read ${source}: the file is empty`);
+  if (text === '') throw new BadInput(`read ${source}: the file is empty`, source);
   if (!looksLikePlist(text)) {
     text = base64Strict(text, 'the request', source).toString('utf8').trim();
-    if (!looksLikePlist(text)) throw new AppError('BAD_INPUT', `read ${source}: the base64 does not hold a plist`);
+    if (!looksLikePlist(text)) throw new BadInput(`read ${source}: the base64 does not hold a plist`, source);
   }
   const dict = parsePlistDictionary(text, source);
   const csrDer = base64Strict(field(dict, 'PushCertRequestCSR', source), 'PushCertRequestCSR', source);
@@ -106,10 +105,9 @@ export function parsePushRequest(bytes: Uint8Array, source: string): PushRequest
   try {
     blocks = pemBlocks(chainPem).filter((b) => b.label === 'CERTIFICATE');
   } catch {
-    throw new AppError('BAD_INPUT', `read ${source}: PushCertCertificateChain is not PEM`);
+    throw new BadInput(`read ${source}: PushCertCertificateChain is not PEM`, source);
   }
-  if (blocks.length === 0)
-    throw new AppError('BAD_INPUT', `read ${source}: PushCertCertificateChain holds no certificate`);
+  if (blocks.length === 0) throw new BadInput(`read ${source}: PushCertCertificateChain holds no certificate`, source);
   return { csr: parseCsr(csrDer, source), chain: blocks.map((b) => parseCertificate(b.der, source)), signature };
 }
 

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { AppError } from '../errors.js';
+import { DamagedStoreFile, WrongPassphrase } from './errors.js';
 
 /** AES-256-GCM box, serialised as JSON. `aad` binds the box to its purpose (e.g. the key id). */
 export interface SealedBox {
@@ -41,7 +41,7 @@ export function parseSealedBox(text: string, what: string): SealedBox {
   try {
     data = JSON.parse(text);
   } catch {
-    throw new AppError('STORE_CORRUPT', `read ${what}: not valid JSON`);
+    throw new DamagedStoreFile(`read ${what}: not valid JSON`, undefined);
   }
   const box = data as Partial<SealedBox>;
   if (
@@ -51,7 +51,7 @@ export function parseSealedBox(text: string, what: string): SealedBox {
     typeof box.tag !== 'string' ||
     typeof box.ciphertext !== 'string'
   ) {
-    throw new AppError('STORE_CORRUPT', `read ${what}: not an apns-cert sealed box`);
+    throw new DamagedStoreFile(`read ${what}: not an apns-cert sealed box`, undefined);
   }
   return box as SealedBox;
 }
@@ -67,12 +67,9 @@ export function openPrivateKey(box: SealedBox, masterKey: Uint8Array, keyId: str
   const pkcs8 = open(box, masterKey, KEY_AAD_PREFIX + keyId);
   if (pkcs8 === null) {
     // The master key is the store's own (its wrap or the keychain entry opened): the key file is damaged or foreign.
-    throw new AppError(
-      'STORE_CORRUPT',
+    throw new DamagedStoreFile(
       `decrypt key ${keyId.slice(0, 16)}: keys/${keyId}.key is damaged or belongs to another store (the store's master key does not open it)`,
-      {
-        hint: 'apns-cert doctor   # then restore the key file from a backup',
-      },
+      `keys/${keyId}.key`,
     );
   }
   return pkcs8;
@@ -139,10 +136,9 @@ function deriveKey(passphrase: string, kdf: WrappedMasterKey['kdf']): Promise<Bu
       (error, key) =>
         error
           ? reject(
-              new AppError(
-                'STORE_CORRUPT',
+              new DamagedStoreFile(
                 `unlock the store: scrypt refuses the parameters in the wrapped master key (${error.message})`,
-                { hint: 'apns-cert doctor   # then restore master-key.json from a backup' },
+                'master-key.json',
               ),
             )
           : resolve(key),
@@ -169,35 +165,22 @@ export async function unwrapMasterKey(
   path = 'master-key.json',
 ): Promise<Buffer> {
   const kek = await deriveKey(passphrase, wrapped.kdf);
-  const wrongPassphrase = (orDamaged: boolean) =>
-    new AppError(
-      'WRONG_PASSPHRASE',
-      `unlock the store: wrong passphrase${orDamaged ? ` (or ${path} is damaged)` : ''}`,
-      {
-        hint: 'APNS_CERT_PASSPHRASE=... apns-cert <command>   # or --passphrase-file <file>',
-      },
-    );
+  const wrongPassphrase = (orDamaged: boolean) => new WrongPassphrase(path, orDamaged);
   if (wrapped.check !== undefined && !timingSafeEqual(checkValue(kek), Buffer.from(wrapped.check, 'base64')))
     throw wrongPassphrase(false);
   const key = open(wrapped.box, kek, MASTER_AAD);
   if (key === null) {
     if (wrapped.check === undefined) throw wrongPassphrase(true);
-    throw new AppError(
-      'STORE_CORRUPT',
+    throw new DamagedStoreFile(
       `unlock the store: ${path} is damaged (the passphrase is right, but the wrapped master key does not decrypt)`,
-      {
-        hint: `apns-cert doctor   # then restore ${path} from a backup`,
-      },
+      path,
     );
   }
   return key;
 }
 
 export function parseWrappedMasterKey(text: string, path = 'master-key.json'): WrappedMasterKey {
-  const damaged = (cause: string) =>
-    new AppError('STORE_CORRUPT', `read the wrapped master key ${path}: ${cause}`, {
-      hint: `apns-cert doctor   # then restore ${path} from a backup`,
-    });
+  const damaged = (cause: string) => new DamagedStoreFile(`read the wrapped master key ${path}: ${cause}`, path);
   let data: Partial<WrappedMasterKey>;
   try {
     data = JSON.parse(text) as Partial<WrappedMasterKey>;

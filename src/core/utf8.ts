@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { NotUtf8 } from './errors.js';
 
 /**
  * Text that arrived decoded (argv, the environment, a terminal) has U+FFFD where its bytes were not UTF-8:
@@ -6,9 +6,7 @@ import { AppError } from '../errors.js';
  */
 export function rejectReplacementCharacter(text: string, what: string): string {
   if (text.includes('\uFFFD')) {
-    throw new AppError('USAGE', `read ${what}: it is not valid UTF-8`, {
-      hint: `locale charmap   # should say UTF-8; then give ${what} again, as UTF-8`,
-    });
+    throw new NotUtf8(what, true);
   }
   return text;
 }
@@ -18,9 +16,7 @@ export function decodeUtf8Strictly(bytes: Uint8Array, what: string): string {
   try {
     return rejectReplacementCharacter(new TextDecoder('utf-8', { fatal: true }).decode(bytes), what);
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError('USAGE', `read ${what}: it is not valid UTF-8`, {
-      hint: 'iconv -f UTF-8 -t UTF-8 <file> >/dev/null   # names the first byte that is not UTF-8',
-    });
+    if (error instanceof NotUtf8) throw error;
+    throw new NotUtf8(what, false);
   }
 }

@@ -11,7 +11,9 @@ import { decodeCertificateFile, decodeCsrFile } from '../../src/core/input.js';
 import { describePrivateKey } from '../../src/core/keys.js';
 import { decodePkcs12, encodePkcs12 } from '../../src/core/pkcs12.js';
 import { buildPushRequest, parsePushRequest, verifyPushRequest } from '../../src/core/push-request.js';
-import { AppError } from '../../src/errors.js';
+import type { AppError } from '../../src/errors.js';
+import { BadInput, WrongPassword } from '../../src/core/errors.js';
+import { userError } from '../../src/commands/shared/errors.js';
 import { codeOf } from '../helpers/errors.js';
 import { REAL, tempDir } from '../helpers/cli.js';
 import {
@@ -375,8 +377,11 @@ describe('PKCS#12', () => {
         decodePkcs12(readFileSync(join(dir, file)), 'nope', file);
         expect.fail('should throw');
       } catch (error) {
-        expect((error as AppError).code).toBe('WRONG_PASSWORD');
-        expect((error as AppError).exitCode).toBe(77);
+        expect(error).toBeInstanceOf(WrongPassword);
+        expect((error as WrongPassword).source).toBe(file);
+        const shown = userError(error, 'import') as AppError;
+        expect(shown.code).toBe('WRONG_PASSWORD');
+        expect(shown.exitCode).toBe(77);
       }
     }
   });
@@ -416,7 +421,7 @@ describe('CSR parsing', () => {
     try {
       valid = parseCsr(der, 'csr').signatureValid;
     } catch (error) {
-      expect(error).toBeInstanceOf(AppError);
+      expect(error).toBeInstanceOf(BadInput);
       valid = false;
     }
     expect(valid).toBe(false);

@@ -8,6 +8,8 @@ import { decodeCertificateFile } from '../../src/core/input.js';
 import { describePrivateKey } from '../../src/core/keys.js';
 import { hashAppleId } from '../../src/core/topic.js';
 import type { AppError } from '../../src/errors.js';
+import { userError } from '../../src/commands/shared/errors.js';
+import { AlreadyImported, Expired, KeyMismatch, NoTopic, Retired, TopicChanged } from '../../src/core/errors.js';
 import { codeOf } from '../helpers/errors.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 
@@ -88,17 +90,26 @@ describe('planImport', () => {
   });
 
   it('refuses a renewal with another topic (exit 1) unless --allow-new-topic', () => {
-    const other = mint(mdmTopic(), 730);
+    const otherTopic = mdmTopic();
+    const other = mint(otherTopic, 730);
     const index = withPending('acme', other.keyId, firstPlan.index);
-    let error: AppError | undefined;
+    let thrown: unknown;
     try {
       planImport(index, request(other.pem, { name: 'acme' }));
     } catch (e) {
-      error = e as AppError;
+      thrown = e;
     }
-    expect(error?.code).toBe('TOPIC_CHANGED');
-    expect(error?.exitCode).toBe(1);
-    expect(error?.details.join('\n')).toContain(TOPIC);
+    // core says what differs, as data; the command's mapper says it to the user
+    expect(thrown).toBeInstanceOf(TopicChanged);
+    expect(thrown).toMatchObject({ source: 'apple.pem', record: 'acme', recorded: TOPIC, found: otherTopic });
+    const error = userError(thrown, 'import') as AppError;
+    expect(error.code).toBe('TOPIC_CHANGED');
+    expect(error.exitCode).toBe(1);
+    expect(error.details.join('\n')).toContain(TOPIC);
+    expect(error.details.join('\n')).toContain(otherTopic);
+    expect(error.hint).toBe(
+      'apns-cert import apple.pem --name acme --allow-new-topic   # only if every device will re-enroll',
+    );
     const allowed = planImport(index, request(other.pem, { name: 'acme', allowNewTopic: true }));
     expect(allowed.index.records.acme!.topic).not.toBe(TOPIC);
     expect(allowed.warnings.join()).toMatch(/re-enroll/);
@@ -137,6 +148,39 @@ describe('planImport', () => {
     expect(planImport(withPending('old', expired.keyId), request(expired.pem, { allowExpired: true })).name).toBe(
       'old',
     );
+  });
+
+  it('refusals carry their data: the record, the dates, the pending key', () => {
+    const thrown = (fn: () => unknown): unknown => {
+      try {
+        fn();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected a refusal');
+    };
+    const noTopic = mint(null);
+    const e1 = thrown(() => planImport(withPending('x', noTopic.keyId), request(noTopic.pem)));
+    expect(e1).toBeInstanceOf(NoTopic);
+    expect((e1 as NoTopic).subject).toMatch(/CN=/);
+    const e2 = thrown(() => planImport(firstPlan.index, request(first.pem)));
+    expect(e2).toBeInstanceOf(AlreadyImported);
+    expect(e2).toMatchObject({ source: 'apple.pem', record: 'acme' });
+    const stranger = mint(TOPIC);
+    const e3 = thrown(() => planImport(start, request(stranger.pem, { name: 'acme' })));
+    expect(e3).toBeInstanceOf(KeyMismatch);
+    expect((e3 as KeyMismatch).pending).toEqual({ record: 'acme', createdAt: NOW.toISOString() });
+    const expired = mint(TOPIC, -1, -400);
+    const e4 = thrown(() => planImport(withPending('old', expired.keyId), request(expired.pem)));
+    expect(e4).toBeInstanceOf(Expired);
+    expect((e4 as Expired).notAfter).toEqual(daysFrom(NOW, -1));
+    const retired = structuredClone(firstPlan.index);
+    retired.records.acme!.retiredAt = NOW.toISOString();
+    const renewal = mint(TOPIC, 730);
+    const e5 = thrown(() => planImport(withPending('acme', renewal.keyId, retired), request(renewal.pem)));
+    expect(e5).toBeInstanceOf(Retired);
+    expect(e5).toMatchObject({ record: 'acme', retiredAt: NOW.toISOString() });
+    expect((userError(e5, 'import') as AppError).hint).toMatch(/^apns-cert retire acme --purge --yes/);
   });
 
   it("takes the key from the file when the PEM holds it, and refuses a key that is not the certificate's", () => {

@@ -7,15 +7,17 @@ import { DerError, decodeOid, readTlv } from '../../src/core/der.js';
 import { parsePushRequest } from '../../src/core/push-request.js';
 import { parseIndex } from '../../src/core/index-model.js';
 import { decodeCertificateFile, decodePrivateKeyFile, pemBlocks } from '../../src/core/input.js';
-import { AppError } from '../../src/errors.js';
+import type { AppError } from '../../src/errors.js';
+import { BadInput, CoreError, DamagedIndex } from '../../src/core/errors.js';
+import { userError } from '../../src/commands/shared/errors.js';
 import { REAL } from '../helpers/cli.js';
 
-/** The parser either answers or throws our one error type: never a TypeError, RangeError or hang. */
+/** The parser either answers or throws a core error (a refusal): never a TypeError, RangeError or hang. */
 function onlyAppErrors(fn: () => unknown): void {
   try {
     fn();
   } catch (error) {
-    if (!(error instanceof AppError)) throw error;
+    if (!(error instanceof CoreError)) throw error;
     expect(error.message).not.toMatch(/\n/);
   }
 }
@@ -25,7 +27,7 @@ const realDer = readdirSync(REAL)
   .map((f) => pemBlocks(readFileSync(join(REAL, f), 'latin1'))[0]!.der);
 
 describe('certificate file parser (property)', () => {
-  it('never throws anything but AppError on random bytes', () => {
+  it('never throws anything but a core error on random bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) =>
         onlyAppErrors(() => decodeCertificateFile(bytes, 'random')),
@@ -34,7 +36,7 @@ describe('certificate file parser (property)', () => {
     );
   });
 
-  it('never throws anything but AppError on mutated real certificates (bit flips, truncation, splices)', () => {
+  it('never throws anything but a core error on mutated real certificates (bit flips, truncation, splices)', () => {
     const mutation = fc.record({
       which: fc.nat({ max: realDer.length - 1 }),
       flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 8 }),
@@ -64,7 +66,7 @@ describe('certificate file parser (property)', () => {
     }
   });
 
-  it('never throws anything but AppError on random PEM-looking text', () => {
+  it('never throws anything but a core error on random PEM-looking text', () => {
     const label = fc.constantFrom(
       'CERTIFICATE',
       'PRIVATE KEY',
@@ -93,7 +95,7 @@ function referencePemBlocks(text: string): Array<{ label: string; der: string }>
   for (const m of text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)) {
     const body = m[2]!.replace(/^[A-Za-z-]+:.*$/gm, '').replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body))
-      throw new AppError('BAD_INPUT', `read PEM block "${m[1]}": its body is not valid base64`);
+      throw new BadInput(`read PEM block "${m[1]}": its body is not valid base64`);
     out.push({ label: m[1]!, der: Buffer.from(body, 'base64').toString('hex') });
   }
   return out;
@@ -103,7 +105,7 @@ const outcome = (fn: () => Array<{ label: string; der: string }>) => {
   try {
     return { blocks: fn() };
   } catch (error) {
-    if (!(error instanceof AppError)) throw error;
+    if (!(error instanceof CoreError)) throw error;
     return { error: error.message };
   }
 };
@@ -198,8 +200,8 @@ describe('index parser (property)', () => {
         try {
           parseIndex(text, 'index.json');
         } catch (error) {
-          expect(error).toBeInstanceOf(AppError);
-          expect((error as AppError).code).toBe('STORE_CORRUPT');
+          expect(error).toBeInstanceOf(DamagedIndex);
+          expect((userError(error, 'list') as AppError).code).toBe('STORE_CORRUPT');
         }
       }),
       { numRuns: 2000 },
@@ -211,7 +213,7 @@ describe('push certificate request parser (property)', () => {
   const xml = readFileSync(join(REAL, 'push-cert-request_abacus_2018.plist'), 'utf8');
   const b64 = readFileSync(join(REAL, 'push-cert-request_abacus_2018.plist.b64'));
 
-  it('never throws anything but AppError, and never logs, on edited plists and flipped base64', () => {
+  it('never throws anything but a core error, and never logs, on edited plists and flipped base64', () => {
     const logged = vi.spyOn(console, 'error');
     const warned = vi.spyOn(console, 'warn');
     const edit = fc.record({ at: fc.nat(), cut: fc.nat({ max: 40 }), insert: fc.string({ maxLength: 8 }) });
@@ -241,7 +243,7 @@ describe('push certificate request parser (property)', () => {
     expect(warned).not.toHaveBeenCalled();
   });
 
-  it('never throws anything but AppError on random text', () => {
+  it('never throws anything but a core error on random text', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (text) =>
         onlyAppErrors(() => parsePushRequest(Buffer.from(text), 'random')),

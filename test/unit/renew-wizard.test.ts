@@ -6,6 +6,7 @@ import { importCommand } from '../../src/commands/import.js';
 import { renew } from '../../src/commands/renew.js';
 import type { RenewOptions } from '../../src/commands/renew.js';
 import { AppError } from '../../src/errors.js';
+import { userError } from '../../src/commands/shared/errors.js';
 import { MemoryVault } from '../helpers/memory-vault.js';
 import { tempDir, treeDigest } from '../helpers/cli.js';
 import { makeDeps } from '../helpers/deps.js';
@@ -91,7 +92,8 @@ async function runWizard(f: Fixture, answers: Answer[], extra: Partial<RenewOpti
   let code: number | undefined;
   try {
     code = await renew.run(options(f, extra), deps);
-  } catch (e) {
+  } catch (caught) {
+    const e = userError(caught, 'renew'); // what main.ts shows for it
     if (!(e instanceof AppError)) throw e;
     error = e;
   }
@@ -243,7 +245,7 @@ describe('renew without a terminal (scripted twin)', () => {
     try {
       return { code: await renew.run(options(f, extra), deps), deps, error: undefined };
     } catch (e) {
-      return { code: undefined, deps, error: e as AppError };
+      return { code: undefined, deps, error: userError(e, 'renew') as AppError };
     }
   };
 

@@ -11,7 +11,9 @@ import {
   unwrapMasterKey,
   wrapMasterKey,
 } from '../../src/core/sealed.js';
-import { AppError } from '../../src/errors.js';
+import type { AppError } from '../../src/errors.js';
+import { BadName, DamagedIndex, DamagedStoreFile, WrongPassphrase } from '../../src/core/errors.js';
+import { userError } from '../../src/commands/shared/errors.js';
 import { replaceFileAtomically } from '../../src/io/files.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -100,9 +102,13 @@ describe('index.json', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('STORE_CORRUPT');
-    expect((error as AppError).message).toMatch(message);
+    expect(error).toBeInstanceOf(DamagedIndex);
+    expect((error as DamagedIndex).path).toBe('/store/index.json');
+    expect((error as DamagedIndex).why).toMatch(message);
+    const shown = userError(error, 'list') as AppError;
+    expect(shown.code).toBe('STORE_CORRUPT');
+    expect(shown.exitCode).toBe(65);
+    expect(shown.message).toMatch(message);
   });
   it('accepts the ids and file names the tool writes', () => {
     expect(
@@ -114,7 +120,7 @@ describe('index.json', () => {
   });
   it('refuses names that are not file- and shell-safe', () => {
     expect(validateName('acme-prod.2027')).toBe('acme-prod.2027');
-    for (const bad of ['', '../x', '-rf', 'a b', 'x'.repeat(65)]) expect(() => validateName(bad)).toThrow(AppError);
+    for (const bad of ['', '../x', '-rf', 'a b', 'x'.repeat(65)]) expect(() => validateName(bad)).toThrow(BadName);
   });
 });
 
@@ -123,10 +129,10 @@ describe('sealed keys and the wrapped master key', () => {
   it('opens a sealed key with the same master key and key id only', () => {
     const box = sealPrivateKey(Buffer.from('pkcs8'), master, 'kid');
     expect(openPrivateKey(box, master, 'kid').toString()).toBe('pkcs8');
-    expect(() => openPrivateKey(box, randomBytes(32), 'kid')).toThrow(AppError);
-    expect(() => openPrivateKey(box, master, 'other-kid')).toThrow(AppError);
+    expect(() => openPrivateKey(box, randomBytes(32), 'kid')).toThrow(DamagedStoreFile);
+    expect(() => openPrivateKey(box, master, 'other-kid')).toThrow(DamagedStoreFile);
     const tampered = { ...box, ciphertext: Buffer.from('x' + box.ciphertext).toString('base64') };
-    expect(() => openPrivateKey(tampered, master, 'kid')).toThrow(AppError);
+    expect(() => openPrivateKey(tampered, master, 'kid')).toThrow(DamagedStoreFile);
   });
   it('unwraps the master key with the right passphrase, and says "wrong passphrase" (77) otherwise', async () => {
     const wrapped = parseWrappedMasterKey(JSON.stringify(await wrapMasterKey(master, 'correct horse')));
@@ -135,8 +141,11 @@ describe('sealed keys and the wrapped master key', () => {
       await unwrapMasterKey(wrapped, 'wrong');
       expect.fail('should throw');
     } catch (error) {
-      expect((error as AppError).code).toBe('WRONG_PASSPHRASE');
-      expect((error as AppError).exitCode).toBe(77);
+      expect(error).toBeInstanceOf(WrongPassphrase);
+      const shown = userError(error, 'export') as AppError;
+      expect(shown.code).toBe('WRONG_PASSPHRASE');
+      expect(shown.exitCode).toBe(77);
+      expect(shown.hint).toBe('APNS_CERT_PASSPHRASE=... apns-cert export ...   # or --passphrase-file <file>');
     }
   });
 });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { classifyExpiry, daysRemaining, evaluateExpiry, validateThresholds, worst } from '../../src/core/expiry.js';
 import { appleIdMatches, hashAppleId, topicHash } from '../../src/core/topic.js';
-import { AppError } from '../../src/errors.js';
+import { BadOption } from '../../src/core/errors.js';
 
 describe('topicHash', () => {
   it('is the SHA-256 of the UTF-8 topic, as sha256sum prints it', () => {
@@ -69,7 +69,7 @@ describe('expiry', () => {
     expect(worst(['ok', 'unknown', 'critical'])).toBe('unknown');
   });
   it('refuses thresholds that make no sense', () => {
-    expect(() => validateThresholds({ warnDays: 5, criticalDays: 10 })).toThrow(AppError);
+    expect(() => validateThresholds({ warnDays: 5, criticalDays: 10 })).toThrow(BadOption);
     expect(() => validateThresholds({ warnDays: -1, criticalDays: 0 })).toThrow(/whole number/);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { AppError } from '../../errors.js';
 import type { CertificateInfo } from '../../core/certificate.js';
-import { activeCertificate, recordNamed } from '../../core/index-model.js';
+import { certificateInService, recordNamed } from '../../core/index-model.js';
 import { validateName } from '../../core/names.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
@@ -19,8 +19,8 @@ export interface Identity {
 export async function identityFromStore(name: string, deps: Deps): Promise<Identity> {
   const index = await deps.store.readOrFail();
   const record = recordNamed(index, name);
-  const active = record === undefined ? undefined : activeCertificate(record);
-  if (record === undefined || active === undefined || record.retiredAt !== null) {
+  const active = record === undefined ? undefined : certificateInService(record);
+  if (active === undefined) {
     throw new AppError(
       'NOT_FOUND',
       `load "${name}": no active certificate by that name in the store ${deps.store.location}`,

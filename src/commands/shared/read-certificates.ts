@@ -1,4 +1,5 @@
-import { AppError, isAppError } from '../../errors.js';
+import { AppError } from '../../errors.js';
+import { WrongPassword } from '../../core/errors.js';
 import { decodeCertificateFile, isPkcs12 } from '../../core/input.js';
 import { readSecretFile } from '../../io/files.js';
 import type { DecodedFile } from '../../core/input.js';
@@ -33,7 +34,7 @@ export async function decodeCertificates(
   try {
     return decodePkcs12(bytes, '', path);
   } catch (error) {
-    if (!isAppError(error) || error.code !== 'WRONG_PASSWORD') throw error;
+    if (!(error instanceof WrongPassword)) throw error;
     if (!deps.interactive) {
       throw new AppError('USAGE', `open ${path}: the .p12 needs its password and there is no terminal to ask`, {
         hint: `APNS_CERT_P12_PASSWORD=... apns-cert <command> ${path}   # or --password-file <file>`,
