@@ -1,6 +1,7 @@
 /** In-process Deps for command tests: a temporary FileStore, an in-memory vault, a fixed clock, scripted prompts. */
 import { PassThrough } from 'node:stream';
 import type { Choice, Deps, Prompter } from '../../src/commands/kit.js';
+import { readSettings } from '../../src/cli/deps.js';
 import { AppError } from '../../src/errors.js';
 import { Output, plainStyle } from '../../src/output/output.js';
 import { FileStore } from '../../src/store/file-store.js';
@@ -99,7 +100,7 @@ export function makeDeps(opts: {
     readInput: (path) => readInputFile(path),
     interactive: opts.interactive ?? true,
     prompter: new ScriptedPrompter(opts.answers ?? [], capturedErr),
-    env: {},
+    settings: readSettings({}),
     stdout: capturedOut,
     stderr: capturedErr,
   };
