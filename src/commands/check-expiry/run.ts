@@ -4,10 +4,14 @@ import type { CheckStatus, ExpiryInput } from '../../core/expiry.js';
 import { summaryRecords } from '../../core/expiry-summary.js';
 import type { SummaryRecord } from '../../core/expiry-summary.js';
 import { formatJson, formatText, summary } from '../../output/expiry-report.js';
+import { formatNagios } from '../../output/nagios.js';
+import { formatPrometheus } from '../../output/prometheus.js';
 import type { ExpiryReport, Painter } from '../../output/expiry-report.js';
 import { JSON_SCHEMA_VERSION } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { asOf } from '../shared/options.js';
+import { readSecretFile, writeOutputFile } from '../../store/files.js';
+import { statSync } from 'node:fs';
 
 export type ExpiryFormat = 'text' | 'json' | 'prometheus' | 'nagios';
 
@@ -38,6 +42,7 @@ async function fromFiles(
   deps: Deps,
   problems: Problem[],
 ): Promise<ExpiryInput[]> {
+  // loaded here, not with the module: they load node:crypto, which the cron path over the store does not need
   const { isPkcs12, summarizeCertificateFile } = await import('../../core/input.js');
   const { decodeCertificates } = await import('../shared/read-certificates.js');
   const items: ExpiryInput[] = [];
@@ -128,7 +133,6 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
     const rendered = await render(format, report, options.output === undefined ? deps.out.style : undefined);
     if (options.output !== undefined) {
       // Replaced by rename, as the textfile collector requires; its directory must exist already.
-      const { writeOutputFile } = await import('../../store/files.js');
       await writeOutputFile(options.output, rendered, {
         force: true,
         flag: '--output',
@@ -146,7 +150,7 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
     // Only WARNING or worse is sent, so the exit code is already non-zero: a failed notification is
     // reported on stderr and never replaces the expiry status.
     if (webhook !== undefined && status !== 'ok') {
-      const { postWebhook } = await import('../../output/webhook.js');
+      const { postWebhook } = await import('../../output/webhook.js'); // node:http(s): only when notifying
       const failure = await postWebhook(
         webhook.url,
         {
@@ -189,8 +193,6 @@ async function webhookUrl(
   let from: string;
   let shellWord: string;
   if (options.notifyFile !== undefined) {
-    const { readSecretFile } = await import('../../store/files.js');
-    const { statSync } = await import('node:fs');
     raw = readSecretFile(options.notifyFile, '--notify-file').trim();
     from = `--notify-file ${options.notifyFile}`;
     shellWord = `"$(cat '${options.notifyFile.replace(/'/g, "'\\''")}')"`;
@@ -229,9 +231,9 @@ async function render(
     case 'json':
       return formatJson(report);
     case 'prometheus':
-      return (await import('../../output/prometheus.js')).formatPrometheus(report);
+      return formatPrometheus(report);
     case 'nagios':
-      return (await import('../../output/nagios.js')).formatNagios(report);
+      return formatNagios(report);
     case 'text': {
       const plain = (t: string) => t;
       const paint: Painter = style

@@ -2,7 +2,6 @@ import { AppError } from '../../errors.js';
 import type { Runner, Deps } from '../kit.js';
 import type { CommandSpec, CompletionOptions, OptionSpec, Shell, ValueKind } from './definition.js';
 
-
 const sq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
 const BASH_NAMES = '$(apns-cert completion --names 2>/dev/null)';

@@ -2,6 +2,10 @@ import { AppError } from '../../errors.js';
 import type { PushRecord } from '../../core/index-model.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
+import { validateCsrSubject } from '../../core/csr.js';
+import { makeCsr } from '../shared/make-csr.js';
+import { loadVendor, signAsVendor } from '../shared/vendor-request.js';
+import { assertCanCreate } from '../../store/files.js';
 
 export interface CsrOptions {
   name: string;
@@ -42,10 +46,6 @@ export function nextSteps(name: string, csrPath: string, record: PushRecord | un
 export const csr: Runner<CsrOptions> = {
   async run(options: CsrOptions, deps: Deps) {
     const name = options.name;
-    const { validateCsrSubject } = await import('../../core/csr.js');
-    const { makeCsr } = await import('../shared/make-csr.js');
-    const { loadVendor, signAsVendor } = await import('../shared/vendor-request.js');
-    const { assertCanCreate } = await import('../../store/files.js');
     const subject = validateCsrSubject({
       commonName: options.commonName ?? name,
       email: options.email,

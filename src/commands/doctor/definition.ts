@@ -9,7 +9,10 @@ export const doctor: CommandDefinition<DoctorOptions> = {
   exitCodes: [
     [0, 'no check failed (warnings allowed)'],
     [1, 'some check failed'],
-    [64, 'usage error (bad --apns-endpoint, a days value that is not a whole number, --critical-days above --warn-days)'],
+    [
+      64,
+      'usage error (bad --apns-endpoint, a days value that is not a whole number, --critical-days above --warn-days)',
+    ],
     [65, 'the store index is damaged'],
   ],
   examples: [

@@ -9,6 +9,8 @@ import { daysText } from '../../output/output.js';
 import { keyPath } from '../../store/paths.js';
 import type { Runner, Deps } from '../kit.js';
 import { probeIdentity, probeUrl, readCaFile } from '../shared/probe.js';
+import { parseEndpoint, tcpReachable } from '../../net/tcp.js';
+import { identityFromStore } from '../shared/identity.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -202,7 +204,6 @@ function expiryChecks(index: StoreIndex, opts: DoctorOptions, now: Date): Doctor
 }
 
 async function networkChecks(endpoints: Endpoint[]): Promise<DoctorCheck[]> {
-  const { tcpReachable } = await import('../../net/tcp.js');
   const results = await Promise.all(endpoints.map((e) => tcpReachable(e, 5000)));
   return endpoints.map((e, i) => {
     const failure = results[i];
@@ -219,7 +220,6 @@ async function networkChecks(endpoints: Endpoint[]): Promise<DoctorCheck[]> {
 }
 
 async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): Promise<DoctorCheck[]> {
-  const { identityFromStore } = await import('../shared/identity.js');
   const url = probeUrl(opts.apnsUrl, false);
   const caPem = await readCaFile(opts.caFile);
   const out: DoctorCheck[] = [];
@@ -240,7 +240,6 @@ async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): 
 
 export const doctor: Runner<DoctorOptions> = {
   async run(options: DoctorOptions, deps: Deps) {
-    const { parseEndpoint } = await import('../../net/tcp.js');
     const endpoints = (options.apnsEndpoints.length > 0 ? options.apnsEndpoints : DEFAULT_ENDPOINTS).map((text) => {
       const endpoint = parseEndpoint(text);
       if (endpoint === null)

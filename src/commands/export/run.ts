@@ -1,14 +1,13 @@
 import { AppError } from '../../errors.js';
 import { activeCertificate } from '../../core/index-model.js';
 import { rejectReplacementCharacter } from '../../core/utf8.js';
-import {
-  LEGACY_P12_ITERATIONS,
-  MAX_LEGACY_P12_ITERATIONS,
-  P12_ITERATIONS,
-} from '../../core/pkcs12-params.js';
+import { LEGACY_P12_ITERATIONS, MAX_LEGACY_P12_ITERATIONS, P12_ITERATIONS } from '../../core/pkcs12-params.js';
 import type { Runner, Deps } from '../kit.js';
 import { p12PasswordSource } from '../shared/read-certificates.js';
 import { requireRecord } from '../shared/require-record.js';
+import { assertCanCreate, writeOutputFile } from '../../store/files.js';
+import { decodeCertificateFile } from '../../core/input.js';
+import { loadPrivateKey, unlockStore } from '../../store/private-keys.js';
 
 export interface ExportOptions {
   name: string;
@@ -78,9 +77,6 @@ export const exportCommand: Runner<ExportOptions> = {
         hint: `apns-cert export ${name} --pem ${name}.pem --key-format ${options.keyFormat}`,
       });
     }
-    const { assertCanCreate, writeOutputFile } = await import('../../store/files.js');
-    const { decodeCertificateFile } = await import('../../core/input.js');
-    const { loadPrivateKey, unlockStore } = await import('../../store/private-keys.js');
     const path = (options.p12 ?? options.pem)!;
     const flag = options.p12 !== undefined ? '--p12' : '--pem';
     await assertCanCreate(path, { force: options.force, flag, storeDir: deps.store.dir });

@@ -1,5 +1,7 @@
 import { AppError } from '../../errors.js';
 import type { Runner, Deps } from '../kit.js';
+import { readCertificates } from '../shared/read-certificates.js';
+import { topicHash } from '../../core/topic.js';
 
 export interface HashOptions {
   file: string | undefined;
@@ -19,7 +21,6 @@ export const hash: Runner<HashOptions> = {
       topic = options.topic;
     } else {
       const file = options.file!;
-      const { readCertificates } = await import('../shared/read-certificates.js');
       const decoded = await readCertificates(file, deps, { passwordFile: options.passwordFile });
       const cert = decoded.certificates.find((c) => c.topic !== null);
       if (cert?.topic == null) {
@@ -29,7 +30,6 @@ export const hash: Runner<HashOptions> = {
       }
       topic = cert.topic;
     }
-    const { topicHash } = await import('../../core/topic.js');
     const value = topicHash(topic);
     if (deps.out.json) deps.out.document({ topic, topicHash: value });
     else deps.out.data(value);

@@ -10,9 +10,7 @@ export const importCommand: CommandDefinition<ImportOptions> = {
     [0, 'imported'],
     [1, 'refused: the topic differs from the one on record (store unchanged)'],
     ...COMMON_ERRORS.map(([c, m]): [number, string] =>
-      c === 65
-        ? [65, 'refused: no topic, key does not match, no key, already imported, expired; or bad data']
-        : [c, m],
+      c === 65 ? [65, 'refused: no topic, key does not match, no key, already imported, expired; or bad data'] : [c, m],
     ),
     [69, 'the secret backend (keychain) is unavailable'],
     [73, 'cannot write to the store'],

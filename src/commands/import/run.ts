@@ -1,6 +1,8 @@
 import { daysRemaining } from '../../core/expiry.js';
 import { daysText, shortDate } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
+import { readCertificates } from '../shared/read-certificates.js';
+import { importCertificate } from '../shared/import-certificate.js';
 
 export interface ImportOptions {
   file: string;
@@ -13,8 +15,6 @@ export interface ImportOptions {
 
 export const importCommand: Runner<ImportOptions> = {
   async run(options: ImportOptions, deps: Deps) {
-    const { readCertificates } = await import('../shared/read-certificates.js');
-    const { importCertificate } = await import('../shared/import-certificate.js');
     const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });
     const now = deps.now();
     const plan = await importCertificate(

@@ -6,6 +6,10 @@ import { daysText } from '../../output/output.js';
 import type { Output } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { asOf } from '../shared/options.js';
+import { checkChain, checkRequestChain } from '../../core/chain.js';
+import { formatName } from '../../core/certificate.js';
+import { isPkcs12, isPushRequest } from '../../core/input.js';
+import { decodeCertificates } from '../shared/read-certificates.js';
 
 export interface InspectOptions {
   file: string;
@@ -15,8 +19,6 @@ export interface InspectOptions {
 
 /** What inspect prints of a certificate, all of it as of `at` (--at, else now): days left, expired, the chain. */
 export async function describeCertificate(cert: CertificateInfo, at: Date) {
-  const { checkChain } = await import('../../core/chain.js');
-  const { formatName } = await import('../../core/certificate.js');
   const chain = checkChain(cert, at);
   return {
     kind: cert.kind,
@@ -102,8 +104,6 @@ function printCertificate(info: CertificateReport, out: Output): void {
 
 async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps): Promise<number> {
   const { parsePushRequest, verifyPushRequest, describeChain } = await import('../../core/push-request.js');
-  const { checkRequestChain } = await import('../../core/chain.js');
-  const { formatName } = await import('../../core/certificate.js');
   const request = parsePushRequest(bytes, options.file);
   const verdict = verifyPushRequest(request);
   const links = checkRequestChain(request.chain);
@@ -160,8 +160,6 @@ function chainLinksText(links: RequestChainVerdict, out: Output): string {
 export const inspect: Runner<InspectOptions> = {
   async run(options: InspectOptions, deps: Deps) {
     const bytes = await deps.readInput(options.file);
-    const { isPkcs12, isPushRequest } = await import('../../core/input.js');
-    const { decodeCertificates } = await import('../shared/read-certificates.js');
     if (!isPkcs12(bytes) && isPushRequest(bytes)) return inspectRequest(bytes, options, deps);
     const decoded: DecodedFile = await decodeCertificates(bytes, options.file, deps, {
       passwordFile: options.passwordFile,

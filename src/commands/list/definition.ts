@@ -1,7 +1,6 @@
 import { COMMON_ERRORS } from '../kit.js';
 import type { CommandDefinition } from '../kit.js';
 
-
 export const list: CommandDefinition<Record<string, never>> = {
   name: 'list',
   exitCodes: [[0, 'listed (an empty or missing store lists nothing)'], ...COMMON_ERRORS],

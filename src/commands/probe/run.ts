@@ -1,5 +1,6 @@
 import type { Runner, Deps } from '../kit.js';
 import { probeIdentity, probeUrl, readCaFile } from '../shared/probe.js';
+import { loadIdentity } from '../shared/identity.js';
 
 export interface ProbeOptions {
   target: string;
@@ -15,7 +16,6 @@ export const probe: Runner<ProbeOptions> = {
   async run(options: ProbeOptions, deps: Deps) {
     const url = probeUrl(options.apnsUrl, options.sandbox);
     const caPem = await readCaFile(options.caFile);
-    const { loadIdentity } = await import('../shared/identity.js');
     const identity = await loadIdentity(options.target, deps, { passwordFile: options.passwordFile });
     const result = await probeIdentity(identity, url, caPem, deps);
     if (deps.out.json) {

@@ -6,6 +6,13 @@ import { daysText, shortDate } from '../../output/output.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Choice, Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
+import { homedir } from 'node:os';
+import { decodeCertificateFile } from '../../core/input.js';
+import { readInputFile } from '../../store/files.js';
+import { appleIdMatches } from '../../core/topic.js';
+import { validateCsrSubject } from '../../core/csr.js';
+import { makeCsr } from '../shared/make-csr.js';
+import { importCertificate } from '../shared/import-certificate.js';
 
 export interface RenewOptions {
   name: string | undefined;
@@ -55,9 +62,6 @@ export function cleanPath(raw: string, homedir: () => string): string {
 }
 
 async function certificateProblem(raw: string): Promise<true | string> {
-  const { homedir } = await import('node:os');
-  const { decodeCertificateFile } = await import('../../core/input.js');
-  const { readInputFile } = await import('../../store/files.js');
   const path = cleanPath(raw, homedir);
   if (path === '') return 'Enter the path of the .pem file you downloaded from Apple.';
   try {
@@ -107,7 +111,6 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       '--apple-id <id>',
       `apns-cert renew ${record.name} --apple-id <id> --csr-out <file>`,
     );
-  const { appleIdMatches } = await import('../../core/topic.js');
   const matches = record.appleIdHash === null ? null : appleIdMatches(options.appleId, record.appleIdHash);
   if (matches === false && !options.yes) {
     throw new AppError(
@@ -134,8 +137,6 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
 }
 
 async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
-  const { validateCsrSubject } = await import('../../core/csr.js');
-  const { makeCsr } = await import('../shared/make-csr.js');
   const result = await makeCsr(
     {
       name: record.name,
@@ -194,7 +195,6 @@ async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps)
       validate: async (v) =>
         v.trim().includes('@') ? true : 'Enter the Apple ID (an e-mail address) that signs in to the portal.',
     }));
-  const { appleIdMatches } = await import('../../core/topic.js');
   if (record.appleIdHash === null) {
     deps.out.info(
       `No Apple ID is on record for "${record.name}"; this one will be remembered (as a salted hash only).`,
@@ -244,10 +244,6 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   const raw = await deps.prompter.input('Path of the certificate downloaded from Apple (.pem):', {
     validate: certificateProblem,
   });
-  const { homedir } = await import('node:os');
-  const { decodeCertificateFile } = await import('../../core/input.js');
-  const { readInputFile } = await import('../../store/files.js');
-  const { importCertificate } = await import('../shared/import-certificate.js');
   const path = cleanPath(raw, homedir);
   const decoded = decodeCertificateFile(await readInputFile(path), path);
   const previous = activeCertificate(record)!;

@@ -3,6 +3,7 @@ import { AppError } from '../../errors.js';
 import type { ProbeResult } from '../../core/probe-verdict.js';
 import type { Deps } from '../kit.js';
 import type { Identity } from './identity.js';
+import { interpretProbe } from '../../core/probe-verdict.js';
 
 /** What probe and doctor share: the APNs URL, the CA file, one probe of one identity. */
 export const APNS_PRODUCTION = 'https://api.push.apple.com';
@@ -42,7 +43,6 @@ export async function probeIdentity(
   deps: Deps,
 ): Promise<ProbeResult> {
   const { sendProbe } = await import('../../net/apns-probe.js');
-  const { interpretProbe } = await import('../../core/probe-verdict.js');
   const outcome = await sendProbe({
     url,
     certPem: identity.certificate.pem,

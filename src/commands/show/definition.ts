@@ -3,7 +3,6 @@ import { COMMON_ERRORS } from '../kit.js';
 import type { CommandDefinition } from '../kit.js';
 import { recordName } from '../shared/options.js';
 
-
 export const show: CommandDefinition<{ name: string }> = {
   name: 'show',
   exitCodes: [[0, 'shown'], ...COMMON_ERRORS],

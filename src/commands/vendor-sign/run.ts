@@ -1,4 +1,8 @@
 import type { Runner, Deps } from '../kit.js';
+import { decodeCsrFile } from '../../core/input.js';
+import { formatName } from '../../core/certificate.js';
+import { assertCanCreate, writeOutputFile } from '../../store/files.js';
+import { loadVendor, signAsVendor } from '../shared/vendor-request.js';
 
 export interface VendorSignOptions {
   csr: string;
@@ -11,10 +15,6 @@ export interface VendorSignOptions {
 
 export const vendorSign: Runner<VendorSignOptions> = {
   async run(options: VendorSignOptions, deps: Deps) {
-    const { decodeCsrFile } = await import('../../core/input.js');
-    const { formatName } = await import('../../core/certificate.js');
-    const { assertCanCreate, writeOutputFile } = await import('../../store/files.js');
-    const { loadVendor, signAsVendor } = await import('../shared/vendor-request.js');
     const target = { force: options.force, flag: '--out', storeDir: deps.store.dir };
     if (options.out !== undefined) await assertCanCreate(options.out, target);
     const csrDer = decodeCsrFile(await deps.readInput(options.csr), options.csr);

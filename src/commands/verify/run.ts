@@ -2,6 +2,9 @@ import { AppError } from '../../errors.js';
 import type { Runner, Deps } from '../kit.js';
 import { asOf } from '../shared/options.js';
 import { requireRecord } from '../shared/require-record.js';
+import { readCertificates } from '../shared/read-certificates.js';
+import { decodePrivateKeyFile } from '../../core/input.js';
+import { checkChain } from '../../core/chain.js';
 
 export interface VerifyOptions {
   file: string;
@@ -38,8 +41,6 @@ export const verify: Runner<VerifyOptions> = {
         hint: `apns-cert hash ${options.file}`,
       });
     }
-    const { readCertificates } = await import('../shared/read-certificates.js');
-    const { decodePrivateKeyFile } = await import('../../core/input.js');
     const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });
     const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
     const checks: Check[] = [];
@@ -70,7 +71,6 @@ export const verify: Runner<VerifyOptions> = {
       });
     }
     if (options.appleChain) {
-      const { checkChain } = await import('../../core/chain.js');
       const verdict = checkChain(cert, asOf(options.at, deps.now));
       const actual = verdict.valid ? `${verdict.path.join(' -> ')}` : (verdict.problem ?? 'invalid');
       checks.push({ check: 'apple-chain', ok: verdict.valid, expected: `valid at ${verdict.checkedAt}`, actual });
