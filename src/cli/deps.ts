@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
-import type { Deps } from '../commands/kit.js';
+import type { Deps, Settings } from '../commands/kit.js';
 import type { SecretBackendName } from '../core/index-model.js';
 import type { Output } from '../output/output.js';
 import { readInputFile } from '../io/files.js';
@@ -23,6 +23,39 @@ export interface GlobalOptions {
 function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : fallback;
+}
+
+/** Everything apns-cert takes from the environment, read here once: commands get `Settings`, never the environment. */
+export interface EnvSettings extends Settings {
+  /** $APNS_CERT_LOCK_WAIT_MS: how long to wait for another process's store lock. */
+  lockWaitMs: number;
+  /** $APNS_CERT_KEYCHAIN_TIMEOUT_MS: how long one keychain call may take. */
+  keychainTimeoutMs: number;
+  /** $APNS_CERT_PASSPHRASE (empty: not set). */
+  passphrase: string | undefined;
+  /** $APNS_CERT_SECRET_BACKEND (empty: not set). */
+  secretBackend: SecretBackendName | undefined;
+}
+
+const nonEmpty = (value: string | undefined) => (value === '' ? undefined : value);
+
+export function readSettings(env: NodeJS.ProcessEnv): EnvSettings {
+  const backend = nonEmpty(env.APNS_CERT_SECRET_BACKEND);
+  if (backend !== undefined && backend !== 'keychain' && backend !== 'passphrase') {
+    throw new AppError('USAGE', `read APNS_CERT_SECRET_BACKEND: "${backend}" is not keychain or passphrase`, {
+      hint: 'export APNS_CERT_SECRET_BACKEND=passphrase',
+    });
+  }
+  return {
+    lockWaitMs: envMs(env, 'APNS_CERT_LOCK_WAIT_MS', 10_000),
+    keychainTimeoutMs: envMs(env, 'APNS_CERT_KEYCHAIN_TIMEOUT_MS', 10_000),
+    probeTimeoutMs: envMs(env, 'APNS_CERT_PROBE_TIMEOUT_MS', 10_000),
+    notifyTimeoutMs: envMs(env, 'APNS_CERT_NOTIFY_TIMEOUT_MS', 10_000),
+    notifyUrl: nonEmpty(env.APNS_CERT_NOTIFY_URL),
+    passphrase: nonEmpty(env.APNS_CERT_PASSPHRASE),
+    p12Password: env.APNS_CERT_P12_PASSWORD,
+    secretBackend: backend,
+  };
 }
 
 /** A vault whose module (and, for the keychain, native binding) is loaded on first use only. */
@@ -49,20 +82,12 @@ class LazyVault implements MasterKeyVault {
 
 /** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
 export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
+  const settings = readSettings(io.env);
   let interactiveAnswer: boolean | undefined;
   const interactive = () => (interactiveAnswer ??= !globals.json && io.tty.stdin() && io.tty.stderr());
-  const envBackend = io.env.APNS_CERT_SECRET_BACKEND;
-  if (envBackend !== undefined && envBackend !== '' && envBackend !== 'keychain' && envBackend !== 'passphrase') {
-    throw new AppError('USAGE', `read APNS_CERT_SECRET_BACKEND: "${envBackend}" is not keychain or passphrase`, {
-      hint: 'export APNS_CERT_SECRET_BACKEND=passphrase',
-    });
-  }
-  const passphraseGiven = globals.passphraseFile !== undefined || (io.env.APNS_CERT_PASSPHRASE ?? '') !== '';
+  const passphraseGiven = globals.passphraseFile !== undefined || settings.passphrase !== undefined;
   const backendForNewStore: SecretBackendName =
-    globals.secretBackend ??
-    (envBackend === '' ? undefined : (envBackend as SecretBackendName | undefined)) ??
-    (passphraseGiven ? 'passphrase' : 'keychain');
-  const keychainTimeout = envMs(io.env, 'APNS_CERT_KEYCHAIN_TIMEOUT_MS', 10_000);
+    globals.secretBackend ?? settings.secretBackend ?? (passphraseGiven ? 'passphrase' : 'keychain');
   // The store asks once per backend.
   const vaults = (backend: SecretBackendName, document: VaultDocument): MasterKeyVault =>
     backend === 'passphrase'
@@ -70,7 +95,7 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
           const { passphraseSource, PassphraseVault } = await import('../secrets/passphrase.js');
           const source = passphraseSource({
             file: globals.passphraseFile,
-            env: io.env,
+            env: settings.passphrase,
             interactive: interactive(),
             prompt: (message) => promptPassword(message, io.stderrStream()),
           });
@@ -78,11 +103,12 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
         })
       : new LazyVault('keychain', async () => {
           const { KeychainVault } = await import('../secrets/keychain.js');
-          // __dirname is dist/ (this runs only inside the bundle), where the build puts the keychain process.
-          return new KeychainVault(keychainTimeout, join(__dirname, 'keychain-child.cjs'), io.env);
+          // __dirname is dist/ (this runs only inside the bundle), where the build puts the keychain process, which
+          // gets the environment as it is (the session bus address, HOME) to find the keychain.
+          return new KeychainVault(settings.keychainTimeoutMs, join(__dirname, 'keychain-child.cjs'), io.env);
         });
   const store = new FileStore(resolveStoreDir(globals.store, io.env), {
-    lockWaitMs: envMs(io.env, 'APNS_CERT_LOCK_WAIT_MS', 10_000),
+    lockWaitMs: settings.lockWaitMs,
     onInterrupt,
     vaults,
     backendForNewStore,
@@ -97,6 +123,6 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
       return interactive();
     },
     prompter: inquirerPrompter(io.stderrStream, (text) => out.terminalText(text)),
-    env: io.env,
+    settings,
   };
 }

@@ -1,23 +1,24 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, isAppError } from '../errors.js';
 import { Output, colorStyle, escapeControl, plainStyle, useColor } from '../output/output.js';
-import { checkExpiry } from '../commands/check-expiry.js';
-import { completion } from '../commands/completion.js';
-import { csr } from '../commands/csr.js';
-import { doctor } from '../commands/doctor.js';
-import { exportCommand } from '../commands/export.js';
-import { hash } from '../commands/hash.js';
-import { importCommand } from '../commands/import.js';
-import { inspect } from '../commands/inspect.js';
-import { list } from '../commands/list.js';
-import { probe } from '../commands/probe.js';
-import { renew } from '../commands/renew.js';
-import { retire } from '../commands/retire.js';
-import { show } from '../commands/show.js';
-import { storeUpgrade } from '../commands/store.js';
-import { vendorSign } from '../commands/vendor-sign.js';
-import { verify } from '../commands/verify.js';
-import type { CommandModule } from '../commands/kit.js';
+import { checkExpiry } from '../commands/check-expiry/definition.js';
+import { completion } from '../commands/completion/definition.js';
+import { csr } from '../commands/csr/definition.js';
+import { doctor } from '../commands/doctor/definition.js';
+import { exportCommand } from '../commands/export/definition.js';
+import { hash } from '../commands/hash/definition.js';
+import { importCommand } from '../commands/import/definition.js';
+import { inspect } from '../commands/inspect/definition.js';
+import { list } from '../commands/list/definition.js';
+import { probe } from '../commands/probe/definition.js';
+import { renew } from '../commands/renew/definition.js';
+import { retire } from '../commands/retire/definition.js';
+import { show } from '../commands/show/definition.js';
+import { storeUpgrade } from '../commands/store/definition.js';
+import { vendorSign } from '../commands/vendor-sign/definition.js';
+import { verify } from '../commands/verify/definition.js';
+import { withHelp } from '../commands/kit.js';
+import type { CommandDefinition } from '../commands/kit.js';
 import { userError } from '../commands/shared/errors.js';
 import { makeDeps } from './deps.js';
 import type { GlobalOptions } from './deps.js';
@@ -40,7 +41,8 @@ export interface Io {
   tty: { stdin: () => boolean; stdout: () => boolean; stderr: () => boolean };
 }
 
-const COMMANDS: Array<CommandModule<never>> = [
+/** Every command's static definition; only the running command's `run` module is loaded. */
+export const COMMANDS: Array<CommandDefinition<never>> = [
   csr,
   importCommand,
   renew,
@@ -57,7 +59,7 @@ const COMMANDS: Array<CommandModule<never>> = [
   probe,
   storeUpgrade,
   completion,
-] as Array<CommandModule<never>>;
+] as Array<CommandDefinition<never>>;
 
 function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): number {
   const debug = env.APNS_CERT_DEBUG === '1';
@@ -138,7 +140,7 @@ EXAMPLES
     );
 
   for (const mod of invoked && !invoked.needsAllCommands ? [invoked] : COMMANDS) {
-    const command = mod.define(program);
+    const command = withHelp(mod.define(program), mod);
     command.exitOverride();
     command.action(async function (this: Command) {
       const globals = program.opts<GlobalOptions>();
@@ -151,7 +153,8 @@ EXAMPLES
         stderr: io.stderr,
       });
       const deps = await makeDeps(globals, io, out);
-      exitCode = await mod.run(mod.options(this), deps);
+      const options = mod.options(this);
+      exitCode = await (await mod.load()).run(options, deps);
     });
   }
 

@@ -1,5 +1,3 @@
-import { BadOption } from './errors.js';
-
 export const DAY_MS = 86_400_000;
 
 export type CertStatus = 'ok' | 'warning' | 'critical';
@@ -42,24 +40,6 @@ export function daysRemaining(notAfter: Date, now: Date): number {
 /** Whole days since expiry (rounded down) for a negative daysRemaining: -16 (15.2 days past) is 15. */
 export function daysSinceExpiry(daysRemainingValue: number): number {
   return -daysRemainingValue - 1;
-}
-
-export function validateThresholds(t: Thresholds): Thresholds {
-  for (const [flag, v] of [
-    ['--warn-days', t.warnDays],
-    ['--critical-days', t.criticalDays],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 0) {
-      throw new BadOption(`read ${flag}: "${v}" is not a whole number of days >= 0`, flag);
-    }
-  }
-  if (t.criticalDays > t.warnDays) {
-    throw new BadOption(
-      `read thresholds: --critical-days (${t.criticalDays}) is larger than --warn-days (${t.warnDays})`,
-      '--critical-days',
-    );
-  }
-  return t;
 }
 
 /**

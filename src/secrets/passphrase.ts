@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 import { isCurrentWrap, parseWrappedMasterKey, unwrapMasterKey, wrapMasterKey } from '../core/sealed.js';
 import { rejectReplacementCharacter } from '../core/utf8.js';
-import { readSecretFile } from '../io/files.js';
+import { secretSource } from './source.js';
 import type { KdfUpgrade, MasterKeyVault, PassphraseSource, VaultDocument } from '../store/vault.js';
 
 /** The master key wrapped under a passphrase (scrypt), in a document the store keeps (file store: master-key.json). */
@@ -50,34 +50,28 @@ const noPassphrase = () =>
 
 export interface PassphraseOptions {
   file: string | undefined;
-  env: NodeJS.ProcessEnv;
+  /** $APNS_CERT_PASSPHRASE (empty: not set) */
+  env: string | undefined;
   interactive: boolean;
   prompt: (message: string) => Promise<string>;
 }
 
+const differ = () =>
+  new AppError('USAGE', 'set the store passphrase: the two entries differ', { hint: 'run the command again' });
+
 /** `--passphrase-file` > `APNS_CERT_PASSPHRASE` > a prompt on a terminal. */
 export function passphraseSource(opts: PassphraseOptions): PassphraseSource {
   let cached: string | undefined;
-  const fromEnv = opts.env.APNS_CERT_PASSPHRASE;
+  const source = secretSource({ ...opts, flag: '--passphrase-file' });
   return {
-    given: opts.file !== undefined || (fromEnv !== undefined && fromEnv !== ''),
+    given: source.given,
     async get(confirm: boolean): Promise<string> {
       if (cached !== undefined) return cached;
-      let value: string;
-      if (opts.file !== undefined) {
-        value = readSecretFile(opts.file, '--passphrase-file');
-      } else if (fromEnv !== undefined && fromEnv !== '') {
-        value = fromEnv;
-      } else if (opts.interactive) {
-        value = await opts.prompt('Store passphrase:');
-        if (confirm && (await opts.prompt('Repeat the passphrase:')) !== value) {
-          throw new AppError('USAGE', 'set the store passphrase: the two entries differ', {
-            hint: 'run the command again',
-          });
-        }
-      } else {
-        throw noPassphrase();
-      }
+      const value = await source.read({
+        message: 'Store passphrase:',
+        ...(confirm ? { repeat: { message: 'Repeat the passphrase:', differ } } : {}),
+      });
+      if (value === null) throw noPassphrase();
       rejectReplacementCharacter(value, 'the passphrase');
       if (value === '')
         throw new AppError('USAGE', 'read the passphrase: it is empty', {

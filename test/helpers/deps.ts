@@ -1,6 +1,7 @@
 /** In-process Deps for command tests: a temporary file store, an in-memory vault, a fixed clock, scripted prompts. */
 import { PassThrough } from 'node:stream';
 import type { Choice, Deps, Prompter } from '../../src/commands/kit.js';
+import { readSettings } from '../../src/cli/deps.js';
 import { AppError } from '../../src/errors.js';
 import { Output, plainStyle } from '../../src/output/output.js';
 import { readInputFile } from '../../src/io/files.js';
@@ -110,7 +111,7 @@ export function makeDeps(opts: {
     readInput: (path) => readInputFile(path),
     interactive: opts.interactive ?? true,
     prompter: new ScriptedPrompter(opts.answers ?? [], capturedErr),
-    env: {},
+    settings: readSettings({}),
     stdout: capturedOut,
     stderr: capturedErr,
   };

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import forge from 'node-forge';
-import { describeCertificate } from '../../src/commands/inspect.js';
+import { describeCertificate } from '../../src/commands/inspect/run.js';
 import { OID, parseCertificate } from '../../src/core/certificate.js';
 import { decodeCertificateFile } from '../../src/core/input.js';
 import { topicHash } from '../../src/core/topic.js';
@@ -188,13 +188,13 @@ describe('inspect says only what the certificate says', () => {
     expect(parsed.extensionOids).toEqual([]);
     expect(parsed.environment).toBeNull();
     const now = new Date('2026-06-01T00:00:00Z');
-    expect((await describeCertificate(parsed, now, now)).environment).toBeNull();
+    expect((await describeCertificate(parsed, now)).environment).toBeNull();
   });
 
   it('a real MDM push certificate states production in its extension', async () => {
     const cert = leaf('mdm-push_abacus_APSP-51423b26_2020.pem');
     expect(cert.extensionOids).toContain(OID.apnsProduction);
-    expect((await describeCertificate(cert, new Date(), new Date('2020-06-01'))).environment).toBe('production');
+    expect((await describeCertificate(cert, new Date('2020-06-01'))).environment).toBe('production');
   });
 
   it.each(['mdm-vendor_abacus_REVH4Q2Z39_2018.pem', 'mdm-vendor_abacus_REVH4Q2Z39_2020.pem'])(
@@ -205,7 +205,7 @@ describe('inspect says only what the certificate says', () => {
       expect(cert.uid).toBe('REVH4Q2Z39');
       expect(cert.topic).toBeNull();
       expect(cert.kind).toBe('mdm-vendor');
-      const report = await describeCertificate(cert, new Date(), new Date('2019-06-01'));
+      const report = await describeCertificate(cert, new Date('2019-06-01'));
       expect(report).toMatchObject({ kind: 'mdm-vendor', uid: 'REVH4Q2Z39', topic: null, environment: null });
     },
   );

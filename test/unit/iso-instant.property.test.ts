@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isoInstant } from '../../src/commands/kit.js';
+import { isoInstant } from '../../src/commands/shared/options.js';
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 /** The engine's own calendar as the oracle (years >= 100: Date.UTC maps 0-99 to 1900-1999). */

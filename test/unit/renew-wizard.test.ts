@@ -1,10 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csr } from '../../src/commands/csr.js';
-import { importCommand } from '../../src/commands/import.js';
-import { renew } from '../../src/commands/renew.js';
-import type { RenewOptions } from '../../src/commands/renew.js';
+import { csr } from '../../src/commands/csr/run.js';
+import { importCommand } from '../../src/commands/import/run.js';
+import { renew } from '../../src/commands/renew/run.js';
+import type { RenewOptions } from '../../src/commands/renew/run.js';
 import { AppError } from '../../src/errors.js';
 import { userError } from '../../src/commands/shared/errors.js';
 import { MemoryVault } from '../helpers/memory-vault.js';

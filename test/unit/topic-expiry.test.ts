@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { classifyExpiry, daysRemaining, evaluateExpiry, validateThresholds, worst } from '../../src/core/expiry.js';
+import { Command } from 'commander';
+import { classifyExpiry, daysRemaining, evaluateExpiry, worst } from '../../src/core/expiry.js';
+import { addThresholdOptions, thresholds } from '../../src/commands/shared/options.js';
 import { appleIdMatches, hashAppleId, topicHash } from '../../src/core/topic.js';
-import { BadOption } from '../../src/core/errors.js';
+import { AppError } from '../../src/errors.js';
 
 describe('topicHash', () => {
   it('is the SHA-256 of the UTF-8 topic, as sha256sum prints it', () => {
@@ -68,8 +70,20 @@ describe('expiry', () => {
     expect(worst([])).toBe('ok');
     expect(worst(['ok', 'unknown', 'critical'])).toBe('unknown');
   });
-  it('refuses thresholds that make no sense', () => {
-    expect(() => validateThresholds({ warnDays: 5, criticalDays: 10 })).toThrow(BadOption);
-    expect(() => validateThresholds({ warnDays: -1, criticalDays: 0 })).toThrow(/whole number/);
+  it('refuses thresholds that make no sense (the one parser of every command with thresholds)', () => {
+    const parsed = (...args: string[]) => {
+      const command = addThresholdOptions(new Command('doctor'), { warn: 'warn', critical: 'fail' })
+        .exitOverride()
+        .configureOutput({ writeErr: () => {} });
+      return thresholds(command.parse(args, { from: 'user' }));
+    };
+    expect(() => parsed('--warn-days', '5', '--critical-days', '10')).toThrow(AppError);
+    expect(() => parsed('--warn-days', '5', '--critical-days', '10')).toThrow(
+      expect.objectContaining({ hint: 'apns-cert doctor --warn-days 30 --critical-days 7' }),
+    );
+    expect(() => parsed('--warn-days', '-1', '--critical-days', '0')).toThrow(/whole number/);
+    expect(() => parsed('--warn-days', 'abc')).toThrow(/whole number/);
+    expect(parsed()).toEqual({ warnDays: 30, criticalDays: 7 });
+    expect(parsed('--warn-days', '7', '--critical-days', '7')).toEqual({ warnDays: 7, criticalDays: 7 });
   });
 });

@@ -15,8 +15,6 @@ const EXAMPLE: Record<string, string> = {
   '--common-name': '--name acme-prod --common-name "ACME MDM"',
   '--country': '--name acme-prod --country US',
   '--email': '--name acme-prod --email admin@example.com',
-  '--warn-days': '--warn-days 30 --critical-days 7',
-  '--critical-days': '--warn-days 30 --critical-days 7',
 };
 
 /** Exit code, hint and extra lines for a core error, in the words of `command` (the one that is running). */

@@ -1,7 +1,8 @@
 import { AppError } from '../../errors.js';
 import { WrongPassword } from '../../core/errors.js';
 import { decodeCertificateFile, isPkcs12 } from '../../core/input.js';
-import { readSecretFile } from '../../io/files.js';
+import { secretSource } from '../../secrets/source.js';
+import type { SecretSource } from '../../secrets/source.js';
 import type { DecodedFile } from '../../core/input.js';
 import type { Deps } from '../kit.js';
 
@@ -27,19 +28,30 @@ export async function decodeCertificates(
 ): Promise<DecodedFile> {
   if (!isPkcs12(bytes)) return decodeCertificateFile(bytes, path);
   const { decodePkcs12 } = await import('../../core/pkcs12.js');
-  if (opts.passwordFile !== undefined)
-    return decodePkcs12(bytes, readSecretFile(opts.passwordFile, '--password-file'), path);
-  const fromEnv = deps.env.APNS_CERT_P12_PASSWORD;
-  if (fromEnv !== undefined) return decodePkcs12(bytes, fromEnv, path);
+  const source = p12PasswordSource(opts.passwordFile, deps);
+  const ask = { message: `Password of ${path}:` };
+  if (source.given) return decodePkcs12(bytes, (await source.read(ask))!, path);
   try {
     return decodePkcs12(bytes, '', path);
   } catch (error) {
     if (!(error instanceof WrongPassword)) throw error;
-    if (!deps.interactive) {
-      throw new AppError('USAGE', `open ${path}: the .p12 needs its password and there is no terminal to ask`, {
-        hint: `APNS_CERT_P12_PASSWORD=... apns-cert <command> ${path}   # or --password-file <file>`,
-      });
-    }
   }
-  return decodePkcs12(bytes, await deps.prompter.password(`Password of ${path}:`), path);
+  const typed = await source.read(ask);
+  if (typed === null) {
+    throw new AppError('USAGE', `open ${path}: the .p12 needs its password and there is no terminal to ask`, {
+      hint: `APNS_CERT_P12_PASSWORD=... apns-cert <command> ${path}   # or --password-file <file>`,
+    });
+  }
+  return decodePkcs12(bytes, typed, path);
+}
+
+/** A .p12's password: --password-file, else $APNS_CERT_P12_PASSWORD, else a prompt on a terminal. */
+export function p12PasswordSource(passwordFile: string | undefined, deps: Deps): SecretSource {
+  return secretSource({
+    file: passwordFile,
+    flag: '--password-file',
+    env: deps.settings.p12Password,
+    interactive: deps.interactive,
+    prompt: (message) => deps.prompter.password(message),
+  });
 }

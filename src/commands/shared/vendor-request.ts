@@ -4,6 +4,8 @@ import type { CertificateInfo } from '../../core/certificate.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import { decodeCertificateFile, decodePrivateKeyFile } from '../../core/input.js';
 import type { Deps } from '../kit.js';
+import { checkChain, extraCas } from '../../core/chain.js';
+import { parseCsr } from '../../core/csr-parse.js';
 
 export interface VendorInputs {
   vendorCert: string;
@@ -22,7 +24,6 @@ export interface Vendor {
  * a vendor certificate that is not valid now, or a chain that is not found (bundled Apple CAs, or --chain).
  */
 export async function loadVendor(inputs: VendorInputs, deps: Deps): Promise<Vendor> {
-  const { checkChain, extraCas } = await import('../../core/chain.js');
   const vendorCert = decodeCertificateFile(await deps.readInput(inputs.vendorCert), inputs.vendorCert).certificates[0]!;
   const key = decodePrivateKeyFile(await deps.readInput(inputs.vendorKey), inputs.vendorKey);
   if (key.keyId !== vendorCert.publicKeyId) {
@@ -64,7 +65,6 @@ export async function loadVendor(inputs: VendorInputs, deps: Deps): Promise<Vend
 
 /** Apple's PushCertificateRequest for a customer CSR (DER), signed by the vendor: base64 of the plist. */
 export async function signAsVendor(csrDer: Buffer, csrSource: string, vendor: Vendor): Promise<string> {
-  const { parseCsr } = await import('../../core/csr-parse.js');
   const { buildPushRequest } = await import('../../core/push-request.js');
   if (!parseCsr(csrDer, csrSource).signatureValid) {
     throw new AppError(

@@ -1,33 +1,12 @@
-import type { Command } from 'commander';
-import { AppError } from '../errors.js';
-import { recordNamed } from '../core/index-model.js';
-import { daysText, shortDate } from '../output/output.js';
-import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
-import type { CommandModule, Deps } from './kit.js';
-import { recordSummary } from './list.js';
+import { daysText, shortDate } from '../../output/output.js';
+import type { Runner, Deps } from '../kit.js';
+import { requireRecord } from '../shared/require-record.js';
+import { recordSummary } from '../shared/record-summary.js';
 
-export const show: CommandModule<{ name: string }> = {
-  name: 'show',
-  define(program) {
-    const command = program
-      .command('show')
-      .summary('show one record and its certificate history')
-      .argument('<name>', 'record name', recordName);
-    return withHelp(command, {
-      exitCodes: [[0, 'shown'], ...COMMON_ERRORS],
-      examples: ['apns-cert show acme-prod', 'apns-cert show acme-prod --json | jq .history'],
-    });
-  },
-  options(command: Command) {
-    return { name: command.processedArgs[0] as string };
-  },
+export const show: Runner<{ name: string }> = {
   async run(options, deps: Deps) {
     const index = await deps.store.readOrFail();
-    const record = recordNamed(index, options.name);
-    if (record === undefined)
-      throw new AppError('NOT_FOUND', `show: no record "${options.name}" in the store ${deps.store.location}`, {
-        hint: 'apns-cert list',
-      });
+    const record = requireRecord(index, options.name, 'show', deps.store.location);
     const summary = recordSummary(record, deps.now());
     const history = [...record.certificates].reverse();
     if (deps.out.json) {

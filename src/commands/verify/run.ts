@@ -1,8 +1,10 @@
-import type { Command } from 'commander';
-import { AppError } from '../errors.js';
-import { recordNamed } from '../core/index-model.js';
-import { COMMON_ERRORS, isoInstant, recordName, withHelp } from './kit.js';
-import type { CommandModule, Deps } from './kit.js';
+import { AppError } from '../../errors.js';
+import type { Runner, Deps } from '../kit.js';
+import { asOf } from '../shared/options.js';
+import { requireRecord } from '../shared/require-record.js';
+import { readCertificates } from '../shared/read-certificates.js';
+import { decodePrivateKeyFile } from '../../core/input.js';
+import { checkChain } from '../../core/chain.js';
 
 export interface VerifyOptions {
   file: string;
@@ -12,6 +14,7 @@ export interface VerifyOptions {
   key: string | undefined;
   appleChain: boolean;
   at: Date | undefined;
+  passwordFile: string | undefined;
 }
 
 export interface Check {
@@ -21,51 +24,7 @@ export interface Check {
   actual: string | null;
 }
 
-export const verify: CommandModule<VerifyOptions> = {
-  name: 'verify',
-  define(program) {
-    const command = program
-      .command('verify')
-      .summary('check a certificate against expectations (for CI)')
-      .description(
-        'Check every expectation given: the topic hash, the topic, the same topic as a store record, a private key that matches. Exit 0 when all hold, 1 when any fails.',
-      )
-      .argument('<file>', 'certificate (PEM or DER, "-" for stdin)')
-      .option('--topic-hash <hex>', 'expected topic hash (64 lowercase hex digits)')
-      .option('--topic <topic>', 'expected topic')
-      .option('--name <name>', 'expect the topic recorded for this store record', recordName)
-      .option('--key <file>', 'expect this private key (PEM) to match the certificate')
-      .option('--apple-chain', 'expect a valid chain to an Apple root (bundled Apple CAs)', false)
-      .option('--at <iso-date>', 'check the chain as of this instant (default: now)', isoInstant);
-    return withHelp(command, {
-      exitCodes: [[0, 'every check holds'], [1, 'a check failed (each failure is named on stderr)'], ...COMMON_ERRORS],
-      examples: [
-        'apns-cert verify push.pem --topic-hash "$PINNED_TOPIC_HASH"',
-        'apns-cert verify push.pem --name acme-prod --key push.key',
-        'apns-cert verify push.pem --apple-chain',
-        'apns-cert verify --json push.pem --topic com.apple.mgmt.External.51423b26-0538-4293-a457-59906d6963bc',
-      ],
-    });
-  },
-  options(command: Command) {
-    const o = command.opts<{
-      topicHash?: string;
-      topic?: string;
-      name?: string;
-      key?: string;
-      appleChain: boolean;
-      at?: Date;
-    }>();
-    return {
-      file: command.args[0]!,
-      topicHash: o.topicHash,
-      topic: o.topic,
-      name: o.name,
-      key: o.key,
-      appleChain: o.appleChain,
-      at: o.at,
-    };
-  },
+export const verify: Runner<VerifyOptions> = {
   async run(options: VerifyOptions, deps: Deps) {
     if (
       [options.topicHash, options.topic, options.name, options.key].every((v) => v === undefined) &&
@@ -82,9 +41,7 @@ export const verify: CommandModule<VerifyOptions> = {
         hint: `apns-cert hash ${options.file}`,
       });
     }
-    const { readCertificates } = await import('./shared/read-certificates.js');
-    const { decodePrivateKeyFile } = await import('../core/input.js');
-    const decoded = await readCertificates(options.file, deps);
+    const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });
     const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
     const checks: Check[] = [];
     if (options.topicHash !== undefined) {
@@ -96,11 +53,7 @@ export const verify: CommandModule<VerifyOptions> = {
     }
     if (options.name !== undefined) {
       const index = await deps.store.readOrFail();
-      const record = recordNamed(index, options.name);
-      if (record === undefined)
-        throw new AppError('NOT_FOUND', `verify: no record "${options.name}" in the store ${deps.store.location}`, {
-          hint: 'apns-cert list',
-        });
+      const record = requireRecord(index, options.name, 'verify', deps.store.location);
       checks.push({
         check: 'store-topic',
         ok: record.topic !== null && cert.topic === record.topic,
@@ -118,8 +71,7 @@ export const verify: CommandModule<VerifyOptions> = {
       });
     }
     if (options.appleChain) {
-      const { checkChain } = await import('../core/chain.js');
-      const verdict = checkChain(cert, options.at ?? deps.now());
+      const verdict = checkChain(cert, asOf(options.at, deps.now));
       const actual = verdict.valid ? `${verdict.path.join(' -> ')}` : (verdict.problem ?? 'invalid');
       checks.push({ check: 'apple-chain', ok: verdict.valid, expected: `valid at ${verdict.checkedAt}`, actual });
     }

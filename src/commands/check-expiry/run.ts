@@ -1,15 +1,17 @@
-import { Option } from 'commander';
-import type { Command } from 'commander';
-import { AppError } from '../errors.js';
-import { classifyExpiry, evaluateExpiry, validateThresholds, worst } from '../core/expiry.js';
-import type { CheckStatus, ExpiryInput } from '../core/expiry.js';
-import { summaryRecords } from '../core/expiry-summary.js';
-import type { SummaryRecord } from '../core/expiry-summary.js';
-import { formatJson, formatText, summary } from '../output/expiry-report.js';
-import type { ExpiryReport, Painter } from '../output/expiry-report.js';
-import { JSON_SCHEMA_VERSION } from '../output/output.js';
-import { collect, isoInstant, recordName, wholeNumber, withHelp } from './kit.js';
-import type { CommandModule, Deps } from './kit.js';
+import { AppError } from '../../errors.js';
+import { classifyExpiry, evaluateExpiry, worst } from '../../core/expiry.js';
+import type { CheckStatus, ExpiryInput } from '../../core/expiry.js';
+import { summaryRecords } from '../../core/expiry-summary.js';
+import type { SummaryRecord } from '../../core/expiry-summary.js';
+import { formatJson, formatText, summary } from '../../output/expiry-report.js';
+import { formatNagios } from '../../output/nagios.js';
+import { formatPrometheus } from '../../output/prometheus.js';
+import type { ExpiryReport, Painter } from '../../output/expiry-report.js';
+import { JSON_SCHEMA_VERSION } from '../../output/output.js';
+import type { Runner, Deps } from '../kit.js';
+import { asOf } from '../shared/options.js';
+import { readSecretFile, writeOutputFile } from '../../io/files.js';
+import { statSync } from 'node:fs';
 
 export type ExpiryFormat = 'text' | 'json' | 'prometheus' | 'nagios';
 
@@ -24,6 +26,7 @@ export interface CheckExpiryOptions {
   /** Given only to be refused: a URL on the command line is in every process list. */
   notify: string | undefined;
   notifyFile: string | undefined;
+  passwordFile: string | undefined;
 }
 
 interface Problem {
@@ -33,15 +36,21 @@ interface Problem {
 
 const NAGIOS_EXIT: Record<CheckStatus, number> = { ok: 0, warning: 1, critical: 2, unknown: 3 };
 
-async function fromFiles(files: string[], deps: Deps, problems: Problem[]): Promise<ExpiryInput[]> {
-  const { isPkcs12, summarizeCertificateFile } = await import('../core/input.js');
-  const { decodeCertificates } = await import('./shared/read-certificates.js');
+async function fromFiles(
+  files: string[],
+  passwordFile: string | undefined,
+  deps: Deps,
+  problems: Problem[],
+): Promise<ExpiryInput[]> {
+  // loaded here, not with the module: they load node:crypto, which the cron path over the store does not need
+  const { isPkcs12, summarizeCertificateFile } = await import('../../core/input.js');
+  const { decodeCertificates } = await import('../shared/read-certificates.js');
   const items: ExpiryInput[] = [];
   for (const file of files) {
     try {
       const bytes = await deps.readInput(file);
       const certs = isPkcs12(bytes)
-        ? (await decodeCertificates(bytes, file, deps)).certificates
+        ? (await decodeCertificates(bytes, file, deps, { passwordFile })).certificates
         : summarizeCertificateFile(bytes, file);
       const cert = certs.find((c) => c.topic !== null) ?? certs[0]!;
       items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter });
@@ -82,96 +91,9 @@ async function fromStore(names: string[], deps: Deps, problems: Problem[]): Prom
   return items;
 }
 
-export const checkExpiry: CommandModule<CheckExpiryOptions> = {
-  name: 'check-expiry',
-  errorExitCode: 3,
-  define(program) {
-    const command = program
-      .command('check-expiry')
-      .summary('check expiry for cron and monitoring (Nagios exit codes)')
-      .description(
-        'Check the active certificates of the store (or the given certificate files instead). Reads the index only: no keychain, no passphrase. ' +
-          'A certificate is CRITICAL when expired or with fewer than --critical-days days left, WARNING with fewer than --warn-days.',
-      )
-      .argument('[files...]', 'certificate files to check instead of the store')
-      .option('--warn-days <days>', 'WARNING below this many days left', wholeNumber, 30)
-      .option('--critical-days <days>', 'CRITICAL below this many days left', wholeNumber, 7)
-      .option(
-        '--name <name>',
-        'check only this record (repeatable)',
-        (value: string, previous: string[]) => collect(recordName(value), previous),
-        [],
-      )
-      .option('--at <iso-date>', 'evaluate as of this instant instead of now', isoInstant)
-      .addOption(
-        new Option('--format <format>', 'output format (--json = --format json)').choices([
-          'text',
-          'json',
-          'prometheus',
-          'nagios',
-        ]),
-      )
-      .option(
-        '--output <file>',
-        'write the output to this file atomically (temp file + rename), e.g. for the node_exporter textfile collector',
-      )
-      .option(
-        '--notify-file <file>',
-        'when the status is WARNING or worse, POST a JSON message (Slack/Teams "text" + the result) to the webhook URL in this file (else $APNS_CERT_NOTIFY_URL)',
-      )
-      .addOption(new Option('--notify <url>', 'refused: a webhook URL is a secret, use --notify-file').hideHelp());
-    return withHelp(command, {
-      exitCodes: [
-        [0, 'OK: every certificate has at least --warn-days days left'],
-        [1, 'WARNING: some certificate has fewer than --warn-days days left'],
-        [2, 'CRITICAL: some certificate has fewer than --critical-days days left, or has expired'],
-        [
-          3,
-          'UNKNOWN: the check could not run (no store, damaged index, unreadable file, unknown name, bad option or webhook URL, --output not writable)',
-        ],
-      ],
-      notes: [
-        'WEBHOOK URL',
-        '  A Slack or Teams incoming-webhook URL is a credential: whoever has it can post to the channel. Give it in a file',
-        '  (--notify-file, mode 600) or in $APNS_CERT_NOTIFY_URL, never as an argument (every user can read the process list).',
-        '  Messages name only its origin (scheme, host, port), never its path, query or user:password.',
-      ],
-      examples: [
-        'apns-cert check-expiry -q            # cron: silent when all is well',
-        'apns-cert check-expiry --warn-days 45 --critical-days 14 --name acme-prod',
-        'apns-cert check-expiry --json /etc/mdm/push.pem | jq .status',
-        'apns-cert check-expiry --format prometheus --output /var/lib/node_exporter/textfile/apns_cert.prom',
-        'apns-cert check-expiry --format nagios   # as a Nagios/Icinga plugin',
-        'apns-cert check-expiry -q --notify-file /etc/apns-cert/webhook-url   # file mode 600: the URL is a secret',
-        'apns-cert check-expiry --at 2027-06-01',
-      ],
-    });
-  },
-  options(command: Command) {
-    const o = command.opts<{
-      warnDays: number;
-      criticalDays: number;
-      name: string[];
-      at?: Date;
-      format?: ExpiryFormat;
-      output?: string;
-      notify?: string;
-      notifyFile?: string;
-    }>();
-    return {
-      files: command.args,
-      names: o.name,
-      warnDays: o.warnDays,
-      criticalDays: o.criticalDays,
-      at: o.at,
-      format: o.format,
-      output: o.output,
-      notify: o.notify,
-      notifyFile: o.notifyFile,
-    };
-  },
+export const checkExpiry: Runner<CheckExpiryOptions> = {
   async run(options: CheckExpiryOptions, deps: Deps) {
-    const thresholds = validateThresholds({ warnDays: options.warnDays, criticalDays: options.criticalDays });
+    const thresholds = { warnDays: options.warnDays, criticalDays: options.criticalDays };
     if (options.files.length > 0 && options.names.length > 0) {
       throw new AppError('USAGE', 'check-expiry: give certificate files or --name, not both', {
         hint: 'apns-cert check-expiry --name acme-prod',
@@ -179,11 +101,11 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     }
     const webhook = await webhookUrl(options, deps);
     const format: ExpiryFormat = options.format ?? (deps.out.json ? 'json' : 'text');
-    const now = options.at ?? deps.now();
+    const now = asOf(options.at, deps.now);
     const problems: Problem[] = [];
     const items =
       options.files.length > 0
-        ? await fromFiles(options.files, deps, problems)
+        ? await fromFiles(options.files, options.passwordFile, deps, problems)
         : await fromStore(options.names, deps, problems);
     const status = worst([
       ...items.map((i) => classifyExpiry(i.notAfter, now, thresholds)),
@@ -211,7 +133,6 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     const rendered = await render(format, report, options.output === undefined ? deps.out.style : undefined);
     if (options.output !== undefined) {
       // Replaced by rename, as the textfile collector requires; its directory must exist already.
-      const { writeOutputFile } = await import('../io/files.js');
       await writeOutputFile(options.output, rendered, {
         force: true,
         flag: '--output',
@@ -229,7 +150,7 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     // Only WARNING or worse is sent, so the exit code is already non-zero: a failed notification is
     // reported on stderr and never replaces the expiry status.
     if (webhook !== undefined && status !== 'ok') {
-      const { postWebhook } = await import('../output/webhook.js');
+      const { postWebhook } = await import('../../output/webhook.js'); // node:http(s): only when notifying
       const failure = await postWebhook(
         webhook.url,
         {
@@ -237,7 +158,7 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
           text: `APNS-CERT ${status.toUpperCase()}: ${summary(report)}`,
           ...report,
         },
-        webhookTimeout(deps.env),
+        deps.settings.notifyTimeoutMs,
       );
       if (failure !== null) {
         deps.out.error(`apns-cert: notify ${webhook.url.origin}: ${failure}`);
@@ -249,11 +170,6 @@ export const checkExpiry: CommandModule<CheckExpiryOptions> = {
     return NAGIOS_EXIT[status];
   },
 };
-
-function webhookTimeout(env: NodeJS.ProcessEnv): number {
-  const raw = env.APNS_CERT_NOTIFY_TIMEOUT_MS;
-  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 10_000;
-}
 
 const WEBHOOK_HINT =
   'chmod 600 webhook-url && apns-cert check-expiry --notify-file webhook-url   # the file holds the URL';
@@ -277,8 +193,6 @@ async function webhookUrl(
   let from: string;
   let shellWord: string;
   if (options.notifyFile !== undefined) {
-    const { readSecretFile } = await import('../io/files.js');
-    const { statSync } = await import('node:fs');
     raw = readSecretFile(options.notifyFile, '--notify-file').trim();
     from = `--notify-file ${options.notifyFile}`;
     shellWord = `"$(cat '${options.notifyFile.replace(/'/g, "'\\''")}')"`;
@@ -287,8 +201,8 @@ async function webhookUrl(
       deps.out.warn(
         `${options.notifyFile} holds a webhook URL (a secret) and is mode ${mode.toString(8)}: chmod 600 ${options.notifyFile}`,
       );
-  } else if ((deps.env.APNS_CERT_NOTIFY_URL ?? '') !== '') {
-    raw = deps.env.APNS_CERT_NOTIFY_URL!.trim();
+  } else if (deps.settings.notifyUrl !== undefined) {
+    raw = deps.settings.notifyUrl.trim();
     from = 'APNS_CERT_NOTIFY_URL';
     shellWord = '"$APNS_CERT_NOTIFY_URL"';
   } else {
@@ -317,9 +231,9 @@ async function render(
     case 'json':
       return formatJson(report);
     case 'prometheus':
-      return (await import('../output/prometheus.js')).formatPrometheus(report);
+      return formatPrometheus(report);
     case 'nagios':
-      return (await import('../output/nagios.js')).formatNagios(report);
+      return formatNagios(report);
     case 'text': {
       const plain = (t: string) => t;
       const paint: Painter = style

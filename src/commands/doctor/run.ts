@@ -1,15 +1,15 @@
-import type { Command } from 'commander';
-import { AppError, isAppError } from '../errors.js';
-import { classifyExpiry, daysRemaining } from '../core/expiry.js';
-import { certificateInService } from '../core/index-model.js';
-import type { StoreIndex } from '../core/index-model.js';
-import type { Endpoint } from '../net/tcp.js';
-import { daysText } from '../output/output.js';
-import type { StoreAudit } from '../store/store.js';
-import { collect, wholeNumber, withHelp } from './kit.js';
-import type { CommandModule, Deps } from './kit.js';
-import { probeIdentity, probeUrl, readCaFile } from './probe.js';
-import { userError } from './shared/errors.js';
+import { AppError, isAppError } from '../../errors.js';
+import { classifyExpiry, daysRemaining } from '../../core/expiry.js';
+import { certificateInService } from '../../core/index-model.js';
+import type { StoreIndex } from '../../core/index-model.js';
+import type { Endpoint } from '../../net/tcp.js';
+import { parseEndpoint, tcpReachable } from '../../net/tcp.js';
+import { daysText } from '../../output/output.js';
+import type { StoreAudit } from '../../store/store.js';
+import type { Runner, Deps } from '../kit.js';
+import { userError } from '../shared/errors.js';
+import { identityFromStore } from '../shared/identity.js';
+import { probeIdentity, probeUrl, readCaFile } from '../shared/probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -131,7 +131,6 @@ function expiryChecks(index: StoreIndex, opts: DoctorOptions, now: Date): Doctor
 }
 
 async function networkChecks(endpoints: Endpoint[]): Promise<DoctorCheck[]> {
-  const { tcpReachable } = await import('../net/tcp.js');
   const results = await Promise.all(endpoints.map((e) => tcpReachable(e, 5000)));
   return endpoints.map((e, i) => {
     const failure = results[i];
@@ -148,7 +147,6 @@ async function networkChecks(endpoints: Endpoint[]): Promise<DoctorCheck[]> {
 }
 
 async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): Promise<DoctorCheck[]> {
-  const { identityFromStore } = await import('./shared/identity.js');
   const url = probeUrl(opts.apnsUrl, false);
   const caPem = await readCaFile(opts.caFile);
   const out: DoctorCheck[] = [];
@@ -168,57 +166,8 @@ async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): 
   return out;
 }
 
-export const doctor: CommandModule<DoctorOptions> = {
-  name: 'doctor',
-  define(program) {
-    const command = program
-      .command('doctor')
-      .summary('check the secret backend, the store, expiry and the network path to APNs')
-      .description(
-        'Run every check and report each as ok / warn / fail with a hint: the secret backend (keychain reachable, or passphrase present), ' +
-          'the store (owner and modes, as ssh checks ~/.ssh; index, files, orphans, leftover temporary files), certificates expiring soon, TCP reachability of APNs (api.push.apple.com:443 and :2197, ' +
-          'a courier on :5223; 5 s each, in parallel) and, online, a probe of each active certificate.',
-      )
-      .option('--offline', 'skip the network checks and the probes', false)
-      .option('--apns-endpoint <host:port>', 'check this endpoint instead of the defaults (repeatable)', collect, [])
-      .option('--apns-url <https-url>', 'probe this APNs-like server instead of api.push.apple.com')
-      .option('--ca-file <pem>', 'CA certificate(s) to trust for --apns-url')
-      .option('--warn-days <days>', 'warn below this many days left', wholeNumber, 30)
-      .option('--critical-days <days>', 'fail below this many days left', wholeNumber, 7);
-    return withHelp(command, {
-      exitCodes: [
-        [0, 'no check failed (warnings allowed)'],
-        [1, 'some check failed'],
-        [64, 'usage error (bad --apns-endpoint, a days value that is not a whole number)'],
-        [65, 'the store index is damaged'],
-      ],
-      examples: [
-        'apns-cert doctor',
-        'apns-cert doctor --offline --json',
-        'apns-cert doctor --apns-endpoint proxy.internal:3128',
-      ],
-    });
-  },
-  options(command: Command) {
-    const o = command.opts<{
-      offline: boolean;
-      apnsEndpoint: string[];
-      apnsUrl?: string;
-      caFile?: string;
-      warnDays: number;
-      criticalDays: number;
-    }>();
-    return {
-      offline: o.offline,
-      apnsEndpoints: o.apnsEndpoint,
-      apnsUrl: o.apnsUrl,
-      caFile: o.caFile,
-      warnDays: o.warnDays,
-      criticalDays: o.criticalDays,
-    };
-  },
+export const doctor: Runner<DoctorOptions> = {
   async run(options: DoctorOptions, deps: Deps) {
-    const { parseEndpoint } = await import('../net/tcp.js');
     const endpoints = (options.apnsEndpoints.length > 0 ? options.apnsEndpoints : DEFAULT_ENDPOINTS).map((text) => {
       const endpoint = parseEndpoint(text);
       if (endpoint === null)

@@ -1,8 +1,10 @@
-import type { Command } from 'commander';
-import { AppError } from '../errors.js';
-import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
-import { portalSteps } from './shared/portal.js';
-import type { CommandModule, Deps } from './kit.js';
+import { AppError } from '../../errors.js';
+import { portalSteps } from '../shared/portal.js';
+import type { Runner, Deps } from '../kit.js';
+import { validateCsrSubject } from '../../core/csr.js';
+import { makeCsr } from '../shared/make-csr.js';
+import { loadVendor, signAsVendor } from '../shared/vendor-request.js';
+import { assertCanCreate } from '../../io/files.js';
 
 export interface CsrOptions {
   name: string;
@@ -18,77 +20,9 @@ export interface CsrOptions {
   requestOut: string | undefined;
 }
 
-export const csr: CommandModule<CsrOptions> = {
-  name: 'csr',
-  define(program) {
-    const command = program
-      .command('csr')
-      .summary("create a private key and a CSR for Apple's push certificate portal")
-      .description(
-        'Create an RSA-2048 private key (kept encrypted in the store as the pending key of <name>) and a PKCS#10 CSR (SHA-256, PEM) to upload to Apple.',
-      )
-      .requiredOption('--name <name>', 'the push identity this key is for, e.g. acme-prod', recordName)
-      .option('--out <file>', 'where to write the CSR (default: <name>.csr.pem)')
-      .option('--email <addr>', 'e-mail address in the CSR subject')
-      .option('--country <CC>', 'two-letter country code in the CSR subject')
-      .option('--common-name <cn>', 'common name in the CSR subject (default: the name)')
-      .option('--apple-id <id>', 'Apple ID that will sign in to the portal (only a salted hash is kept)')
-      .option('--force', 'overwrite existing CSR and request files', false)
-      .option('--vendor-cert <file>', 'MDM vendor certificate: also write the vendor-signed request for Apple')
-      .option('--vendor-key <file>', "the vendor certificate's private key (PEM)")
-      .option('--chain <pem-file>', 'with --vendor-cert: intermediate(s) and root instead of the bundled Apple CAs')
-      .option('--request-out <file>', 'where to write the vendor-signed request (default: <name>.request.b64)');
-    return withHelp(command, {
-      exitCodes: [
-        [0, 'key stored and CSR written'],
-        ...COMMON_ERRORS,
-        [69, 'the secret backend (keychain) is unavailable'],
-        [73, 'cannot write the CSR (it exists: use --force or --out)'],
-        [75, 'another apns-cert process is changing the store'],
-        [77, 'wrong store passphrase'],
-      ],
-      examples: [
-        'apns-cert csr --name acme-prod --email mdm@acme.example --country US',
-        'APNS_CERT_PASSPHRASE=... apns-cert --secret-backend passphrase csr --name acme-prod --out /tmp/acme.csr',
-        'openssl req -in acme-prod.csr.pem -noout -verify',
-        'apns-cert csr --name acme-prod --vendor-cert mdm.cer --vendor-key vendor.key   # CSR + PushCertificateRequest in one step',
-      ],
-    });
-  },
-  options(command: Command) {
-    const o = command.opts<{
-      name: string;
-      out?: string;
-      email?: string;
-      country?: string;
-      commonName?: string;
-      appleId?: string;
-      force: boolean;
-      vendorCert?: string;
-      vendorKey?: string;
-      chain?: string;
-      requestOut?: string;
-    }>();
-    return {
-      name: o.name,
-      out: o.out,
-      email: o.email,
-      country: o.country,
-      commonName: o.commonName,
-      appleId: o.appleId,
-      force: o.force,
-      vendorCert: o.vendorCert,
-      vendorKey: o.vendorKey,
-      chain: o.chain,
-      requestOut: o.requestOut,
-    };
-  },
+export const csr: Runner<CsrOptions> = {
   async run(options: CsrOptions, deps: Deps) {
     const name = options.name;
-    const { validateCsrSubject } = await import('../core/csr.js');
-    const { makeCsr } = await import('./shared/make-csr.js');
-    const { loadVendor, signAsVendor } = await import('./shared/vendor-request.js');
-    const { assertCanCreate } = await import('../io/files.js');
     const subject = validateCsrSubject({
       commonName: options.commonName ?? name,
       email: options.email,

@@ -1,9 +1,8 @@
-import type { Command } from 'commander';
-import { AppError } from '../errors.js';
-import { recordNamed } from '../core/index-model.js';
-import { PORTAL_URL } from './shared/portal.js';
-import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
-import type { CommandModule, Deps } from './kit.js';
+import { AppError } from '../../errors.js';
+import { recordNamed } from '../../core/index-model.js';
+import { PORTAL_URL } from '../shared/portal.js';
+import type { Runner, Deps } from '../kit.js';
+import { requireRecord } from '../shared/require-record.js';
 
 export interface RetireOptions {
   name: string;
@@ -11,40 +10,10 @@ export interface RetireOptions {
   purge: boolean;
 }
 
-export const retire: CommandModule<RetireOptions> = {
-  name: 'retire',
-  define(program) {
-    const command = program
-      .command('retire')
-      .summary('retire a push identity: delete its keys, keep its history')
-      .description(
-        "For a certificate revoked in the portal or replaced by a new topic: deletes the record's encrypted private keys and marks it retired (kept in `list` and `show`, out of check-expiry and renew). --purge removes the record and its certificates entirely.",
-      )
-      .argument('<name>', 'record to retire', recordName)
-      .option('--yes', 'do not ask for confirmation (required without a terminal)', false)
-      .option('--purge', 'remove the record entirely instead of keeping it as retired', false);
-    return withHelp(command, {
-      exitCodes: [
-        [0, 'retired (or purged)'],
-        ...COMMON_ERRORS,
-        [73, 'cannot write to the store'],
-        [75, 'another apns-cert process is changing the store'],
-        [130, 'cancelled at the confirmation'],
-      ],
-      examples: ['apns-cert retire acme-old', 'apns-cert retire acme-old --yes --purge'],
-    });
-  },
-  options(command: Command) {
-    const o = command.opts<{ yes: boolean; purge: boolean }>();
-    return { name: command.processedArgs[0] as string, yes: o.yes, purge: o.purge };
-  },
+export const retire: Runner<RetireOptions> = {
   async run(options: RetireOptions, deps: Deps) {
     const name = options.name;
-    const current = recordNamed(await deps.store.readOrFail(), name);
-    if (current === undefined)
-      throw new AppError('NOT_FOUND', `retire ${name}: no record "${name}" in the store ${deps.store.location}`, {
-        hint: 'apns-cert list',
-      });
+    const current = requireRecord(await deps.store.readOrFail(), name, `retire ${name}`, deps.store.location);
     if (!options.yes) {
       if (!deps.interactive || deps.out.json) {
         throw new AppError('USAGE', `retire ${name}: confirmation needed and there is no terminal to ask; pass --yes`, {

@@ -1,13 +1,19 @@
-import type { Command } from 'commander';
-import { AppError, isAppError } from '../errors.js';
-import { daysRemaining } from '../core/expiry.js';
-import { activeCertificate, isRenewable, recordNamed } from '../core/index-model.js';
-import type { PushRecord, StoreIndex } from '../core/index-model.js';
-import { daysText, shortDate } from '../output/output.js';
-import { userError } from './shared/errors.js';
-import { portalSteps } from './shared/portal.js';
-import { COMMON_ERRORS, recordName, withHelp } from './kit.js';
-import type { Choice, CommandModule, Deps } from './kit.js';
+import { AppError, isAppError } from '../../errors.js';
+import { daysRemaining } from '../../core/expiry.js';
+import { activeCertificate, isRenewable } from '../../core/index-model.js';
+import type { PushRecord, StoreIndex } from '../../core/index-model.js';
+import { daysText, shortDate } from '../../output/output.js';
+import { userError } from '../shared/errors.js';
+import { portalSteps } from '../shared/portal.js';
+import type { Choice, Runner, Deps } from '../kit.js';
+import { requireRecord } from '../shared/require-record.js';
+import { homedir } from 'node:os';
+import { decodeCertificateFile } from '../../core/input.js';
+import { readInputFile } from '../../io/files.js';
+import { appleIdMatches } from '../../core/topic.js';
+import { validateCsrSubject } from '../../core/csr.js';
+import { makeCsr } from '../shared/make-csr.js';
+import { importCertificate } from '../shared/import-certificate.js';
 
 export interface RenewOptions {
   name: string | undefined;
@@ -43,9 +49,6 @@ export function cleanPath(raw: string, homedir: () => string): string {
 }
 
 async function certificateProblem(raw: string): Promise<true | string> {
-  const { homedir } = await import('node:os');
-  const { decodeCertificateFile } = await import('../core/input.js');
-  const { readInputFile } = await import('../io/files.js');
   const path = cleanPath(raw, homedir);
   if (path === '') return 'Enter the path of the .pem file you downloaded from Apple.';
   try {
@@ -59,11 +62,7 @@ async function certificateProblem(raw: string): Promise<true | string> {
 }
 
 function findRecord(index: StoreIndex, name: string, storeDir: string): PushRecord {
-  const record = recordNamed(index, name);
-  if (record === undefined)
-    throw new AppError('NOT_FOUND', `renew ${name}: no record "${name}" in the store ${storeDir}`, {
-      hint: 'apns-cert list',
-    });
+  const record = requireRecord(index, name, `renew ${name}`, storeDir);
   if (!isRenewable(record)) {
     const why =
       record.retiredAt !== null
@@ -76,53 +75,7 @@ function findRecord(index: StoreIndex, name: string, storeDir: string): PushReco
   return record;
 }
 
-export const renew: CommandModule<RenewOptions> = {
-  name: 'renew',
-  define(program) {
-    const command = program
-      .command('renew')
-      .summary('renew a push certificate: Apple ID check, CSR, portal steps, import')
-      .description(
-        "On a terminal: a wizard that checks the Apple ID, makes the CSR, says exactly which row to Renew in Apple's portal, " +
-          'and imports the certificate you download, refusing a changed topic. Run it again to resume a renewal that has its CSR. ' +
-          'Without a terminal (or with --json) it never prompts: it does the Apple ID check and the CSR, then `apns-cert import` finishes.',
-      )
-      .argument('[name]', 'record to renew (asked for on a terminal)', recordName)
-      .option('--apple-id <id>', 'Apple ID that will sign in to the portal (required without a terminal)')
-      .option('--csr-out <file>', 'where to write the CSR (default: <name>-renew-<yyyymmdd>.csr.pem)')
-      .option('--reuse-key', 'sign the CSR with the current key instead of a new one', false)
-      .option('--yes', 'go on when the Apple ID is not the recorded one', false)
-      .option('--force', 'overwrite an existing CSR file', false);
-    return withHelp(command, {
-      exitCodes: [
-        [0, 'renewed (wizard), or CSR written (scripted)'],
-        [1, 'refused: Apple ID mismatch declined / without --yes, or the new certificate has another topic'],
-        ...COMMON_ERRORS,
-        [69, 'the secret backend (keychain) is unavailable'],
-        [73, 'cannot write the CSR (it exists: use --force or --csr-out)'],
-        [75, 'another apns-cert process is changing the store'],
-        [77, 'wrong store passphrase'],
-        [130, 'cancelled (Ctrl-C); the store is as it was, a pending key may remain'],
-      ],
-      examples: [
-        'apns-cert renew                      # wizard: pick the certificate, follow the steps',
-        'apns-cert renew acme-prod            # wizard for one record; resumes a renewal in progress',
-        'apns-cert renew acme-prod --apple-id mdm@acme.example --csr-out acme.csr   # scripted: CSR only',
-        'apns-cert import ~/Downloads/MDM_Certificate.pem --name acme-prod            # scripted: finish',
-      ],
-    });
-  },
-  options(command: Command) {
-    const o = command.opts<{ appleId?: string; csrOut?: string; reuseKey: boolean; yes: boolean; force: boolean }>();
-    return {
-      name: command.processedArgs[0] as string | undefined,
-      appleId: o.appleId,
-      csrOut: o.csrOut,
-      reuseKey: o.reuseKey,
-      yes: o.yes,
-      force: o.force,
-    };
-  },
+export const renew: Runner<RenewOptions> = {
   async run(options: RenewOptions, deps: Deps) {
     const index = await deps.store.readOrFail();
     if (deps.interactive && !deps.out.json) return wizard(options, index, deps);
@@ -146,7 +99,6 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       '--apple-id <id>',
       `apns-cert renew ${record.name} --apple-id <id> --csr-out <file>`,
     );
-  const { appleIdMatches } = await import('../core/topic.js');
   const matches = record.appleIdHash === null ? null : appleIdMatches(options.appleId, record.appleIdHash);
   if (matches === false && !options.yes) {
     throw new AppError(
@@ -173,8 +125,6 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
 }
 
 async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
-  const { validateCsrSubject } = await import('../core/csr.js');
-  const { makeCsr } = await import('./shared/make-csr.js');
   const result = await makeCsr(
     {
       name: record.name,
@@ -233,7 +183,6 @@ async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps)
       validate: async (v) =>
         v.trim().includes('@') ? true : 'Enter the Apple ID (an e-mail address) that signs in to the portal.',
     }));
-  const { appleIdMatches } = await import('../core/topic.js');
   if (record.appleIdHash === null) {
     deps.out.info(
       `No Apple ID is on record for "${record.name}"; this one will be remembered (as a salted hash only).`,
@@ -283,10 +232,6 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   const raw = await deps.prompter.input('Path of the certificate downloaded from Apple (.pem):', {
     validate: certificateProblem,
   });
-  const { homedir } = await import('node:os');
-  const { decodeCertificateFile } = await import('../core/input.js');
-  const { readInputFile } = await import('../io/files.js');
-  const { importCertificate } = await import('./shared/import-certificate.js');
   const path = cleanPath(raw, homedir);
   const decoded = decodeCertificateFile(await readInputFile(path), path);
   const previous = activeCertificate(record)!;

@@ -1,12 +1,15 @@
-import type { Command } from 'commander';
-import type { CertificateInfo } from '../core/certificate.js';
-import type { RequestChainVerdict } from '../core/chain.js';
-import { daysRemaining } from '../core/expiry.js';
-import type { DecodedFile } from '../core/input.js';
-import { daysText } from '../output/output.js';
-import type { Output } from '../output/output.js';
-import { COMMON_ERRORS, isoInstant, withHelp } from './kit.js';
-import type { CommandModule, Deps } from './kit.js';
+import type { CertificateInfo } from '../../core/certificate.js';
+import type { RequestChainVerdict } from '../../core/chain.js';
+import { daysRemaining } from '../../core/expiry.js';
+import type { DecodedFile } from '../../core/input.js';
+import { daysText } from '../../output/output.js';
+import type { Output } from '../../output/output.js';
+import type { Runner, Deps } from '../kit.js';
+import { asOf } from '../shared/options.js';
+import { checkChain, checkRequestChain } from '../../core/chain.js';
+import { formatName } from '../../core/certificate.js';
+import { isPkcs12, isPushRequest } from '../../core/input.js';
+import { decodeCertificates } from '../shared/read-certificates.js';
 
 export interface InspectOptions {
   file: string;
@@ -14,9 +17,8 @@ export interface InspectOptions {
   passwordFile: string | undefined;
 }
 
-export async function describeCertificate(cert: CertificateInfo, now: Date, at: Date) {
-  const { checkChain } = await import('../core/chain.js');
-  const { formatName } = await import('../core/certificate.js');
+/** What inspect prints of a certificate, all of it as of `at` (--at, else now): days left, expired, the chain. */
+export async function describeCertificate(cert: CertificateInfo, at: Date) {
   const chain = checkChain(cert, at);
   return {
     kind: cert.kind,
@@ -30,8 +32,8 @@ export async function describeCertificate(cert: CertificateInfo, now: Date, at: 
     serialNumber: cert.serialNumber,
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
-    daysRemaining: daysRemaining(cert.notAfter, now),
-    expired: cert.notAfter.getTime() <= now.getTime(),
+    daysRemaining: daysRemaining(cert.notAfter, at),
+    expired: cert.notAfter.getTime() <= at.getTime(),
     fingerprints: { sha1: cert.fingerprintSha1, sha256: cert.fingerprintSha256 },
     key: { type: cert.keyType, size: cert.keySize },
     appleChain: {
@@ -101,9 +103,7 @@ function printCertificate(info: CertificateReport, out: Output): void {
 }
 
 async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps): Promise<number> {
-  const { parsePushRequest, verifyPushRequest, describeChain } = await import('../core/push-request.js');
-  const { checkRequestChain } = await import('../core/chain.js');
-  const { formatName } = await import('../core/certificate.js');
+  const { parsePushRequest, verifyPushRequest, describeChain } = await import('../../core/push-request.js');
   const request = parsePushRequest(bytes, options.file);
   const verdict = verifyPushRequest(request);
   const links = checkRequestChain(request.chain);
@@ -157,48 +157,9 @@ function chainLinksText(links: RequestChainVerdict, out: Output): string {
   return `${s.red('BROKEN')}: ${links.problem}`;
 }
 
-export const inspect: CommandModule<InspectOptions> = {
-  name: 'inspect',
-  define(program) {
-    const command = program
-      .command('inspect')
-      .summary('show what a certificate or push certificate request is')
-      .description(
-        'Show a certificate (PEM, DER or .p12; need not be in the store): topic(s), topic hash, kind (mdm | app | mdm-vendor | unknown), environment, ' +
-          'subject, issuer, whether it chains to an Apple root, serial, validity, fingerprints and key. On a PushCertificateRequest ' +
-          '(base64 or plist): the CSR subject, the vendor chain, whether each certificate of the chain is signed by the next up to an ' +
-          'Apple root, and whether the vendor signature verifies.',
-      )
-      .argument('<file>', 'certificate or request file, or "-" for stdin')
-      .option('--at <iso-date>', 'check the Apple chain as of this instant (default: now)', isoInstant)
-      .option(
-        '--password-file <file>',
-        'password of a .p12 (else $APNS_CERT_P12_PASSWORD, else a prompt on a terminal)',
-      );
-    return withHelp(command, {
-      exitCodes: [
-        [0, 'shown (even when expired, not Apple-issued or not a push certificate)'],
-        [1, 'a push certificate request whose signature does not verify, or whose chain has a broken link'],
-        ...COMMON_ERRORS,
-        [77, 'wrong .p12 password'],
-      ],
-      examples: [
-        'apns-cert inspect MDM_Certificate.pem',
-        'apns-cert inspect --json push.der | jq -r .notAfter',
-        'apns-cert inspect old-push.pem --at 2020-06-01   # chain check inside its validity',
-        'apns-cert inspect PushCertificateRequest',
-        'security find-certificate -p -c APSP | apns-cert inspect -',
-      ],
-    });
-  },
-  options(command: Command) {
-    const o = command.opts<{ at?: Date; passwordFile?: string }>();
-    return { file: command.args[0]!, at: o.at, passwordFile: o.passwordFile };
-  },
+export const inspect: Runner<InspectOptions> = {
   async run(options: InspectOptions, deps: Deps) {
     const bytes = await deps.readInput(options.file);
-    const { isPkcs12, isPushRequest } = await import('../core/input.js');
-    const { decodeCertificates } = await import('./shared/read-certificates.js');
     if (!isPkcs12(bytes) && isPushRequest(bytes)) return inspectRequest(bytes, options, deps);
     const decoded: DecodedFile = await decodeCertificates(bytes, options.file, deps, {
       passwordFile: options.passwordFile,
@@ -209,8 +170,7 @@ export const inspect: CommandModule<InspectOptions> = {
       decoded.certificates.find((c) => c.topic !== null && hasKey(c)) ??
       decoded.certificates.find((c) => c.topic !== null) ??
       decoded.certificates[0]!;
-    const now = deps.now();
-    const info = await describeCertificate(cert, now, options.at ?? now);
+    const info = await describeCertificate(cert, asOf(options.at, deps.now));
     const others = decoded.certificates.length - 1;
     if (deps.out.json) {
       deps.out.document({ file: options.file, ...info, otherCertificates: others, privateKeyInFile: hasKey(cert) });

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { COMMON_ERRORS } from '../kit.js';
+import type { CommandDefinition } from '../kit.js';
+import { recordName } from '../shared/options.js';
+import type { RenewOptions } from './run.js';
+
+export const renew: CommandDefinition<RenewOptions> = {
+  name: 'renew',
+  exitCodes: [
+    [0, 'renewed (wizard), or CSR written (scripted)'],
+    [1, 'refused: Apple ID mismatch declined / without --yes, or the new certificate has another topic'],
+    ...COMMON_ERRORS,
+    [69, 'the secret backend (keychain) is unavailable'],
+    [73, 'cannot write the CSR (it exists: use --force or --csr-out)'],
+    [75, 'another apns-cert process is changing the store'],
+    [77, 'wrong store passphrase'],
+    [130, 'cancelled (Ctrl-C); the store is as it was, a pending key may remain'],
+  ],
+  examples: [
+    'apns-cert renew                      # wizard: pick the certificate, follow the steps',
+    'apns-cert renew acme-prod            # wizard for one record; resumes a renewal in progress',
+    'apns-cert renew acme-prod --apple-id mdm@acme.example --csr-out acme.csr   # scripted: CSR only',
+    'apns-cert import ~/Downloads/MDM_Certificate.pem --name acme-prod            # scripted: finish',
+  ],
+  define(program) {
+    const command = program
+      .command('renew')
+      .summary('renew a push certificate: Apple ID check, CSR, portal steps, import')
+      .description(
+        "On a terminal: a wizard that checks the Apple ID, makes the CSR, says exactly which row to Renew in Apple's portal, " +
+          'and imports the certificate you download, refusing a changed topic. Run it again to resume a renewal that has its CSR. ' +
+          'Without a terminal (or with --json) it never prompts: it does the Apple ID check and the CSR, then `apns-cert import` finishes.',
+      )
+      .argument('[name]', 'record to renew (asked for on a terminal)', recordName)
+      .option('--apple-id <id>', 'Apple ID that will sign in to the portal (required without a terminal)')
+      .option('--csr-out <file>', 'where to write the CSR (default: <name>-renew-<yyyymmdd>.csr.pem)')
+      .option('--reuse-key', 'sign the CSR with the current key instead of a new one', false)
+      .option('--yes', 'go on when the Apple ID is not the recorded one', false)
+      .option('--force', 'overwrite an existing CSR file', false);
+    return command;
+  },
+  options(command: Command) {
+    const o = command.opts<{ appleId?: string; csrOut?: string; reuseKey: boolean; yes: boolean; force: boolean }>();
+    return {
+      name: command.processedArgs[0] as string | undefined,
+      appleId: o.appleId,
+      csrOut: o.csrOut,
+      reuseKey: o.reuseKey,
+      yes: o.yes,
+      force: o.force,
+    };
+  },
+  load: async () => (await import('./run.js')).renew,
+};

@@ -1,0 +1,18 @@
+import { daysRemaining } from '../../core/expiry.js';
+import { activeCertificate, recordStatus } from '../../core/index-model.js';
+import type { PushRecord } from '../../core/index-model.js';
+
+/** A record as list and show print it. */
+export function recordSummary(record: PushRecord, now: Date) {
+  const active = activeCertificate(record);
+  return {
+    name: record.name,
+    topic: record.topic,
+    topicHash: record.topicHash,
+    notAfter: active?.notAfter ?? null,
+    daysRemaining: active === undefined ? null : daysRemaining(new Date(active.notAfter), now),
+    status: recordStatus(record, now),
+    serialNumber: active?.serialNumber ?? null,
+    pendingKey: record.pendingKey !== null,
+  };
+}
