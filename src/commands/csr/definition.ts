@@ -40,33 +40,6 @@ export const csr: CommandDefinition<CsrOptions> = {
       .option('--request-out <file>', 'where to write the vendor-signed request (default: <name>.request.b64)');
     return command;
   },
-  options(command: Command) {
-    const o = command.opts<{
-      name: string;
-      out?: string;
-      email?: string;
-      country?: string;
-      commonName?: string;
-      appleId?: string;
-      force: boolean;
-      vendorCert?: string;
-      vendorKey?: string;
-      chain?: string;
-      requestOut?: string;
-    }>();
-    return {
-      name: o.name,
-      out: o.out,
-      email: o.email,
-      country: o.country,
-      commonName: o.commonName,
-      appleId: o.appleId,
-      force: o.force,
-      vendorCert: o.vendorCert,
-      vendorKey: o.vendorKey,
-      chain: o.chain,
-      requestOut: o.requestOut,
-    };
-  },
+  options: (command: Command) => command.opts<CsrOptions>(),
   load: async () => (await import('./run.js')).csr,
 };

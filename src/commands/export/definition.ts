@@ -73,28 +73,6 @@ export const exportCommand: CommandDefinition<ExportOptions> = {
       );
     return command;
   },
-  options(command: Command) {
-    const o = command.opts<{
-      p12?: string;
-      pem?: string;
-      certOnly: boolean;
-      passwordFile?: string;
-      legacy: boolean;
-      iterations?: number;
-      keyFormat?: 'pkcs1' | 'pkcs8';
-      force: boolean;
-    }>();
-    return {
-      name: command.processedArgs[0] as string,
-      p12: o.p12,
-      pem: o.pem,
-      certOnly: o.certOnly,
-      passwordFile: o.passwordFile,
-      legacy: o.legacy,
-      iterations: o.iterations,
-      keyFormat: o.keyFormat,
-      force: o.force,
-    };
-  },
+  options: (command: Command) => ({ ...command.opts<ExportOptions>(), name: command.processedArgs[0] as string }),
   load: async () => (await import('./run.js')).exportCommand,
 };

@@ -44,22 +44,6 @@ export const importCommand: CommandDefinition<ImportOptions> = {
       .addOption(passwordFileOption());
     return command;
   },
-  options(command: Command) {
-    const o = command.opts<{
-      name?: string;
-      appleId?: string;
-      allowNewTopic: boolean;
-      allowExpired: boolean;
-      passwordFile?: string;
-    }>();
-    return {
-      file: command.args[0]!,
-      name: o.name,
-      appleId: o.appleId,
-      allowNewTopic: o.allowNewTopic,
-      allowExpired: o.allowExpired,
-      passwordFile: o.passwordFile,
-    };
-  },
+  options: (command: Command) => ({ ...command.opts<ImportOptions>(), file: command.args[0]! }),
   load: async () => (await import('./run.js')).importCommand,
 };

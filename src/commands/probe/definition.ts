@@ -40,15 +40,6 @@ export const probe: CommandDefinition<ProbeOptions> = {
       .addOption(passwordFileOption());
     return command;
   },
-  options(command: Command) {
-    const o = command.opts<{ sandbox: boolean; apnsUrl?: string; caFile?: string; passwordFile?: string }>();
-    return {
-      target: command.args[0]!,
-      sandbox: o.sandbox,
-      apnsUrl: o.apnsUrl,
-      caFile: o.caFile,
-      passwordFile: o.passwordFile,
-    };
-  },
+  options: (command: Command) => ({ ...command.opts<ProbeOptions>(), target: command.args[0]! }),
   load: async () => (await import('./run.js')).probe,
 };

@@ -39,16 +39,9 @@ export const renew: CommandDefinition<RenewOptions> = {
       .option('--force', 'overwrite an existing CSR file', false);
     return command;
   },
-  options(command: Command) {
-    const o = command.opts<{ appleId?: string; csrOut?: string; reuseKey: boolean; yes: boolean; force: boolean }>();
-    return {
-      name: command.processedArgs[0] as string | undefined,
-      appleId: o.appleId,
-      csrOut: o.csrOut,
-      reuseKey: o.reuseKey,
-      yes: o.yes,
-      force: o.force,
-    };
-  },
+  options: (command: Command) => ({
+    ...command.opts<RenewOptions>(),
+    name: command.processedArgs[0] as string | undefined,
+  }),
   load: async () => (await import('./run.js')).renew,
 };

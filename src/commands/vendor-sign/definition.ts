@@ -36,16 +36,6 @@ export const vendorSign: CommandDefinition<VendorSignOptions> = {
       .option('--force', 'overwrite an existing --out file', false);
     return command;
   },
-  options(command: Command) {
-    const o = command.opts<{
-      csr: string;
-      vendorCert: string;
-      vendorKey: string;
-      chain?: string;
-      out?: string;
-      force: boolean;
-    }>();
-    return { csr: o.csr, vendorCert: o.vendorCert, vendorKey: o.vendorKey, chain: o.chain, out: o.out, force: o.force };
-  },
+  options: (command: Command) => command.opts<VendorSignOptions>(),
   load: async () => (await import('./run.js')).vendorSign,
 };

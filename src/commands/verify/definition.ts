@@ -35,26 +35,6 @@ export const verify: CommandDefinition<VerifyOptions> = {
       .addOption(passwordFileOption());
     return command;
   },
-  options(command: Command) {
-    const o = command.opts<{
-      topicHash?: string;
-      topic?: string;
-      name?: string;
-      key?: string;
-      appleChain: boolean;
-      at?: Date;
-      passwordFile?: string;
-    }>();
-    return {
-      file: command.args[0]!,
-      topicHash: o.topicHash,
-      topic: o.topic,
-      name: o.name,
-      key: o.key,
-      appleChain: o.appleChain,
-      at: o.at,
-      passwordFile: o.passwordFile,
-    };
-  },
+  options: (command: Command) => ({ ...command.opts<VerifyOptions>(), file: command.args[0]! }),
   load: async () => (await import('./run.js')).verify,
 };
