@@ -7,7 +7,7 @@ import { readInputFile } from '../io/files.js';
 import { FileStore } from '../store/file/file-store.js';
 import { resolveStoreDir } from '../store/location.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../store/vault.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 import { onInterrupt } from './interrupt.js';
 import { inquirerPrompter, promptPassword } from './prompts.js';
 

@@ -2,7 +2,7 @@ import { fstatSync, statSync, writeSync } from 'node:fs';
 import type * as Tty from 'node:tty';
 import { exitOnSignals } from './interrupt.js';
 import { run } from './main.js';
-import type { Sink } from './main.js';
+import type { Sink } from './io.js';
 
 /**
  * Whether a file descriptor is a terminal. Pipes, files and /dev/null (what cron and monitoring agents give)

@@ -24,22 +24,9 @@ import { makeDeps } from './deps.js';
 import type { GlobalOptions } from './deps.js';
 import { VERSION } from './version.js';
 
-/** A place to write text; the process streams are only created when something is written. */
-export interface Sink {
-  write(text: string): unknown;
-}
+import type { Io } from './io.js';
 
-export interface Io {
-  argv: string[];
-  env: NodeJS.ProcessEnv;
-  /** Getters: touching process.stdin or process.stderr costs start-up time, so only when needed. */
-  stdin: () => NodeJS.ReadStream;
-  stderrStream: () => NodeJS.WriteStream;
-  stdout: Sink;
-  stderr: Sink;
-  /** Asked only when the answer matters (prompts, colors). */
-  tty: { stdin: () => boolean; stdout: () => boolean; stderr: () => boolean };
-}
+export type { Io, Sink } from './io.js';
 
 /** Every command's static definition; only the running command's `run` module is loaded. */
 export const COMMANDS: Array<CommandDefinition<never>> = [

@@ -92,4 +92,8 @@ describe('import graph of src/', () => {
     );
     expect(offending).toEqual([]);
   });
+
+  it('no module of src/ imports itself back through others', () => {
+    expect(findCycle((m) => graph.get(m) ?? [], [...graph.keys()])).toBeNull();
+  });
 });

@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.js';
 import type { Runner, Deps } from '../kit.js';
-import type { CommandSpec, CompletionOptions, OptionSpec, Shell, ValueKind } from './definition.js';
+import type { CommandSpec, CompletionOptions, OptionSpec, Shell, ValueKind } from './spec.js';
 
 const sq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
