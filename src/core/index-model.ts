@@ -23,6 +23,39 @@ export interface PendingKey {
   createdAt: string;
   /** Where the CSR was written (for the admin's benefit only). */
   csrPath: string | null;
+  /** The request sent to mdmcert.download for this key, whose answer is mailed (absent: none). */
+  mdmcert?: MdmcertRequest;
+}
+
+/**
+ * How a record's CSR becomes what Apple's portal takes (a PushCertificateRequest signed by an MDM vendor):
+ * `none`, someone else signs the CSR (a hosted MDM's vendor: the CSR is the deliverable); `vendor`, apns-cert
+ * signs with a vendor identity kept in the store (its certificate's SHA-256); `mdmcert`, the mdmcert.download
+ * service signs and mails the request to `email`. A record written before this field existed reads as `none`.
+ */
+export type Signing = { via: 'none' } | { via: 'vendor'; vendor: string } | { via: 'mdmcert'; email: string };
+
+/** A request sent to mdmcert.download: the answer is encrypted to the exchange certificate. */
+export interface MdmcertRequest {
+  /** The exchange private key, sealed in the store as every private key is. */
+  exchangeKeyId: string;
+  /** The exchange certificate (self-signed, public), base64 of its DER. */
+  exchangeCertificate: string;
+  email: string;
+  sentAt: string;
+}
+
+/** An MDM vendor identity kept in the store: its certificate and chain in `file`, its key sealed as `keyId`. */
+export interface VendorEntry {
+  /** SHA-256 of the vendor certificate's DER, lowercase hex: the vendor's id. */
+  sha256: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  keyId: string;
+  /** The vendor certificate followed by its chain (PEM), relative to the store: certs/<sha256>.pem. */
+  file: string;
+  importedAt: string;
 }
 
 export interface PushRecord {
@@ -36,6 +69,8 @@ export interface PushRecord {
   certificates: CertificateEntry[];
   /** Set by `retire`: kept for history, out of check-expiry and renew. */
   retiredAt: string | null;
+  /** How its requests are signed (read as `none` from a record made before this field). */
+  signing: Signing;
 }
 
 export interface StoreIndex {
@@ -44,10 +79,19 @@ export interface StoreIndex {
   secretBackend: SecretBackendName;
   createdAt: string;
   records: Record<string, PushRecord>;
+  /** Vendor identities by their certificate's SHA-256 (read as none from a store made before this field). */
+  vendors: Record<string, VendorEntry>;
 }
 
 export function emptyIndex(storeId: string, secretBackend: SecretBackendName, now: Date): StoreIndex {
-  return { schemaVersion: INDEX_SCHEMA_VERSION, storeId, secretBackend, createdAt: now.toISOString(), records: {} };
+  return {
+    schemaVersion: INDEX_SCHEMA_VERSION,
+    storeId,
+    secretBackend,
+    createdAt: now.toISOString(),
+    records: {},
+    vendors: {},
+  };
 }
 
 export function newRecord(name: string, nowIso: string): PushRecord {
@@ -61,6 +105,7 @@ export function newRecord(name: string, nowIso: string): PushRecord {
     pendingKey: null,
     certificates: [],
     retiredAt: null,
+    signing: { via: 'none' },
   };
 }
 
@@ -136,6 +181,44 @@ function entryProblem(e: unknown): string | null {
   return valid ? null : 'is malformed';
 }
 
+const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** What is wrong with a record's signing, or null (absent: a record from before the field, read as none). */
+function signingProblem(v: unknown): string | null {
+  if (v === undefined) return null;
+  const s = v as { via?: unknown; vendor?: unknown; email?: unknown } | null;
+  if (typeof s !== 'object' || s === null) return 'signing is not an object';
+  if (s.via === 'none') return null;
+  if (s.via === 'vendor')
+    return isString(s.vendor) && SHA256_HEX_RE.test(s.vendor) ? null : 'signing.vendor is not a SHA-256';
+  if (s.via === 'mdmcert') return isString(s.email) && s.email !== '' ? null : 'signing.email is missing';
+  return 'signing.via is not none, vendor or mdmcert';
+}
+
+function mdmcertProblem(v: unknown): string | null {
+  if (v === undefined) return null;
+  const m = v as Partial<MdmcertRequest> | null;
+  if (typeof m !== 'object' || m === null) return 'pendingKey.mdmcert is not an object';
+  if (!isKeyId(m.exchangeKeyId)) return 'pendingKey.mdmcert.exchangeKeyId is not a key id (64 hex digits)';
+  const valid =
+    isString(m.exchangeCertificate) &&
+    BASE64_RE.test(m.exchangeCertificate) &&
+    isString(m.email) &&
+    isIsoDate(m.sentAt);
+  return valid ? null : 'pendingKey.mdmcert is malformed';
+}
+
+/** What is wrong with a vendor entry, or null. */
+function vendorProblem(sha256: string, v: unknown): string | null {
+  const e = v as Partial<VendorEntry> | null;
+  if (typeof e !== 'object' || e === null) return 'is not an object';
+  if (!SHA256_HEX_RE.test(sha256) || e.sha256 !== sha256) return 'is not named by its SHA-256';
+  if (!isKeyId(e.keyId)) return 'keyId is not a key id (64 hex digits)';
+  if (e.file !== `certs/${sha256}.pem`) return 'file is not certs/<sha256>.pem';
+  const valid = isString(e.subject) && isIsoDate(e.notBefore) && isIsoDate(e.notAfter) && isIsoDate(e.importedAt);
+  return valid ? null : 'is malformed';
+}
+
 /** What is wrong with a record, or null. */
 function recordProblem(name: string, r: unknown): string | null {
   const rec = r as Partial<PushRecord> | null;
@@ -143,6 +226,10 @@ function recordProblem(name: string, r: unknown): string | null {
   const pending = rec.pendingKey as Partial<PendingKey> | null | undefined;
   if (pending !== null && (typeof pending !== 'object' || !isKeyId(pending.keyId)))
     return 'pendingKey.keyId is not a key id (64 hex digits)';
+  const pendingProblem = pending === null ? null : mdmcertProblem(pending.mdmcert);
+  if (pendingProblem !== null) return pendingProblem;
+  const signing = signingProblem(rec.signing);
+  if (signing !== null) return signing;
   if (!Array.isArray(rec.certificates)) return 'is malformed';
   for (const [i, entry] of rec.certificates.entries()) {
     const problem = entryProblem(entry);
@@ -188,6 +275,15 @@ export function parseIndex(text: string, path: string): StoreIndex {
     const problem = recordProblem(name, record);
     if (problem !== null) throw corrupt(`record "${name}" ${problem}`);
     (record as PushRecord).retiredAt ??= null;
+    (record as PushRecord).signing ??= { via: 'none' };
   }
+  const vendors = index.vendors ?? {};
+  if (typeof vendors !== 'object' || vendors === null || Array.isArray(vendors))
+    throw corrupt('vendors is not an object');
+  for (const [sha256, vendor] of Object.entries(vendors)) {
+    const problem = vendorProblem(sha256, vendor);
+    if (problem !== null) throw corrupt(`vendor "${sha256.slice(0, 16)}" ${problem}`);
+  }
+  index.vendors = vendors;
   return index as StoreIndex;
 }

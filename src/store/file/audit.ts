@@ -70,15 +70,27 @@ export function auditStore(
       const found = presence(c.file);
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'certificate', ref: c.file, problem: found });
     }
+    const pendingKey = record.pendingKey;
     const keyIds = [
       ...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []),
-      ...(record.pendingKey ? [record.pendingKey.keyId] : []),
+      ...(pendingKey ? [pendingKey.keyId] : []),
+      ...(pendingKey?.mdmcert ? [pendingKey.mdmcert.exchangeKeyId] : []),
     ];
     for (const keyId of keyIds) {
       referencedKeys.add(keyFile(keyId));
       const found = presence(keyFile(keyId));
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'key', ref: keyId, problem: found });
     }
+  }
+
+  for (const vendor of Object.values(index.vendors)) {
+    const owner = `vendor ${vendor.subject}`;
+    referencedCerts.add(vendor.file);
+    const cert = presence(vendor.file);
+    if (cert !== 'ok') audit.missing.push({ record: owner, kind: 'certificate', ref: vendor.file, problem: cert });
+    referencedKeys.add(keyFile(vendor.keyId));
+    const key = presence(keyFile(vendor.keyId));
+    if (key !== 'ok') audit.missing.push({ record: owner, kind: 'key', ref: vendor.keyId, problem: key });
   }
 
   const listing = { '': list(dir), [KEYS_DIR]: list(join(dir, KEYS_DIR)), [CERTS_DIR]: list(join(dir, CERTS_DIR)) };
