@@ -34,11 +34,18 @@ export function buildPushRequest(
   return { xml, base64: Buffer.from(xml, 'utf8').toString('base64') };
 }
 
+/** One entry of a plist's top-level dictionary: its key, the element type of its value, and the value's text. */
+export interface PlistEntry {
+  key: string;
+  type: string;
+  text: string;
+}
+
 /**
- * The top-level dictionary of an XML plist, string and data values only (what a push request holds).
+ * The entries of the top-level dictionary of an XML plist, in file order (values of any type, as text).
  * xmldom directly, so that a malformed file is our one-line error and nothing is logged.
  */
-function parsePlistDictionary(xml: string, source: string): Record<string, string> {
+function plistEntries(xml: string, source: string): PlistEntry[] {
   const bad = (cause: string) => new BadInput(`read ${source}: not a valid plist (${cause})`, source);
   let first: string | undefined;
   let doc;
@@ -66,15 +73,40 @@ function parsePlistDictionary(xml: string, source: string): Record<string, strin
   const elements = (node: Node) => Array.from(node.childNodes).filter((n): n is Element => n.nodeType === 1);
   const dict = elements(root)[0];
   if (dict?.nodeName !== 'dict') throw bad('the plist is not a dictionary');
-  const out: Record<string, string> = {};
+  const out: PlistEntry[] = [];
   const items = elements(dict);
   for (let i = 0; i + 1 < items.length; i += 2) {
     const key = items[i]!;
     const val = items[i + 1]!;
     if (key.nodeName !== 'key') throw bad(`expected <key>, found <${key.nodeName}>`);
-    if (val.nodeName === 'string' || val.nodeName === 'data') out[key.textContent ?? ''] = val.textContent ?? '';
+    out.push({ key: key.textContent ?? '', type: val.nodeName, text: val.textContent ?? '' });
   }
   return out;
+}
+
+/** The top-level dictionary of an XML plist, string and data values only (what a push request holds). */
+function parsePlistDictionary(xml: string, source: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of plistEntries(xml, source)) if (e.type === 'string' || e.type === 'data') out[e.key] = e.text;
+  return out;
+}
+
+/**
+ * The entries of a push certificate request's plist, from its bytes: the plist itself, or its base64 (whitespace
+ * anywhere). Throws BAD_INPUT only when the bytes are not a plist dictionary at all.
+ */
+export function readRequestPlist(bytes: Uint8Array, source: string): PlistEntry[] {
+  return plistEntries(requestXml(bytes, source), source);
+}
+
+function requestXml(bytes: Uint8Array, source: string): string {
+  let text = Buffer.from(bytes).toString('utf8').trim();
+  if (text === '') throw new BadInput(`read ${source}: the file is empty`, source);
+  if (!looksLikePlist(text)) {
+    text = base64Strict(text, 'the request', source).toString('utf8').trim();
+    if (!looksLikePlist(text)) throw new BadInput(`read ${source}: the base64 does not hold a plist`, source);
+  }
+  return text;
 }
 
 function field(dict: Record<string, string>, key: string, source: string): string {
@@ -83,7 +115,7 @@ function field(dict: Record<string, string>, key: string, source: string): strin
   return v;
 }
 
-function base64Strict(text: string, what: string, source: string): Buffer {
+export function base64Strict(text: string, what: string, source: string): Buffer {
   const clean = text.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0)
     throw new BadInput(`read ${source}: ${what} is not valid base64`, source);
@@ -91,13 +123,7 @@ function base64Strict(text: string, what: string, source: string): Buffer {
 }
 
 export function parsePushRequest(bytes: Uint8Array, source: string): PushRequest {
-  let text = Buffer.from(bytes).toString('utf8').trim();
-  if (text === '') throw new BadInput(`read ${source}: the file is empty`, source);
-  if (!looksLikePlist(text)) {
-    text = base64Strict(text, 'the request', source).toString('utf8').trim();
-    if (!looksLikePlist(text)) throw new BadInput(`read ${source}: the base64 does not hold a plist`, source);
-  }
-  const dict = parsePlistDictionary(text, source);
+  const dict = parsePlistDictionary(requestXml(bytes, source), source);
   const csrDer = base64Strict(field(dict, 'PushCertRequestCSR', source), 'PushCertRequestCSR', source);
   const chainPem = field(dict, 'PushCertCertificateChain', source);
   const signature = base64Strict(field(dict, 'PushCertSignature', source), 'PushCertSignature', source);
