@@ -53,6 +53,8 @@ export interface RequestCheckOptions {
   extraRoots?: Uint8Array[];
   /** 'upload': a new request for Apple's portal (SHA-1 fails); 'inspect': an old request looked at (SHA-1 is a warning). */
   purpose: 'upload' | 'inspect';
+  /** Names the input in the error thrown when it is not a request at all (default "the request"). */
+  source?: string;
 }
 
 export interface RequestCheckResult {
@@ -104,7 +106,7 @@ function decode<T>(f: () => T): T | string {
  * Throws BAD_INPUT only when the bytes are not a plist dictionary at all; anything else is a failed check.
  */
 export function checkPushRequest(bytes: Uint8Array, options: RequestCheckOptions): RequestCheckResult {
-  const source = 'the request';
+  const source = options.source ?? 'the request';
   const entries = readRequestPlist(bytes, source);
   const checks: RequestCheck[] = [];
   const result = (csr: CsrInfo | null, chain: CertificateInfo[] | null, signatureHash: 'sha256' | 'sha1' | null) => ({

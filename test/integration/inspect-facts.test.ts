@@ -46,7 +46,7 @@ describe('inspect: push certificate requests, their chain link by link', () => {
     );
   });
 
-  it('the real request with the wrong WWDR intermediate: the signature is valid, the chain is broken, exit 1', async () => {
+  it('the real request with the wrong WWDR intermediate: the signature verifies but is not called valid, the chain is broken, exit 1', async () => {
     const file = join(dir, 'real-wrong-wwdr.plist');
     const r = await runInProcess(['inspect', file]);
     expect(r.code, r.stdout).toBe(1);
@@ -54,13 +54,24 @@ describe('inspect: push certificate requests, their chain link by link', () => {
     expect(r.stdout).toMatch(
       /chain links\s+BROKEN: "MDM Vendor: Abacus Research AG" is issued by ".*OU=Apple Worldwide Developer Relations.*", but the next certificate of the chain is ".*OU=G3.*"/,
     );
-    expect(r.stdout).toMatch(/signature\s+valid/);
-    const json = await runInProcess(['inspect', file, '--json']);
+    // the bug of issue 11: this said "signature valid"; the signature verifies with a vendor key Apple does not vouch for
+    expect(r.stdout).not.toMatch(/signature\s+valid/);
+    expect(r.stdout).toMatch(
+      /signature\s+verifies \(sha1WithRSAEncryption, by the first certificate of the chain, but that certificate does not chain to a trusted root/,
+    );
+    expect(r.stdout).toMatch(/^\s+FAIL chain-order: /m);
+    const json = await runInProcess(['inspect', file, '--json', '--at', '2019-01-01']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({
+    const report = JSON.parse(json.stdout);
+    expect(report).toMatchObject({
       signatureValid: true,
       chainCheck: { valid: false, brokenLink: 0 },
+      ok: false,
     });
+    expect(report.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { check: string }) => c.check)).toEqual([
+      'chain-order',
+      'chain-validity', // WWDR G3 begins in 2020, after this vendor certificate ended
+    ]);
   });
 
   it('a minted vendor chain with an intermediate of the right name and another key: broken link, exit 1', async () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { COMMON_ERRORS, WRONG_P12_PASSWORD } from '../kit.js';
-import { atOption, passwordFileOption } from '../shared/options.js';
+import { atOption, caFileOption, passwordFileOption } from '../shared/options.js';
 import type { CommandDefinition } from '../kit.js';
 import type { InspectOptions } from './run.js';
 
@@ -27,16 +27,17 @@ export const inspect: CommandDefinition<InspectOptions> = {
         'Show a certificate (PEM, DER or .p12; need not be in the store): topic(s), topic hash, kind (mdm | app | mdm-vendor | unknown), environment, ' +
           'subject, issuer, whether it chains to an Apple root, serial, validity, fingerprints and key. On a PushCertificateRequest ' +
           '(base64 or plist): the CSR subject, the vendor chain, whether each certificate of the chain is signed by the next up to an ' +
-          'Apple root, and whether the vendor signature verifies.',
+          'Apple root, whether the vendor signature verifies, and the verdict of every check `verify` makes on a request (as of --at; SHA-1 is a warning here).',
       )
       .argument('<file>', 'certificate or request file, or "-" for stdin')
       .addOption(atOption())
-      .addOption(passwordFileOption());
+      .addOption(passwordFileOption())
+      .addOption(caFileOption());
     return command;
   },
   options(command: Command) {
-    const o = command.opts<{ at?: Date; passwordFile?: string }>();
-    return { file: command.args[0]!, at: o.at, passwordFile: o.passwordFile };
+    const o = command.opts<{ at?: Date; passwordFile?: string; caFile?: string }>();
+    return { file: command.args[0]!, at: o.at, passwordFile: o.passwordFile, caFile: o.caFile };
   },
   load: async () => (await import('./run.js')).inspect,
 };

@@ -6,15 +6,17 @@ import { daysText } from '../../output/output.js';
 import type { Output } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { asOf } from '../shared/options.js';
-import { checkChain, checkRequestChain } from '../../core/chain.js';
-import { formatName } from '../../core/certificate.js';
+import { appleCas, checkChain, checkRequestChain, extraCas } from '../../core/chain.js';
+import { formatName, parseCertificate } from '../../core/certificate.js';
 import { isPkcs12, isPushRequest } from '../../core/input.js';
 import { decodeCertificates } from '../shared/read-certificates.js';
+import { checkJson, readCaFile } from '../shared/request-checks.js';
 
 export interface InspectOptions {
   file: string;
   at: Date | undefined;
   passwordFile: string | undefined;
+  caFile: string | undefined;
 }
 
 /** What inspect prints of a certificate, all of it as of `at` (--at, else now): days left, expired, the chain. */
@@ -104,9 +106,14 @@ function printCertificate(info: CertificateReport, out: Output): void {
 
 async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps): Promise<number> {
   const { parsePushRequest, verifyPushRequest, describeChain } = await import('../../core/push-request.js');
+  const { checkPushRequest } = await import('../../core/request-checks.js');
   const request = parsePushRequest(bytes, options.file);
   const verdict = verifyPushRequest(request);
-  const links = checkRequestChain(request.chain);
+  const extraRoots = await readCaFile(options.caFile, deps);
+  const extras = extraCas(extraRoots.map((der) => parseCertificate(der, options.caFile)));
+  const links = checkRequestChain(request.chain, [...appleCas(), ...extras]);
+  const at = asOf(options.at, deps.now);
+  const checked = checkPushRequest(bytes, { at, purpose: 'inspect', extraRoots, source: options.file });
   const report = {
     kind: 'push-certificate-request' as const,
     csrSubject: formatName(request.csr.subject),
@@ -122,6 +129,10 @@ async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps
     },
     signatureAlgorithm: verdict.signatureAlgorithm,
     signatureValid: verdict.signatureValid,
+    /** The request checks of `verify` as of --at (SHA-1 a warning here); inspect's exit code does not follow them. */
+    checkedAt: at.toISOString(),
+    ok: checked.ok,
+    checks: checked.checks.map(checkJson),
   };
   // a chain that claims Apple but does not verify is broken; one from another CA (a test vendor) is only shown as such
   const chainBroken = links.brokenLink !== null || (links.appleIssued && !links.valid);
@@ -137,9 +148,24 @@ async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps
       deps.out.data(`${(i === 0 ? 'chain' : '').padEnd(12)} ${c.subject}  (not after ${c.notAfter})`),
     );
     deps.out.data(`${'chain links'.padEnd(12)} ${chainLinksText(links, deps.out)}`);
+    const trusted = links.valid
+      ? ''
+      : s.red(', but that certificate does not chain to a trusted root (see chain links)');
     deps.out.data(
-      `${'signature'.padEnd(12)} ${report.signatureValid ? `${s.green('valid')} (${report.signatureAlgorithm}, by the first certificate of the chain)` : s.red('INVALID: it does not verify with the vendor certificate')}`,
+      `${'signature'.padEnd(12)} ${report.signatureValid ? `${links.valid ? s.green('valid') : 'verifies'} (${report.signatureAlgorithm}, by the first certificate of the chain${trusted})` : s.red('INVALID: it does not verify with the vendor certificate')}`,
     );
+    const failing = checked.checks.filter((c) => c.severity !== 'ok');
+    const verdictText = checked.ok
+      ? s.green('every check holds')
+      : s.red(`${failing.filter((c) => !c.ok).length} failed`);
+    deps.out.data(`${'checks'.padEnd(12)} ${verdictText} as of ${report.checkedAt} (apns-cert verify checks the same)`);
+    for (const c of failing) {
+      const line =
+        c.severity === 'fail'
+          ? `${s.red('FAIL')} ${c.check}: expected ${c.expected}, got ${c.actual}`
+          : `${s.yellow('warn')} ${c.check}: ${c.actual} (${c.warning})`;
+      deps.out.data(`${''.padEnd(12)} ${line}`);
+    }
   }
   return report.signatureValid && report.csrSignatureValid && !chainBroken ? 0 : 1;
 }

@@ -107,3 +107,10 @@ export function thresholds(command: Command): Thresholds {
   }
   return { warnDays: t.warnDays, criticalDays: t.criticalDays };
 }
+
+/** `--ca-file <pem>`: CA certificates trusted besides Apple's bundled ones (a test vendor's root, a new Apple root). */
+export const caFileOption = () =>
+  new Option(
+    '--ca-file <pem>',
+    "CA certificates (PEM) to trust besides the bundled Apple CAs, for a request's chain: a test vendor's root, a new Apple root",
+  );

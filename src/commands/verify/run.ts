@@ -2,9 +2,11 @@ import { AppError } from '../../errors.js';
 import type { Runner, Deps } from '../kit.js';
 import { asOf } from '../shared/options.js';
 import { requireRecord } from '../shared/require-record.js';
-import { readCertificates } from '../shared/read-certificates.js';
 import { decodePrivateKeyFile } from '../../core/input.js';
 import { checkChain } from '../../core/chain.js';
+import { isPkcs12, isPushRequest } from '../../core/input.js';
+import { decodeCertificates } from '../shared/read-certificates.js';
+import { checkJson, printRequestChecks, runRequestChecks } from '../shared/request-checks.js';
 
 export interface VerifyOptions {
   file: string;
@@ -15,6 +17,7 @@ export interface VerifyOptions {
   appleChain: boolean;
   at: Date | undefined;
   passwordFile: string | undefined;
+  caFile: string | undefined;
 }
 
 export interface Check {
@@ -26,6 +29,17 @@ export interface Check {
 
 export const verify: Runner<VerifyOptions> = {
   async run(options: VerifyOptions, deps: Deps) {
+    const bytes = await deps.readInput(options.file);
+    if (!isPkcs12(bytes) && isPushRequest(bytes)) return verifyRequest(bytes, options, deps);
+    if (options.caFile !== undefined) {
+      throw new AppError(
+        'USAGE',
+        `verify: --ca-file applies to a push certificate request, and ${options.file} is not one`,
+        {
+          hint: `apns-cert verify ${options.file} --apple-chain`,
+        },
+      );
+    }
     if (
       [options.topicHash, options.topic, options.name, options.key].every((v) => v === undefined) &&
       !options.appleChain
@@ -41,7 +55,7 @@ export const verify: Runner<VerifyOptions> = {
         hint: `apns-cert hash ${options.file}`,
       });
     }
-    const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });
+    const decoded = await decodeCertificates(bytes, options.file, deps, { passwordFile: options.passwordFile });
     const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
     const checks: Check[] = [];
     if (options.topicHash !== undefined) {
@@ -90,3 +104,50 @@ export const verify: Runner<VerifyOptions> = {
     return ok ? 0 : 1;
   },
 };
+
+/**
+ * A PushCertificateRequest, checked for an upload to Apple's portal (SHA-1 fails); with --name, the CSR must carry
+ * that record's pending key (compared by key id: the key itself stays sealed).
+ */
+async function verifyRequest(bytes: Buffer, options: VerifyOptions, deps: Deps): Promise<number> {
+  const certificateOnly = [
+    ['--topic-hash', options.topicHash],
+    ['--topic', options.topic],
+    ['--key', options.key],
+    ['--apple-chain', options.appleChain ? true : undefined],
+  ].filter(([, v]) => v !== undefined);
+  if (certificateOnly.length > 0) {
+    throw new AppError(
+      'USAGE',
+      `verify: ${certificateOnly.map(([flag]) => flag).join(', ')} applies to a certificate, and ${options.file} is a push certificate request`,
+      { hint: `apns-cert verify ${options.file}` },
+    );
+  }
+  let pendingKeyId: string | undefined;
+  if (options.name !== undefined) {
+    const index = await deps.store.readOrFail();
+    const record = requireRecord(index, options.name, 'verify', deps.store.location);
+    if (record.pendingKey === null) {
+      throw new AppError(
+        'BAD_INPUT',
+        `verify ${options.name}: the record has no pending key, so no request can be for it (a request is checked against the key of the last csr or renew)`,
+        { hint: `apns-cert show ${options.name}` },
+      );
+    }
+    pendingKeyId = record.pendingKey.keyId;
+  }
+  const result = await runRequestChecks(
+    bytes,
+    options.file,
+    {
+      at: asOf(options.at, deps.now),
+      purpose: 'upload',
+      caFile: options.caFile,
+      ...(pendingKeyId === undefined ? {} : { pendingKeyId }),
+    },
+    deps,
+  );
+  if (deps.out.json) deps.out.document({ file: options.file, ok: result.ok, checks: result.checks.map(checkJson) });
+  else printRequestChecks(result.checks, deps.out);
+  return result.ok ? 0 : 1;
+}
