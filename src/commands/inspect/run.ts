@@ -10,7 +10,6 @@ import { appleCas, checkChain, checkRequestChain, extraCas } from '../../core/ch
 import { formatName, parseCertificate } from '../../core/certificate.js';
 import { isPkcs12, isPushRequest } from '../../core/input.js';
 import { decodeCertificates } from '../shared/read-certificates.js';
-import { checkJson, readCaFile } from '../shared/request-checks.js';
 
 export interface InspectOptions {
   file: string;
@@ -107,6 +106,7 @@ function printCertificate(info: CertificateReport, out: Output): void {
 async function inspectRequest(bytes: Buffer, options: InspectOptions, deps: Deps): Promise<number> {
   const { parsePushRequest, verifyPushRequest, describeChain } = await import('../../core/push-request.js');
   const { checkPushRequest } = await import('../../core/request-checks.js');
+  const { checkJson, readCaFile } = await import('../shared/request-checks.js');
   const request = parsePushRequest(bytes, options.file);
   const verdict = verifyPushRequest(request);
   const extraRoots = await readCaFile(options.caFile, deps);

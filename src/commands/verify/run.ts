@@ -6,7 +6,6 @@ import { decodePrivateKeyFile } from '../../core/input.js';
 import { checkChain } from '../../core/chain.js';
 import { isPkcs12, isPushRequest } from '../../core/input.js';
 import { decodeCertificates } from '../shared/read-certificates.js';
-import { checkJson, printRequestChecks, runRequestChecks } from '../shared/request-checks.js';
 
 export interface VerifyOptions {
   file: string;
@@ -110,6 +109,7 @@ export const verify: Runner<VerifyOptions> = {
  * that record's pending key (compared by key id: the key itself stays sealed).
  */
 async function verifyRequest(bytes: Buffer, options: VerifyOptions, deps: Deps): Promise<number> {
+  const { checkJson, printRequestChecks, runRequestChecks } = await import('../shared/request-checks.js');
   const certificateOnly = [
     ['--topic-hash', options.topicHash],
     ['--topic', options.topic],
