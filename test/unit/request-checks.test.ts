@@ -222,6 +222,14 @@ describe('checkPushRequest on the real Abacus requests (SHA-1, WWDR G1, Apple Ro
     });
   }
 
+  it('the real base64 with line breaks and spaces anywhere reads the same', () => {
+    const b64 = readFileSync(join(REAL, 'push-cert-request_abacus_2018.plist.b64'), 'utf8');
+    const wrapped = Buffer.from(`  ${b64.replace(/.{64}/g, '$&\r\n').replace(/(.{10})(.{5})/, '$1 \t$2')}\n\n`);
+    const r = checkPushRequest(wrapped, { at: new Date('2019-01-01T00:00:00Z'), purpose: 'inspect' });
+    expect(r.ok).toBe(true);
+    expect(r.checks).toHaveLength(11);
+  });
+
   it('2020: the CSR carries the key of the 2020 push CSR', () => {
     const bytes = readFileSync(join(REAL, 'push-cert-request_abacus_2020.plist'));
     const csrDer = decodeCsrFile(readFileSync(join(REAL, 'csr_abacus-push_2020.pem')), 'csr');
