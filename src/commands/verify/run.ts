@@ -28,6 +28,12 @@ export interface Check {
 
 export const verify: Runner<VerifyOptions> = {
   async run(options: VerifyOptions, deps: Deps) {
+    if (options.topicHash !== undefined && !/^[0-9a-f]{64}$/.test(options.topicHash.toLowerCase())) {
+      throw new AppError('USAGE', `verify: --topic-hash "${options.topicHash}" is not 64 hex digits`, {
+        hint: `apns-cert hash ${options.file}`,
+      });
+    }
+    // a request or a certificate: told by the content (a request needs no expectation)
     const bytes = await deps.readInput(options.file);
     if (!isPkcs12(bytes) && isPushRequest(bytes)) return verifyRequest(bytes, options, deps);
     if (options.caFile !== undefined) {
@@ -48,11 +54,6 @@ export const verify: Runner<VerifyOptions> = {
         'verify: nothing to check; give --topic-hash, --topic, --name, --key or --apple-chain',
         { hint: `apns-cert verify ${options.file} --topic-hash <hex>` },
       );
-    }
-    if (options.topicHash !== undefined && !/^[0-9a-f]{64}$/.test(options.topicHash.toLowerCase())) {
-      throw new AppError('USAGE', `verify: --topic-hash "${options.topicHash}" is not 64 hex digits`, {
-        hint: `apns-cert hash ${options.file}`,
-      });
     }
     const decoded = await decodeCertificates(bytes, options.file, deps, { passwordFile: options.passwordFile });
     const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
