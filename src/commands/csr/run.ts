@@ -104,6 +104,7 @@ export const csr: Runner<CsrOptions> = {
         deps.out.info(`Wrote the vendor-signed request to ${requestOut}: upload that file, not the CSR.`);
       const csrPath = requestPath === null ? outPath : requestOut;
       for (const line of portalSteps(csrPath, result.before, {
+        signed: requestPath !== null,
         then: `apns-cert import <downloaded .pem> --name ${name}`,
       }))
         deps.out.info(line);
