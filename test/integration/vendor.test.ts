@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePushRequest, verifyPushRequest } from '../../src/core/push-request.js';
-import { cleanEnv, hasStackTrace, tempDir, treeDigest } from '../helpers/cli.js';
+import { cleanEnv, hasStackTrace, runCli, tempDir, treeDigest } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
 import {
   createFakeCa,
@@ -325,5 +325,46 @@ describe('renew of a record signed via vendor (scripted)', () => {
     expect(r.stderr).toMatch(/hint: apns-cert vendor import --cert/);
     expect(treeDigest(store)).toBe(before);
     expect(readdirSync(dir).sort()).toEqual(['a.csr', 'a.pem', 'acme.request.b64']);
+  });
+});
+
+describe('the built CLI, end to end', () => {
+  it('csr --vendor-cert -> vendor list -> import -> renew writes a request that verifies', async () => {
+    const { env } = newEnv();
+    const dir = tempDir();
+    let r = await runCli(
+      [
+        'csr',
+        '--name',
+        'e2e',
+        '--apple-id',
+        'a@acme.example',
+        '--vendor-cert',
+        files('vendor.pem'),
+        '--vendor-key',
+        files('vendor.key'),
+        '--chain',
+        files('chain.pem'),
+      ],
+      { env, cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, 'e2e.request.b64'))).toBe(true);
+    r = await runCli(['vendor', 'list', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const [vendor] = JSON.parse(r.stdout).vendors;
+    expect(vendor.subject).toMatch(/MDM Vendor/);
+    signCsrFile(createFakeCa(), join(dir, 'e2e.csr.pem'), join(dir, 'e2e.pem'), {
+      topic: mdmTopic(),
+      notBefore: daysFrom(NOW, -300),
+      notAfter: daysFrom(NOW, 60),
+    });
+    expect((await runCli(['import', join(dir, 'e2e.pem')], { env })).code).toBe(0);
+    r = await runCli(['renew', 'e2e', '--apple-id', 'a@acme.example', '--json'], { env, cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const request = parsePushRequest(readFileSync(doc.requestPath), 'renew request');
+    expect(verifyPushRequest(request).signatureValid).toBe(true);
+    expect(request.chain[0]!.fingerprintSha256).toBe(vendor.sha256);
   });
 });
