@@ -124,7 +124,13 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
   if (matches === false)
     deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
   if (deps.out.json) {
-    deps.out.document({ name: record.name, topic: record.topic, csrPath, requestPath, appleIdMatches: matches });
+    deps.out.document({
+      name: record.name,
+      topic: record.topic,
+      csrPath,
+      ...(requestPath === null ? {} : { requestPath }),
+      appleIdMatches: matches,
+    });
   } else {
     deps.out.data(requestPath ?? csrPath);
     if (requestPath !== null)
