@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'EXPIRED'
   | 'TOPIC_CHANGED'
   | 'APPLE_ID_MISMATCH'
+  | 'IN_USE'
   | 'STORE_CORRUPT'
   | 'STORE_BUSY'
   | 'STORE_UNSAFE'
@@ -47,6 +48,7 @@ const exitCodeFor: Record<ErrorCode, ExitCodeValue> = {
   EXPIRED: ExitCode.dataErr,
   TOPIC_CHANGED: ExitCode.checkFailed,
   APPLE_ID_MISMATCH: ExitCode.checkFailed,
+  IN_USE: ExitCode.checkFailed,
   STORE_CORRUPT: ExitCode.dataErr,
   STORE_BUSY: ExitCode.tempFail,
   STORE_UNSAFE: ExitCode.noPerm,

@@ -15,6 +15,7 @@ import { renew } from '../commands/renew/definition.js';
 import { retire } from '../commands/retire/definition.js';
 import { show } from '../commands/show/definition.js';
 import { storeUpgrade } from '../commands/store/definition.js';
+import { vendorImport, vendorList, vendorRemove } from '../commands/vendor/definition.js';
 import { vendorSign } from '../commands/vendor-sign/definition.js';
 import { verify } from '../commands/verify/definition.js';
 import { withHelp } from '../commands/kit.js';
@@ -45,6 +46,9 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   doctor,
   probe,
   storeUpgrade,
+  vendorImport,
+  vendorList,
+  vendorRemove,
   completion,
 ] as Array<CommandDefinition<never>>;
 
@@ -68,7 +72,8 @@ function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): numbe
 export async function run(io: Io): Promise<number> {
   const program = new Command('apns-cert');
   // Only the invoked command is defined (its options, help, parsers); all of them for help and mistakes.
-  const invoked = COMMANDS.find((m) => m.name === commandWord(io.argv.slice(2)));
+  const [word, subword] = commandWords(io.argv.slice(2));
+  const invoked = COMMANDS.find((m) => m.name === word && (m.subcommand === undefined || m.subcommand === subword));
   let exitCode: number = ExitCode.ok;
   let out = new Output({ json: false, quiet: false, style: plainStyle, stdout: io.stdout, stderr: io.stderr });
 
@@ -103,7 +108,8 @@ export async function run(io: Io): Promise<number> {
           .trimEnd()
           .split(/\n(?=\(Did you mean )/);
         lines[0] = `apns-cert: ${lines[0]}`;
-        lines.push(`hint: apns-cert ${invoked === undefined ? '' : `${invoked.name} `}--help`);
+        const words = invoked === undefined ? [] : [invoked.name, ...(invoked.subcommand ? [invoked.subcommand] : [])];
+        lines.push(`hint: apns-cert ${words.map((w) => `${w} `).join('')}--help`);
         write(lines.map((line) => `${escapeControl(line)}\n`).join(''));
       },
     })
@@ -161,12 +167,13 @@ EXAMPLES
   return exitCode;
 }
 
-/** The first word that is not a global option (or a global option's value). */
-function commandWord(args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
+/** The first two words that are not options (or a global option's value): the command, and a group's subcommand. */
+function commandWords(args: string[]): [string | undefined, string | undefined] {
+  const words: string[] = [];
+  for (let i = 0; i < args.length && words.length < 2; i++) {
     const arg = args[i]!;
     if (arg === '--store' || arg === '--secret-backend' || arg === '--passphrase-file') i++;
-    else if (!arg.startsWith('-')) return arg;
+    else if (!arg.startsWith('-')) words.push(arg);
   }
-  return undefined;
+  return [words[0], words[1]];
 }

@@ -58,6 +58,8 @@ export type ExitCodes = ReadonlyArray<readonly [number, string]>;
 export interface CommandDefinition<O> {
   /** The command word, as `define` registers it. */
   readonly name: string;
+  /** The subcommand word of a group (`vendor import`), as `define` registers it under `name`. */
+  readonly subcommand?: string;
   /** Every exit code of the command; its help's EXIT CODES table is made from this list. */
   readonly exitCodes: ExitCodes;
   readonly examples: readonly string[];

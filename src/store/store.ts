@@ -1,5 +1,5 @@
 import type { SummaryRecord } from '../core/expiry-summary.js';
-import type { CertificateEntry, StoreIndex } from '../core/index-model.js';
+import type { CertificateEntry, StoreIndex, VendorEntry } from '../core/index-model.js';
 import type { PrivateKeyInfo } from '../core/keys.js';
 import type { StorePlace } from '../io/files.js';
 import type { KdfUpgrade } from './vault.js';
@@ -27,6 +27,8 @@ export interface Store extends StorePlace {
   readSummary(): Promise<SummaryRecord[] | null>;
   /** The PEM text of a certificate of the index. */
   certificatePem(entry: CertificateEntry): Promise<string>;
+  /** The PEM text of a vendor identity: its certificate followed by its chain. */
+  vendorChain(entry: VendorEntry): Promise<string>;
   /** Opens the master key of the store `index` is from (the vault may prompt); it is kept for the process. */
   unlock(index: StoreIndex): Promise<void>;
   /** A private key of the store `index` is from, opened with its master key (unlocking it first). */
@@ -69,6 +71,13 @@ export interface StoreChange {
   putCertificate(entry: CertificateEntry, pem: string): Promise<void>;
   /** After the commit: deletes a certificate (only while the lock is still this change's). */
   removeCertificate(entry: CertificateEntry): Promise<void>;
+
+  /** The name a vendor entry gives the file of its certificate and chain. */
+  vendorChainFile(sha256: string): string;
+  /** Keeps a vendor identity's certificate followed by its chain (PEM), in the file its entry names. */
+  putVendorChain(entry: VendorEntry, pem: string): Promise<void>;
+  /** After the commit: deletes a vendor identity's certificate and chain (only while the lock is still this change's). */
+  removeVendorChain(entry: VendorEntry): Promise<void>;
 
   /**
    * Writes `index` atomically: only while the lock is this change's and the index is still the one found (else

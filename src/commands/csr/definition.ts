@@ -19,6 +19,7 @@ export const csr: CommandDefinition<CsrOptions> = {
     'APNS_CERT_PASSPHRASE=... apns-cert --secret-backend passphrase csr --name acme-prod --out /tmp/acme.csr',
     'openssl req -in acme-prod.csr.pem -noout -verify',
     'apns-cert csr --name acme-prod --vendor-cert mdm.cer --vendor-key vendor.key   # CSR + PushCertificateRequest in one step',
+    'apns-cert csr --name acme-dev --vendor 3f2a9c   # signed by a vendor identity kept in the store',
   ],
   define(program) {
     const command = program
@@ -37,6 +38,7 @@ export const csr: CommandDefinition<CsrOptions> = {
       .option('--vendor-cert <file>', 'MDM vendor certificate: also write the vendor-signed request for Apple')
       .option('--vendor-key <file>', "the vendor certificate's private key (PEM)")
       .option('--chain <pem-file>', 'with --vendor-cert: intermediate(s) and root instead of the bundled Apple CAs')
+      .option('--vendor <sha256-prefix>', 'sign with a vendor identity kept in the store (apns-cert vendor list)')
       .option('--request-out <file>', 'where to write the vendor-signed request (default: <name>.request.b64)');
     return command;
   },

@@ -3,7 +3,8 @@ import { portalSteps } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { validateCsrSubject } from '../../core/csr.js';
 import { makeCsr } from '../shared/make-csr.js';
-import { loadVendor, signAsVendor } from '../shared/vendor-request.js';
+import { signAsVendor } from '../shared/vendor-request.js';
+import { csrSigner } from '../shared/vendor-identity.js';
 import { assertCanCreate } from '../../io/files.js';
 
 export interface CsrOptions {
@@ -17,6 +18,8 @@ export interface CsrOptions {
   vendorCert: string | undefined;
   vendorKey: string | undefined;
   chain: string | undefined;
+  /** A vendor identity kept in the store (its SHA-256 prefix). */
+  vendor?: string | undefined;
   requestOut: string | undefined;
 }
 
@@ -34,20 +37,19 @@ export const csr: Runner<CsrOptions> = {
         hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key`,
       });
     }
-    if (options.vendorCert === undefined && (options.chain !== undefined || options.requestOut !== undefined)) {
-      throw new AppError('USAGE', 'csr: --chain and --request-out need --vendor-cert and --vendor-key', {
+    if (
+      options.vendorCert === undefined &&
+      options.vendor === undefined &&
+      (options.chain !== undefined || options.requestOut !== undefined)
+    ) {
+      throw new AppError('USAGE', 'csr: --chain and --request-out need --vendor-cert and --vendor-key (or --vendor)', {
         hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key`,
       });
     }
     // Every vendor check runs before the key and CSR are made: a refusal writes nothing.
     const requestOut = options.requestOut ?? `${name}.request.b64`;
-    const vendor =
-      options.vendorCert === undefined
-        ? undefined
-        : await loadVendor(
-            { vendorCert: options.vendorCert, vendorKey: options.vendorKey!, chain: options.chain },
-            deps,
-          );
+    const signer = await csrSigner(options, deps);
+    const vendor = signer?.vendor;
     if (vendor !== undefined)
       await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', store: deps.store });
     const companion =
@@ -67,6 +69,8 @@ export const csr: Runner<CsrOptions> = {
         force: options.force,
         appleId: options.appleId,
         reuseKey: false,
+        signing: signer?.signing ?? { via: 'none' },
+        ...(signer === undefined ? {} : { prepare: signer.prepare }),
         ...(companion === undefined ? {} : { companion }),
       },
       deps,
@@ -100,6 +104,7 @@ export const csr: Runner<CsrOptions> = {
         deps.out.info(`Wrote the vendor-signed request to ${requestOut}: upload that file, not the CSR.`);
       const csrPath = requestPath === null ? outPath : requestOut;
       for (const line of portalSteps(csrPath, result.before, {
+        signed: requestPath !== null,
         then: `apns-cert import <downloaded .pem> --name ${name}`,
       }))
         deps.out.info(line);

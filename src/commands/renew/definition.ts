@@ -16,6 +16,11 @@ export const renew: CommandDefinition<RenewOptions> = {
     [77, 'wrong store passphrase'],
     [130, 'cancelled (Ctrl-C); the store is as it was, a pending key may remain'],
   ],
+  notes: [
+    'A record signed via vendor (csr --vendor-cert / --vendor) gets the signed request beside the CSR: upload that.',
+    'Its vendor certificate is checked first: 65 when it has expired or is no longer in the store (nothing written),',
+    'a warning when it expires within 30 days.',
+  ],
   examples: [
     'apns-cert renew                      # wizard: pick the certificate, follow the steps',
     'apns-cert renew acme-prod            # wizard for one record; resumes a renewal in progress',
@@ -34,6 +39,10 @@ export const renew: CommandDefinition<RenewOptions> = {
       .argument('[name]', 'record to renew (asked for on a terminal)', recordName)
       .option('--apple-id <id>', 'Apple ID that will sign in to the portal (required without a terminal)')
       .option('--csr-out <file>', 'where to write the CSR (default: <name>-renew-<yyyymmdd>.csr.pem)')
+      .option(
+        '--request-out <file>',
+        'a record signed via vendor: where to write the signed request (default: <name>-renew-<yyyymmdd>.request.b64)',
+      )
       .option('--reuse-key', 'sign the CSR with the current key instead of a new one', false)
       .option('--yes', 'go on when the Apple ID is not the recorded one', false)
       .option('--force', 'overwrite an existing CSR file', false);

@@ -14,11 +14,16 @@ import { appleIdMatches } from '../../core/topic.js';
 import { validateCsrSubject } from '../../core/csr.js';
 import { makeCsr } from '../shared/make-csr.js';
 import { importCertificate } from '../shared/import-certificate.js';
+import { vendorForRecord } from '../shared/vendor-identity.js';
+import { signAsVendor } from '../shared/vendor-request.js';
+import { assertCanCreate } from '../../io/files.js';
 
 export interface RenewOptions {
   name: string | undefined;
   appleId: string | undefined;
   csrOut: string | undefined;
+  /** Where the vendor-signed request goes (a record signed via vendor). */
+  requestOut?: string | undefined;
   reuseKey: boolean;
   yes: boolean;
   force: boolean;
@@ -26,6 +31,10 @@ export interface RenewOptions {
 
 export function defaultRenewCsrPath(name: string, now: Date): string {
   return `${name}-renew-${now.toISOString().slice(0, 10).replace(/-/g, '')}.csr.pem`;
+}
+
+export function defaultRenewRequestPath(name: string, now: Date): string {
+  return `${name}-renew-${now.toISOString().slice(0, 10).replace(/-/g, '')}.request.b64`;
 }
 
 const mismatchDetails = [
@@ -111,20 +120,47 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       },
     );
   }
-  const csrPath = await writeRenewalCsr(options, record, deps);
+  const { csrPath, requestPath } = await writeRenewalCsr(options, record, index, deps);
   if (matches === false)
     deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
   if (deps.out.json) {
-    deps.out.document({ name: record.name, topic: record.topic, csrPath, appleIdMatches: matches });
+    deps.out.document({
+      name: record.name,
+      topic: record.topic,
+      csrPath,
+      ...(requestPath === null ? {} : { requestPath }),
+      appleIdMatches: matches,
+    });
   } else {
-    deps.out.data(csrPath);
-    for (const line of portalSteps(csrPath, record, { renewing: true })) deps.out.info(line);
+    deps.out.data(requestPath ?? csrPath);
+    if (requestPath !== null)
+      deps.out.info(`Wrote the CSR to ${csrPath} and the vendor-signed request to ${requestPath}: upload the request.`);
+    for (const line of portalSteps(requestPath ?? csrPath, record, { renewing: true, signed: requestPath !== null }))
+      deps.out.info(line);
     deps.out.info(`Then: apns-cert import <the downloaded .pem> --name ${record.name}`);
   }
   return 0;
 }
 
-async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
+/** The renewal's key and CSR, and for a record signed via vendor the signed request (the vendor checked first). */
+async function writeRenewalCsr(
+  options: RenewOptions,
+  record: PushRecord,
+  index: StoreIndex,
+  deps: Deps,
+): Promise<{ csrPath: string; requestPath: string | null }> {
+  const vendor = await vendorForRecord(record, index, deps, `renew ${record.name}`);
+  const requestOut = options.requestOut ?? defaultRenewRequestPath(record.name, deps.now());
+  if (vendor !== undefined)
+    await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', store: deps.store });
+  const companion =
+    vendor === undefined
+      ? undefined
+      : {
+          path: requestOut,
+          flag: '--request-out',
+          make: (der: Buffer, path: string) => signAsVendor(der, path, vendor),
+        };
   const result = await makeCsr(
     {
       name: record.name,
@@ -134,10 +170,11 @@ async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: 
       force: options.force,
       appleId: options.appleId,
       reuseKey: options.reuseKey,
+      ...(companion === undefined ? {} : { companion }),
     },
     deps,
   );
-  return result.csrPath;
+  return { csrPath: result.csrPath, requestPath: result.companionPath };
 }
 
 async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<PushRecord> {
@@ -221,10 +258,12 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
 
   if (!resume) {
     const appleId = await askAppleId(options, record, deps);
-    const csrPath = await writeRenewalCsr({ ...options, appleId }, record, deps);
+    const { csrPath, requestPath } = await writeRenewalCsr({ ...options, appleId }, record, index, deps);
     deps.out.info('');
     deps.out.info(`Wrote the CSR to ${csrPath}`);
-    for (const line of portalSteps(csrPath, record, { renewing: true })) deps.out.info(line);
+    if (requestPath !== null) deps.out.info(`Wrote the vendor-signed request to ${requestPath}: upload the request.`);
+    for (const line of portalSteps(requestPath ?? csrPath, record, { renewing: true, signed: requestPath !== null }))
+      deps.out.info(line);
     deps.out.info(`(You can stop here and run \`apns-cert renew ${record.name}\` later to continue.)`);
     deps.out.info('');
   }

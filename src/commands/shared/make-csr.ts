@@ -3,12 +3,13 @@ import { resolve } from 'node:path';
 import { AppError, isAppError } from '../../errors.js';
 import type { CsrSubject } from '../../core/csr.js';
 import { activeCertificate, newRecord, recordNamed } from '../../core/index-model.js';
-import type { PendingKey, PushRecord } from '../../core/index-model.js';
+import type { PendingKey, PushRecord, Signing } from '../../core/index-model.js';
 import { generateRsaKeyAsync } from '../../core/keys.js';
 import { appleIdMatches, hashAppleId } from '../../core/topic.js';
 import { rejectReplacementCharacter } from '../../core/utf8.js';
 import { assertCanCreate, writeOutputFile } from '../../io/files.js';
 import type { Deps } from '../kit.js';
+import type { StoreChange } from '../../store/store.js';
 
 export interface MakeCsrRequest {
   name: string;
@@ -22,6 +23,10 @@ export interface MakeCsrRequest {
   reuseKey: boolean;
   /** A file made from the CSR (csr --vendor-cert: the vendor-signed request), written with it. */
   companion?: { path: string; flag: string; make: (csrDer: Buffer, csrPath: string) => Promise<string> };
+  /** How the record's requests are signed from now on (absent: as recorded). */
+  signing?: Signing;
+  /** Within the change, before the commit (csr: keeps a new vendor identity). */
+  prepare?: (tx: StoreChange) => Promise<void>;
 }
 
 export interface MakeCsrResult {
@@ -83,7 +88,9 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     }
     record.pendingKey = { keyId: key.keyId, createdAt: nowIso, csrPath };
     record.updatedAt = nowIso;
+    if (req.signing !== undefined) record.signing = req.signing;
     index.records[req.name] = record;
+    await req.prepare?.(tx);
 
     const { buildCsr } = await csrModule;
     const built = buildCsr(key, req.subject);

@@ -14,5 +14,6 @@ export function recordSummary(record: PushRecord, now: Date) {
     status: recordStatus(record, now),
     serialNumber: active?.serialNumber ?? null,
     pendingKey: record.pendingKey !== null,
+    signing: record.signing,
   };
 }

@@ -20,16 +20,17 @@ export interface Vendor {
 }
 
 /**
+ * `action`: the command words (vendor-sign, csr, vendor import), for messages and hints.
  * Loads the MDM vendor's certificate, key and chain, refusing (exit 65) a key that does not match,
  * a vendor certificate that is not valid now, or a chain that is not found (bundled Apple CAs, or --chain).
  */
-export async function loadVendor(inputs: VendorInputs, deps: Deps): Promise<Vendor> {
+export async function loadVendor(inputs: VendorInputs, deps: Deps, action = 'vendor-sign'): Promise<Vendor> {
   const vendorCert = decodeCertificateFile(await deps.readInput(inputs.vendorCert), inputs.vendorCert).certificates[0]!;
   const key = decodePrivateKeyFile(await deps.readInput(inputs.vendorKey), inputs.vendorKey);
   if (key.keyId !== vendorCert.publicKeyId) {
     throw new AppError(
       'KEY_MISMATCH',
-      `vendor-sign: the vendor key ${inputs.vendorKey} does not match the vendor certificate ${inputs.vendorCert}`,
+      `${action}: the vendor key ${inputs.vendorKey} does not match the vendor certificate ${inputs.vendorCert}`,
       {
         hint: `apns-cert verify ${inputs.vendorCert} --key ${inputs.vendorKey}`,
       },
@@ -39,7 +40,7 @@ export async function loadVendor(inputs: VendorInputs, deps: Deps): Promise<Vend
   if (vendorCert.notAfter.getTime() <= now.getTime() || vendorCert.notBefore.getTime() > now.getTime()) {
     throw new AppError(
       'EXPIRED',
-      `vendor-sign: the vendor certificate is not valid now (valid ${vendorCert.notBefore.toISOString()} to ${vendorCert.notAfter.toISOString()})`,
+      `${action}: the vendor certificate is not valid now (valid ${vendorCert.notBefore.toISOString()} to ${vendorCert.notAfter.toISOString()})`,
       {
         hint: 'renew the MDM vendor certificate at developer.apple.com, then sign again',
       },
@@ -54,9 +55,9 @@ export async function loadVendor(inputs: VendorInputs, deps: Deps): Promise<Vend
     const issuer = vendorCert.issuer.find((a) => a.type === 'CN')?.value ?? formatName(vendorCert.issuer);
     throw new AppError(
       'BAD_INPUT',
-      `vendor-sign: no valid chain for the vendor certificate, issued by "${issuer}": ${verdict.problem}`,
+      `${action}: no valid chain for the vendor certificate, issued by "${issuer}": ${verdict.problem}`,
       {
-        hint: 'apns-cert vendor-sign ... --chain <pem with the intermediate and the root>',
+        hint: `apns-cert ${action} ... --chain <pem with the intermediate and the root>`,
       },
     );
   }

@@ -2,6 +2,14 @@ import { daysText, shortDate } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
 import { recordSummary } from '../shared/record-summary.js';
+import type { Signing, VendorEntry } from '../../core/index-model.js';
+
+function signingText(signing: Signing, vendors: Record<string, VendorEntry>): string {
+  if (signing.via === 'none') return 'none (the CSR is what you hand over)';
+  if (signing.via === 'mdmcert') return `mdmcert.download, mailed to ${signing.email}`;
+  const vendor = vendors[signing.vendor];
+  return `vendor ${signing.vendor.slice(0, 16)} ${vendor === undefined ? '(no longer in the store)' : `"${vendor.subject}", expires ${shortDate(vendor.notAfter)}`}`;
+}
 
 export const show: Runner<{ name: string }> = {
   async run(options, deps: Deps) {
@@ -26,6 +34,7 @@ export const show: Runner<{ name: string }> = {
       ['topic', record.topic ?? '-'],
       ['topic hash', record.topicHash ?? '-'],
       ['not after', summary.notAfter === null ? '-' : `${summary.notAfter} (${daysText(summary.daysRemaining!)})`],
+      ['signing', signingText(record.signing, index.vendors)],
       ['apple id', record.appleIdHash === null ? 'not recorded' : 'recorded (salted hash)'],
       [
         'pending key',

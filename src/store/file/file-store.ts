@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import { readSummary, summarizeIndex } from '../../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
 import { emptyIndex, parseIndex, serializeIndex } from '../../core/index-model.js';
-import type { CertificateEntry, SecretBackendName, StoreIndex } from '../../core/index-model.js';
+import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
@@ -20,6 +20,7 @@ import {
   SUMMARY_FILE,
   certificateFile,
   keyFile,
+  vendorChainFile,
 } from './layout.js';
 import type { StoreLock } from './store-lock.js';
 
@@ -217,6 +218,10 @@ export class FileStore implements Store {
     return this.readText(entry.file);
   }
 
+  async vendorChain(entry: VendorEntry): Promise<string> {
+    return this.readText(entry.file);
+  }
+
   private vault(backend: SecretBackendName): MasterKeyVault {
     let vault = this.vaultOf.get(backend);
     if (vault === undefined) {
@@ -308,6 +313,9 @@ export class FileStore implements Store {
       removePrivateKey: async (keyId) => this.removeFile(keyFile(keyId)),
       putCertificate: async (entry, pem) => this.replace(entry.file, pem),
       removeCertificate: async (entry) => this.removeFile(entry.file),
+      vendorChainFile,
+      putVendorChain: async (entry, pem) => this.replace(entry.file, pem),
+      removeVendorChain: async (entry) => this.removeFile(entry.file),
       commit: async (next) => {
         if (next.storeId !== storeId)
           throw new AppError('INTERNAL', `write ${this.indexPath}: the index is not this store's (${next.storeId})`);

@@ -11,6 +11,7 @@ import { isTemporaryFile } from '../../io/files.js';
  *   store.lock               held by the writer making a change (store-lock.ts)
  *   master-key.json          the master key wrapped under a passphrase (passphrase backend only)
  *   certs/<fingerprint>.pem  the certificates the index names in its entries' "file"
+ *   certs/<sha256>.pem       a vendor identity's certificate followed by its chain (the index's vendors[].file)
  *   keys/<keyId>.key         private keys, sealed under the master key
  *   <name>.<pid>.<random>.tmp  a file being written (src/io/files.ts), left only by an interrupted write
  */
@@ -28,6 +29,11 @@ export const TOP_FILES = [INDEX_FILE, SUMMARY_FILE, MASTER_KEY_FILE] as const;
 /** The file of a certificate (what an index entry's "file" holds), relative to the store. */
 export function certificateFile(fingerprintSha256: string): string {
   return `${CERTS_DIR}/${fingerprintSha256}.pem`;
+}
+
+/** The file of a vendor identity's certificate and chain (what a vendor entry's "file" holds), relative to the store. */
+export function vendorChainFile(sha256: string): string {
+  return `${CERTS_DIR}/${sha256}.pem`;
 }
 
 /**
