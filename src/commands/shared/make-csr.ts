@@ -28,6 +28,8 @@ export interface MakeCsrResult {
   /** The record as it was before (undefined for a new name). */
   before: PushRecord | undefined;
   csrPath: string;
+  /** The CSR as written (PEM). */
+  csrPem: string;
   /** The companion file as written (absolute), or null. */
   companionPath: string | null;
   keyId: string;
@@ -127,6 +129,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     return {
       before,
       csrPath,
+      csrPem: built.pem,
       companionPath: companion === undefined ? null : resolve(companion.path),
       keyId: key.keyId,
       replaced,
