@@ -120,7 +120,6 @@ export const csr: Runner<CsrOptions> = {
           name,
           keyId: result.keyId,
           csrPem: result.csrPem,
-          previousExchangeKeyId: result.replaced?.mdmcert?.exchangeKeyId,
         },
         deps,
       );

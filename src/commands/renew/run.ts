@@ -14,6 +14,9 @@ import { appleIdMatches } from '../../core/topic.js';
 import { validateCsrSubject } from '../../core/csr.js';
 import { makeCsr } from '../shared/make-csr.js';
 import { importCertificate } from '../shared/import-certificate.js';
+import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
+import type { MdmcertPlan } from '../shared/mdmcert-request.js';
+import { decryptMailed, openMailedRequest, reportChecks } from '../shared/mdmcert-decrypt.js';
 
 export interface RenewOptions {
   name: string | undefined;
@@ -22,6 +25,8 @@ export interface RenewOptions {
   reuseKey: boolean;
   yes: boolean;
   force: boolean;
+  mdmcertApiKeyFile?: string | undefined;
+  mdmcertUrl?: string | undefined;
 }
 
 export function defaultRenewCsrPath(name: string, now: Date): string {
@@ -111,11 +116,21 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       },
     );
   }
-  const csrPath = await writeRenewalCsr(options, record, deps);
+  const { csrPath, mdmcert } = await writeRenewalCsr(options, record, deps);
   if (matches === false)
     deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
   if (deps.out.json) {
-    deps.out.document({ name: record.name, topic: record.topic, csrPath, appleIdMatches: matches });
+    deps.out.document({
+      name: record.name,
+      topic: record.topic,
+      csrPath,
+      appleIdMatches: matches,
+      ...(mdmcert === undefined ? {} : { requestSent: true }),
+    });
+  } else if (mdmcert !== undefined) {
+    deps.out.data(csrPath);
+    deps.out.info(`Sent the CSR to mdmcert.download; the signed request is mailed to ${mdmcert.email}.`);
+    for (const line of mdmcertNextSteps(record.name, mdmcert.email)) deps.out.info(line);
   } else {
     deps.out.data(csrPath);
     for (const line of portalSteps(csrPath, record, { renewing: true })) deps.out.info(line);
@@ -124,11 +139,34 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
   return 0;
 }
 
-async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
+/** The renewal's CSR; for a `via: mdmcert` record also the sign request, sent as csr sends it. */
+async function writeRenewalCsr(
+  options: RenewOptions,
+  record: PushRecord,
+  deps: Deps,
+): Promise<{ csrPath: string; mdmcert: MdmcertPlan | undefined }> {
+  const signing = record.signing;
+  const mdmcert =
+    signing.via === 'mdmcert'
+      ? await mdmcertPlan(
+          {
+            name: record.name,
+            email: signing.email,
+            apiKeyFile: options.mdmcertApiKeyFile,
+            url: options.mdmcertUrl,
+            action: `renew ${record.name}`,
+            retry: () => `apns-cert renew ${record.name} --apple-id <id>`,
+          },
+          deps,
+        )
+      : undefined;
   const result = await makeCsr(
     {
       name: record.name,
-      subject: validateCsrSubject({ commonName: record.name }),
+      subject: validateCsrSubject({
+        commonName: record.name,
+        ...(signing.via === 'mdmcert' ? { email: signing.email } : {}),
+      }),
       outPath: options.csrOut ?? defaultRenewCsrPath(record.name, deps.now()),
       outFlag: '--csr-out',
       force: options.force,
@@ -137,7 +175,17 @@ async function writeRenewalCsr(options: RenewOptions, record: PushRecord, deps: 
     },
     deps,
   );
-  return result.csrPath;
+  if (mdmcert !== undefined)
+    await requestMdmcertSigning(
+      mdmcert,
+      {
+        name: record.name,
+        keyId: result.keyId,
+        csrPem: result.csrPem,
+      },
+      deps,
+    );
+  return { csrPath: result.csrPath, mdmcert };
 }
 
 async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<PushRecord> {
@@ -221,12 +269,20 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
 
   if (!resume) {
     const appleId = await askAppleId(options, record, deps);
-    const csrPath = await writeRenewalCsr({ ...options, appleId }, record, deps);
+    const { csrPath, mdmcert } = await writeRenewalCsr({ ...options, appleId }, record, deps);
     deps.out.info('');
     deps.out.info(`Wrote the CSR to ${csrPath}`);
-    for (const line of portalSteps(csrPath, record, { renewing: true })) deps.out.info(line);
+    if (mdmcert !== undefined)
+      deps.out.info(
+        `Sent it to mdmcert.download: the signed request is mailed to ${mdmcert.email} (a file mdm_signed_request.<date>.plist.b64.p7).`,
+      );
+    else for (const line of portalSteps(csrPath, record, { renewing: true })) deps.out.info(line);
     deps.out.info(`(You can stop here and run \`apns-cert renew ${record.name}\` later to continue.)`);
     deps.out.info('');
+  }
+  if (record.signing.via === 'mdmcert') {
+    const ok = await waitForMailedRequest(record, resume, deps);
+    if (!ok) return 1;
   }
 
   const raw = await deps.prompter.input('Path of the certificate downloaded from Apple (.pem):', {
@@ -265,4 +321,45 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   deps.out.data(`  not after: ${shortDate(previous.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`);
   deps.out.info('Install the renewed certificate (with its key) on your MDM server; enrolled devices keep answering.');
   return 0;
+}
+
+/**
+ * The wizard's stop for a `via: mdmcert` record: the path of the mailed file, decrypted and checked as
+ * mdmcert-decrypt does, the request written beside the CSR and the portal steps for it. On a resumed renewal an
+ * empty answer skips it (the request was already decrypted). False when a check failed.
+ */
+async function waitForMailedRequest(record: PushRecord, resumed: boolean, deps: Deps): Promise<boolean> {
+  const raw = await deps.prompter.input(
+    `Path of the file mailed by mdmcert.download${resumed ? ' (Enter: already decrypted and uploaded)' : ''}:`,
+    {
+      validate: async (value) => {
+        const path = cleanPath(value, homedir);
+        if (path === '') return resumed ? true : 'Enter the path of the .plist.b64.p7 file from the mail.';
+        try {
+          const index = await deps.store.readOrFail();
+          await openMailedRequest(await readInputFile(path), path, record.name, index, deps);
+          return true;
+        } catch (caught) {
+          const error = userError(caught, 'renew');
+          return isAppError(error) ? error.message : String(error);
+        }
+      },
+    },
+  );
+  const path = cleanPath(raw, homedir);
+  if (path === '') return true;
+  const result = await decryptMailed(
+    { file: path, name: record.name, out: undefined, caFile: undefined, force: false },
+    deps,
+    (name) => defaultRenewCsrPath(name, deps.now()).replace(/\.csr\.pem$/, '.request.b64'),
+  );
+  deps.out.info(`Wrote the signed request to ${result.requestPath}`);
+  reportChecks(result, deps);
+  if (!result.ok) {
+    deps.out.warn(`a check failed: do not upload ${result.requestPath} (kept so that it can be inspected)`);
+    return false;
+  }
+  for (const line of portalSteps(result.requestPath, record, { renewing: true, signed: true })) deps.out.info(line);
+  deps.out.info('');
+  return true;
 }

@@ -126,6 +126,9 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     ) {
       await tx.removePrivateKey(replaced.keyId);
     }
+    const exchangeKey = replaced?.mdmcert?.exchangeKeyId;
+    if (exchangeKey !== undefined && !record.certificates.some((c) => c.keyId === exchangeKey))
+      await tx.removePrivateKey(exchangeKey);
     return {
       before,
       csrPath,

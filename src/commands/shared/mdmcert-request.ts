@@ -3,7 +3,6 @@ import { buildExchangeCertificate } from '../../core/exchange-cert.js';
 import { generateRsaKeyAsync } from '../../core/keys.js';
 import { MDMCERT_SIGN_URL, checkMdmcertUrl, sendSignRequest } from '../../net/mdmcert.js';
 import { secretSource } from '../../secrets/source.js';
-import type { StoreIndex } from '../../core/index-model.js';
 import type { Deps } from '../kit.js';
 
 /** Where to get an API key: the service's sign-up (keys are per product; the public clients' keys are theirs). */
@@ -67,8 +66,6 @@ export interface MadeCsr {
   /** The pending key the CSR is for. */
   keyId: string;
   csrPem: string;
-  /** The exchange key of the request this one replaces, if any (removed once no longer referenced). */
-  previousExchangeKeyId: string | undefined;
 }
 
 /**
@@ -95,9 +92,6 @@ export async function requestMdmcertSigning(plan: MdmcertPlan, made: MadeCsr, de
       sentAt: sentAt.toISOString(),
     };
     await tx.commit(tx.index);
-    const previous = made.previousExchangeKeyId;
-    if (previous !== undefined && previous !== exchangeKey.keyId && !isReferenced(tx.index, previous))
-      await tx.removePrivateKey(previous);
   });
   const result = await sendSignRequest({
     url: plan.url,
@@ -134,16 +128,6 @@ export async function requestMdmcertSigning(plan: MdmcertPlan, made: MadeCsr, de
     details: [kept, retry],
     hint: `open ${MDMCERT_SIGNUP}   # check the API key and the e-mail address it was registered with`,
   });
-}
-
-function isReferenced(index: StoreIndex, keyId: string): boolean {
-  if (Object.values(index.vendors).some((v) => v.keyId === keyId)) return true;
-  return Object.values(index.records).some(
-    (r) =>
-      r.pendingKey?.keyId === keyId ||
-      r.pendingKey?.mdmcert?.exchangeKeyId === keyId ||
-      r.certificates.some((c) => c.keyId === keyId),
-  );
 }
 
 /** What to do once the request is on its way. */
