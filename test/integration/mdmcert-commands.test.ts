@@ -9,7 +9,9 @@ import type { PushRecord, StoreIndex } from '../../src/core/index-model.js';
 import { parseCsr } from '../../src/core/csr-parse.js';
 import { pemBlocks } from '../../src/core/input.js';
 import { parsePushRequest } from '../../src/core/push-request.js';
+import { toPem } from '../../src/core/certificate.js';
 import { cleanEnv, tempDir } from '../helpers/cli.js';
+import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
 import { startFakeMdmcert } from '../helpers/fake-mdmcert.js';
 import type { FakeMdmcert } from '../helpers/fake-mdmcert.js';
 import { runInProcess } from '../helpers/in-process.js';
@@ -279,5 +281,45 @@ describe('mdmcert-decrypt', () => {
       expect(r.code, `${what}: ${r.stderr}`).toBe(65);
       expect(existsSync(out), what).toBe(false);
     }
+  });
+});
+
+describe('renew of a via-mdmcert record (scripted)', () => {
+  it('without an API key: 64 before any key is made; with one: a new request, requestSent', async () => {
+    expect((await runInProcess(csrArgs('acme', ['--apple-id', 'mdm@acme.example']), { env })).code).toBe(0);
+    const out = join(work, 'acme.request.b64');
+    expect((await runInProcess(['mdmcert-decrypt', lastMail(), '--out', out, '--ca-file', caFile], { env })).code).toBe(
+      0,
+    );
+    const request = parsePushRequest(readFileSync(out), out);
+    const now = new Date();
+    const certFile = join(work, 'apple.pem');
+    writeFileSync(
+      certFile,
+      signCsr(createFakeCa(), toPem(request.csr.der, 'CERTIFICATE REQUEST'), {
+        topic: mdmTopic(),
+        notBefore: daysFrom(now, -1),
+        notAfter: daysFrom(now, 20),
+      }),
+    );
+    expect((await runInProcess(['import', certFile, '--name', 'acme'], { env })).code).toBe(0);
+    const before = fake.requests.length;
+    const keysBefore = readdirSync(join(store, 'keys')).sort();
+    const renewArgs = ['renew', 'acme', '--apple-id', 'mdm@acme.example', '--csr-out', join(work, 'r.csr'), '--json'];
+    const refused = await runInProcess(renewArgs, { env });
+    expect(refused.code, refused.stderr).toBe(64);
+    expect(refused.stderr).toMatch(/hint: apns-cert renew acme --apple-id <id> --mdmcert-api-key-file/);
+    expect(fake.requests.length).toBe(before);
+    expect(rec().pendingKey).toBeNull();
+    expect(readdirSync(join(store, 'keys')).sort()).toEqual(keysBefore);
+    expect(existsSync(join(work, 'r.csr'))).toBe(false);
+
+    const sent = await runInProcess([...renewArgs, '--mdmcert-api-key-file', keyFile], { env });
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ name: 'acme', csrPath: join(work, 'r.csr'), requestSent: true });
+    expect(fake.requests.length).toBe(before + 1);
+    expect(fake.requests.at(-1)!.body!.email).toBe('admin@acme.example');
+    expect(rec().pendingKey!.mdmcert!.email).toBe('admin@acme.example');
+    noKey(sent.stdout + sent.stderr + refused.stderr);
   });
 });

@@ -45,6 +45,10 @@ export const renew: CommandDefinition<RenewOptions> = {
         '--mdmcert-api-key-file <file>',
         'a record signed via mdmcert: file holding your API key (or APNS_CERT_MDMCERT_API_KEY)',
       )
+      .option(
+        '--ca-file <pem>',
+        "a record signed via mdmcert: root(s) to accept for the request's chain besides Apple's",
+      )
       .option('--mdmcert-url <url>', 'a record signed via mdmcert: the sign request URL (or APNS_CERT_MDMCERT_URL)');
     return command;
   },

@@ -27,6 +27,7 @@ export interface RenewOptions {
   force: boolean;
   mdmcertApiKeyFile?: string | undefined;
   mdmcertUrl?: string | undefined;
+  caFile?: string | undefined;
 }
 
 export function defaultRenewCsrPath(name: string, now: Date): string {
@@ -281,7 +282,7 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
     deps.out.info('');
   }
   if (record.signing.via === 'mdmcert') {
-    const ok = await waitForMailedRequest(record, resume, deps);
+    const ok = await waitForMailedRequest(record, resume, options.caFile, deps);
     if (!ok) return 1;
   }
 
@@ -328,7 +329,12 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
  * mdmcert-decrypt does, the request written beside the CSR and the portal steps for it. On a resumed renewal an
  * empty answer skips it (the request was already decrypted). False when a check failed.
  */
-async function waitForMailedRequest(record: PushRecord, resumed: boolean, deps: Deps): Promise<boolean> {
+async function waitForMailedRequest(
+  record: PushRecord,
+  resumed: boolean,
+  caFile: string | undefined,
+  deps: Deps,
+): Promise<boolean> {
   const raw = await deps.prompter.input(
     `Path of the file mailed by mdmcert.download${resumed ? ' (Enter: already decrypted and uploaded)' : ''}:`,
     {
@@ -349,7 +355,7 @@ async function waitForMailedRequest(record: PushRecord, resumed: boolean, deps: 
   const path = cleanPath(raw, homedir);
   if (path === '') return true;
   const result = await decryptMailed(
-    { file: path, name: record.name, out: undefined, caFile: undefined, force: false },
+    { file: path, name: record.name, out: undefined, caFile, force: false },
     deps,
     (name) => defaultRenewCsrPath(name, deps.now()).replace(/\.csr\.pem$/, '.request.b64'),
   );
