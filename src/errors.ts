@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'STORE_UNSAFE'
   | 'NOT_FOUND'
   | 'SECRETS_UNAVAILABLE'
+  | 'SERVICE_UNAVAILABLE'
   | 'WRONG_PASSPHRASE'
   | 'WRONG_PASSWORD'
   | 'CANNOT_WRITE'
@@ -54,6 +55,7 @@ const exitCodeFor: Record<ErrorCode, ExitCodeValue> = {
   STORE_UNSAFE: ExitCode.noPerm,
   NOT_FOUND: ExitCode.usage,
   SECRETS_UNAVAILABLE: ExitCode.unavailable,
+  SERVICE_UNAVAILABLE: ExitCode.unavailable,
   WRONG_PASSPHRASE: ExitCode.noPerm,
   WRONG_PASSWORD: ExitCode.noPerm,
   CANNOT_WRITE: ExitCode.cantCreate,

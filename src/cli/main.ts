@@ -12,6 +12,7 @@ import { inspect } from '../commands/inspect/definition.js';
 import { list } from '../commands/list/definition.js';
 import { probe } from '../commands/probe/definition.js';
 import { renew } from '../commands/renew/definition.js';
+import { mdmcertDecrypt } from '../commands/mdmcert-decrypt/definition.js';
 import { retire } from '../commands/retire/definition.js';
 import { show } from '../commands/show/definition.js';
 import { storeUpgrade } from '../commands/store/definition.js';
@@ -34,6 +35,7 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   csr,
   importCommand,
   renew,
+  mdmcertDecrypt,
   retire,
   exportCommand,
   vendorSign,

@@ -27,6 +27,12 @@ export interface Settings {
   notifyUrl: string | undefined;
   /** $APNS_CERT_NOTIFY_TIMEOUT_MS */
   notifyTimeoutMs: number;
+  /** $APNS_CERT_MDMCERT_API_KEY (empty: not set): the admin's mdmcert.download API key. */
+  mdmcertApiKey: string | undefined;
+  /** $APNS_CERT_MDMCERT_URL (empty: the service's own). */
+  mdmcertUrl: string | undefined;
+  /** $APNS_CERT_MDMCERT_TIMEOUT_MS: how long the sign request may take (default 10 s). */
+  mdmcertTimeoutMs: number;
 }
 
 export interface Choice<T> {

@@ -195,6 +195,8 @@ describe('csr signed by a vendor', () => {
         'second',
         '--out',
         files('second.csr'),
+        '--via',
+        'vendor',
         '--vendor',
         vendor!.sha256.slice(0, 8),
         '--request-out',

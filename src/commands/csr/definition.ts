@@ -1,15 +1,22 @@
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { COMMON_ERRORS } from '../kit.js';
 import type { CommandDefinition } from '../kit.js';
 import { recordName } from '../shared/options.js';
 import type { CsrOptions } from './run.js';
 
+const VIA = ['none', 'vendor', 'mdmcert'];
+
 export const csr: CommandDefinition<CsrOptions> = {
   name: 'csr',
   exitCodes: [
     [0, 'key stored and CSR written'],
-    ...COMMON_ERRORS,
-    [69, 'the secret backend (keychain) is unavailable'],
+    ...COMMON_ERRORS.map(([code, meaning]) =>
+      code === 65
+        ? ([code, `${meaning}, or mdmcert.download refused the request`] as const)
+        : ([code, meaning] as const),
+    ),
+    [69, 'the secret backend (keychain) is unavailable, or mdmcert.download did not answer'],
     [73, 'cannot write the CSR (it exists: use --force or --out)'],
     [75, 'another apns-cert process is changing the store'],
     [77, 'wrong store passphrase'],
@@ -20,6 +27,7 @@ export const csr: CommandDefinition<CsrOptions> = {
     'openssl req -in acme-prod.csr.pem -noout -verify',
     'apns-cert csr --name acme-prod --vendor-cert mdm.cer --vendor-key vendor.key   # CSR + PushCertificateRequest in one step',
     'apns-cert csr --name acme-dev --vendor 3f2a9c   # signed by a vendor identity kept in the store',
+    'apns-cert csr --name acme-prod --via mdmcert --email mdm@acme.example --mdmcert-api-key-file ~/.mdmcert-api-key',
   ],
   define(program) {
     const command = program
@@ -39,7 +47,18 @@ export const csr: CommandDefinition<CsrOptions> = {
       .option('--vendor-key <file>', "the vendor certificate's private key (PEM)")
       .option('--chain <pem-file>', 'with --vendor-cert: intermediate(s) and root instead of the bundled Apple CAs')
       .option('--vendor <sha256-prefix>', 'sign with a vendor identity kept in the store (apns-cert vendor list)')
-      .option('--request-out <file>', 'where to write the vendor-signed request (default: <name>.request.b64)');
+      .option('--request-out <file>', 'where to write the vendor-signed request (default: <name>.request.b64)')
+      .addOption(
+        new Option('--via <how>', 'who signs the CSR for Apple: none (your MDM vendor), vendor, mdmcert').choices(VIA),
+      )
+      .option(
+        '--mdmcert-api-key-file <file>',
+        'with --via mdmcert: file holding your API key (or APNS_CERT_MDMCERT_API_KEY)',
+      )
+      .option(
+        '--mdmcert-url <url>',
+        'with --via mdmcert: the sign request URL (default: the service; or APNS_CERT_MDMCERT_URL)',
+      );
     return command;
   },
   options: (command: Command) => command.opts<CsrOptions>(),

@@ -6,6 +6,49 @@ import { makeCsr } from '../shared/make-csr.js';
 import { signAsVendor } from '../shared/vendor-request.js';
 import { csrSigner } from '../shared/vendor-identity.js';
 import { assertCanCreate } from '../../io/files.js';
+import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
+import type { MdmcertPlan } from '../shared/mdmcert-request.js';
+
+/** --via: mdmcert's plan (API key, URL, e-mail: all checked before any key is made), or undefined. */
+async function mdmcertFor(options: CsrOptions, deps: Deps): Promise<MdmcertPlan | undefined> {
+  const name = options.name;
+  const vendorFlags =
+    options.vendorCert !== undefined || options.vendorKey !== undefined || options.vendor !== undefined;
+  if (options.via === 'vendor' && !vendorFlags)
+    throw new AppError('USAGE', 'csr: --via vendor needs the vendor identity', {
+      hint: `apns-cert csr --name ${name} --vendor <sha256-prefix>   # or --vendor-cert mdm.cer --vendor-key vendor.key`,
+    });
+  if (options.via === 'none' && vendorFlags)
+    throw new AppError('USAGE', 'csr: --via none is signed by someone else, not with a vendor identity', {
+      hint: `apns-cert csr --name ${name} --via none`,
+    });
+  if (options.via !== 'mdmcert') {
+    if (options.mdmcertApiKeyFile !== undefined || options.mdmcertUrl !== undefined)
+      throw new AppError('USAGE', 'csr: --mdmcert-api-key-file and --mdmcert-url go with --via mdmcert', {
+        hint: `apns-cert csr --name ${name} --via mdmcert --email <addr>`,
+      });
+    return undefined;
+  }
+  if (vendorFlags || options.requestOut !== undefined)
+    throw new AppError(
+      'USAGE',
+      'csr: --via mdmcert is signed by mdmcert.download, not with --vendor, --vendor-cert or --request-out',
+      {
+        hint: `apns-cert csr --name ${name} --via mdmcert --email <addr>`,
+      },
+    );
+  return mdmcertPlan(
+    {
+      name,
+      email: options.email,
+      apiKeyFile: options.mdmcertApiKeyFile,
+      url: options.mdmcertUrl,
+      action: 'csr',
+      retry: (email) => `apns-cert csr --name ${name} --via mdmcert --email ${email}`,
+    },
+    deps,
+  );
+}
 
 export interface CsrOptions {
   name: string;
@@ -21,6 +64,9 @@ export interface CsrOptions {
   /** A vendor identity kept in the store (its SHA-256 prefix). */
   vendor?: string | undefined;
   requestOut: string | undefined;
+  via?: 'none' | 'vendor' | 'mdmcert' | undefined;
+  mdmcertApiKeyFile?: string | undefined;
+  mdmcertUrl?: string | undefined;
 }
 
 export const csr: Runner<CsrOptions> = {
@@ -46,6 +92,7 @@ export const csr: Runner<CsrOptions> = {
         hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key`,
       });
     }
+    const mdmcert = await mdmcertFor(options, deps);
     // Every vendor check runs before the key and CSR are made: a refusal writes nothing.
     const requestOut = options.requestOut ?? `${name}.request.b64`;
     const signer = await csrSigner(options, deps);
@@ -75,6 +122,16 @@ export const csr: Runner<CsrOptions> = {
       },
       deps,
     );
+    if (mdmcert !== undefined)
+      await requestMdmcertSigning(
+        mdmcert,
+        {
+          name,
+          keyId: result.keyId,
+          csrPem: result.csrPem,
+        },
+        deps,
+      );
     const requestPath = result.companionPath;
     if (result.appleIdMatches === false) {
       deps.out.warn(
@@ -94,12 +151,18 @@ export const csr: Runner<CsrOptions> = {
         keyId: result.keyId,
         renewal: result.before?.topic != null,
         topic: result.before?.topic ?? null,
+        ...(mdmcert === undefined ? {} : { requestSent: true }),
       });
     } else {
       deps.out.data(result.csrPath);
       deps.out.info(
         `Wrote the CSR for "${name}" to ${outPath}; its private key is stored encrypted in ${deps.store.location}.`,
       );
+      if (mdmcert !== undefined) {
+        deps.out.info(`Sent the CSR to mdmcert.download; the signed request is mailed to ${mdmcert.email}.`);
+        for (const line of mdmcertNextSteps(name, mdmcert.email)) deps.out.info(line);
+        return 0;
+      }
       if (requestPath !== null)
         deps.out.info(`Wrote the vendor-signed request to ${requestOut}: upload that file, not the CSR.`);
       const csrPath = requestPath === null ? outPath : requestOut;

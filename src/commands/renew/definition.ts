@@ -9,8 +9,12 @@ export const renew: CommandDefinition<RenewOptions> = {
   exitCodes: [
     [0, 'renewed (wizard), or CSR written (scripted)'],
     [1, 'refused: Apple ID mismatch declined / without --yes, or the new certificate has another topic'],
-    ...COMMON_ERRORS,
-    [69, 'the secret backend (keychain) is unavailable'],
+    ...COMMON_ERRORS.map(([code, meaning]) =>
+      code === 65
+        ? ([code, `${meaning}, or mdmcert.download refused the request`] as const)
+        : ([code, meaning] as const),
+    ),
+    [69, 'the secret backend (keychain) is unavailable, or mdmcert.download did not answer'],
     [73, 'cannot write the CSR (it exists: use --force or --csr-out)'],
     [75, 'another apns-cert process is changing the store'],
     [77, 'wrong store passphrase'],
@@ -45,7 +49,16 @@ export const renew: CommandDefinition<RenewOptions> = {
       )
       .option('--reuse-key', 'sign the CSR with the current key instead of a new one', false)
       .option('--yes', 'go on when the Apple ID is not the recorded one', false)
-      .option('--force', 'overwrite an existing CSR file', false);
+      .option('--force', 'overwrite an existing CSR file', false)
+      .option(
+        '--mdmcert-api-key-file <file>',
+        'a record signed via mdmcert: file holding your API key (or APNS_CERT_MDMCERT_API_KEY)',
+      )
+      .option(
+        '--ca-file <pem>',
+        "a record signed via mdmcert: root(s) to accept for the request's chain besides Apple's",
+      )
+      .option('--mdmcert-url <url>', 'a record signed via mdmcert: the sign request URL (or APNS_CERT_MDMCERT_URL)');
     return command;
   },
   options: (command: Command) => ({

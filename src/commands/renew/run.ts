@@ -17,6 +17,9 @@ import { importCertificate } from '../shared/import-certificate.js';
 import { vendorForRecord } from '../shared/vendor-identity.js';
 import { signAsVendor } from '../shared/vendor-request.js';
 import { assertCanCreate } from '../../io/files.js';
+import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
+import type { MdmcertPlan } from '../shared/mdmcert-request.js';
+import { decryptMailed, openMailedRequest, reportChecks } from '../shared/mdmcert-decrypt.js';
 
 export interface RenewOptions {
   name: string | undefined;
@@ -27,6 +30,9 @@ export interface RenewOptions {
   reuseKey: boolean;
   yes: boolean;
   force: boolean;
+  mdmcertApiKeyFile?: string | undefined;
+  mdmcertUrl?: string | undefined;
+  caFile?: string | undefined;
 }
 
 export function defaultRenewCsrPath(name: string, now: Date): string {
@@ -120,7 +126,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       },
     );
   }
-  const { csrPath, requestPath } = await writeRenewalCsr(options, record, index, deps);
+  const { csrPath, requestPath, mdmcert } = await writeRenewalCsr(options, record, index, deps);
   if (matches === false)
     deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
   if (deps.out.json) {
@@ -130,7 +136,12 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       csrPath,
       ...(requestPath === null ? {} : { requestPath }),
       appleIdMatches: matches,
+      ...(mdmcert === undefined ? {} : { requestSent: true }),
     });
+  } else if (mdmcert !== undefined) {
+    deps.out.data(csrPath);
+    deps.out.info(`Sent the CSR to mdmcert.download; the signed request is mailed to ${mdmcert.email}.`);
+    for (const line of mdmcertNextSteps(record.name, mdmcert.email)) deps.out.info(line);
   } else {
     deps.out.data(requestPath ?? csrPath);
     if (requestPath !== null)
@@ -142,14 +153,32 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
   return 0;
 }
 
-/** The renewal's key and CSR, and for a record signed via vendor the signed request (the vendor checked first). */
+/**
+ * The renewal's key and CSR; for a record signed via vendor also the signed request (the vendor checked first), for
+ * one signed via mdmcert the sign request, sent as csr sends it.
+ */
 async function writeRenewalCsr(
   options: RenewOptions,
   record: PushRecord,
   index: StoreIndex,
   deps: Deps,
-): Promise<{ csrPath: string; requestPath: string | null }> {
+): Promise<{ csrPath: string; requestPath: string | null; mdmcert: MdmcertPlan | undefined }> {
+  const signing = record.signing;
   const vendor = await vendorForRecord(record, index, deps, `renew ${record.name}`);
+  const mdmcert =
+    signing.via === 'mdmcert'
+      ? await mdmcertPlan(
+          {
+            name: record.name,
+            email: signing.email,
+            apiKeyFile: options.mdmcertApiKeyFile,
+            url: options.mdmcertUrl,
+            action: `renew ${record.name}`,
+            retry: () => `apns-cert renew ${record.name} --apple-id <id>`,
+          },
+          deps,
+        )
+      : undefined;
   const requestOut = options.requestOut ?? defaultRenewRequestPath(record.name, deps.now());
   if (vendor !== undefined)
     await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', store: deps.store });
@@ -164,7 +193,10 @@ async function writeRenewalCsr(
   const result = await makeCsr(
     {
       name: record.name,
-      subject: validateCsrSubject({ commonName: record.name }),
+      subject: validateCsrSubject({
+        commonName: record.name,
+        ...(signing.via === 'mdmcert' ? { email: signing.email } : {}),
+      }),
       outPath: options.csrOut ?? defaultRenewCsrPath(record.name, deps.now()),
       outFlag: '--csr-out',
       force: options.force,
@@ -174,7 +206,9 @@ async function writeRenewalCsr(
     },
     deps,
   );
-  return { csrPath: result.csrPath, requestPath: result.companionPath };
+  if (mdmcert !== undefined)
+    await requestMdmcertSigning(mdmcert, { name: record.name, keyId: result.keyId, csrPem: result.csrPem }, deps);
+  return { csrPath: result.csrPath, requestPath: result.companionPath, mdmcert };
 }
 
 async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<PushRecord> {
@@ -258,14 +292,24 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
 
   if (!resume) {
     const appleId = await askAppleId(options, record, deps);
-    const { csrPath, requestPath } = await writeRenewalCsr({ ...options, appleId }, record, index, deps);
+    const { csrPath, requestPath, mdmcert } = await writeRenewalCsr({ ...options, appleId }, record, index, deps);
     deps.out.info('');
     deps.out.info(`Wrote the CSR to ${csrPath}`);
-    if (requestPath !== null) deps.out.info(`Wrote the vendor-signed request to ${requestPath}: upload the request.`);
-    for (const line of portalSteps(requestPath ?? csrPath, record, { renewing: true, signed: requestPath !== null }))
-      deps.out.info(line);
+    if (mdmcert !== undefined)
+      deps.out.info(
+        `Sent it to mdmcert.download: the signed request is mailed to ${mdmcert.email} (a file mdm_signed_request.<date>.plist.b64.p7).`,
+      );
+    else {
+      if (requestPath !== null) deps.out.info(`Wrote the vendor-signed request to ${requestPath}: upload the request.`);
+      for (const line of portalSteps(requestPath ?? csrPath, record, { renewing: true, signed: requestPath !== null }))
+        deps.out.info(line);
+    }
     deps.out.info(`(You can stop here and run \`apns-cert renew ${record.name}\` later to continue.)`);
     deps.out.info('');
+  }
+  if (record.signing.via === 'mdmcert') {
+    const ok = await waitForMailedRequest(record, resume, options.caFile, deps);
+    if (!ok) return 1;
   }
 
   const raw = await deps.prompter.input('Path of the certificate downloaded from Apple (.pem):', {
@@ -304,4 +348,50 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   deps.out.data(`  not after: ${shortDate(previous.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`);
   deps.out.info('Install the renewed certificate (with its key) on your MDM server; enrolled devices keep answering.');
   return 0;
+}
+
+/**
+ * The wizard's stop for a `via: mdmcert` record: the path of the mailed file, decrypted and checked as
+ * mdmcert-decrypt does, the request written beside the CSR and the portal steps for it. On a resumed renewal an
+ * empty answer skips it (the request was already decrypted). False when a check failed.
+ */
+async function waitForMailedRequest(
+  record: PushRecord,
+  resumed: boolean,
+  caFile: string | undefined,
+  deps: Deps,
+): Promise<boolean> {
+  const raw = await deps.prompter.input(
+    `Path of the file mailed by mdmcert.download${resumed ? ' (Enter: already decrypted and uploaded)' : ''}:`,
+    {
+      validate: async (value) => {
+        const path = cleanPath(value, homedir);
+        if (path === '') return resumed ? true : 'Enter the path of the .plist.b64.p7 file from the mail.';
+        try {
+          const index = await deps.store.readOrFail();
+          await openMailedRequest(await readInputFile(path), path, record.name, index, deps);
+          return true;
+        } catch (caught) {
+          const error = userError(caught, 'renew');
+          return isAppError(error) ? error.message : String(error);
+        }
+      },
+    },
+  );
+  const path = cleanPath(raw, homedir);
+  if (path === '') return true;
+  const result = await decryptMailed(
+    { file: path, name: record.name, out: undefined, caFile, force: false },
+    deps,
+    (name) => defaultRenewCsrPath(name, deps.now()).replace(/\.csr\.pem$/, '.request.b64'),
+  );
+  deps.out.info(`Wrote the signed request to ${result.requestPath}`);
+  reportChecks(result, deps);
+  if (!result.ok) {
+    deps.out.warn(`a check failed: do not upload ${result.requestPath} (kept so that it can be inspected)`);
+    return false;
+  }
+  for (const line of portalSteps(result.requestPath, record, { renewing: true, signed: true })) deps.out.info(line);
+  deps.out.info('');
+  return true;
 }

@@ -41,6 +41,7 @@ export const retire: Runner<RetireOptions> = {
       const keyIds = new Set([
         ...record.certificates.map((c) => c.keyId),
         ...(record.pendingKey ? [record.pendingKey.keyId] : []),
+        ...(record.pendingKey?.mdmcert ? [record.pendingKey.mdmcert.exchangeKeyId] : []),
       ]);
       const certificates = options.purge ? record.certificates : [];
       if (options.purge) {

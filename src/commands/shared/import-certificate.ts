@@ -1,5 +1,6 @@
 import { planImport } from '../../core/import-plan.js';
 import type { ImportPlan } from '../../core/import-plan.js';
+import { droppedExchangeKeys } from '../../core/exchange-keys.js';
 import type { DecodedFile } from '../../core/input.js';
 import { hashAppleId } from '../../core/topic.js';
 import type { Deps } from '../kit.js';
@@ -35,6 +36,7 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
     if (plan.fileKey !== undefined) await tx.putPrivateKey(plan.fileKey);
     await tx.putCertificate(plan.entry, plan.certificate.pem);
     await tx.commit(plan.index);
+    for (const keyId of droppedExchangeKeys(tx.index, plan.index)) await tx.removePrivateKey(keyId);
     return plan;
   });
 }

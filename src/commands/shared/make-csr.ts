@@ -33,6 +33,8 @@ export interface MakeCsrResult {
   /** The record as it was before (undefined for a new name). */
   before: PushRecord | undefined;
   csrPath: string;
+  /** The CSR as written (PEM). */
+  csrPem: string;
   /** The companion file as written (absolute), or null. */
   companionPath: string | null;
   keyId: string;
@@ -131,9 +133,13 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     ) {
       await tx.removePrivateKey(replaced.keyId);
     }
+    const exchangeKey = replaced?.mdmcert?.exchangeKeyId;
+    if (exchangeKey !== undefined && !record.certificates.some((c) => c.keyId === exchangeKey))
+      await tx.removePrivateKey(exchangeKey);
     return {
       before,
       csrPath,
+      csrPem: built.pem,
       companionPath: companion === undefined ? null : resolve(companion.path),
       keyId: key.keyId,
       replaced,
