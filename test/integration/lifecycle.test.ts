@@ -55,7 +55,17 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
     expect(listed.schemaVersion).toBe(1);
     expect(listed.certificates).toHaveLength(1);
     expect(Object.keys(listed.certificates[0]).sort()).toEqual(
-      ['daysRemaining', 'name', 'notAfter', 'pendingKey', 'serialNumber', 'status', 'topic', 'topicHash'].sort(),
+      [
+        'daysRemaining',
+        'name',
+        'notAfter',
+        'pendingKey',
+        'serialNumber',
+        'signing',
+        'status',
+        'topic',
+        'topicHash',
+      ].sort(),
     );
     expect(listed.certificates[0]).toMatchObject({ name: 'acme', topic, status: 'active' });
 

@@ -174,11 +174,12 @@ describe('requireRecord', () => {
 });
 
 describe('help', () => {
-  const helpArgs = (name: string) => (name === 'store' ? ['store', 'upgrade', '--help'] : [name, '--help']);
-  it.each(COMMANDS.map((c) => [c.name, c] as const))(
+  const words = (c: (typeof COMMANDS)[number]) =>
+    c.name === 'store' ? ['store', 'upgrade'] : [c.name, ...(c.subcommand === undefined ? [] : [c.subcommand])];
+  it.each(COMMANDS.map((c) => [words(c).join(' '), c] as const))(
     '%s --help lists exactly the exit codes the command declares',
-    async (name, definition) => {
-      const r = await cli(helpArgs(name));
+    async (_words, definition) => {
+      const r = await cli([...words(definition), '--help']);
       expect(r.code).toBe(0);
       const table = r.stdout.split('EXIT CODES\n')[1]!.split('\n\n')[0]!;
       const codes = [...table.matchAll(/^ {2}(\d+) /gm)].map((m) => Number(m[1]));
