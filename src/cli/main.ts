@@ -110,7 +110,10 @@ export async function run(io: Io): Promise<number> {
           .trimEnd()
           .split(/\n(?=\(Did you mean )/);
         lines[0] = `apns-cert: ${lines[0]}`;
-        const words = invoked === undefined ? [] : [invoked.name, ...(invoked.subcommand ? [invoked.subcommand] : [])];
+        // a group's mistyped subcommand (`vendor lst`): the group's help lists the right ones
+        const group = COMMANDS.some((m) => m.name === word && m.subcommand !== undefined) ? [word!] : [];
+        const words =
+          invoked === undefined ? group : [invoked.name, ...(invoked.subcommand ? [invoked.subcommand] : [])];
         lines.push(`hint: apns-cert ${words.map((w) => `${w} `).join('')}--help`);
         write(lines.map((line) => `${escapeControl(line)}\n`).join(''));
       },

@@ -83,6 +83,42 @@ describe('shell completion', () => {
     expect(bashComplete('apns-cert export acme-prod --pem ', withFile)).toEqual([FILE]);
   });
 
+  it('bash: the subcommands of a group, then the options and values of the subcommand', () => {
+    expect(bashComplete('apns-cert vendor ', withFile)).toEqual(['import', 'list', 'remove']);
+    expect(bashComplete('apns-cert --json vendor li', withFile)).toEqual(['list']);
+    expect(bashComplete('apns-cert store ', withFile)).toEqual(['upgrade']);
+    expect(bashComplete('apns-cert vendor import --').sort()).toEqual(['--cert', '--chain', '--help', '--key']);
+    expect(bashComplete('apns-cert vendor import --cert ', withFile)).toEqual([FILE]);
+    expect(bashComplete('apns-cert vendor remove --')).toEqual(['--force', '--help']);
+    // `vendor list` is not `list`, `vendor import` not `import`
+    expect(bashComplete('apns-cert vendor list --')).toEqual(['--help']);
+    expect(bashComplete('apns-cert import --')).toContain('--allow-expired');
+    expect(bashComplete('apns-cert vendor import --')).not.toContain('--allow-expired');
+    expect(bashComplete('apns-cert ve').sort()).toEqual(['vendor', 'vendor-sign', 'verify']);
+  });
+
+  it.skipIf(!shellAvailable('fish'))('fish: the subcommands of a group, then the options of the subcommand', () => {
+    const complete = (line: string, cwd = tempDir()) =>
+      execFileSync('fish', ['-c', `source ${join(dir, 'completion.fish')}; complete -C ${JSON.stringify(line)}`], {
+        env,
+        cwd,
+      })
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]);
+    expect(complete('apns-cert vendor ', withFile).sort()).toEqual(['import', 'list', 'remove']);
+    expect(complete('apns-cert --json vendor li', withFile)).toEqual(['list']);
+    expect(complete('apns-cert store ', withFile)).toEqual(['upgrade']);
+    const importOptions = complete('apns-cert vendor import --');
+    expect(importOptions).toEqual(expect.arrayContaining(['--cert', '--chain', '--key', '--help']));
+    expect(importOptions).not.toContain('--allow-expired');
+    expect(complete('apns-cert import --')).toContain('--allow-expired');
+    expect(complete('apns-cert vendor import --cert ', withFile)).toEqual([FILE]);
+    expect(complete('apns-cert vendor remove --')).toContain('--force');
+    expect(complete('apns-cert vendor list --')).not.toContain('--force');
+  });
+
   it.skipIf(!shellAvailable('fish'))('fish: the same, through complete -C', () => {
     const complete = (line: string, cwd = dir) =>
       execFileSync('fish', ['-c', `source ${join(dir, 'completion.fish')}; complete -C ${JSON.stringify(line)}`], {
@@ -152,6 +188,13 @@ describe('shell completion', () => {
         ]);
         expect((await listed('apns-cert --secret-backend ')).sort()).toEqual(['keychain', 'passphrase']);
         expect((await listed('apns-cert completion ')).sort()).toEqual(['bash', 'fish', 'zsh']);
+        expect((await listed('apns-cert vendor ')).sort()).toEqual(['import', 'list', 'remove']);
+        // the only subcommand: zsh puts it on the line
+        await listed('apns-cert store ');
+        await term.waitFor(/zsh> apns-cert store upgrade $/m);
+        const importOptions = await listed('apns-cert vendor import --');
+        expect(importOptions).toEqual(expect.arrayContaining(['--cert', '--chain', '--key']));
+        expect(importOptions).not.toContain('--allow-expired');
         for (const command of ['show', 'export']) {
           const candidates = await listed(`apns-cert ${command} `, 2);
           expect(candidates, command).toEqual(expect.arrayContaining(['acme-dev', 'acme-prod']));

@@ -21,6 +21,27 @@ describe("commander's errors have a hint", () => {
     ['an unknown option', ['list', '--nope'], 64, /unknown option '--nope'/, 'apns-cert list --help'],
     ['an unknown command', ['frobnicate'], 64, /unknown command 'frobnicate'/, 'apns-cert --help'],
     [
+      "a group's mistyped subcommand",
+      ['vendor', 'lst'],
+      64,
+      /unknown command 'lst'\n\(Did you mean list\?\)/,
+      'apns-cert vendor --help',
+    ],
+    [
+      'a mistyped subcommand after a global option',
+      ['--json', 'store', 'upgrad'],
+      64,
+      /unknown command 'upgrad'/,
+      'apns-cert store --help',
+    ],
+    [
+      "a group's subcommand's unknown option",
+      ['vendor', 'list', '--nope'],
+      64,
+      /unknown option '--nope'/,
+      'apns-cert vendor list --help',
+    ],
+    [
       'a bad --format choice',
       ['check-expiry', '--format', 'xml'],
       3,

@@ -4,6 +4,9 @@ import type { CommandSpec, CompletionOptions, OptionSpec, Shell, ValueKind } fro
 
 const sq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
+/** The commands typed first: not the subcommands of a group (named `<group> <subcommand>`). */
+const topLevel = (commands: CommandSpec[]) => commands.filter((c) => !c.name.includes(' '));
+
 const BASH_NAMES = '$(apns-cert completion --names 2>/dev/null)';
 
 /** The bash statement that fills COMPREPLY for a value of this kind. */
@@ -37,15 +40,21 @@ export function bashScript(spec: { commands: CommandSpec[]; globals: OptionSpec[
       .map((o) => `    *${sq(` ${o.flag}`)}) ${bashCandidates(o.value!)}; return ;;`),
   ].join('\n');
   const optionCases = spec.commands
-    .map((c) => `    ${c.name}) opts=${sq(c.options.map((o) => o.flag).join(' ') + ' --help')} ;;`)
+    .map((c) => `    ${sq(c.name)}) opts=${sq(c.options.map((o) => o.flag).join(' ') + ' --help')} ;;`)
     .join('\n');
   const argumentCases = spec.commands
-    .map((c) => `    ${c.name}) ${c.argument === null ? 'COMPREPLY=()' : bashCandidates(c.argument)} ;;`)
+    .map((c) => `    ${sq(c.name)}) ${c.argument === null ? 'COMPREPLY=()' : bashCandidates(c.argument)} ;;`)
     .join('\n');
   const globalsWithValue = spec.globals
     .filter((o) => o.value !== null)
     .map((o) => o.flag)
     .join('|');
+  const groups = spec.commands.filter((c) => c.subcommands.length > 0).map((c) => c.name);
+  // the command's words: its name, and for a group the subcommand after it
+  const commandWord =
+    groups.length === 0
+      ? 'cmd="${COMP_WORDS[i]}"; break'
+      : `if [[ -z "$cmd" ]]; then cmd="\${COMP_WORDS[i]}"; case "$cmd" in ${groups.join('|')}) ;; *) break ;; esac; else cmd="$cmd \${COMP_WORDS[i]}"; break; fi`;
   return `# bash completion for apns-cert; install: apns-cert completion bash > /etc/bash_completion.d/apns-cert
 _apns_cert() {
   local cur prev cmd opts i
@@ -56,14 +65,14 @@ _apns_cert() {
     case "\${COMP_WORDS[i]}" in
       ${globalsWithValue}) ((i++)) ;;
       -*) ;;
-      *) cmd="\${COMP_WORDS[i]}"; break ;;
+      *) ${commandWord} ;;
     esac
   done
   case "$cmd $prev" in
 ${valueCases}
   esac
   if [[ -z "$cmd" ]]; then
-    COMPREPLY=($(compgen -W ${sq([...spec.commands.map((c) => c.name), ...spec.globals.map((o) => o.flag)].join(' '))} -- "$cur"))
+    COMPREPLY=($(compgen -W ${sq([...topLevel(spec.commands).map((c) => c.name), ...spec.globals.map((o) => o.flag)].join(' '))} -- "$cur"))
     return
   fi
   if [[ "$cur" == -* ]]; then
@@ -108,11 +117,22 @@ export function zshScript(spec: { commands: CommandSpec[]; globals: OptionSpec[]
     `'${o.flag}[${zq(o.description)}]${o.value === null ? '' : zshAction(o.value)}'`;
   const argumentLine = (c: CommandSpec) =>
     c.argument === null ? [] : [`'${c.argument.kind === 'files' ? '*' : '1'}${zshAction(c.argument)}'`];
-  const cases = spec.commands
-    .map(
-      (c) =>
-        `    ${c.name}) _arguments ${[...c.options.map(optionLine), "'--help[show help]'", ...argumentLine(c)].join(' ')} ;;`,
-    )
+  const leaf = (c: CommandSpec) =>
+    `_arguments ${[...c.options.map(optionLine), "'--help[show help]'", ...argumentLine(c)].join(' ')}`;
+  // a group: its subcommand first, then that subcommand's own options and argument
+  const group = (c: CommandSpec) => {
+    const subcases = spec.commands
+      .filter((sub) => sub.name.startsWith(`${c.name} `))
+      .map((sub) => `            ${sub.name.slice(c.name.length + 1)}) ${leaf(sub)} ;;`)
+      .join('\n');
+    return `state=''
+          _arguments -C ${[...c.options.map(optionLine), "'--help[show help]'", argumentLine(c)[0]].join(' ')} '*::arg:->sub'
+          [[ $state == sub ]] && case $words[1] in
+${subcases}
+          esac`;
+  };
+  const cases = topLevel(spec.commands)
+    .map((c) => `    ${c.name}) ${c.subcommands.length > 0 ? group(c) : leaf(c)} ;;`)
     .join('\n');
   return `#compdef apns-cert
 # zsh completion for apns-cert; install: apns-cert completion zsh > "\${fpath[1]}/_apns-cert"
@@ -124,7 +144,9 @@ _apns_cert_names() {
 _apns_cert() {
   local -a commands
   commands=(
-${spec.commands.map((c) => `    '${c.name}:${zq(c.description)}'`).join('\n')}
+${topLevel(spec.commands)
+  .map((c) => `    '${c.name}:${zq(c.description)}'`)
+  .join('\n')}
   )
   local curcontext="$curcontext" state line
   _arguments -C ${spec.globals.map(optionLine).join(' ')} '1:command:->command' '*::arg:->args'
@@ -160,19 +182,59 @@ function fishValue(value: ValueKind, fq: (text: string) => string): string {
   }
 }
 
+/**
+ * fish functions: `__apns_cert_command` prints the words of the command being typed (`renew`, `vendor import`), as
+ * the bash script finds them (a global option's value skipped); `__apns_cert_is <words>` tests for one. An exact test,
+ * not __fish_seen_subcommand_from: `vendor list` is not `list`.
+ */
+function fishCommandFunction(spec: { commands: CommandSpec[]; globals: OptionSpec[] }): string[] {
+  const withValue = spec.globals.filter((o) => o.value !== null).map((o) => o.flag);
+  const groups = spec.commands.filter((c) => c.subcommands.length > 0).map((c) => c.name);
+  return [
+    'function __apns_cert_command',
+    '    set -l words (commandline -opc)',
+    '    set -l cmd',
+    '    set -l skip 0',
+    '    for word in $words[2..-1]',
+    '        if test $skip = 1',
+    '            set skip 0',
+    '            continue',
+    '        end',
+    '        switch $word',
+    ...(withValue.length === 0 ? [] : [`            case ${withValue.join(' ')}`, '                set skip 1']),
+    "            case '-*'",
+    "            case '*'",
+    '                set -a cmd $word',
+    `                if test (count $cmd) = 2; or not contains -- $cmd[1] ${groups.join(' ')}`,
+    '                    break',
+    '                end',
+    '        end',
+    '    end',
+    "    string join ' ' -- $cmd",
+    'end',
+    'function __apns_cert_is',
+    '    set -l cmd (__apns_cert_command)',
+    '    test "$cmd" = "$argv"',
+    'end',
+  ];
+}
+
 export function fishScript(spec: { commands: CommandSpec[]; globals: OptionSpec[] }): string {
   const fq = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   const lines = [
     '# fish completion for apns-cert; install: apns-cert completion fish > ~/.config/fish/completions/apns-cert.fish',
     'complete -c apns-cert -f',
-    ...spec.commands.map((c) => `complete -c apns-cert -n __fish_use_subcommand -a ${c.name} -d ${fq(c.description)}`),
+    ...fishCommandFunction(spec),
+    ...topLevel(spec.commands).map(
+      (c) => `complete -c apns-cert -n __fish_use_subcommand -a ${c.name} -d ${fq(c.description)}`,
+    ),
     ...spec.globals.map(
       (o) =>
         `complete -c apns-cert -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.value === null ? '' : fishValue(o.value, fq)}`,
     ),
   ];
   for (const c of spec.commands) {
-    const when = `-n '__fish_seen_subcommand_from ${c.name}'`;
+    const when = `-n ${fq(`__apns_cert_is ${c.name}`)}`;
     for (const o of c.options)
       lines.push(
         `complete -c apns-cert ${when} -l ${o.flag.slice(2)} -d ${fq(o.description)}${o.value === null ? '' : fishValue(o.value, fq)}`,

@@ -21,11 +21,14 @@ export interface OptionSpec {
 }
 
 export interface CommandSpec {
+  /** The words that name it: `csr`, or `vendor import` for a subcommand of a group. */
   name: string;
   description: string;
   options: OptionSpec[];
-  /** What the first argument is; null when the command takes none. */
+  /** What the first argument is (a group's: its subcommands); null when the command takes none. */
   argument: ValueKind | null;
+  /** A group's subcommands (`vendor` → import, list, remove); empty for a command that runs. */
+  subcommands: string[];
 }
 
 export interface CompletionOptions {
@@ -64,17 +67,25 @@ function argumentKind(command: Command): ValueKind | null {
   return placeholderKind(first.name());
 }
 
+/** A command and, for a group, each of its subcommands after it (named `<group> <subcommand>`). */
+function commandSpecs(command: Command, prefix = ''): CommandSpec[] {
+  const name = `${prefix}${command.name()}`;
+  const subcommands = command.commands.filter((c) => c.name() !== 'help');
+  const own: CommandSpec = {
+    name,
+    description: command.summary() || command.description(),
+    options: optionSpecs(command),
+    argument:
+      subcommands.length > 0 ? { kind: 'choices', choices: subcommands.map((c) => c.name()) } : argumentKind(command),
+    subcommands: subcommands.map((c) => c.name()),
+  };
+  return [own, ...subcommands.flatMap((c) => commandSpecs(c, `${name} `))];
+}
+
 /** What the shells need to know, read from the commander program itself so it never drifts. */
 export function specFromProgram(program: Command): { commands: CommandSpec[]; globals: OptionSpec[] } {
   return {
     globals: [...optionSpecs(program), { flag: '--help', description: 'show help', value: null }],
-    commands: program.commands
-      .filter((c) => c.name() !== 'help')
-      .map((c) => ({
-        name: c.name(),
-        description: c.summary() || c.description(),
-        options: optionSpecs(c),
-        argument: argumentKind(c),
-      })),
+    commands: program.commands.filter((c) => c.name() !== 'help').flatMap((c) => commandSpecs(c)),
   };
 }
