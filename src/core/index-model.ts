@@ -277,6 +277,9 @@ export function targetUrlProblem(text: string): string | null {
   return `${url.protocol} is not https:// or http://`;
 }
 
+/** One or more PEM certificates, as `target add --ca-file` keeps them (nothing else: no key can hide there). */
+const PEM_CERTIFICATES_RE = /^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\n)+$/;
+
 /** An absolute path without NUL (POSIX /x, or Windows C:\x). */
 const isAbsolutePath = (v: unknown): v is string =>
   isString(v) && !v.includes('\0') && (v.startsWith('/') || /^[A-Za-z]:[\\/]/.test(v));
@@ -309,7 +312,8 @@ function targetProblem(t: unknown): string | null {
   if (!isString(e.url) || targetUrlProblem(e.url) !== null) return 'url is not https:// (or http:// to loopback)';
   if (e.credentialId !== undefined && (!isString(e.credentialId) || !SECRET_ID_RE.test(e.credentialId)))
     return 'credentialId is not a secret id (64 hex digits)';
-  if (e.caPem !== undefined && !isString(e.caPem)) return 'caPem is not text';
+  if (e.caPem !== undefined && !(isString(e.caPem) && PEM_CERTIFICATES_RE.test(e.caPem)))
+    return 'caPem is not PEM certificates';
   if ('path' in e || 'format' in e || 'keyFormat' in e || 'after' in e) return 'a server target has file options';
   return null;
 }

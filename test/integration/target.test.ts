@@ -3,12 +3,13 @@
  * secrets/ (never in the index, never in clear at rest, never in any output), refusals that change nothing,
  * a crafted index refused as damaged, doctor's view of the secrets.
  */
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir, treeDigest } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
+import { createFakeCa } from '../helpers/fake-apple.js';
 import { inProcessEnv, runInProcess } from '../helpers/in-process.js';
 
 const work = tempDir();
@@ -165,6 +166,30 @@ describe('target add | list | remove', () => {
     r = await cli(['target', 'remove', 'acme', 'nanomdm'], env);
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/no target "nanomdm" \(its targets: disk, fleet\)\nhint: apns-cert target list acme\n$/);
+  });
+
+  it('keeps the --ca-file certificates (CRLF or not) as canonical PEM in the index', async () => {
+    const { env, store } = await newStore();
+    const ca = createFakeCa();
+    writeFileSync(file('ca-crlf.pem'), `junk before\r\n${ca.pem.replace(/\n/g, '\r\n')}`);
+    const r = await cli(
+      [
+        'target',
+        'add',
+        'acme',
+        '--kind',
+        'fleet',
+        '--url',
+        'https://fleet.example.com',
+        '--ca-file',
+        file('ca-crlf.pem'),
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const index = JSON.parse(readFileSync(join(store, 'index.json'), 'utf8'));
+    expect(index.records.acme.targets[0].caPem).toBe(new X509Certificate(ca.pem).toString());
+    expect((await cli(['target', 'list'], env)).code).toBe(0);
   });
 
   it('a label the record has is refused (64), --force replaces it and deletes the old sealed credential', async () => {

@@ -19,6 +19,7 @@ const SERVER = {
   addedAt: AT,
 };
 const FILE = { label: 'disk', kind: 'file', path: '/etc/mdm/push.pem', format: 'pem', keyFormat: 'pkcs1', addedAt: AT };
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
 const DEPLOYMENT = { target: 'nanomdm', serialNumber: '0A1B', at: AT, result: 'deployed' };
 
 function indexWith(mutate: (record: Record<string, unknown>) => void): string {
@@ -51,7 +52,7 @@ describe('targets and deployments in the index', () => {
   it('keeps a server target, a file target and a deployment through a round trip', () => {
     const text = indexWith((r) => {
       r.targets = [
-        { ...SERVER, caPem: 'ca' },
+        { ...SERVER, caPem: CA_PEM },
         { ...FILE, after: 'systemctl restart mdm' },
         { label: 'local', kind: 'fleet', url: 'http://127.0.0.1:8080/base', addedAt: AT },
       ];
@@ -71,6 +72,12 @@ describe('targets and deployments in the index', () => {
     ['http to another host', { ...SERVER, url: 'http://mdm.example.com' }, /url is not https/],
     ['a URL with a password', { ...SERVER, url: 'https://u:p@mdm.example.com' }, /url is not https/],
     ['a server target with file options', { ...SERVER, path: '/x' }, /file options/],
+    ['a caPem that is not certificates', { ...SERVER, caPem: 'ca' }, /caPem is not PEM certificates/],
+    [
+      'a caPem with more than certificates',
+      { ...SERVER, caPem: `${CA_PEM}-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----\n` },
+      /caPem/,
+    ],
     ['no addedAt', { ...SERVER, addedAt: undefined }, /addedAt/],
     ['a relative path', { ...FILE, path: 'push.pem' }, /path is not an absolute path/],
     ['a file target with a url', { ...FILE, url: 'https://x.example' }, /a file target has a url/],

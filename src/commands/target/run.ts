@@ -90,14 +90,16 @@ async function readCa(path: string, deps: Deps, action: string): Promise<string>
       hint: `openssl x509 -in ${path} -noout -subject`,
     });
   if (blocks.length === 0) throw bad();
-  for (const block of blocks) {
-    try {
-      new X509Certificate(block);
-    } catch {
-      throw bad();
-    }
-  }
-  return `${blocks.join('\n')}\n`;
+  // each written again from its DER: the index holds canonical PEM (LF line ends, 64 columns), nothing else
+  return blocks
+    .map((block) => {
+      try {
+        return new X509Certificate(block).toString();
+      } catch {
+        throw bad();
+      }
+    })
+    .join('');
 }
 
 function newTarget(o: TargetAddOptions, label: string, addedAt: string, caPem?: string, credentialId?: string): Target {
