@@ -16,6 +16,7 @@ import { mdmcertDecrypt } from '../commands/mdmcert-decrypt/definition.js';
 import { retire } from '../commands/retire/definition.js';
 import { show } from '../commands/show/definition.js';
 import { storeUpgrade } from '../commands/store/definition.js';
+import { targetAdd, targetList, targetRemove } from '../commands/target/definition.js';
 import { vendorImport, vendorList, vendorRemove } from '../commands/vendor/definition.js';
 import { vendorSign } from '../commands/vendor-sign/definition.js';
 import { verify } from '../commands/verify/definition.js';
@@ -51,6 +52,9 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   vendorImport,
   vendorList,
   vendorRemove,
+  targetAdd,
+  targetList,
+  targetRemove,
   completion,
 ] as Array<CommandDefinition<never>>;
 

@@ -71,6 +71,52 @@ export interface PushRecord {
   retiredAt: string | null;
   /** How its requests are signed (read as `none` from a record made before this field). */
   signing: Signing;
+  /** Where its certificate is deployed (read as none from a record made before this field). */
+  targets: Target[];
+  /** What `deploy` did, oldest first (read as none from a record made before this field). */
+  deployments: Deployment[];
+}
+
+/** The MDM servers a certificate can be deployed to, and `file` (a file on this machine). */
+export const SERVER_KINDS = ['nanomdm', 'nanohub', 'micromdm', 'fleet'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+export const TARGET_KINDS = [...SERVER_KINDS, 'file'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** An MDM server: its base URL, the CA its TLS is checked against (PEM, public), its credential sealed by id. */
+export interface ServerTarget {
+  label: string;
+  kind: ServerKind;
+  url: string;
+  caPem?: string;
+  /** The id of the sealed secret (the API key or token): never the credential itself. */
+  credentialId?: string;
+  addedAt: string;
+}
+
+/** A file the certificate and key are written to, and a command run after it (e.g. a service restart). */
+export interface FileTarget {
+  label: string;
+  kind: 'file';
+  path: string;
+  format: 'pem' | 'p12';
+  keyFormat: 'pkcs8' | 'pkcs1';
+  after?: string;
+  addedAt: string;
+}
+
+export type Target = ServerTarget | FileTarget;
+
+export const DEPLOYMENT_RESULTS = ['deployed', 'not confirmed', 'mismatch', 'refused'] as const;
+export type DeploymentResult = (typeof DEPLOYMENT_RESULTS)[number];
+
+/** One deployment of a certificate to a target. */
+export interface Deployment {
+  /** The target's label. */
+  target: string;
+  serialNumber: string;
+  at: string;
+  result: DeploymentResult;
 }
 
 export interface StoreIndex {
@@ -106,6 +152,8 @@ export function newRecord(name: string, nowIso: string): PushRecord {
     certificates: [],
     retiredAt: null,
     signing: { via: 'none' },
+    targets: [],
+    deployments: [],
   };
 }
 
@@ -208,6 +256,104 @@ function mdmcertProblem(v: unknown): string | null {
   return valid ? null : 'pendingKey.mdmcert is malformed';
 }
 
+/** A secret's id: 64 lowercase hex digits (random), the name of its sealed file. */
+export const SECRET_ID_RE = /^[0-9a-f]{64}$/;
+/** The hosts an http:// URL may name: this machine only (tests, a server on the same host). */
+const LOOPBACK_HOST_RE = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
+
+/** Why `text` is not a target's base URL, or null: https://, or http:// to a loopback host; no user or password in it. */
+export function targetUrlProblem(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'it is not a URL';
+  }
+  if (url.username !== '' || url.password !== '') return 'it holds a user or password (give the credential in a file)';
+  if (url.search !== '' || url.hash !== '') return 'it has a query or fragment (give the base URL)';
+  if (url.protocol === 'https:') return null;
+  if (url.protocol === 'http:')
+    return LOOPBACK_HOST_RE.test(url.hostname) ? null : 'http:// is only for a loopback address (use https://)';
+  return `${url.protocol} is not https:// or http://`;
+}
+
+/** One or more PEM certificates, as `target add --ca-file` keeps them (nothing else: no key can hide there). */
+const PEM_CERTIFICATES_RE = /^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\n)+$/;
+
+/** An absolute path without NUL (POSIX /x, or Windows C:\x). */
+const isAbsolutePath = (v: unknown): v is string =>
+  isString(v) && !v.includes('\0') && (v.startsWith('/') || /^[A-Za-z]:[\\/]/.test(v));
+
+function targetProblem(t: unknown): string | null {
+  const e = t as {
+    label?: unknown;
+    kind?: unknown;
+    url?: unknown;
+    caPem?: unknown;
+    credentialId?: unknown;
+    path?: unknown;
+    format?: unknown;
+    keyFormat?: unknown;
+    after?: unknown;
+    addedAt?: unknown;
+  } | null;
+  if (typeof e !== 'object' || e === null) return 'is not an object';
+  if (!isString(e.label) || !NAME_RE.test(e.label)) return 'label breaks the naming rule';
+  if (!isIsoDate(e.addedAt)) return 'addedAt is not a date';
+  if (e.kind === 'file') {
+    if (!isAbsolutePath(e.path)) return 'path is not an absolute path';
+    if (e.format !== 'pem' && e.format !== 'p12') return 'format is not pem or p12';
+    if (e.keyFormat !== 'pkcs8' && e.keyFormat !== 'pkcs1') return 'keyFormat is not pkcs8 or pkcs1';
+    if (e.after !== undefined && (!isString(e.after) || e.after === '')) return 'after is not a command';
+    if ('url' in e || 'credentialId' in e || 'caPem' in e) return 'a file target has a url, caPem or credentialId';
+    return null;
+  }
+  if (!(SERVER_KINDS as readonly unknown[]).includes(e.kind)) return 'kind is not one of ' + TARGET_KINDS.join(', ');
+  if (!isString(e.url) || targetUrlProblem(e.url) !== null) return 'url is not https:// (or http:// to loopback)';
+  if (e.credentialId !== undefined && (!isString(e.credentialId) || !SECRET_ID_RE.test(e.credentialId)))
+    return 'credentialId is not a secret id (64 hex digits)';
+  if (e.caPem !== undefined && !(isString(e.caPem) && PEM_CERTIFICATES_RE.test(e.caPem)))
+    return 'caPem is not PEM certificates';
+  if ('path' in e || 'format' in e || 'keyFormat' in e || 'after' in e) return 'a server target has file options';
+  return null;
+}
+
+function deploymentProblem(d: unknown): string | null {
+  const e = d as Partial<Deployment> | null;
+  if (typeof e !== 'object' || e === null) return 'is not an object';
+  const valid =
+    isString(e.target) &&
+    NAME_RE.test(e.target) &&
+    isString(e.serialNumber) &&
+    SERIAL_RE.test(e.serialNumber) &&
+    isIsoDate(e.at) &&
+    (DEPLOYMENT_RESULTS as readonly unknown[]).includes(e.result);
+  return valid ? null : 'is malformed';
+}
+
+/** What is wrong with a record's targets and deployments, or null (absent: a record from before the fields). */
+function targetsProblem(rec: Partial<PushRecord>): string | null {
+  if (rec.targets !== undefined) {
+    if (!Array.isArray(rec.targets)) return 'targets is not a list';
+    const labels = new Set<string>();
+    for (const [i, t] of rec.targets.entries()) {
+      const problem = targetProblem(t);
+      if (problem !== null) return `targets[${i}] ${problem}`;
+      const label = (t as Target).label;
+      if (labels.has(label)) return `targets[${i}] label "${label}" is there twice`;
+      labels.add(label);
+    }
+  }
+  if (rec.deployments !== undefined) {
+    if (!Array.isArray(rec.deployments)) return 'deployments is not a list';
+    for (const [i, d] of rec.deployments.entries()) {
+      const problem = deploymentProblem(d);
+      if (problem !== null) return `deployments[${i}] ${problem}`;
+    }
+  }
+  return null;
+}
+
 /** What is wrong with a vendor entry, or null. */
 function vendorProblem(sha256: string, v: unknown): string | null {
   const e = v as Partial<VendorEntry> | null;
@@ -230,6 +376,8 @@ function recordProblem(name: string, r: unknown): string | null {
   if (pendingProblem !== null) return pendingProblem;
   const signing = signingProblem(rec.signing);
   if (signing !== null) return signing;
+  const targets = targetsProblem(rec);
+  if (targets !== null) return targets;
   if (!Array.isArray(rec.certificates)) return 'is malformed';
   for (const [i, entry] of rec.certificates.entries()) {
     const problem = entryProblem(entry);
@@ -276,6 +424,8 @@ export function parseIndex(text: string, path: string): StoreIndex {
     if (problem !== null) throw corrupt(`record "${name}" ${problem}`);
     (record as PushRecord).retiredAt ??= null;
     (record as PushRecord).signing ??= { via: 'none' };
+    (record as PushRecord).targets ??= [];
+    (record as PushRecord).deployments ??= [];
   }
   const vendors = index.vendors ?? {};
   if (typeof vendors !== 'object' || vendors === null || Array.isArray(vendors))

@@ -75,6 +75,28 @@ export function openPrivateKey(box: SealedBox, masterKey: Uint8Array, keyId: str
   return pkcs8;
 }
 
+/** What a sealed secret is for; bound into its box, so a secret cannot be opened as another kind. */
+export type SecretKind = 'target-credential';
+
+const SECRET_AAD_PREFIX = 'apns-cert secret v1 ';
+const secretAad = (kind: SecretKind, id: string) => `${SECRET_AAD_PREFIX}${kind} ${id}`;
+
+/** Encrypts a secret (a credential) under the store master key, bound to its id and kind. */
+export function sealSecret(bytes: Uint8Array, masterKey: Uint8Array, id: string, kind: SecretKind): SealedBox {
+  return seal(bytes, masterKey, secretAad(kind, id));
+}
+
+/** Opens a sealed secret; `file` names it in the message when the box is damaged, foreign or of another kind. */
+export function openSecret(box: SealedBox, masterKey: Uint8Array, id: string, kind: SecretKind, file: string): Buffer {
+  const bytes = open(box, masterKey, secretAad(kind, id));
+  if (bytes === null)
+    throw new DamagedStoreFile(
+      `decrypt secret ${id.slice(0, 16)}: ${file} is damaged or belongs to another store (the store's master key does not open it as a ${kind})`,
+      file,
+    );
+  return bytes;
+}
+
 /** scrypt parameters, as stored with what they protect. */
 export interface ScryptParams {
   N: number;

@@ -1,6 +1,7 @@
 import type { SummaryRecord } from '../core/expiry-summary.js';
 import type { CertificateEntry, StoreIndex, VendorEntry } from '../core/index-model.js';
 import type { PrivateKeyInfo } from '../core/keys.js';
+import type { SecretKind } from '../core/sealed.js';
 import type { StorePlace } from '../io/files.js';
 import type { KdfUpgrade } from './vault.js';
 
@@ -33,6 +34,8 @@ export interface Store extends StorePlace {
   unlock(index: StoreIndex): Promise<void>;
   /** A private key of the store `index` is from, opened with its master key (unlocking it first). */
   privateKey(index: StoreIndex, keyId: string): Promise<PrivateKeyInfo>;
+  /** A sealed secret of the store `index` is from (a target's credential), opened as `kind` (another kind: 65). */
+  secret(index: StoreIndex, id: string, kind: SecretKind): Promise<Buffer>;
 
   /**
    * Starts opening an existing store's master key now, before the lock is taken, for a change that will need
@@ -67,6 +70,10 @@ export interface StoreChange {
   privateKey(keyId: string): Promise<PrivateKeyInfo>;
   /** After the commit: deletes a private key (only while the lock is still this change's). */
   removePrivateKey(keyId: string): Promise<void>;
+  /** Seals a secret (a target's credential) under the master key, bound to its id and kind, and keeps it. */
+  putSecret(id: string, bytes: Uint8Array, kind: SecretKind): Promise<void>;
+  /** After the commit: deletes a sealed secret (only while the lock is still this change's). */
+  removeSecret(id: string): Promise<void>;
   /** Keeps the PEM of the certificate an index entry names. */
   putCertificate(entry: CertificateEntry, pem: string): Promise<void>;
   /** After the commit: deletes a certificate (only while the lock is still this change's). */
@@ -96,10 +103,17 @@ export interface StoreAudit {
   /** The index (null: no store yet, or unsafe). */
   index: StoreIndex | null;
   /** Certificates and keys the index names that are not there, or that lead out of the store. */
-  missing: Array<{ record: string; kind: 'certificate' | 'key'; ref: string; problem: 'missing' | 'outside' }>;
+  missing: Array<{
+    record: string;
+    kind: 'certificate' | 'key' | 'secret';
+    ref: string;
+    problem: 'missing' | 'outside';
+  }>;
   /** Secrets and certificates no record names (left by an interrupted command), by the names the store lists. */
   orphanKeys: string[];
   orphanCertificates: string[];
+  /** Sealed secrets (target credentials) no target names. */
+  orphanSecrets: string[];
   /** Where to look at the orphans (a command's arguments: directories). */
   orphanPlaces: string[];
   /** Temporary files left by interrupted writes (paths). */

@@ -3,7 +3,7 @@
  * test/fixtures/stores/generate-v0.1.0.ts with that release) opens, reads and changes with this build.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, cleanEnv, runCli, tempDir, treeDigest } from '../helpers/cli.js';
@@ -60,6 +60,34 @@ describe('a store written by apns-cert 0.1.0', () => {
     const doctor = await runCli(['doctor', '--offline', '--json'], { env });
     expect(doctor.code, doctor.stdout).toBe(0);
     expect(treeDigest(store)).toBe(before);
+  });
+
+  it('reads no deploy targets on its records, and takes one with a sealed credential', async () => {
+    const none = await runCli(['target', 'list', '--json'], { env });
+    expect(none.code, none.stderr).toBe(0);
+    expect(JSON.parse(none.stdout)).toEqual({ schemaVersion: 1, targets: [] });
+    const shown = JSON.parse((await runCli(['show', 'acme-prod', '--json'], { env })).stdout);
+    expect([shown.targets, shown.deployments]).toEqual([[], []]);
+    const credential = join(tempDir(), 'api-key');
+    writeFileSync(credential, 'compat-api-key-7f3a\n');
+    const add = await runCli(
+      [
+        'target',
+        'add',
+        'acme-prod',
+        '--kind',
+        'nanomdm',
+        '--url',
+        'https://mdm.acme.example',
+        '--credential-file',
+        credential,
+      ],
+      { env },
+    );
+    expect(add.code, add.stderr).toBe(0);
+    expect(readdirSync(join(store, 'secrets'))).toHaveLength(1);
+    const doctor = await runCli(['doctor', '--offline', '--json'], { env });
+    expect(doctor.code, doctor.stdout).toBe(0);
   });
 
   it('unlocks with its passphrase: the exported key is the private key of the active certificate', async () => {

@@ -65,13 +65,16 @@ const orphanText = (count: number, what: string, names: string[]) =>
 function storeFiles(audit: StoreAudit, index: StoreIndex): DoctorCheck[] {
   const problems = audit.missing.map(
     (m) =>
-      `${m.record}: ${m.kind === 'certificate' ? `certificate ${m.ref}` : `key ${m.ref.slice(0, 16)}…`} ${m.problem === 'missing' ? 'is missing' : 'leads out of the store'}`,
+      `${m.record}: ${m.kind === 'certificate' ? `certificate ${m.ref}` : `${m.kind} ${m.ref.slice(0, 16)}…`} ${m.problem === 'missing' ? 'is missing' : 'leads out of the store'}`,
   );
   const orphans = [
     ...(audit.orphanKeys.length === 0 ? [] : [orphanText(audit.orphanKeys.length, 'key', audit.orphanKeys)]),
     ...(audit.orphanCertificates.length === 0
       ? []
       : [orphanText(audit.orphanCertificates.length, 'certificate', audit.orphanCertificates)]),
+    ...(audit.orphanSecrets.length === 0
+      ? []
+      : [orphanText(audit.orphanSecrets.length, 'secret', audit.orphanSecrets)]),
   ];
   const badModes = audit.badModes.map((b) => `${b.what} is ${b.mode.toString(8)}, not ${b.wanted.toString(8)}`);
   return [
@@ -88,7 +91,7 @@ function storeFiles(audit: StoreAudit, index: StoreIndex): DoctorCheck[] {
           'restore the missing files from a backup, or retire the record: apns-cert retire <name>',
         ),
     orphans.length === 0
-      ? check('store-orphans', 'ok', 'no key or certificate file without a record')
+      ? check('store-orphans', 'ok', 'no key, certificate or secret file without a record')
       : check(
           'store-orphans',
           'warn',

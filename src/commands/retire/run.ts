@@ -44,6 +44,9 @@ export const retire: Runner<RetireOptions> = {
         ...(record.pendingKey?.mdmcert ? [record.pendingKey.mdmcert.exchangeKeyId] : []),
       ]);
       const certificates = options.purge ? record.certificates : [];
+      const secrets = options.purge
+        ? record.targets.flatMap((t) => (t.kind !== 'file' && t.credentialId !== undefined ? [t.credentialId] : []))
+        : [];
       if (options.purge) {
         delete index.records[name];
       } else {
@@ -55,7 +58,8 @@ export const retire: Runner<RetireOptions> = {
       await tx.commit(index);
       for (const keyId of keyIds) await tx.removePrivateKey(keyId);
       for (const certificate of certificates) await tx.removeCertificate(certificate);
-      return keyIds.size + certificates.length;
+      for (const id of secrets) await tx.removeSecret(id);
+      return keyIds.size + certificates.length + secrets.length;
     });
 
     if (deps.out.json) deps.out.document({ name, retired: true, purged: options.purge, filesRemoved: removed });

@@ -25,6 +25,15 @@ export const show: Runner<{ name: string }> = {
         updatedAt: record.updatedAt,
         pendingKey: record.pendingKey,
         history,
+        targets: record.targets.map((t) => ({
+          label: t.label,
+          kind: t.kind,
+          url: t.kind === 'file' ? null : t.url,
+          ...(t.kind === 'file' ? { path: t.path } : {}),
+          credential: t.kind !== 'file' && t.credentialId !== undefined,
+          addedAt: t.addedAt,
+        })),
+        deployments: record.deployments,
       });
       return 0;
     }
@@ -49,6 +58,16 @@ export const show: Runner<{ name: string }> = {
       deps.out.data(
         `  ${c.status.padEnd(10)} serial ${c.serialNumber}  ${shortDate(c.notBefore)} .. ${shortDate(c.notAfter)}  imported ${c.importedAt}`,
       );
+    }
+    deps.out.data(record.targets.length === 0 ? 'targets:     none' : 'targets:');
+    for (const t of record.targets) {
+      const credential = t.kind !== 'file' && t.credentialId !== undefined ? ', credential sealed' : '';
+      deps.out.data(`  ${t.label.padEnd(12)} ${t.kind.padEnd(8)} ${t.kind === 'file' ? t.path : t.url}${credential}`);
+    }
+    if (record.deployments.length > 0) {
+      deps.out.data('deployments:');
+      for (const d of [...record.deployments].reverse())
+        deps.out.data(`  ${d.at}  ${d.target.padEnd(12)} serial ${d.serialNumber}  ${d.result}`);
     }
     return 0;
   },

@@ -7,11 +7,14 @@ import {
   CERTS_DIR,
   DIRECTORIES,
   KEYS_DIR,
+  SECRETS_DIR,
   TOP_FILES,
   isCertificateFileName,
   isKeyFileName,
   isLeftoverTemporary,
+  isSecretFileName,
   keyFile,
+  secretFile,
 } from './layout.js';
 
 function modeOf(path: string): number | null {
@@ -48,6 +51,7 @@ export function auditStore(
     missing: [],
     orphanKeys: [],
     orphanCertificates: [],
+    orphanSecrets: [],
     orphanPlaces: [],
     temporary: [],
     badModes: [],
@@ -64,6 +68,7 @@ export function auditStore(
   };
   const referencedKeys = new Set<string>();
   const referencedCerts = new Set<string>();
+  const referencedSecrets = new Set<string>();
   for (const record of Object.values(index.records)) {
     for (const c of record.certificates) {
       referencedCerts.add(c.file);
@@ -81,6 +86,18 @@ export function auditStore(
       const found = presence(keyFile(keyId));
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'key', ref: keyId, problem: found });
     }
+    for (const target of record.targets) {
+      if (target.kind === 'file' || target.credentialId === undefined) continue;
+      referencedSecrets.add(secretFile(target.credentialId));
+      const found = presence(secretFile(target.credentialId));
+      if (found !== 'ok')
+        audit.missing.push({
+          record: `${record.name} target ${target.label}`,
+          kind: 'secret',
+          ref: target.credentialId,
+          problem: found,
+        });
+    }
   }
 
   for (const vendor of Object.values(index.vendors)) {
@@ -93,16 +110,24 @@ export function auditStore(
     if (key !== 'ok') audit.missing.push({ record: owner, kind: 'key', ref: vendor.keyId, problem: key });
   }
 
-  const listing = { '': list(dir), [KEYS_DIR]: list(join(dir, KEYS_DIR)), [CERTS_DIR]: list(join(dir, CERTS_DIR)) };
+  const listing = {
+    '': list(dir),
+    [KEYS_DIR]: list(join(dir, KEYS_DIR)),
+    [CERTS_DIR]: list(join(dir, CERTS_DIR)),
+    [SECRETS_DIR]: list(join(dir, SECRETS_DIR)),
+  };
   const keyNames = listing[KEYS_DIR]!;
   const certNames = listing[CERTS_DIR]!;
+  const secretNames = listing[SECRETS_DIR]!;
   audit.orphanKeys = keyNames.filter((f) => isKeyFileName(f) && !referencedKeys.has(`${KEYS_DIR}/${f}`));
   audit.orphanCertificates = certNames.filter(
     (f) => isCertificateFileName(f) && !referencedCerts.has(`${CERTS_DIR}/${f}`),
   );
+  audit.orphanSecrets = secretNames.filter((f) => isSecretFileName(f) && !referencedSecrets.has(`${SECRETS_DIR}/${f}`));
   audit.orphanPlaces = [
     ...(audit.orphanKeys.length > 0 ? [join(dir, KEYS_DIR)] : []),
     ...(audit.orphanCertificates.length > 0 ? [join(dir, CERTS_DIR)] : []),
+    ...(audit.orphanSecrets.length > 0 ? [join(dir, SECRETS_DIR)] : []),
   ];
   audit.temporary = Object.entries(listing).flatMap(([sub, names]) =>
     names.filter(isLeftoverTemporary).map((f) => join(dir, sub, f)),
@@ -116,6 +141,7 @@ export function auditStore(
     ...TOP_FILES,
     ...keyNames.map((f) => `${KEYS_DIR}/${f}`),
     ...certNames.map((f) => `${CERTS_DIR}/${f}`),
+    ...secretNames.map((f) => `${SECRETS_DIR}/${f}`),
   ];
   for (const f of files) {
     const mode = modeOf(join(dir, f));

@@ -6,6 +6,7 @@ import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
 import { emptyIndex, parseIndex, serializeIndex } from '../../core/index-model.js';
 import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
+import type { SecretKind } from '../../core/sealed.js';
 import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
 import type { Store, StoreAudit, StoreChange } from '../store.js';
@@ -17,9 +18,11 @@ import {
   KEYS_DIR,
   LOCK_FILE,
   MASTER_KEY_FILE,
+  SECRETS_DIR,
   SUMMARY_FILE,
   certificateFile,
   keyFile,
+  secretFile,
   vendorChainFile,
 } from './layout.js';
 import type { StoreLock } from './store-lock.js';
@@ -257,6 +260,16 @@ export class FileStore implements Store {
     return privateKeyFromPkcs8(openPrivateKey(box, masterKey, keyId));
   }
 
+  async secret(index: StoreIndex, id: string, kind: SecretKind): Promise<Buffer> {
+    return this.openSecret(await this.openMasterKey(index), id, kind);
+  }
+
+  private async openSecret(masterKey: Buffer, id: string, kind: SecretKind): Promise<Buffer> {
+    const { openSecret, parseSealedBox } = await import('../../core/sealed.js');
+    const file = secretFile(id);
+    return openSecret(parseSealedBox(await this.readText(file), file), masterKey, id, kind, file);
+  }
+
   async audit(): Promise<StoreAudit> {
     const unsafe = this.safetyProblem();
     const index = unsafe === null ? await this.read() : null;
@@ -311,6 +324,12 @@ export class FileStore implements Store {
       },
       privateKey: async (keyId) => this.openPrivateKey(await tx.masterKey(), keyId),
       removePrivateKey: async (keyId) => this.removeFile(keyFile(keyId)),
+      putSecret: async (id, bytes, kind) => {
+        const { sealSecret } = await import('../../core/sealed.js');
+        const box = sealSecret(bytes, await tx.masterKey(), id, kind);
+        this.replace(secretFile(id), `${JSON.stringify(box)}\n`);
+      },
+      removeSecret: async (id) => this.removeFile(secretFile(id)),
       putCertificate: async (entry, pem) => this.replace(entry.file, pem),
       removeCertificate: async (entry) => this.removeFile(entry.file),
       vendorChainFile,
@@ -508,17 +527,14 @@ export class FileStore implements Store {
   /**
    * Removes files a change created (in reverse order). Without the lock (this writer was paused and another went
    * on), a file may be another writer's by now (the same certificate, a new store's master key): then only a
-   * key file that no record names is removed, the rest stays for doctor to report.
+   * key or secret file that no record names is removed, the rest stays for doctor to report.
    */
   private discard(locked: Locked, created: string[]): void {
     const held = locked.lock.isHeld();
     const index = held ? '' : readOr(() => this.indexBytes()?.toString('utf8') ?? '', null);
     for (const relative of [...created].reverse()) {
-      if (
-        !held &&
-        (index === null || !relative.startsWith(`${KEYS_DIR}/`) || index.includes(basename(relative, '.key')))
-      )
-        continue;
+      const sealed = relative.startsWith(`${KEYS_DIR}/`) || relative.startsWith(`${SECRETS_DIR}/`);
+      if (!held && (index === null || !sealed || index.includes(basename(relative).split('.')[0]!))) continue;
       rmSync(this.path(relative), { force: true });
     }
     for (const dir of [...locked.dirs].reverse()) {

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { AppError } from '../../errors.js';
-import { KEY_ID_RE } from '../../core/index-model.js';
+import { KEY_ID_RE, SECRET_ID_RE } from '../../core/index-model.js';
 import { isTemporaryFile } from '../../io/files.js';
 
 /*
@@ -13,6 +13,7 @@ import { isTemporaryFile } from '../../io/files.js';
  *   certs/<fingerprint>.pem  the certificates the index names in its entries' "file"
  *   certs/<sha256>.pem       a vendor identity's certificate followed by its chain (the index's vendors[].file)
  *   keys/<keyId>.key         private keys, sealed under the master key
+ *   secrets/<id>.sealed      other secrets (a deploy target's credential), sealed under the master key, bound to id and kind
  *   <name>.<pid>.<random>.tmp  a file being written (src/io/files.ts), left only by an interrupted write
  */
 export const INDEX_FILE = 'index.json';
@@ -21,8 +22,9 @@ export const LOCK_FILE = 'store.lock';
 export const MASTER_KEY_FILE = 'master-key.json';
 export const CERTS_DIR = 'certs';
 export const KEYS_DIR = 'keys';
+export const SECRETS_DIR = 'secrets';
 /** The directories of the store, '' the store itself: each must be 0700, the user's own. */
-export const DIRECTORIES = ['', CERTS_DIR, KEYS_DIR] as const;
+export const DIRECTORIES = ['', CERTS_DIR, KEYS_DIR, SECRETS_DIR] as const;
 /** The files at the top of the store, besides the directories. */
 export const TOP_FILES = [INDEX_FILE, SUMMARY_FILE, MASTER_KEY_FILE] as const;
 
@@ -49,6 +51,21 @@ export function keyFile(keyId: string): string {
     );
   return `${KEYS_DIR}/${keyId}.key`;
 }
+
+/** The file of a sealed secret, relative to the store; like keyFile, the last check before a path is built from an id. */
+export function secretFile(id: string): string {
+  if (!SECRET_ID_RE.test(id))
+    throw new AppError(
+      'STORE_CORRUPT',
+      `find the secret ${JSON.stringify(id.slice(0, 80))}: not a secret id (64 hex digits)`,
+      { hint: 'apns-cert doctor --offline' },
+    );
+  return `${SECRETS_DIR}/${id}.sealed`;
+}
+
+/** A file name in secrets/ that holds a sealed secret, and the id it holds. */
+export const isSecretFileName = (name: string) => name.endsWith('.sealed');
+export const secretIdOfFile = (name: string) => basename(name, '.sealed');
 
 /** A file name in keys/ that holds a key, and in certs/ one that holds a certificate. */
 export const isKeyFileName = (name: string) => name.endsWith('.key');

@@ -1,0 +1,116 @@
+/** Issue 12's additions to the index: a record's deploy targets and deployments, validated strictly. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DamagedIndex } from '../../src/core/errors.js';
+import { emptyIndex, newRecord, parseIndex, serializeIndex, targetUrlProblem } from '../../src/core/index-model.js';
+import { ROOT } from '../helpers/cli.js';
+
+const NOW = new Date('2026-12-01T12:00:00Z');
+const STORE_ID = '353dbf35-0c97-435c-b914-ed167eb61b92';
+const AT = NOW.toISOString();
+const SECRET_ID = 'ab'.repeat(32);
+
+const SERVER = {
+  label: 'nanomdm',
+  kind: 'nanomdm',
+  url: 'https://mdm.example.com',
+  credentialId: SECRET_ID,
+  addedAt: AT,
+};
+const FILE = { label: 'disk', kind: 'file', path: '/etc/mdm/push.pem', format: 'pem', keyFormat: 'pkcs1', addedAt: AT };
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
+const DEPLOYMENT = { target: 'nanomdm', serialNumber: '0A1B', at: AT, result: 'deployed' };
+
+function indexWith(mutate: (record: Record<string, unknown>) => void): string {
+  const index = JSON.parse(serializeIndex(emptyIndex(STORE_ID, 'passphrase', NOW)));
+  index.records.acme = newRecord('acme', AT);
+  mutate(index.records.acme);
+  return JSON.stringify(index);
+}
+
+const damage = (text: string) => {
+  try {
+    parseIndex(text, '/s/index.json');
+  } catch (error) {
+    expect(error).toBeInstanceOf(DamagedIndex);
+    return (error as DamagedIndex).why;
+  }
+  throw new Error('parsed');
+};
+
+describe('targets and deployments in the index', () => {
+  it('an index written by 0.1.0 reads with no targets and no deployments on every record', () => {
+    const text = readFileSync(join(ROOT, 'test/fixtures/stores/v0.1.0-passphrase/index.json'), 'utf8');
+    const index = parseIndex(text, 'index.json');
+    for (const record of Object.values(index.records)) {
+      expect(record.targets).toEqual([]);
+      expect(record.deployments).toEqual([]);
+    }
+  });
+
+  it('keeps a server target, a file target and a deployment through a round trip', () => {
+    const text = indexWith((r) => {
+      r.targets = [
+        { ...SERVER, caPem: CA_PEM },
+        { ...FILE, after: 'systemctl restart mdm' },
+        { label: 'local', kind: 'fleet', url: 'http://127.0.0.1:8080/base', addedAt: AT },
+      ];
+      r.deployments = [DEPLOYMENT];
+    });
+    const index = parseIndex(text, 'index.json');
+    expect(parseIndex(serializeIndex(index), 'index.json')).toEqual(index);
+    expect(index.records.acme!.targets.map((t) => t.kind)).toEqual(['nanomdm', 'file', 'fleet']);
+    expect(index.records.acme!.deployments).toEqual([DEPLOYMENT]);
+  });
+
+  it.each([
+    ['a label that leads out', { ...SERVER, label: '../x' }, /label breaks the naming rule/],
+    ['a credential id that is a path', { ...SERVER, credentialId: '../../k' }, /credentialId is not a secret id/],
+    ['an upper-case credential id', { ...SERVER, credentialId: 'AB'.repeat(32) }, /credentialId/],
+    ['an unknown kind', { ...SERVER, kind: 'jamf' }, /kind is not one of/],
+    ['http to another host', { ...SERVER, url: 'http://mdm.example.com' }, /url is not https/],
+    ['a URL with a password', { ...SERVER, url: 'https://u:p@mdm.example.com' }, /url is not https/],
+    ['a server target with file options', { ...SERVER, path: '/x' }, /file options/],
+    ['a caPem that is not certificates', { ...SERVER, caPem: 'ca' }, /caPem is not PEM certificates/],
+    [
+      'a caPem with more than certificates',
+      { ...SERVER, caPem: `${CA_PEM}-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----\n` },
+      /caPem/,
+    ],
+    ['no addedAt', { ...SERVER, addedAt: undefined }, /addedAt/],
+    ['a relative path', { ...FILE, path: 'push.pem' }, /path is not an absolute path/],
+    ['a file target with a url', { ...FILE, url: 'https://x.example' }, /a file target has a url/],
+    ['a file target with a credential', { ...FILE, credentialId: SECRET_ID }, /a file target has/],
+    ['another format', { ...FILE, format: 'der' }, /format/],
+    ['another key format', { ...FILE, keyFormat: 'sec1' }, /keyFormat/],
+    ['an empty --after', { ...FILE, after: '' }, /after/],
+  ])('refuses %s as a damaged index', (_what, target, why) => {
+    expect(damage(indexWith((r) => (r.targets = [target])))).toMatch(why);
+  });
+
+  it('refuses a label there twice, targets that are not a list, and malformed deployments', () => {
+    expect(damage(indexWith((r) => (r.targets = [SERVER, { ...FILE, label: 'nanomdm' }])))).toMatch(/twice/);
+    expect(damage(indexWith((r) => (r.targets = { a: SERVER })))).toMatch(/targets is not a list/);
+    expect(damage(indexWith((r) => (r.deployments = [{ ...DEPLOYMENT, result: 'ok' }])))).toMatch(/deployments\[0\]/);
+    expect(damage(indexWith((r) => (r.deployments = [{ ...DEPLOYMENT, target: '../x' }])))).toMatch(/deployments/);
+    expect(damage(indexWith((r) => (r.deployments = [{ ...DEPLOYMENT, serialNumber: 'zz' }])))).toMatch(/deploy/);
+  });
+
+  it('takes https:// anywhere and http:// only to a loopback host', () => {
+    for (const ok of [
+      'https://mdm.example.com',
+      'https://mdm.example.com:8443/nanomdm',
+      'http://127.0.0.1:9000',
+      'http://localhost/x',
+      'http://[::1]:80',
+    ])
+      expect(targetUrlProblem(ok), ok).toBeNull();
+    expect(targetUrlProblem('http://10.0.0.1')).toMatch(/loopback/);
+    expect(targetUrlProblem('http://127.0.0.1.example.com')).toMatch(/loopback/);
+    expect(targetUrlProblem('ftp://x.example')).toMatch(/not https/);
+    expect(targetUrlProblem('mdm.example.com')).toMatch(/not a URL/);
+    expect(targetUrlProblem('https://key@mdm.example.com')).toMatch(/user or password/);
+    expect(targetUrlProblem('https://mdm.example.com/?token=x')).toMatch(/query/);
+  });
+});
