@@ -195,6 +195,19 @@ export class NoKey extends CoreError {
   }
 }
 
+export class KeyWithNoKey extends CoreError {
+  readonly kind = 'key-with-no-key';
+  /** `record`: the record whose key (pending or stored) is the certificate's; absent: the key is in the file. */
+  constructor(
+    readonly source: string,
+    readonly record?: string,
+  ) {
+    super(
+      `import ${source}: --no-key is for a certificate whose key is kept elsewhere, and ${record === undefined ? 'the file holds its key' : `the store holds its key (record "${record}")`}`,
+    );
+  }
+}
+
 export class Expired extends CoreError {
   readonly kind = 'expired';
   constructor(
@@ -235,6 +248,7 @@ export type DomainError =
   | NoMatchingRecord
   | Retired
   | NoKey
+  | KeyWithNoKey
   | Expired
   | TopicChanged;
 

@@ -1,3 +1,4 @@
+import { certificateKeyIds } from './index-model.js';
 import type { StoreIndex } from './index-model.js';
 
 /** The exchange keys of requests pending at mdmcert.download in `index`. */
@@ -16,7 +17,7 @@ export function droppedExchangeKeys(before: StoreIndex, after: StoreIndex): stri
   const kept = new Set(pendingExchangeKeys(after));
   for (const r of Object.values(after.records)) {
     if (r.pendingKey !== null) kept.add(r.pendingKey.keyId);
-    for (const c of r.certificates) kept.add(c.keyId);
+    for (const id of certificateKeyIds(r)) kept.add(id);
   }
   for (const v of Object.values(after.vendors)) kept.add(v.keyId);
   return [...new Set(pendingExchangeKeys(before))].filter((id) => !kept.has(id));

@@ -2,6 +2,7 @@ import {
   AlreadyImported,
   Expired,
   KeyMismatch,
+  KeyWithNoKey,
   NoKey,
   NoMatchingRecord,
   NoTopic,
@@ -23,6 +24,8 @@ export interface ImportRequest {
   appleId?: { plain: string; hash: string } | undefined;
   allowNewTopic: boolean;
   allowExpired: boolean;
+  /** The certificate's key is kept elsewhere (`--no-key`): none is looked for, and the entry is keyless. */
+  noKey?: boolean | undefined;
   now: Date;
   /** The name the store gives the certificate's file in the index entry (Store change: certificateFile). */
   certificateFile: (fingerprintSha256: string) => string;
@@ -37,7 +40,8 @@ export interface ImportPlan {
   previous: CertificateEntry | undefined;
   /** A key found in the imported file, to be stored encrypted; absent when the store already has it. */
   fileKey: PrivateKeyInfo | undefined;
-  keySource: 'pending' | 'stored' | 'file';
+  /** `none`: imported with --no-key, the key is kept by the server that made the CSR. */
+  keySource: 'pending' | 'stored' | 'file' | 'none';
   warnings: string[];
 }
 
@@ -83,11 +87,14 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
     throw new KeyMismatch(req.source);
   }
 
+  const noKey = req.noKey === true;
+  if (noKey && fileKey !== undefined) throw new KeyWithNoKey(req.source);
   const holder = findRecordWithKey(index, cert.publicKeyId);
+  if (noKey && holder !== undefined) throw new KeyWithNoKey(req.source, holder.record.name);
   let record: PushRecord | undefined;
   if (req.name !== undefined) {
     record = recordNamed(index, req.name);
-    if (record?.pendingKey && holder === undefined && fileKey === undefined) {
+    if (record?.pendingKey && holder === undefined && fileKey === undefined && !noKey) {
       throw new KeyMismatch(req.source, { record: req.name, createdAt: record.pendingKey.createdAt });
     }
   } else {
@@ -96,7 +103,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
       const sameTopic = Object.values(index.records).filter((r) => r.topic === cert.topic);
       if (sameTopic.length === 1) record = sameTopic[0];
     }
-    if (record === undefined && fileKey !== undefined) {
+    if (record === undefined && (fileKey !== undefined || noKey)) {
       throw new NoMatchingRecord(req.source);
     }
   }
@@ -108,6 +115,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   let keySource: ImportPlan['keySource'];
   if (holder !== undefined) keySource = holder.via;
   else if (fileKey !== undefined) keySource = 'file';
+  else if (noKey) keySource = 'none';
   else {
     throw new NoKey(req.source);
   }
@@ -163,7 +171,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
     importedAt: nowIso,
-    keyId: cert.publicKeyId,
+    ...(noKey ? { keyId: null, keyless: true as const } : { keyId: cert.publicKeyId }),
     status: 'active',
     file: req.certificateFile(cert.fingerprintSha256),
   };

@@ -12,7 +12,13 @@ export interface CertificateEntry {
   notBefore: string;
   notAfter: string;
   importedAt: string;
-  keyId: string;
+  /** The stored key's id; null only for a keyless entry (`keyless: true`). */
+  keyId: string | null;
+  /**
+   * The certificate's private key is kept elsewhere (a server that makes its own CSR, such as Fleet): imported
+   * with `import --no-key`. Absent on every other entry, so an index written before this field reads unchanged.
+   */
+  keyless?: true;
   status: 'active' | 'superseded';
   /** Certificate PEM, relative to the store directory. */
   file: string;
@@ -167,6 +173,11 @@ export function isRenewable(record: PushRecord): boolean {
   return record.topic !== null && certificateInService(record) !== undefined;
 }
 
+/** The key ids a record's certificates refer to (a keyless entry refers to none). */
+export function certificateKeyIds(record: PushRecord): string[] {
+  return record.certificates.flatMap((c) => (c.keyId === null ? [] : [c.keyId]));
+}
+
 export function activeCertificate(record: PushRecord): CertificateEntry | undefined {
   return record.certificates.find((c) => c.status === 'active');
 }
@@ -214,7 +225,10 @@ export const isIsoDate = (v: unknown): v is string => isString(v) && ISO_UTC.tes
 function entryProblem(e: unknown): string | null {
   const c = e as Partial<CertificateEntry> | null;
   if (typeof c !== 'object' || c === null) return 'is not an object';
-  if (!isKeyId(c.keyId)) return 'keyId is not a key id (64 hex digits)';
+  if (c.keyless !== undefined) {
+    if (c.keyless !== true) return 'keyless is not true';
+    if (c.keyId !== null) return 'a keyless entry has a keyId';
+  } else if (!isKeyId(c.keyId)) return 'keyId is not a key id (64 hex digits)';
   if (!isString(c.fingerprintSha256) || !SHA256_HEX_RE.test(c.fingerprintSha256))
     return 'fingerprintSha256 is not 64 hex digits';
   // The file is named by the fingerprint, so it can only ever be certs/<64 hex digits>.pem.

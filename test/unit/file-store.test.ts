@@ -57,7 +57,7 @@ describe('a new store', () => {
       expect(onDisk.secretBackend, 'the backend of the vault that holds the key').toBe(backend);
       // the key sealed in the store opens with that master key
       const index = await deps.store.readOrFail();
-      const key = await fileStore(dir, { vault }).privateKey(index, plan.entry.keyId);
+      const key = await fileStore(dir, { vault }).privateKey(index, plan.entry.keyId!);
       expect(key.keyId).toBe(plan.entry.keyId);
       expect(readdirSync(join(dir, 'keys'))).toEqual([`${plan.entry.keyId}.key`]);
     });
@@ -127,7 +127,7 @@ describe('a change', () => {
       await tx.masterKey();
       await tx.masterKey();
     });
-    await store.privateKey(index, index.records.acme!.certificates[0]!.keyId);
+    await store.privateKey(index, index.records.acme!.certificates[0]!.keyId!);
     expect(loads, 'the vault is asked once per process').toBe(1);
   });
 });

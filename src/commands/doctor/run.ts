@@ -154,7 +154,8 @@ async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): 
   const caPem = await readCaFile(opts.caFile);
   const out: DoctorCheck[] = [];
   for (const record of Object.values(index.records)) {
-    if (certificateInService(record) === undefined) continue;
+    // A keyless record's key is on its server: there is nothing here to probe with.
+    if (certificateInService(record)?.keyId == null) continue;
     const name = `probe ${record.name}`;
     try {
       const result = await probeIdentity(await identityFromStore(record.name, deps), url, caPem, deps);

@@ -1,5 +1,6 @@
 import { AppError } from '../../errors.js';
 import { certificateInService } from '../../core/index-model.js';
+import { keylessRefusal } from '../shared/keyless.js';
 import { rejectReplacementCharacter } from '../../core/utf8.js';
 import { LEGACY_P12_ITERATIONS, MAX_LEGACY_P12_ITERATIONS, P12_ITERATIONS } from '../../core/pkcs12-params.js';
 import type { Runner, Deps } from '../kit.js';
@@ -92,6 +93,7 @@ export const exportCommand: Runner<ExportOptions> = {
       await writeOutputFile(path, cert.pem, { force: options.force, flag, store: deps.store, mode: 0o600 });
     } else {
       const password = options.p12 !== undefined ? await exportPassword(options, deps) : undefined;
+      if (active.keyId === null) throw keylessRefusal(`export ${name}`, name);
       const key = await deps.store.privateKey(index, active.keyId);
       if (key.keyId !== cert.publicKeyId)
         throw new AppError('STORE_CORRUPT', `export ${name}: the stored key does not match the certificate`, {

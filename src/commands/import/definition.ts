@@ -10,7 +10,11 @@ export const importCommand: CommandDefinition<ImportOptions> = {
     [0, 'imported'],
     [1, 'refused: the topic differs from the one on record (store unchanged)'],
     ...COMMON_ERRORS.map(([c, m]): [number, string] =>
-      c === 65 ? [65, 'refused: no topic, key does not match, no key, already imported, expired; or bad data'] : [c, m],
+      c === 64
+        ? [64, `${m}; --no-key when the file or the store holds the key`]
+        : c === 65
+          ? [65, 'refused: no topic, key does not match, no key, already imported, expired; or bad data']
+          : [c, m],
     ),
     [69, 'the secret backend (keychain) is unavailable'],
     [73, 'cannot write to the store'],
@@ -21,6 +25,7 @@ export const importCommand: CommandDefinition<ImportOptions> = {
     'apns-cert import ~/Downloads/MDM_Certificate.pem --name acme-prod',
     'apns-cert import cert-and-key.pem --name legacy-prod --apple-id mdm@acme.example',
     'APNS_CERT_P12_PASSWORD=... apns-cert import exported.p12 --name legacy-prod',
+    'apns-cert import fleet-push.pem --name fleet-prod --no-key   # Fleet keeps the key',
     'apns-cert import new.pem --name acme-prod --allow-new-topic   # deliberate new topic: re-enroll every device',
   ],
   define(program) {
@@ -29,7 +34,8 @@ export const importCommand: CommandDefinition<ImportOptions> = {
       .summary('import the certificate Apple returned, checking its key and topic')
       .description(
         'Import a signed push certificate (PEM or DER, detected by content; a PEM file may also hold its private key). ' +
-          'The key is the pending key of --name, any pending key in the store that matches, or the key in the file. ' +
+          'The key is the pending key of --name, any pending key in the store that matches, or the key in the file; ' +
+          'with --no-key none is kept (the server that made the CSR, such as Fleet, keeps it). ' +
           'A renewal must keep the recorded topic: a new topic is refused (exit 1) and the store is left unchanged.',
       )
       .argument('<file>', 'certificate file from Apple, or "-" for stdin')
@@ -41,6 +47,7 @@ export const importCommand: CommandDefinition<ImportOptions> = {
         false,
       )
       .option('--allow-expired', 'accept an expired certificate', false)
+      .option('--no-key', 'keep the certificate without a private key: the server that made the CSR keeps it (Fleet)')
       .addOption(passwordFileOption());
     return command;
   },

@@ -10,6 +10,8 @@ export interface ImportOptions {
   appleId: string | undefined;
   allowNewTopic: boolean;
   allowExpired: boolean;
+  /** Commander's `--no-key`: false when given. */
+  key?: boolean | undefined;
   passwordFile: string | undefined;
 }
 
@@ -25,13 +27,14 @@ export const importCommand: Runner<ImportOptions> = {
         appleId: options.appleId,
         allowNewTopic: options.allowNewTopic,
         allowExpired: options.allowExpired,
+        noKey: options.key === false,
       },
       deps,
     );
 
     if (decoded.certificates.length > 1) {
       deps.out.info(
-        `${options.file} holds ${decoded.certificates.length} certificates; imported the one for topic ${plan.certificate.topic} (${plan.keySource === 'file' ? 'its key is in the file' : 'its key is in the store'}).`,
+        `${options.file} holds ${decoded.certificates.length} certificates; imported the one for topic ${plan.certificate.topic} (${plan.keySource === 'file' ? 'its key is in the file' : plan.keySource === 'none' ? 'its key is kept by the server' : 'its key is in the store'}).`,
       );
     }
     for (const warning of plan.warnings) deps.out.warn(warning);

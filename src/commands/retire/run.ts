@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { recordNamed } from '../../core/index-model.js';
+import { certificateKeyIds, recordNamed } from '../../core/index-model.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
@@ -39,7 +39,7 @@ export const retire: Runner<RetireOptions> = {
       if (record === undefined)
         throw new AppError('NOT_FOUND', `retire ${name}: the record disappeared meanwhile`, { hint: 'apns-cert list' });
       const keyIds = new Set([
-        ...record.certificates.map((c) => c.keyId),
+        ...certificateKeyIds(record),
         ...(record.pendingKey ? [record.pendingKey.keyId] : []),
         ...(record.pendingKey?.mdmcert ? [record.pendingKey.mdmcert.exchangeKeyId] : []),
       ]);

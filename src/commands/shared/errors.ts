@@ -91,8 +91,10 @@ function say(e: DomainError, command: string): Said {
     case 'no-key':
       return {
         code: 'NO_KEY',
-        hint: 'apns-cert csr --name <name>   # make a new key and CSR, then upload that CSR to Apple',
+        hint: 'apns-cert csr --name <name>   # make a new key and CSR (or import --no-key: the server keeps the key)',
       };
+    case 'key-with-no-key':
+      return { code: 'USAGE', hint: `apns-cert import ${e.source} --name <name>   # without --no-key: keep the key` };
     case 'expired':
       return {
         code: 'EXPIRED',

@@ -6,6 +6,7 @@ import { validateName } from '../../core/names.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { Deps } from '../kit.js';
+import { keylessRefusal } from './keyless.js';
 import { readCertificates } from './read-certificates.js';
 
 export interface Identity {
@@ -29,6 +30,7 @@ export async function identityFromStore(name: string, deps: Deps): Promise<Ident
   }
   const certificate = decodeCertificateFile(Buffer.from(await deps.store.certificatePem(active)), active.file)
     .certificates[0]!;
+  if (active.keyId === null) throw keylessRefusal(`load "${name}"`, name);
   const key = await deps.store.privateKey(index, active.keyId);
   return { certificate, key, source: name };
 }

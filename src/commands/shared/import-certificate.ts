@@ -12,6 +12,7 @@ export interface ImportCertificateRequest {
   appleId: string | undefined;
   allowNewTopic: boolean;
   allowExpired: boolean;
+  noKey?: boolean | undefined;
 }
 
 /**
@@ -30,6 +31,7 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
       appleId,
       allowNewTopic: req.allowNewTopic,
       allowExpired: req.allowExpired,
+      noKey: req.noKey,
       now,
       certificateFile: tx.certificateFile,
     });

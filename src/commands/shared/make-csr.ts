@@ -4,6 +4,7 @@ import { AppError, isAppError } from '../../errors.js';
 import type { CsrSubject } from '../../core/csr.js';
 import { activeCertificate, newRecord, recordNamed } from '../../core/index-model.js';
 import type { PendingKey, PushRecord, Signing } from '../../core/index-model.js';
+import { keylessRefusal } from './keyless.js';
 import { generateRsaKeyAsync } from '../../core/keys.js';
 import { appleIdMatches, hashAppleId } from '../../core/topic.js';
 import { rejectReplacementCharacter } from '../../core/utf8.js';
@@ -80,6 +81,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
           hint: `apns-cert renew ${req.name}   # without --reuse-key`,
         });
       }
+      if (active.keyId === null) throw keylessRefusal(`reuse the key of "${req.name}"`, req.name);
       key = await tx.privateKey(active.keyId);
     }
     const replaced = record.pendingKey;

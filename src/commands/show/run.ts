@@ -1,7 +1,7 @@
 import { daysText, shortDate } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
-import { recordSummary } from '../shared/record-summary.js';
+import { isKeyless, recordSummary } from '../shared/record-summary.js';
 import type { Signing, VendorEntry } from '../../core/index-model.js';
 
 function signingText(signing: Signing, vendors: Record<string, VendorEntry>): string {
@@ -21,6 +21,7 @@ export const show: Runner<{ name: string }> = {
       deps.out.document({
         ...summary,
         appleIdRecorded: record.appleIdHash !== null,
+        keyless: isKeyless(record),
         createdAt: record.createdAt,
         updatedAt: record.updatedAt,
         pendingKey: record.pendingKey,
@@ -43,6 +44,12 @@ export const show: Runner<{ name: string }> = {
       ['topic', record.topic ?? '-'],
       ['topic hash', record.topicHash ?? '-'],
       ['not after', summary.notAfter === null ? '-' : `${summary.notAfter} (${daysText(summary.daysRemaining!)})`],
+      [
+        'key',
+        isKeyless(record)
+          ? 'kept by the server (imported with --no-key: no export of the key, no probe)'
+          : 'in the store',
+      ],
       ['signing', signingText(record.signing, index.vendors)],
       ['apple id', record.appleIdHash === null ? 'not recorded' : 'recorded (salted hash)'],
       [
@@ -56,7 +63,7 @@ export const show: Runner<{ name: string }> = {
     deps.out.data('history:');
     for (const c of history) {
       deps.out.data(
-        `  ${c.status.padEnd(10)} serial ${c.serialNumber}  ${shortDate(c.notBefore)} .. ${shortDate(c.notAfter)}  imported ${c.importedAt}`,
+        `  ${c.status.padEnd(10)} serial ${c.serialNumber}  ${shortDate(c.notBefore)} .. ${shortDate(c.notAfter)}  imported ${c.importedAt}${c.keyless ? '  (no key)' : ''}`,
       );
     }
     deps.out.data(record.targets.length === 0 ? 'targets:     none' : 'targets:');

@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { StoreIndex } from '../../core/index-model.js';
+import { certificateKeyIds } from '../../core/index-model.js';
 import type { StoreAudit } from '../store.js';
 import {
   CERTS_DIR,
@@ -77,7 +78,7 @@ export function auditStore(
     }
     const pendingKey = record.pendingKey;
     const keyIds = [
-      ...(record.retiredAt === null ? record.certificates.map((c) => c.keyId) : []),
+      ...(record.retiredAt === null ? certificateKeyIds(record) : []),
       ...(pendingKey ? [pendingKey.keyId] : []),
       ...(pendingKey?.mdmcert ? [pendingKey.mdmcert.exchangeKeyId] : []),
     ];
