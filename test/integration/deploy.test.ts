@@ -219,6 +219,56 @@ describe('deploy', () => {
     expect(uploads(server).map((q) => q.path)).toEqual(['/api/v1/nanomdm/pushcert']);
   });
 
+  it('fleet: the certificate only (Fleet keeps its own key), read back by serial: deployed', async () => {
+    const cert = issue(mdmTopic(), 365);
+    const env = await recordWith([cert]);
+    const server = await startFakeMdm({ kind: 'fleet', credential: CREDENTIAL, fleetKeyPem: cert.keyPem });
+    fakes.push(server);
+    await addTarget(env, 'fleet', server.url);
+    const r = await cli(['deploy', 'acme', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(deployJson(r).targets[0]).toMatchObject({ kind: 'fleet', result: 'deployed', serialNumber: cert.serial });
+    const posted = uploads(server);
+    expect(posted.map((q) => q.method)).toEqual(['POST']);
+    expect(posted[0]!.body).not.toMatch(/PRIVATE KEY/);
+    expect(new X509Certificate(server.running.get('')!.certPem).serialNumber).toBe(cert.serial);
+  });
+
+  it('fleet: a certificate that does not pair with its key is refused (422): exit 1, recorded as refused', async () => {
+    const cert = issue(mdmTopic(), 365);
+    const env = await recordWith([cert]);
+    const server = await startFakeMdm({ kind: 'fleet', credential: CREDENTIAL, fleetKeyPem: newKeyPem().privatePem });
+    fakes.push(server);
+    await addTarget(env, 'fleet', server.url);
+    const r = await cli(['deploy', 'acme'], env);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('HTTP 422');
+    const show = JSON.parse((await cli(['show', 'acme', '--json'], env)).stdout) as { deployments: unknown[] };
+    expect(show.deployments).toMatchObject([{ target: 'fleet', result: 'refused' }]);
+  });
+
+  it("fleet: the topic guard reads the running certificate's common name; another topic: refused, no POST", async () => {
+    const cert = issue(mdmTopic(), 365);
+    const env = await recordWith([cert]);
+    const otherTopic = mdmTopic();
+    const foreign = issue(otherTopic, 100);
+    const server = await startFakeMdm({
+      kind: 'fleet',
+      credential: CREDENTIAL,
+      fleetKeyPem: cert.keyPem,
+      initial: { certPem: foreign.certPem },
+    });
+    fakes.push(server);
+    await addTarget(env, 'fleet', server.url);
+    let r = await cli(['deploy', 'acme'], env);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(otherTopic);
+    expect(uploads(server)).toEqual([]);
+    r = await cli(['deploy', 'acme', '--allow-new-topic'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(uploads(server)).toHaveLength(1);
+  });
+
   it('a server refusing the credential: 77, nothing uploaded', async () => {
     const cert = issue(mdmTopic(), 365);
     const env = await recordWith([cert], { APNS_CERT_DEBUG: '1' });

@@ -16,8 +16,9 @@ export const deploy: CommandDefinition<DeployOptions> = {
     [77, 'a target refused its credential (401/403), or wrong store passphrase'],
   ],
   notes: [
-    'Targets: every nanomdm, nanohub and micromdm target of the record, or those named by --target.',
-    '64 also for: a record with no such target, a --target label it does not have, a fleet or file target.',
+    'Targets: every nanomdm, nanohub, micromdm and fleet target of the record, or those named by --target.',
+    '64 also for: a record with no such target, a --target label it does not have, a file target (not done yet).',
+    'Fleet keeps its own key: it gets the certificate only, which must be issued for the CSR Fleet made.',
     'When targets end differently the exit code is the first of 77, 69, 1 that applies.',
     'Each target is called with a timeout of 10 s per request; credentials are never printed.',
   ],

@@ -14,8 +14,8 @@ export interface DeployOptions {
   dryRun: boolean;
 }
 
-/** The kinds deploy puts a certificate on (fleet and file targets are not deployed by this command yet). */
-const DEPLOYABLE = ['nanomdm', 'nanohub', 'micromdm'] as const;
+/** The kinds deploy puts a certificate on (file targets are not deployed by this command yet). */
+const DEPLOYABLE = ['nanomdm', 'nanohub', 'micromdm', 'fleet'] as const;
 type DeployableTarget = ServerTarget & { kind: (typeof DEPLOYABLE)[number] };
 const deployable = (t: { kind: string }): t is DeployableTarget => (DEPLOYABLE as readonly string[]).includes(t.kind);
 
@@ -39,6 +39,16 @@ interface Deploying {
   notAfter: string;
   /** The other topics of the record's history, for servers that keep a certificate per topic. */
   otherTopics: string[];
+  /** The topic of every certificate of the record's history, by serial (uppercase hex, no leading zeros). */
+  history: Map<string, string | null>;
+}
+
+const serialKey = (serial: string) => serial.replace(/^0+/, '').toUpperCase();
+
+/** Apple's push certificates are CN "APSP:<uuid>" for the topic com.apple.mgmt.External.<uuid>. */
+function topicOfCommonName(cn: string | undefined): string | null {
+  const uuid = /^APSP:([0-9A-Fa-f-]{36})$/.exec(cn ?? '')?.[1];
+  return uuid === undefined ? null : `com.apple.mgmt.External.${uuid}`;
 }
 
 const sameSerial = (a: string, b: string) => a.replace(/^0+/, '').toUpperCase() === b.replace(/^0+/, '').toUpperCase();
@@ -75,10 +85,7 @@ function chooseTargets(record: PushRecord, o: DeployOptions, action: string, dep
           'USAGE',
           `${action}: the target "${label}" is a ${t.kind} target, which deploy does not do yet`,
           {
-            hint:
-              t.kind === 'file'
-                ? `apns-cert export ${o.name} --pem ${t.path}`
-                : `apns-cert export ${o.name} --pem ${o.name}.pem --cert-only`,
+            hint: `apns-cert export ${o.name} --pem ${t.kind === 'file' ? t.path : `${o.name}.pem`}`,
           },
         );
       return t;
@@ -88,7 +95,9 @@ function chooseTargets(record: PushRecord, o: DeployOptions, action: string, dep
   for (const t of record.targets.filter((x) => !deployable(x)))
     deps.out.warn(`the target "${t.label}" (${t.kind}) is skipped: deploy does not do ${t.kind} targets yet`);
   if (chosen.length === 0)
-    throw new AppError('USAGE', `${action}: the record has no nanomdm, nanohub or micromdm target`, { hint: addHint });
+    throw new AppError('USAGE', `${action}: the record has no server target (nanomdm, nanohub, micromdm, fleet)`, {
+      hint: addHint,
+    });
   return chosen;
 }
 
@@ -112,6 +121,21 @@ async function guard(
   timeoutMs: number,
 ): Promise<{ foreignTopic?: string; failure?: Exclude<MdmResult, { kind: 'ok' }>; noReadBack?: boolean }> {
   const client = mdmClient(t.kind);
+  if (t.kind === 'fleet') {
+    const r = await client.readBack(endpoint, credential, timeoutMs);
+    if (r.kind === 'refused') return {}; // 404: no certificate set yet
+    if (r.kind !== 'ok') return { failure: r };
+    const running = r.running;
+    if (running?.serialNumber === undefined) return {};
+    const known = d.history.get(serialKey(running.serialNumber));
+    const topic = known !== undefined ? known : topicOfCommonName(running.commonName);
+    if (topic === d.topic) return {};
+    return {
+      foreignTopic:
+        topic ??
+        `unknown: serial ${running.serialNumber}, CN ${running.commonName ?? '?'}, not in the record's history`,
+    };
+  }
   if (t.kind === 'micromdm') {
     const r = await client.readBack(endpoint, credential, timeoutMs);
     if (r.kind === 'ok')
@@ -165,14 +189,20 @@ async function deployTo(
     );
   const noCheck = checked.noReadBack === true ? 'the server has no read-back, so its topic could not be checked' : null;
   if (o.dryRun) {
-    const key = t.kind === 'micromdm' ? 'its private key (as PKCS#1)' : 'its private key';
+    const key =
+      t.kind === 'fleet'
+        ? 'no key (Fleet keeps its own)'
+        : t.kind === 'micromdm'
+          ? 'its private key (as PKCS#1)'
+          : 'its private key';
     return report(
       'would deploy',
       0,
       `would send the certificate ${d.serialNumber} (${d.topic}) and ${key} to ${t.url}${noCheck !== null ? `; ${noCheck}` : ''}`,
     );
   }
-  const uploaded = await client.upload(endpoint, { certPem: d.certPem, keyPem: d.keyPem }, credential, timeoutMs);
+  const material = t.kind === 'fleet' ? { certPem: d.certPem } : { certPem: d.certPem, keyPem: d.keyPem };
+  const uploaded = await client.upload(endpoint, material, credential, timeoutMs);
   if (uploaded.kind !== 'ok') return failed(uploaded, 'uploading');
   const back = await client.readBack(endpoint, credential, timeoutMs, d.topic);
   if (back.kind === 'not-supported') return report('not confirmed', 0, `uploaded; ${causeOf(back)}`);
@@ -221,9 +251,11 @@ export const deploy: Runner<DeployOptions> = {
         hint: `apns-cert show ${o.name}`,
       });
     const otherTopics = new Set<string>();
+    const history = new Map<string, string | null>([[serialKey(active.serialNumber), record.topic]]);
     if (targets.some((t) => t.kind !== 'micromdm'))
       for (const entry of record.certificates.filter((c) => c !== active)) {
         const topic = (await certOf(entry)).topic;
+        history.set(serialKey(entry.serialNumber), topic);
         if (topic !== null && topic !== record.topic) otherTopics.add(topic);
       }
     const deploying: Deploying = {
@@ -233,6 +265,7 @@ export const deploy: Runner<DeployOptions> = {
       serialNumber: active.serialNumber,
       notAfter: new Date(active.notAfter).toISOString(),
       otherTopics: [...otherTopics],
+      history,
     };
 
     const reports: TargetReport[] = [];
