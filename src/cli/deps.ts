@@ -55,6 +55,7 @@ export function readSettings(env: NodeJS.ProcessEnv): EnvSettings {
     mdmcertApiKey: nonEmpty(env.APNS_CERT_MDMCERT_API_KEY),
     mdmcertUrl: nonEmpty(env.APNS_CERT_MDMCERT_URL),
     mdmcertTimeoutMs: envMs(env, 'APNS_CERT_MDMCERT_TIMEOUT_MS', 10_000),
+    deployTimeoutMs: envMs(env, 'APNS_CERT_DEPLOY_TIMEOUT_MS', 10_000),
     passphrase: nonEmpty(env.APNS_CERT_PASSPHRASE),
     p12Password: env.APNS_CERT_P12_PASSWORD,
     secretBackend: backend,

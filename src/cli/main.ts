@@ -4,6 +4,7 @@ import { Output, colorStyle, escapeControl, plainStyle, useColor } from '../outp
 import { checkExpiry } from '../commands/check-expiry/definition.js';
 import { completion } from '../commands/completion/definition.js';
 import { csr } from '../commands/csr/definition.js';
+import { deploy } from '../commands/deploy/definition.js';
 import { doctor } from '../commands/doctor/definition.js';
 import { exportCommand } from '../commands/export/definition.js';
 import { hash } from '../commands/hash/definition.js';
@@ -55,6 +56,7 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   targetAdd,
   targetList,
   targetRemove,
+  deploy,
   completion,
 ] as Array<CommandDefinition<never>>;
 

@@ -33,6 +33,8 @@ export interface Settings {
   mdmcertUrl: string | undefined;
   /** $APNS_CERT_MDMCERT_TIMEOUT_MS: how long the sign request may take (default 10 s). */
   mdmcertTimeoutMs: number;
+  /** $APNS_CERT_DEPLOY_TIMEOUT_MS: how long one request to an MDM server may take (default 10 s). */
+  deployTimeoutMs: number;
 }
 
 export interface Choice<T> {

@@ -1,0 +1,327 @@
+import { AppError } from '../../errors.js';
+import { certificateInService } from '../../core/index-model.js';
+import type { Deployment, DeploymentResult, PushRecord, ServerTarget, StoreIndex } from '../../core/index-model.js';
+import { decodeCertificateFile } from '../../core/input.js';
+import { mdmClient } from '../../net/mdm/index.js';
+import type { MdmEndpoint, MdmResult } from '../../net/mdm/index.js';
+import type { Deps, Runner } from '../kit.js';
+import { requireRecord } from '../shared/require-record.js';
+
+export interface DeployOptions {
+  name: string;
+  target: string[] | undefined;
+  allowNewTopic: boolean;
+  dryRun: boolean;
+}
+
+/** The kinds deploy puts a certificate on (file targets are not deployed by this command yet). */
+const DEPLOYABLE = ['nanomdm', 'nanohub', 'micromdm', 'fleet'] as const;
+type DeployableTarget = ServerTarget & { kind: (typeof DEPLOYABLE)[number] };
+const deployable = (t: { kind: string }): t is DeployableTarget => (DEPLOYABLE as readonly string[]).includes(t.kind);
+
+type Outcome = DeploymentResult | 'would deploy' | 'unauthorized' | 'unreachable';
+
+interface TargetReport {
+  label: string;
+  kind: string;
+  result: Outcome;
+  serialNumber: string | null;
+  notAfter: string | null;
+  message: string | null;
+  exitCode: number;
+}
+
+interface Deploying {
+  certPem: string;
+  keyPem: string;
+  topic: string;
+  serialNumber: string;
+  notAfter: string;
+  /** The other topics of the record's history, for servers that keep a certificate per topic. */
+  otherTopics: string[];
+  /** The topic of every certificate of the record's history, by serial (uppercase hex, no leading zeros). */
+  history: Map<string, string | null>;
+}
+
+const serialKey = (serial: string) => serial.replace(/^0+/, '').toUpperCase();
+
+/** Apple's push certificates are CN "APSP:<uuid>" for the topic com.apple.mgmt.External.<uuid>. */
+function topicOfCommonName(cn: string | undefined): string | null {
+  const uuid = /^APSP:([0-9A-Fa-f-]{36})$/.exec(cn ?? '')?.[1];
+  return uuid === undefined ? null : `com.apple.mgmt.External.${uuid}`;
+}
+
+const sameSerial = (a: string, b: string) => a.replace(/^0+/, '').toUpperCase() === b.replace(/^0+/, '').toUpperCase();
+const sameTime = (a: string, b: string) => Math.floor(Date.parse(a) / 1000) === Math.floor(Date.parse(b) / 1000);
+
+/** The cause of a failed call in words, with the server's own text (already cleared of the credential). */
+function causeOf(r: Exclude<MdmResult, { kind: 'ok' }>): string {
+  switch (r.kind) {
+    case 'unauthorized':
+      return `the server refused the credential (HTTP ${r.status})`;
+    case 'refused':
+      return `HTTP ${r.status}${r.message !== '' ? `: ${r.message}` : ''}`;
+    case 'not-supported':
+      return `the server has no read-back (HTTP ${r.status}: an older version)`;
+    case 'unreachable':
+    case 'bad-answer':
+    case 'not-sent':
+      return r.cause;
+  }
+}
+
+/** The targets to deploy to: all deployable ones, or the named ones (each must exist and be deployable). */
+function chooseTargets(record: PushRecord, o: DeployOptions, action: string, deps: Deps): DeployableTarget[] {
+  const addHint = `apns-cert target add ${o.name} --kind nanomdm --url https://mdm.example.com --credential-file <file>`;
+  if (o.target !== undefined) {
+    return [...new Set(o.target)].map((label) => {
+      const t = record.targets.find((x) => x.label === label);
+      if (t === undefined)
+        throw new AppError('NOT_FOUND', `${action}: the record has no target "${label}"`, {
+          hint: `apns-cert target list ${o.name}`,
+        });
+      if (!deployable(t))
+        throw new AppError(
+          'USAGE',
+          `${action}: the target "${label}" is a ${t.kind} target, which deploy does not do yet`,
+          {
+            hint: `apns-cert export ${o.name} --pem ${t.kind === 'file' ? t.path : `${o.name}.pem`}`,
+          },
+        );
+      return t;
+    });
+  }
+  const chosen = record.targets.filter(deployable);
+  for (const t of record.targets.filter((x) => !deployable(x)))
+    deps.out.warn(`the target "${t.label}" (${t.kind}) is skipped: deploy does not do ${t.kind} targets yet`);
+  if (chosen.length === 0)
+    throw new AppError('USAGE', `${action}: the record has no server target (nanomdm, nanohub, micromdm, fleet)`, {
+      hint: addHint,
+    });
+  return chosen;
+}
+
+async function credentialOf(deps: Deps, index: StoreIndex, t: ServerTarget): Promise<string> {
+  if (t.credentialId === undefined) return '';
+  const secret = await deps.store.secret(index, t.credentialId, 'target-credential');
+  const text = secret.toString('utf8').replace(/\r?\n$/, ''); // as README says: a trailing newline is dropped
+  secret.fill(0);
+  return text;
+}
+
+/**
+ * The topic guard: what the server runs now, and whether it is of another topic. A server that keeps a
+ * certificate per topic (nanomdm, nanohub) is asked for ours, then for the record's older topics.
+ */
+async function guard(
+  t: DeployableTarget,
+  endpoint: MdmEndpoint,
+  credential: string,
+  d: Deploying,
+  timeoutMs: number,
+): Promise<{ foreignTopic?: string; failure?: Exclude<MdmResult, { kind: 'ok' }>; noReadBack?: boolean }> {
+  const client = mdmClient(t.kind);
+  if (t.kind === 'fleet') {
+    const r = await client.readBack(endpoint, credential, timeoutMs);
+    if (r.kind === 'refused') return {}; // 404: no certificate set yet
+    if (r.kind !== 'ok') return { failure: r };
+    const running = r.running;
+    if (running?.serialNumber === undefined) return {};
+    const known = d.history.get(serialKey(running.serialNumber));
+    const topic = known !== undefined ? known : topicOfCommonName(running.commonName);
+    if (topic === d.topic) return {};
+    return {
+      foreignTopic:
+        topic ??
+        `unknown: serial ${running.serialNumber}, CN ${running.commonName ?? '?'}, not in the record's history`,
+    };
+  }
+  if (t.kind === 'micromdm') {
+    const r = await client.readBack(endpoint, credential, timeoutMs);
+    if (r.kind === 'ok')
+      return r.running?.topic !== undefined && r.running.topic !== d.topic ? { foreignTopic: r.running.topic } : {};
+    if (r.kind === 'refused') return {}; // nothing configured yet (or a key it cannot parse): nothing to compare
+    return { failure: r };
+  }
+  for (const topic of [d.topic, ...d.otherTopics]) {
+    const r = await client.readBack(endpoint, credential, timeoutMs, topic);
+    if (r.kind === 'ok') return topic === d.topic ? {} : { foreignTopic: r.running?.topic ?? topic };
+    if (r.kind === 'not-supported') return { noReadBack: true };
+    if (r.kind !== 'refused') return { failure: r };
+    // refused: the server holds no certificate for this topic
+  }
+  return {};
+}
+
+async function deployTo(
+  t: DeployableTarget,
+  credential: string,
+  d: Deploying,
+  o: DeployOptions,
+  deps: Deps,
+): Promise<TargetReport> {
+  const timeoutMs = deps.settings.deployTimeoutMs;
+  const endpoint: MdmEndpoint = { url: t.url, caPem: t.caPem };
+  const client = mdmClient(t.kind);
+  const report = (result: Outcome, exitCode: number, message: string | null): TargetReport => ({
+    label: t.label,
+    kind: t.kind,
+    result,
+    serialNumber: d.serialNumber,
+    notAfter: d.notAfter,
+    message,
+    exitCode,
+  });
+  const failed = (r: Exclude<MdmResult, { kind: 'ok' }>, when: string): TargetReport => {
+    const message = `${when}: ${causeOf(r)}`;
+    if (r.kind === 'unauthorized') return report('unauthorized', 77, message);
+    if (r.kind === 'unreachable') return report('unreachable', 69, message);
+    return report('refused', 1, message);
+  };
+
+  const checked = await guard(t, endpoint, credential, d, timeoutMs);
+  if (checked.failure !== undefined) return failed(checked.failure, 'reading what the server runs');
+  if (checked.foreignTopic !== undefined && !o.allowNewTopic)
+    return report(
+      'refused',
+      1,
+      `the server runs a certificate of another topic (${checked.foreignTopic}, deploying ${d.topic}); nothing was sent`,
+    );
+  const noCheck = checked.noReadBack === true ? 'the server has no read-back, so its topic could not be checked' : null;
+  if (o.dryRun) {
+    const key =
+      t.kind === 'fleet'
+        ? 'no key (Fleet keeps its own)'
+        : t.kind === 'micromdm'
+          ? 'its private key (as PKCS#1)'
+          : 'its private key';
+    return report(
+      'would deploy',
+      0,
+      `would send the certificate ${d.serialNumber} (${d.topic}) and ${key} to ${t.url}${noCheck !== null ? `; ${noCheck}` : ''}`,
+    );
+  }
+  const material = t.kind === 'fleet' ? { certPem: d.certPem } : { certPem: d.certPem, keyPem: d.keyPem };
+  const uploaded = await client.upload(endpoint, material, credential, timeoutMs);
+  if (uploaded.kind !== 'ok') return failed(uploaded, 'uploading');
+  const back = await client.readBack(endpoint, credential, timeoutMs, d.topic);
+  if (back.kind === 'not-supported') return report('not confirmed', 0, `uploaded; ${causeOf(back)}`);
+  if (back.kind === 'unauthorized' || back.kind === 'unreachable') {
+    const r = failed(back, 'uploaded; reading it back');
+    return { ...r, result: 'not confirmed' };
+  }
+  if (back.kind !== 'ok') return report('mismatch', 1, `uploaded, but the read-back answered ${causeOf(back)}`);
+  const running = back.running;
+  const serialOk = running?.serialNumber === undefined || sameSerial(running.serialNumber, d.serialNumber);
+  const timeOk = running?.notAfter === undefined || sameTime(running.notAfter, d.notAfter);
+  const topicOk = running?.topic === undefined || running.topic === d.topic;
+  const said = running === undefined ? false : running.serialNumber !== undefined || running.notAfter !== undefined;
+  if (said && serialOk && timeOk && topicOk) return report('deployed', 0, null);
+  const answer =
+    running === undefined
+      ? 'no certificate'
+      : [
+          running.topic !== undefined ? `topic ${running.topic}` : '',
+          running.serialNumber !== undefined ? `serial ${running.serialNumber}` : '',
+          running.notAfter !== undefined ? `expiring ${running.notAfter}` : '',
+        ]
+          .filter((s) => s !== '')
+          .join(', ') || 'no certificate';
+  return report('mismatch', 1, `uploaded, but the server still runs ${answer}`);
+}
+
+/** The exit code of the whole run: the first of 77, 69, 1 that a target ended with, else 0. */
+const exitOf = (reports: TargetReport[]) => [77, 69, 1].find((c) => reports.some((r) => r.exitCode === c)) ?? 0;
+
+export const deploy: Runner<DeployOptions> = {
+  async run(o, deps: Deps) {
+    const action = `deploy ${o.name}`;
+    const index = await deps.store.readOrFail();
+    const record = requireRecord(index, o.name, action, deps.store.location);
+    const active = certificateInService(record);
+    if (active === undefined || record.topic === null)
+      throw new AppError('USAGE', `${action}: it has no active certificate`, { hint: `apns-cert show ${o.name}` });
+    const targets = chooseTargets(record, o, action, deps);
+    const certOf = async (entry: typeof active) =>
+      decodeCertificateFile(Buffer.from(await deps.store.certificatePem(entry)), entry.file).certificates[0]!;
+    const cert = await certOf(active);
+    const key = await deps.store.privateKey(index, active.keyId);
+    if (key.keyId !== cert.publicKeyId)
+      throw new AppError('STORE_CORRUPT', `${action}: the stored key does not match the certificate`, {
+        hint: `apns-cert show ${o.name}`,
+      });
+    const otherTopics = new Set<string>();
+    const history = new Map<string, string | null>([[serialKey(active.serialNumber), record.topic]]);
+    if (targets.some((t) => t.kind !== 'micromdm'))
+      for (const entry of record.certificates.filter((c) => c !== active)) {
+        const topic = (await certOf(entry)).topic;
+        history.set(serialKey(entry.serialNumber), topic);
+        if (topic !== null && topic !== record.topic) otherTopics.add(topic);
+      }
+    const deploying: Deploying = {
+      certPem: cert.pem,
+      keyPem: key.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      topic: record.topic,
+      serialNumber: active.serialNumber,
+      notAfter: new Date(active.notAfter).toISOString(),
+      otherTopics: [...otherTopics],
+      history,
+    };
+
+    const reports: TargetReport[] = [];
+    const deployments: Deployment[] = [];
+    for (const t of targets) {
+      const r = await deployTo(t, await credentialOf(deps, index, t), deploying, o, deps);
+      reports.push(r);
+      if (r.result === 'deployed' || r.result === 'not confirmed' || r.result === 'mismatch' || r.result === 'refused')
+        deployments.push({
+          target: t.label,
+          serialNumber: deploying.serialNumber,
+          at: deps.now().toISOString(),
+          result: r.result,
+        });
+    }
+    if (!o.dryRun && deployments.length > 0)
+      await deps.store.change(async (tx) => {
+        const rec = requireRecord(tx.index, o.name, action, deps.store.location);
+        rec.deployments = [...rec.deployments, ...deployments];
+        rec.updatedAt = deps.now().toISOString();
+        await tx.commit(tx.index);
+      });
+
+    if (deps.out.json) {
+      deps.out.document({
+        name: o.name,
+        targets: reports.map(({ exitCode: _, ...r }) => r),
+      });
+    } else {
+      for (const r of reports) {
+        deps.out.data(`${r.label}  ${r.kind}  ${r.result}  serial ${r.serialNumber}`);
+        if (r.message === null) continue;
+        if (r.result === 'not confirmed' || r.result === 'would deploy')
+          (r.exitCode === 0 && r.result === 'would deploy'
+            ? deps.out.info.bind(deps.out)
+            : deps.out.warn.bind(deps.out))(`${r.label}: ${r.message}`);
+        else deps.out.error(`apns-cert: ${action}: target "${r.label}": ${r.message}`);
+      }
+    }
+    const refusedTopic = reports.find((r) => r.result === 'refused' && r.message?.includes('another topic'));
+    if (refusedTopic !== undefined) topicRefusal(deps, o, refusedTopic);
+    for (const r of reports.filter((x) => x.result === 'unauthorized'))
+      deps.out.error(
+        `hint: apns-cert target add ${o.name} --kind ${r.kind} --label ${r.label} --url <url> --credential-file <file> --force`,
+      );
+    return exitOf(reports);
+  },
+};
+
+/** The same words as import's refusal of a new topic (src/commands/shared/errors.ts, topic-changed). */
+function topicRefusal(deps: Deps, o: DeployOptions, r: TargetReport): void {
+  for (const line of [
+    'A new topic means the certificate was created under another Apple ID, or with "Create" instead of',
+    '"Renew" in Apple\'s portal. Every enrolled device would stop answering until it is re-enrolled.',
+    `Nothing was sent to "${r.label}"; it keeps the certificate it runs.`,
+    `hint: apns-cert deploy ${o.name} --target ${r.label} --allow-new-topic   # only if every device will re-enroll`,
+  ])
+    deps.out.error(line);
+}
