@@ -5,6 +5,7 @@ import { decodeCertificateFile } from '../../core/input.js';
 import { mdmClient } from '../../net/mdm/index.js';
 import type { MdmEndpoint, MdmResult } from '../../net/mdm/index.js';
 import type { Deps, Runner } from '../kit.js';
+import { keylessRefusal } from '../shared/keyless.js';
 import { requireRecord } from '../shared/require-record.js';
 
 export interface DeployOptions {
@@ -33,7 +34,8 @@ interface TargetReport {
 
 interface Deploying {
   certPem: string;
-  keyPem: string;
+  /** Undefined for a keyless record (deployed to Fleet only). */
+  keyPem: string | undefined;
   topic: string;
   serialNumber: string;
   notAfter: string;
@@ -201,7 +203,8 @@ async function deployTo(
       `would send the certificate ${d.serialNumber} (${d.topic}) and ${key} to ${t.url}${noCheck !== null ? `; ${noCheck}` : ''}`,
     );
   }
-  const material = t.kind === 'fleet' ? { certPem: d.certPem } : { certPem: d.certPem, keyPem: d.keyPem };
+  const material =
+    t.kind === 'fleet' || d.keyPem === undefined ? { certPem: d.certPem } : { certPem: d.certPem, keyPem: d.keyPem };
   const uploaded = await client.upload(endpoint, material, credential, timeoutMs);
   if (uploaded.kind !== 'ok') return failed(uploaded, 'uploading');
   const back = await client.readBack(endpoint, credential, timeoutMs, d.topic);
@@ -245,8 +248,10 @@ export const deploy: Runner<DeployOptions> = {
     const certOf = async (entry: typeof active) =>
       decodeCertificateFile(Buffer.from(await deps.store.certificatePem(entry)), entry.file).certificates[0]!;
     const cert = await certOf(active);
-    const key = await deps.store.privateKey(index, active.keyId);
-    if (key.keyId !== cert.publicKeyId)
+    // A keyless record (imported with --no-key) deploys only where the server keeps the key itself (Fleet).
+    if (active.keyId === null && targets.some((t) => t.kind !== 'fleet')) throw keylessRefusal(action, o.name);
+    const key = active.keyId === null ? undefined : await deps.store.privateKey(index, active.keyId);
+    if (key !== undefined && key.keyId !== cert.publicKeyId)
       throw new AppError('STORE_CORRUPT', `${action}: the stored key does not match the certificate`, {
         hint: `apns-cert show ${o.name}`,
       });
@@ -260,7 +265,7 @@ export const deploy: Runner<DeployOptions> = {
       }
     const deploying: Deploying = {
       certPem: cert.pem,
-      keyPem: key.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      keyPem: key?.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
       topic: record.topic,
       serialNumber: active.serialNumber,
       notAfter: new Date(active.notAfter).toISOString(),
