@@ -3,9 +3,7 @@ import { portalSteps } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { validateCsrSubject } from '../../core/csr.js';
 import { makeCsr } from '../shared/make-csr.js';
-import { signAsVendor } from '../shared/vendor-request.js';
-import { csrSigner } from '../shared/vendor-identity.js';
-import { assertCanCreate } from '../../io/files.js';
+import { csrSigner, vendorCompanion } from '../shared/vendor-identity.js';
 import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
 import type { MdmcertPlan } from '../shared/mdmcert-request.js';
 
@@ -97,16 +95,7 @@ export const csr: Runner<CsrOptions> = {
     const requestOut = options.requestOut ?? `${name}.request.b64`;
     const signer = await csrSigner(options, deps);
     const vendor = signer?.vendor;
-    if (vendor !== undefined)
-      await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', store: deps.store });
-    const companion =
-      vendor === undefined
-        ? undefined
-        : {
-            path: requestOut,
-            flag: '--request-out',
-            make: (csrDer: Buffer, csrPath: string) => signAsVendor(csrDer, csrPath, vendor),
-          };
+    const companion = await vendorCompanion(vendor, requestOut, options.force, deps);
     const result = await makeCsr(
       {
         name,

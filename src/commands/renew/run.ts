@@ -14,9 +14,7 @@ import { appleIdMatches } from '../../core/topic.js';
 import { validateCsrSubject } from '../../core/csr.js';
 import { makeCsr } from '../shared/make-csr.js';
 import { importCertificate } from '../shared/import-certificate.js';
-import { vendorForRecord } from '../shared/vendor-identity.js';
-import { signAsVendor } from '../shared/vendor-request.js';
-import { assertCanCreate } from '../../io/files.js';
+import { vendorCompanion, vendorForRecord } from '../shared/vendor-identity.js';
 import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
 import type { MdmcertPlan } from '../shared/mdmcert-request.js';
 import { decryptMailed, openMailedRequest, reportChecks } from '../shared/mdmcert-decrypt.js';
@@ -180,16 +178,7 @@ async function writeRenewalCsr(
         )
       : undefined;
   const requestOut = options.requestOut ?? defaultRenewRequestPath(record.name, deps.now());
-  if (vendor !== undefined)
-    await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', store: deps.store });
-  const companion =
-    vendor === undefined
-      ? undefined
-      : {
-          path: requestOut,
-          flag: '--request-out',
-          make: (der: Buffer, path: string) => signAsVendor(der, path, vendor),
-        };
+  const companion = await vendorCompanion(vendor, requestOut, options.force, deps);
   const result = await makeCsr(
     {
       name: record.name,

@@ -5,6 +5,9 @@ import { decodeCertificateFile } from '../../core/input.js';
 import type { PushRecord, Signing, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { Store, StoreChange } from '../../store/store.js';
 import type { Deps } from '../kit.js';
+import { assertCanCreate } from '../../io/files.js';
+import type { MakeCsrRequest } from './make-csr.js';
+import { signAsVendor } from './vendor-request.js';
 import type { Vendor } from './vendor-request.js';
 
 /** Under this many days left, a vendor certificate is warned about: Apple rejects a request it signed once expired. */
@@ -190,4 +193,19 @@ export async function csrSigner(options: CsrVendorOptions, deps: Deps): Promise<
       await keepVendor(tx, vendor, nowIso);
     },
   };
+}
+
+/**
+ * What makeCsr writes beside the CSR for a record signed by `vendor`: the signed request at `requestOut`
+ * (refused up front when it exists and `force` is not given); undefined without a vendor. csr and renew share it.
+ */
+export async function vendorCompanion(
+  vendor: Vendor | undefined,
+  requestOut: string,
+  force: boolean,
+  deps: Pick<Deps, 'store'>,
+): Promise<MakeCsrRequest['companion']> {
+  if (vendor === undefined) return undefined;
+  await assertCanCreate(requestOut, { force, flag: '--request-out', store: deps.store });
+  return { path: requestOut, flag: '--request-out', make: (der, path) => signAsVendor(der, path, vendor) };
 }
