@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exchange as sendExchange, isLoopbackHost, seconds } from '../http-exchange.js';
+import type { Exchange as HttpExchange } from '../http-exchange.js';
 
 /** What a server was asked to run, as far as its read-back (or its upload answer) tells. */
 export interface RunningCertificate {
@@ -84,13 +85,8 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
 }
 
-export interface Exchange {
-  method: 'GET' | 'PUT' | 'POST';
-  url: URL;
-  caPem?: string | undefined;
-  headers: Record<string, string>;
-  body?: Buffer;
-  timeoutMs: number;
+/** An exchange with an MDM server: its answer capped at MAX_MDM_ANSWER_BYTES. */
+export interface Exchange extends Omit<HttpExchange, 'maxAnswerBytes'> {
   /** Texts that must not appear in any result (the credential, its Basic header). */
   secrets: readonly string[];
 }
