@@ -79,3 +79,13 @@ export function classifyRunning(
   if (entry === null) return { state: 'foreign', topic, sameTopic, entry };
   return { state: entry.active ? 'current' : 'stale', topic, sameTopic, entry };
 }
+
+/**
+ * What a target's state weighs in check-expiry's status: stale and unknown are WARNING, foreign is CRITICAL unless
+ * its topic is the record's (then WARNING: devices still answer it, but it is not the store's certificate).
+ */
+export function targetSeverity(state: TargetState, sameTopic: boolean | null): 'ok' | 'warning' | 'critical' {
+  if (state === 'current') return 'ok';
+  if (state === 'foreign' && sameTopic !== true) return 'critical';
+  return 'warning';
+}
