@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/cli.js';
+import { runCli, tempDir } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 import { startFakeApns } from '../helpers/fake-apns.js';
@@ -141,6 +141,12 @@ describe('deploy --check', () => {
       { name: 'acme', label: 'mm', kind: 'micromdm', state: 'current', running: { topic, serialNumber: cert.serial } },
     ]);
     expect(Date.parse(doc.targets[0]!.running!.notAfter!)).toBe(Date.parse(cert.notAfter));
+    expect([uploads(nano).length, uploads(micro).length]).toEqual(sent);
+    // the built CLI, spawned, with APNS_CERT_DEBUG=1
+    const spawned = await runCli(['deploy', '--check'], { env: { ...env, APNS_CERT_DEBUG: '1' } });
+    outputs.push(spawned);
+    expect(spawned.code, spawned.stderr).toBe(0);
+    expect(spawned.stdout).toMatch(/^acme {2}nanomdm {2}nanomdm {2}current/);
     expect([uploads(nano).length, uploads(micro).length]).toEqual(sent);
   });
 

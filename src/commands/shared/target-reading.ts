@@ -185,6 +185,7 @@ export async function checkTargets(
   targets: readonly Target[],
   deps: Deps,
 ): Promise<TargetCheck[]> {
+  if (targets.length === 0) return [];
   const history = await recordHistory(record, deps);
   const topics = [...new Set([record.topic, ...history.map((e) => e.topic)].filter((x): x is string => x !== null))];
   const out: TargetCheck[] = [];
