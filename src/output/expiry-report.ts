@@ -14,8 +14,17 @@ export interface ExpiryReport {
     notAfter: string;
     daysRemaining: number;
     status: CertStatus;
+    /** Only with `check-expiry --targets`: what each of the record's targets runs (as deploy --check says). */
+    targets?: ReportTarget[];
   }>;
   errors: Array<{ source: string; message: string }>;
+}
+
+export interface ReportTarget {
+  label: string;
+  kind: string;
+  state: 'current' | 'stale' | 'foreign' | 'unknown';
+  message: string;
 }
 
 export type Painter = Record<CheckStatus, (text: string) => string>;
@@ -38,6 +47,8 @@ export function formatText(report: ExpiryReport, paint: Painter): string {
     lines.push(
       `  ${paint[c.status](c.status.toUpperCase().padEnd(8))} ${escapeControl(`${label(c)}  ${c.topic ?? '(no topic)'}`)}  ${shortDate(c.notAfter)}  ${daysText(c.daysRemaining)}`,
     );
+    for (const t of c.targets ?? [])
+      lines.push(`           target ${escapeControl(`${t.label} (${t.kind})  ${t.state}  ${t.message}`)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -50,6 +61,11 @@ export function summary(report: ExpiryReport): string {
     ...bad.map(
       (c) =>
         `${label(c)} ${c.daysRemaining < 0 ? 'expired' : 'expires'} ${shortDate(c.notAfter)} (${daysText(c.daysRemaining)})`,
+    ),
+    ...report.certificates.flatMap((c) =>
+      (c.targets ?? [])
+        .filter((t) => t.state !== 'current')
+        .map((t) => `${label(c)} target ${t.label} ${t.state}: ${t.message}`),
     ),
   ];
   if (parts.length === 0) {
