@@ -287,7 +287,10 @@ async function askAppleId(
   return { appleId, remembered };
 }
 
-/** --remember-apple-id, else asked: unless this Apple ID is the one remembered already. */
+/**
+ * --remember-apple-id; else, when the wizard asked for the Apple ID (no --apple-id: options decide then), asked:
+ * unless this Apple ID is the one remembered already.
+ */
 async function askRemember(
   options: RenewOptions,
   appleId: string,
@@ -295,11 +298,8 @@ async function askRemember(
   deps: Deps,
 ): Promise<boolean> {
   if (options.rememberAppleId === true) return true;
-  if (remembered !== null && sameAppleId(remembered, appleId)) return false;
-  return deps.prompter.confirm(
-    'Remember this Apple ID for the next renewal? (kept sealed under the store key, shown by this wizard)',
-    false,
-  );
+  if (options.appleId !== undefined || (remembered !== null && sameAppleId(remembered, appleId))) return false;
+  return deps.prompter.confirm('Remember this Apple ID for the next renewal? (kept sealed in the store)', false);
 }
 
 async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<number> {
