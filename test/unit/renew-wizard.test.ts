@@ -220,6 +220,29 @@ describe('renew wizard', () => {
     expect(second.index.records.acme.pendingKey).toBeNull();
   });
 
+  it('answered yes, the Apple ID is remembered (sealed); a resumed renewal remembers one only given --apple-id', async () => {
+    const f = await storeWithAcme();
+    const yes = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, { confirm: true }, 'cancel']);
+    expect(yes.deps.prompter.asked[2]).toBe(
+      'confirm: Remember this Apple ID for the next renewal? (kept sealed in the store)',
+    );
+    const first = yes.index.records.acme.appleIdSecretId;
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(readdirSync(join(f.store, 'secrets'))).toEqual([`${first}.sealed`]);
+
+    const blind = await runWizard(f, [{ confirm: true }, { select: /^Continue/ }], { rememberAppleId: true });
+    expect(blind.error?.exitCode).toBe(64);
+    expect(blind.error?.message).toMatch(/--remember-apple-id needs the Apple ID/);
+    const given = await runWizard(f, [{ confirm: true }, { select: /^Continue/ }, appleSigns(f)], {
+      rememberAppleId: true,
+      appleId: 'MDM@acme.example',
+    });
+    expect(given.code).toBe(0);
+    const second = given.index.records.acme.appleIdSecretId;
+    expect(second).not.toBe(first);
+    expect(readdirSync(join(f.store, 'secrets'))).toEqual([`${second}.sealed`]);
+  });
+
   it('a resumed renewal can start over with a new key', async () => {
     const f = await storeWithAcme();
     await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, { confirm: false }, 'cancel']);
