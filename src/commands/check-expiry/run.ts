@@ -57,7 +57,7 @@ async function fromFiles(
         ? (await decodeCertificates(bytes, file, deps, { passwordFile })).certificates
         : summarizeCertificateFile(bytes, file);
       const cert = certs.find((c) => c.topic !== null) ?? certs[0]!;
-      items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter });
+      items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter, owner: null, note: null });
     } catch (error) {
       problems.push({ source: file, message: error instanceof Error ? error.message : String(error) });
     }
@@ -87,7 +87,14 @@ async function fromStore(names: string[], deps: Deps, problems: Problem[]): Prom
   for (const record of records) {
     if (names.length > 0 && !names.includes(record.name)) continue;
     if (record.retired || record.notAfter === null) continue;
-    items.push({ name: record.name, source: record.name, topic: record.topic, notAfter: new Date(record.notAfter) });
+    items.push({
+      name: record.name,
+      source: record.name,
+      topic: record.topic,
+      notAfter: new Date(record.notAfter),
+      owner: record.owner,
+      note: record.note,
+    });
   }
   if (items.length === 0 && problems.length === 0) {
     problems.push({ source: deps.store.location, message: 'no active certificate to check in the store' });
@@ -166,6 +173,8 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
         notAfter: r.notAfter.toISOString(),
         daysRemaining: r.daysRemaining,
         status: r.status,
+        owner: r.owner,
+        note: r.note,
         ...(targets !== undefined && r.name !== null
           ? { targets: (targets.get(r.name) ?? []).map(({ severity: _, ...t }) => t) }
           : {}),
