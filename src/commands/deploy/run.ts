@@ -1,7 +1,16 @@
 import { AppError } from '../../errors.js';
-import { certificateInService } from '../../core/index-model.js';
-import type { Deployment, DeploymentResult, PushRecord, ServerTarget, StoreIndex } from '../../core/index-model.js';
+import type { CertificateInfo } from '../../core/certificate.js';
+import { DEPLOYMENT_RESULTS, certificateInService, targetSecretId } from '../../core/index-model.js';
+import type {
+  Deployment,
+  DeploymentResult,
+  PushRecord,
+  ServerTarget,
+  StoreIndex,
+  Target,
+} from '../../core/index-model.js';
 import { decodeCertificateFile } from '../../core/input.js';
+import type { PrivateKeyInfo } from '../../core/keys.js';
 import { mdmClient } from '../../net/mdm/index.js';
 import type { MdmEndpoint, MdmResult } from '../../net/mdm/index.js';
 import type { Deps, Runner } from '../kit.js';
@@ -15,14 +24,10 @@ export interface DeployOptions {
   dryRun: boolean;
 }
 
-/** The kinds deploy puts a certificate on (file targets are not deployed by this command yet). */
-const DEPLOYABLE = ['nanomdm', 'nanohub', 'micromdm', 'fleet'] as const;
-type DeployableTarget = ServerTarget & { kind: (typeof DEPLOYABLE)[number] };
-const deployable = (t: { kind: string }): t is DeployableTarget => (DEPLOYABLE as readonly string[]).includes(t.kind);
+/** What became of a target: kept in the record's history when it is a DeploymentResult. */
+export type Outcome = DeploymentResult | 'would deploy' | 'unauthorized' | 'unreachable' | 'cannot write';
 
-type Outcome = DeploymentResult | 'would deploy' | 'unauthorized' | 'unreachable';
-
-interface TargetReport {
+export interface TargetReport {
   label: string;
   kind: string;
   result: Outcome;
@@ -30,10 +35,15 @@ interface TargetReport {
   notAfter: string | null;
   message: string | null;
   exitCode: number;
+  /** A command for the admin, shown after the message (not in --json). */
+  hint?: string;
 }
 
-interface Deploying {
+export interface Deploying {
   certPem: string;
+  certificate: CertificateInfo;
+  /** Undefined for a keyless record (deployed to Fleet only). */
+  key: PrivateKeyInfo | undefined;
   /** Undefined for a keyless record (deployed to Fleet only). */
   keyPem: string | undefined;
   topic: string;
@@ -72,8 +82,8 @@ function causeOf(r: Exclude<MdmResult, { kind: 'ok' }>): string {
   }
 }
 
-/** The targets to deploy to: all deployable ones, or the named ones (each must exist and be deployable). */
-function chooseTargets(record: PushRecord, o: DeployOptions, action: string, deps: Deps): DeployableTarget[] {
+/** The targets to deploy to: all of them, or the named ones (each must exist). */
+function chooseTargets(record: PushRecord, o: DeployOptions, action: string): Target[] {
   const addHint = `apns-cert target add ${o.name} --kind nanomdm --url https://mdm.example.com --credential-file <file>`;
   if (o.target !== undefined) {
     return [...new Set(o.target)].map((label) => {
@@ -82,30 +92,19 @@ function chooseTargets(record: PushRecord, o: DeployOptions, action: string, dep
         throw new AppError('NOT_FOUND', `${action}: the record has no target "${label}"`, {
           hint: `apns-cert target list ${o.name}`,
         });
-      if (!deployable(t))
-        throw new AppError(
-          'USAGE',
-          `${action}: the target "${label}" is a ${t.kind} target, which deploy does not do yet`,
-          {
-            hint: `apns-cert export ${o.name} --pem ${t.kind === 'file' ? t.path : `${o.name}.pem`}`,
-          },
-        );
       return t;
     });
   }
-  const chosen = record.targets.filter(deployable);
-  for (const t of record.targets.filter((x) => !deployable(x)))
-    deps.out.warn(`the target "${t.label}" (${t.kind}) is skipped: deploy does not do ${t.kind} targets yet`);
-  if (chosen.length === 0)
-    throw new AppError('USAGE', `${action}: the record has no server target (nanomdm, nanohub, micromdm, fleet)`, {
-      hint: addHint,
-    });
-  return chosen;
+  if (record.targets.length === 0)
+    throw new AppError('USAGE', `${action}: the record has no target`, { hint: addHint });
+  return record.targets;
 }
 
-async function credentialOf(deps: Deps, index: StoreIndex, t: ServerTarget): Promise<string> {
-  if (t.credentialId === undefined) return '';
-  const secret = await deps.store.secret(index, t.credentialId, 'target-credential');
+/** A target's sealed secret as text (a server's credential, a .p12 file's password); '' when it has none. */
+async function credentialOf(deps: Deps, index: StoreIndex, t: Target): Promise<string> {
+  const id = targetSecretId(t);
+  if (id === undefined) return '';
+  const secret = await deps.store.secret(index, id, 'target-credential');
   const text = secret.toString('utf8').replace(/\r?\n$/, ''); // as README says: a trailing newline is dropped
   secret.fill(0);
   return text;
@@ -116,7 +115,7 @@ async function credentialOf(deps: Deps, index: StoreIndex, t: ServerTarget): Pro
  * certificate per topic (nanomdm, nanohub) is asked for ours, then for the record's older topics.
  */
 async function guard(
-  t: DeployableTarget,
+  t: ServerTarget,
   endpoint: MdmEndpoint,
   credential: string,
   d: Deploying,
@@ -156,7 +155,7 @@ async function guard(
 }
 
 async function deployTo(
-  t: DeployableTarget,
+  t: ServerTarget,
   credential: string,
   d: Deploying,
   o: DeployOptions,
@@ -233,8 +232,9 @@ async function deployTo(
   return report('mismatch', 1, `uploaded, but the server still runs ${answer}`);
 }
 
-/** The exit code of the whole run: the first of 77, 69, 1 that a target ended with, else 0. */
-const exitOf = (reports: TargetReport[]) => [77, 69, 1].find((c) => reports.some((r) => r.exitCode === c)) ?? 0;
+/** The exit code of the whole run: the first of 77, 69, 73, 1 that a target ended with, else 0. */
+const exitOf = (reports: TargetReport[]) => [77, 69, 73, 1].find((c) => reports.some((r) => r.exitCode === c)) ?? 0;
+const isDeploymentResult = (r: Outcome): r is DeploymentResult => (DEPLOYMENT_RESULTS as readonly string[]).includes(r);
 
 export const deploy: Runner<DeployOptions> = {
   async run(o, deps: Deps) {
@@ -244,7 +244,7 @@ export const deploy: Runner<DeployOptions> = {
     const active = certificateInService(record);
     if (active === undefined || record.topic === null)
       throw new AppError('USAGE', `${action}: it has no active certificate`, { hint: `apns-cert show ${o.name}` });
-    const targets = chooseTargets(record, o, action, deps);
+    const targets = chooseTargets(record, o, action);
     const certOf = async (entry: typeof active) =>
       decodeCertificateFile(Buffer.from(await deps.store.certificatePem(entry)), entry.file).certificates[0]!;
     const cert = await certOf(active);
@@ -265,6 +265,8 @@ export const deploy: Runner<DeployOptions> = {
       }
     const deploying: Deploying = {
       certPem: cert.pem,
+      certificate: cert,
+      key,
       keyPem: key?.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
       topic: record.topic,
       serialNumber: active.serialNumber,
@@ -276,9 +278,15 @@ export const deploy: Runner<DeployOptions> = {
     const reports: TargetReport[] = [];
     const deployments: Deployment[] = [];
     for (const t of targets) {
-      const r = await deployTo(t, await credentialOf(deps, index, t), deploying, o, deps);
+      const credential = await credentialOf(deps, index, t);
+      const r =
+        t.kind === 'file'
+          ? await (
+              await import('./file-target.js')
+            ).deployToFile(t, t.passwordId !== undefined ? credential : undefined, deploying, o, deps)
+          : await deployTo(t, credential, deploying, o, deps);
       reports.push(r);
-      if (r.result === 'deployed' || r.result === 'not confirmed' || r.result === 'mismatch' || r.result === 'refused')
+      if (isDeploymentResult(r.result))
         deployments.push({
           target: t.label,
           serialNumber: deploying.serialNumber,
@@ -297,7 +305,7 @@ export const deploy: Runner<DeployOptions> = {
     if (deps.out.json) {
       deps.out.document({
         name: o.name,
-        targets: reports.map(({ exitCode: _, ...r }) => r),
+        targets: reports.map(({ exitCode: _, hint: __, ...r }) => r),
       });
     } else {
       for (const r of reports) {
@@ -308,6 +316,7 @@ export const deploy: Runner<DeployOptions> = {
             ? deps.out.info.bind(deps.out)
             : deps.out.warn.bind(deps.out))(`${r.label}: ${r.message}`);
         else deps.out.error(`apns-cert: ${action}: target "${r.label}": ${r.message}`);
+        if (r.hint !== undefined) deps.out.error(`hint: ${r.hint}`);
       }
     }
     const refusedTopic = reports.find((r) => r.result === 'refused' && r.message?.includes('another topic'));
@@ -325,7 +334,9 @@ function topicRefusal(deps: Deps, o: DeployOptions, r: TargetReport): void {
   for (const line of [
     'A new topic means the certificate was created under another Apple ID, or with "Create" instead of',
     '"Renew" in Apple\'s portal. Every enrolled device would stop answering until it is re-enrolled.',
-    `Nothing was sent to "${r.label}"; it keeps the certificate it runs.`,
+    r.kind === 'file'
+      ? `Nothing was written to "${r.label}"; the file keeps the certificate it holds.`
+      : `Nothing was sent to "${r.label}"; it keeps the certificate it runs.`,
     `hint: apns-cert deploy ${o.name} --target ${r.label} --allow-new-topic   # only if every device will re-enroll`,
   ])
     deps.out.error(line);

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { certificateKeyIds, recordNamed } from '../../core/index-model.js';
+import { certificateKeyIds, recordNamed, targetSecretId } from '../../core/index-model.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
@@ -44,9 +44,7 @@ export const retire: Runner<RetireOptions> = {
         ...(record.pendingKey?.mdmcert ? [record.pendingKey.mdmcert.exchangeKeyId] : []),
       ]);
       const certificates = options.purge ? record.certificates : [];
-      const secrets = options.purge
-        ? record.targets.flatMap((t) => (t.kind !== 'file' && t.credentialId !== undefined ? [t.credentialId] : []))
-        : [];
+      const secrets = options.purge ? record.targets.flatMap((t) => targetSecretId(t) ?? []) : [];
       if (options.purge) {
         delete index.records[name];
       } else {

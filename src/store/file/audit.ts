@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { StoreIndex } from '../../core/index-model.js';
-import { certificateKeyIds } from '../../core/index-model.js';
+import { certificateKeyIds, targetSecretId } from '../../core/index-model.js';
 import type { StoreAudit } from '../store.js';
 import {
   CERTS_DIR,
@@ -88,14 +88,15 @@ export function auditStore(
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'key', ref: keyId, problem: found });
     }
     for (const target of record.targets) {
-      if (target.kind === 'file' || target.credentialId === undefined) continue;
-      referencedSecrets.add(secretFile(target.credentialId));
-      const found = presence(secretFile(target.credentialId));
+      const secretId = targetSecretId(target);
+      if (secretId === undefined) continue;
+      referencedSecrets.add(secretFile(secretId));
+      const found = presence(secretFile(secretId));
       if (found !== 'ok')
         audit.missing.push({
           record: `${record.name} target ${target.label}`,
           kind: 'secret',
-          ref: target.credentialId,
+          ref: secretId,
           problem: found,
         });
     }
