@@ -82,7 +82,7 @@ export function commandEndText(end: CommandEnd): string {
     case 'signalled':
       return `was ended by ${end.signal}`;
     case 'timed out':
-      return `did not end within ${Math.round(end.afterMs / 1000)} s and was killed`;
+      return `did not end within ${end.afterMs < 1000 ? `${end.afterMs} ms` : `${Math.round(end.afterMs / 1000)} s`} and was killed`;
     case 'not started':
       return `could not be started (${end.cause})`;
   }
