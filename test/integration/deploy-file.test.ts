@@ -260,6 +260,13 @@ describe('deploy to a file target', () => {
     expect(r.stderr).toContain('--format p12 needs --password-file');
     r = await cli(['target', 'add', 'acme', '--kind', 'file', '--path', path, '--password-file', pw], env);
     expect(r.code).toBe(64);
+    expect(r.stderr).toContain('--password-file goes with --format p12');
+    r = await cli(
+      ['target', 'add', 'acme', '--kind', 'nanomdm', '--url', 'https://x.example', '--password-file', pw],
+      env,
+    );
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('--password-file is only for --kind file');
     r = await cli(
       ['target', 'add', 'acme', '--kind', 'file', '--path', path, '--format', 'p12', '--password-file', pw],
       env,
@@ -288,6 +295,23 @@ describe('deploy to a file target', () => {
     });
     expect(p12Serial(path, pw)).toBe(cert.serial);
     expect(leftovers(dir)).toEqual([]);
+
+    // the password is sealed (in no store file in clear), named by the target (no orphan), removed with it
+    const store = env.APNS_CERT_STORE!;
+    const storeFiles = () =>
+      readdirSync(store, { recursive: true, encoding: 'utf8' })
+        .map((f) => join(store, f))
+        .filter((f) => statSync(f).isFile());
+    expect(storeFiles().filter((f) => readFileSync(f).includes('p12 secret'))).toEqual([]);
+    const secrets = () => storeFiles().filter((f) => f.includes('secrets'));
+    expect(secrets()).toHaveLength(1);
+    const doctor = JSON.parse((await cli(['doctor', '--offline', '--json'], env)).stdout) as {
+      checks: Array<{ check: string; status: string }>;
+    };
+    expect(doctor.checks.find((c) => c.check === 'store-orphans')?.status).toBe('ok');
+    r = await cli(['target', 'remove', 'acme', 'file'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(secrets()).toEqual([]);
   });
 
   it('--after runs with APNS_CERT_DEPLOYED_FILE (and none of our secrets); its output goes to stderr, never stdout', async () => {

@@ -9,7 +9,14 @@ import { P12_ITERATIONS } from '../../core/pkcs12-params.js';
 import { entryKind, isDirectory, writeOutputFile } from '../../io/files.js';
 import { commandEndText, runShellCommand } from '../../io/run-command.js';
 import type { Deps } from '../kit.js';
-import type { Deploying, DeployOptions, Outcome, TargetReport } from './run.js';
+import type { Deploying, Outcome, TargetReport } from './deploying.js';
+
+/** What of deploy's options a file target follows. */
+interface FileDeployOptions {
+  name: string;
+  allowNewTopic: boolean;
+  dryRun: boolean;
+}
 
 /** The `target add` command that points the target elsewhere (its other options as they are). */
 function reAddCommand(name: string, t: FileTarget, path: string): string {
@@ -77,7 +84,7 @@ export async function deployToFile(
   t: FileTarget,
   password: string | undefined,
   d: Deploying,
-  o: DeployOptions,
+  o: FileDeployOptions,
   deps: Deps,
 ): Promise<TargetReport> {
   const report = (result: Outcome, exitCode: number, message: string | null, hint?: string): TargetReport => ({

@@ -1,5 +1,4 @@
 import { AppError } from '../../errors.js';
-import type { CertificateInfo } from '../../core/certificate.js';
 import { DEPLOYMENT_RESULTS, certificateInService, targetSecretId } from '../../core/index-model.js';
 import type {
   Deployment,
@@ -10,49 +9,18 @@ import type {
   Target,
 } from '../../core/index-model.js';
 import { decodeCertificateFile } from '../../core/input.js';
-import type { PrivateKeyInfo } from '../../core/keys.js';
 import { mdmClient } from '../../net/mdm/index.js';
 import type { MdmEndpoint, MdmResult } from '../../net/mdm/index.js';
 import type { Deps, Runner } from '../kit.js';
 import { keylessRefusal } from '../shared/keyless.js';
 import { requireRecord } from '../shared/require-record.js';
+import type { Deploying, Outcome, TargetReport } from './deploying.js';
 
 export interface DeployOptions {
   name: string;
   target: string[] | undefined;
   allowNewTopic: boolean;
   dryRun: boolean;
-}
-
-/** What became of a target: kept in the record's history when it is a DeploymentResult. */
-export type Outcome = DeploymentResult | 'would deploy' | 'unauthorized' | 'unreachable' | 'cannot write';
-
-export interface TargetReport {
-  label: string;
-  kind: string;
-  result: Outcome;
-  serialNumber: string | null;
-  notAfter: string | null;
-  message: string | null;
-  exitCode: number;
-  /** A command for the admin, shown after the message (not in --json). */
-  hint?: string;
-}
-
-export interface Deploying {
-  certPem: string;
-  certificate: CertificateInfo;
-  /** Undefined for a keyless record (deployed to Fleet only). */
-  key: PrivateKeyInfo | undefined;
-  /** Undefined for a keyless record (deployed to Fleet only). */
-  keyPem: string | undefined;
-  topic: string;
-  serialNumber: string;
-  notAfter: string;
-  /** The other topics of the record's history, for servers that keep a certificate per topic. */
-  otherTopics: string[];
-  /** The topic of every certificate of the record's history, by serial (uppercase hex, no leading zeros). */
-  history: Map<string, string | null>;
 }
 
 const serialKey = (serial: string) => serial.replace(/^0+/, '').toUpperCase();
