@@ -30,7 +30,7 @@ import type { Issued } from '../helpers/deploy-records.js';
 import { mdmTopic } from '../helpers/fake-apple.js';
 import { startFakeMdm } from '../helpers/fake-mdm-servers.js';
 import type { FakeMdm } from '../helpers/fake-mdm-servers.js';
-import { runInProcess } from '../helpers/in-process.js';
+import { inProcessEnv, runInProcess } from '../helpers/in-process.js';
 
 const work = tempDir();
 const now = new Date();
@@ -401,11 +401,9 @@ describe('deploy to a file target', () => {
     const cert = issue(mdmTopic(), 365);
     const certOnly = join(work, 'cert-only.pem');
     writeFileSync(certOnly, cert.certPem);
-    // a store made by a keyless import alone has no master key yet, so the credential could not be sealed
-    const env = await recordWith([issue(mdmTopic(), 365)], cli);
-    let r = await cli(['retire', 'acme', '--purge', '--yes'], env);
-    expect(r.code, r.stderr).toBe(0);
-    r = await cli(['import', certOnly, '--name', 'acme', '--no-key'], env);
+    // a store made by the keyless import (it gets its master key, so the credential can be sealed)
+    const env = inProcessEnv();
+    let r = await cli(['import', certOnly, '--name', 'acme', '--no-key'], env);
     expect(r.code, r.stderr).toBe(0);
     const server = await startFakeMdm({ kind: 'nanomdm', credential: 'k', mode: 'normal' });
     fakes.push(server);
