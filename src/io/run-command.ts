@@ -16,12 +16,12 @@ export interface ShellRun {
 
 /** After the command ends, how long output still held by a child it left running is waited for. */
 const DRAIN_MS = 200;
-/** After SIGTERM at the time limit, how long before the process group is sent SIGKILL. */
-const KILL_GRACE_MS = 2_000;
 
 /**
  * Runs `command` with `/bin/sh -c`, stdin from /dev/null, in a process group of its own; at `timeoutMs` the group
- * gets SIGTERM, then SIGKILL. Resolves when the shell ends (a child it left in the background is not waited for).
+ * is killed (SIGKILL: nothing in it can stay behind), and it gets SIGTERM when apns-cert exits meanwhile (Ctrl-C,
+ * SIGTERM: the group is not the terminal's, so only we can end it). Resolves when the shell ends (a child it left in the background is not
+ * waited for).
  */
 export function runShellCommand(command: string, run: ShellRun): Promise<CommandEnd> {
   return new Promise((resolve) => {
@@ -31,7 +31,6 @@ export function runShellCommand(command: string, run: ShellRun): Promise<Command
       detached: true,
     });
     let timedOut = false;
-    let killer: NodeJS.Timeout | undefined;
     const signalGroup = (signal: NodeJS.Signals) => {
       try {
         process.kill(-child.pid!, signal);
@@ -39,10 +38,11 @@ export function runShellCommand(command: string, run: ShellRun): Promise<Command
         // the group is gone already
       }
     };
+    const endGroup = () => signalGroup('SIGTERM');
+    process.on('exit', endGroup);
     const timer = setTimeout(() => {
       timedOut = true;
-      signalGroup('SIGTERM');
-      killer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+      signalGroup('SIGKILL');
     }, run.timeoutMs);
     for (const stream of [child.stdout, child.stderr]) {
       stream.setEncoding('utf8');
@@ -50,11 +50,12 @@ export function runShellCommand(command: string, run: ShellRun): Promise<Command
     }
     child.on('error', (error) => {
       clearTimeout(timer);
+      process.off('exit', endGroup);
       resolve({ kind: 'not started', cause: error.message });
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      clearTimeout(killer);
+      process.off('exit', endGroup);
       const end: CommandEnd = timedOut
         ? { kind: 'timed out', afterMs: run.timeoutMs }
         : code !== null

@@ -5,7 +5,7 @@
  * output on stderr only, its failure and time limit), --dry-run, --json, a keyless record refused, and one run
  * of the built CLI.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import {
   chmodSync,
@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { BIN, runCli, tempDir } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
 import { pushCertIssuer, recordWith } from '../helpers/deploy-records.js';
 import type { Issued } from '../helpers/deploy-records.js';
@@ -423,6 +423,23 @@ describe('deploy to a file target', () => {
     }
     expect(server.requests).toEqual([]);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('the built CLI ended by SIGTERM while --after runs: 143, and the --after process group is ended too', async () => {
+    const cert = issue(mdmTopic(), 365);
+    const dir = outDir();
+    const pidFile = join(dir, 'pid');
+    const env = await fileTarget([cert], join(dir, 'push.pem'), ['--after', `sleep 30 & echo $! > ${pidFile}; wait`]);
+    const child = spawn(process.execPath, [BIN, 'deploy', 'acme'], { env, stdio: 'ignore' });
+    const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the pid written in full
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
+    expect(running(sleeper)).toBe(true);
+    child.kill('SIGTERM');
+    expect(await ended).toBe(143);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(running(sleeper)).toBe(false);
   });
 
   it('the built CLI writes the file and runs --after', async () => {

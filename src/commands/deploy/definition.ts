@@ -24,7 +24,7 @@ export const deploy: CommandDefinition<DeployOptions> = {
     '64 also for: a record with no target, a --target label it does not have.',
     'A file target is written 0600 by rename (never through a symbolic link); its directory must exist. Its',
     '--after command runs with /bin/sh -c, APNS_CERT_DEPLOYED_FILE=<path>, output on stderr, for at most',
-    '60 s (APNS_CERT_AFTER_TIMEOUT_MS); it does not get APNS_CERT_PASSPHRASE or the other secrets.',
+    '60 s (APNS_CERT_AFTER_TIMEOUT_MS, then killed); it does not get APNS_CERT_PASSPHRASE or the other secrets.',
     'Fleet keeps its own key: it gets the certificate only, which must be issued for the CSR Fleet made.',
     'When targets end differently the exit code is the first of 77, 69, 1 that applies.',
     'Each target is called with a timeout of 10 s per request; credentials are never printed.',
