@@ -36,7 +36,13 @@ const work = tempDir();
 const now = new Date();
 const { issue } = pushCertIssuer(work, now);
 const fakes: FakeMdm[] = [];
-const cli = (args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> => runInProcess(args, { env });
+const outputs: CliResult[] = [];
+async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const r = await runInProcess(args, { env });
+  outputs.push(r);
+  return r;
+}
+const P12_PASSWORD = 'p12 secret ü';
 let dirs = 0;
 /** A directory of its own for one test's target file. */
 const outDir = () => {
@@ -253,7 +259,7 @@ describe('deploy to a file target', () => {
     const dir = outDir();
     const path = join(dir, 'push.p12');
     const pw = join(work, 'p12-password');
-    writeFileSync(pw, 'p12 secret ü\n');
+    writeFileSync(pw, `${P12_PASSWORD}\n`);
     const env = await recordWith([old], cli);
     let r = await cli(['target', 'add', 'acme', '--kind', 'file', '--path', path, '--format', 'p12'], env);
     expect(r.code).toBe(64);
@@ -302,7 +308,7 @@ describe('deploy to a file target', () => {
       readdirSync(store, { recursive: true, encoding: 'utf8' })
         .map((f) => join(store, f))
         .filter((f) => statSync(f).isFile());
-    expect(storeFiles().filter((f) => readFileSync(f).includes('p12 secret'))).toEqual([]);
+    expect(storeFiles().filter((f) => readFileSync(f).includes(P12_PASSWORD))).toEqual([]);
     const secrets = () => storeFiles().filter((f) => f.includes('secrets'));
     expect(secrets()).toHaveLength(1);
     const doctor = JSON.parse((await cli(['doctor', '--offline', '--json'], env)).stdout) as {
@@ -425,6 +431,26 @@ describe('deploy to a file target', () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  it('beside a server target: each target ends on its own (the server deployed, the file 73: the exit code)', async () => {
+    const cert = issue(mdmTopic(), 365);
+    const missing = join(work, 'missing-too');
+    const env = await fileTarget([cert], join(missing, 'push.pem'));
+    const server = await startFakeMdm({ kind: 'nanomdm', credential: 'k2' });
+    fakes.push(server);
+    writeFileSync(join(work, 'k2'), 'k2\n');
+    let r = await cli(
+      ['target', 'add', 'acme', '--kind', 'nanomdm', '--url', server.url, '--credential-file', join(work, 'k2')],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    r = await cli(['deploy', 'acme', '--json'], env);
+    expect(r.code, r.stderr).toBe(73);
+    expect((JSON.parse(r.stdout) as DeployDoc).targets.map((t) => [t.label, t.result])).toEqual([
+      ['file', 'cannot write'],
+      ['nanomdm', 'deployed'],
+    ]);
+  });
+
   it('the built CLI ended by SIGTERM while --after runs: 143, and the --after process group is ended too', async () => {
     const cert = issue(mdmTopic(), 365);
     const dir = outDir();
@@ -459,5 +485,10 @@ describe('deploy to a file target', () => {
     expect(readFileSync(seen, 'utf8')).toBe(path);
     expect(modeOf(path)).toBe(0o600);
     expect(serialOf(readFileSync(path, 'utf8'))).toBe(cert.serial);
+  });
+
+  it('the .p12 password appears in no output of any run', () => {
+    expect(outputs.length).toBeGreaterThan(30);
+    for (const r of outputs) expect(r.stdout + r.stderr).not.toContain(P12_PASSWORD);
   });
 });
