@@ -22,11 +22,12 @@ export const deploy: CommandDefinition<DeployOptions> = {
   notes: [
     'Targets: every target of the record (nanomdm, nanohub, micromdm, fleet, file), or those named by --target.',
     '64 also for: a record with no target, a --target label it does not have.',
+    '65 also for: a record imported with --no-key and a target other than fleet (its key is not here); nothing is sent.',
     'A file target is written 0600 by rename (never through a symbolic link); its directory must exist. Its',
     '--after command runs with /bin/sh -c, APNS_CERT_DEPLOYED_FILE=<path>, output on stderr, for at most',
     '60 s (APNS_CERT_AFTER_TIMEOUT_MS, then killed); it does not get APNS_CERT_PASSPHRASE or the other secrets.',
     'Fleet keeps its own key: it gets the certificate only, which must be issued for the CSR Fleet made.',
-    'When targets end differently the exit code is the first of 77, 69, 1 that applies.',
+    'When targets end differently the exit code is the first of 77, 69, 73, 1 that applies.',
     'Each target is called with a timeout of 10 s per request; credentials are never printed.',
   ],
   examples: [
