@@ -39,6 +39,15 @@ export interface EnvSettings extends Settings {
 
 const nonEmpty = (value: string | undefined) => (value === '' ? undefined : value);
 
+/** Variables that hold apns-cert's secrets: a command it runs (deploy --after) does not get them. */
+const SECRET_VARIABLES = new Set(['APNS_CERT_PASSPHRASE', 'APNS_CERT_P12_PASSWORD', 'APNS_CERT_MDMCERT_API_KEY']);
+
+function childEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !SECRET_VARIABLES.has(e[0])),
+  );
+}
+
 export function readSettings(env: NodeJS.ProcessEnv): EnvSettings {
   const backend = nonEmpty(env.APNS_CERT_SECRET_BACKEND);
   if (backend !== undefined && backend !== 'keychain' && backend !== 'passphrase') {
@@ -56,6 +65,8 @@ export function readSettings(env: NodeJS.ProcessEnv): EnvSettings {
     mdmcertUrl: nonEmpty(env.APNS_CERT_MDMCERT_URL),
     mdmcertTimeoutMs: envMs(env, 'APNS_CERT_MDMCERT_TIMEOUT_MS', 10_000),
     deployTimeoutMs: envMs(env, 'APNS_CERT_DEPLOY_TIMEOUT_MS', 10_000),
+    afterTimeoutMs: envMs(env, 'APNS_CERT_AFTER_TIMEOUT_MS', 60_000),
+    childEnvironment: childEnvironment(env),
     passphrase: nonEmpty(env.APNS_CERT_PASSPHRASE),
     p12Password: env.APNS_CERT_P12_PASSWORD,
     secretBackend: backend,

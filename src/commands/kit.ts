@@ -35,6 +35,10 @@ export interface Settings {
   mdmcertTimeoutMs: number;
   /** $APNS_CERT_DEPLOY_TIMEOUT_MS: how long one request to an MDM server may take (default 10 s). */
   deployTimeoutMs: number;
+  /** $APNS_CERT_AFTER_TIMEOUT_MS: how long a file target's --after command may run (default 60 s). */
+  afterTimeoutMs: number;
+  /** The environment of a command apns-cert runs (deploy's --after): ours, without apns-cert's secrets. */
+  childEnvironment: Readonly<Record<string, string>>;
 }
 
 export interface Choice<T> {

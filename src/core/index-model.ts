@@ -116,13 +116,19 @@ export interface FileTarget {
   path: string;
   format: 'pem' | 'p12';
   keyFormat: 'pkcs8' | 'pkcs1';
+  /** The id of the sealed password of a `p12` file (target add --password-file): never the password itself. */
+  passwordId?: string;
   after?: string;
   addedAt: string;
 }
 
 export type Target = ServerTarget | FileTarget;
 
-export const DEPLOYMENT_RESULTS = ['deployed', 'not confirmed', 'mismatch', 'refused'] as const;
+/** The sealed secret a target names: a server's credential, a .p12 file's password; undefined when none. */
+export const targetSecretId = (t: Target): string | undefined => (t.kind === 'file' ? t.passwordId : t.credentialId);
+
+/** `after failed`: a file target's file is written, but its --after command failed (a record from before reads the same). */
+export const DEPLOYMENT_RESULTS = ['deployed', 'not confirmed', 'mismatch', 'refused', 'after failed'] as const;
 export type DeploymentResult = (typeof DEPLOYMENT_RESULTS)[number];
 
 /** One deployment of a certificate to a target. */
@@ -348,6 +354,7 @@ function targetProblem(t: unknown): string | null {
     url?: unknown;
     caPem?: unknown;
     credentialId?: unknown;
+    passwordId?: unknown;
     path?: unknown;
     format?: unknown;
     keyFormat?: unknown;
@@ -362,6 +369,9 @@ function targetProblem(t: unknown): string | null {
     if (e.format !== 'pem' && e.format !== 'p12') return 'format is not pem or p12';
     if (e.keyFormat !== 'pkcs8' && e.keyFormat !== 'pkcs1') return 'keyFormat is not pkcs8 or pkcs1';
     if (e.after !== undefined && (!isString(e.after) || e.after === '')) return 'after is not a command';
+    if (e.passwordId !== undefined && (!isString(e.passwordId) || !SECRET_ID_RE.test(e.passwordId)))
+      return 'passwordId is not a secret id (64 hex digits)';
+    if (e.passwordId !== undefined && e.format !== 'p12') return 'a pem file target has a passwordId';
     if ('url' in e || 'credentialId' in e || 'caPem' in e) return 'a file target has a url, caPem or credentialId';
     return null;
   }
@@ -371,7 +381,8 @@ function targetProblem(t: unknown): string | null {
     return 'credentialId is not a secret id (64 hex digits)';
   if (e.caPem !== undefined && !(isString(e.caPem) && PEM_CERTIFICATES_RE.test(e.caPem)))
     return 'caPem is not PEM certificates';
-  if ('path' in e || 'format' in e || 'keyFormat' in e || 'after' in e) return 'a server target has file options';
+  if ('path' in e || 'format' in e || 'keyFormat' in e || 'after' in e || 'passwordId' in e)
+    return 'a server target has file options';
   return null;
 }
 

@@ -37,13 +37,16 @@ describe('targets and deployments in the index', () => {
         { ...SERVER, caPem: CA_PEM },
         { ...FILE, after: 'systemctl restart mdm' },
         { label: 'local', kind: 'fleet', url: 'http://127.0.0.1:8080/base', addedAt: AT },
+        { ...FILE, label: 'p12', format: 'p12', passwordId: SECRET_ID },
+        // a .p12 target added before its password was kept: read as it is (deploy asks for the password)
+        { ...FILE, label: 'old-p12', format: 'p12' },
       ];
-      r.deployments = [DEPLOYMENT];
+      r.deployments = [DEPLOYMENT, { ...DEPLOYMENT, target: 'disk', result: 'after failed' }];
     });
     const index = parseIndex(text, 'index.json');
     expect(parseIndex(serializeIndex(index), 'index.json')).toEqual(index);
-    expect(index.records.acme!.targets.map((t) => t.kind)).toEqual(['nanomdm', 'file', 'fleet']);
-    expect(index.records.acme!.deployments).toEqual([DEPLOYMENT]);
+    expect(index.records.acme!.targets.map((t) => t.kind)).toEqual(['nanomdm', 'file', 'fleet', 'file', 'file']);
+    expect(index.records.acme!.deployments.map((d) => d.result)).toEqual(['deployed', 'after failed']);
   });
 
   it.each([
@@ -67,6 +70,9 @@ describe('targets and deployments in the index', () => {
     ['another format', { ...FILE, format: 'der' }, /format/],
     ['another key format', { ...FILE, keyFormat: 'sec1' }, /keyFormat/],
     ['an empty --after', { ...FILE, after: '' }, /after/],
+    ['a password id that is a path', { ...FILE, format: 'p12', passwordId: '../k' }, /passwordId is not a secret id/],
+    ['a password on a pem file target', { ...FILE, passwordId: SECRET_ID }, /a pem file target has a passwordId/],
+    ['a server target with a password id', { ...SERVER, passwordId: SECRET_ID }, /file options/],
   ])('refuses %s as a damaged index', (_what, target, why) => {
     expect(damage(indexWith((r) => (r.targets = [target])))).toMatch(why);
   });

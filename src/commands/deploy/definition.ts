@@ -14,19 +14,25 @@ export const deploy: CommandDefinition<DeployOptions> = {
     ],
     [
       1,
-      'a target runs a certificate of another topic (refused), refused the upload, or reads back another one; --check: a target is stale, foreign or unknown (also when unreachable or refusing the credential: the message names the cause)',
+      'a target runs a certificate of another topic (refused), refused the upload, reads back another one, ' +
+        "or a file target's --after command failed (after failed: the file is written); " +
+        '--check: a target is stale, foreign or unknown (also when unreachable or refusing the credential: the message names the cause)',
     ],
     ...COMMON_ERRORS,
     [69, 'a target could not be reached (or did not answer in time), or the secret backend is unavailable'],
-    [73, 'cannot write to the store'],
+    [73, "cannot write to the store, or a file target's file (a symbolic link, no such directory, in the store)"],
     [75, 'another apns-cert process is changing the store'],
     [77, 'a target refused its credential (401/403), or wrong store passphrase'],
   ],
   notes: [
-    'Targets: every nanomdm, nanohub, micromdm and fleet target of the record, or those named by --target.',
-    '64 also for: a record with no such target, a --target label it does not have, a file target (not done yet).',
+    'Targets: every target of the record (nanomdm, nanohub, micromdm, fleet, file), or those named by --target.',
+    '64 also for: a record with no target, a --target label it does not have.',
+    '65 also for: a record imported with --no-key and a target other than fleet (its key is not here); nothing is sent.',
+    'A file target is written 0600 by rename (never through a symbolic link); its directory must exist. Its',
+    '--after command runs with /bin/sh -c, APNS_CERT_DEPLOYED_FILE=<path>, output on stderr, for at most',
+    '60 s (APNS_CERT_AFTER_TIMEOUT_MS, then killed); it does not get APNS_CERT_PASSPHRASE or the other secrets.',
     'Fleet keeps its own key: it gets the certificate only, which must be issued for the CSR Fleet made.',
-    'When targets end differently the exit code is the first of 77, 69, 1 that applies.',
+    'When targets end differently the exit code is the first of 77, 69, 73, 1 that applies.',
     'Each target is called with a timeout of 10 s per request; credentials are never printed.',
     '',
     'CHECK (--check): read back what each target runs, upload nothing, change nothing. Without <name>: every record',
@@ -50,16 +56,17 @@ export const deploy: CommandDefinition<DeployOptions> = {
   define(program) {
     return program
       .command('deploy')
-      .summary("put the record's active certificate and key on its MDM server targets")
+      .summary("put the record's active certificate and key on its MDM servers and files")
       .description(
-        'Upload the active certificate and its private key to each server target of the record, after checking ' +
-          'that the server does not run a certificate of another topic; then read back what the server runs and ' +
-          'compare it with what was sent. Every deployment is kept in the record (apns-cert show).',
+        'Upload the active certificate and its private key to each server target of the record (or write it to ' +
+          'each file target), after checking that the server (or file) does not hold a certificate of another ' +
+          'topic; then read back what the server runs (or the file holds) and compare it with what was sent. ' +
+          'Every deployment is kept in the record (apns-cert show).',
       )
       .argument('[name]', 'record name (optional with --check: every record with targets)', recordName)
       .option('--target <label>', 'deploy to this target only (repeatable)', collect)
       .option('--allow-new-topic', 'deploy even where the server runs a certificate of another topic', false)
-      .option('--dry-run', 'check the targets and say what would be sent; send nothing', false)
+      .option('--dry-run', 'check the targets and say what would be sent (or written); send nothing', false)
       .option('--check', 'read back what each target runs (current, stale, foreign, unknown); upload nothing', false);
   },
   options(command: Command): DeployOptions {

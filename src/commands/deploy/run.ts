@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.js';
-import { certificateInService } from '../../core/index-model.js';
-import type { Deployment, DeploymentResult, PushRecord, ServerTarget } from '../../core/index-model.js';
+import { DEPLOYMENT_RESULTS, certificateInService } from '../../core/index-model.js';
+import type { Deployment, DeploymentResult, PushRecord, ServerTarget, Target } from '../../core/index-model.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import { mdmClient } from '../../net/mdm/index.js';
 import type { MdmEndpoint } from '../../net/mdm/index.js';
@@ -11,6 +11,7 @@ import { requireRecord } from '../shared/require-record.js';
 import { causeOf, credentialOf, readServer } from '../shared/target-reading.js';
 import type { MdmFailure } from '../shared/target-reading.js';
 import type { CheckOptions } from './check.js';
+import type { Deploying, Outcome, TargetReport } from './deploying.js';
 
 export interface DeployingOptions {
   check: false;
@@ -23,38 +24,8 @@ export interface DeployingOptions {
 /** `deploy --check` reads back only (./check.ts). */
 export type DeployOptions = DeployingOptions | CheckOptions;
 
-/** The kinds deploy puts a certificate on (file targets are not deployed by this command yet). */
-const DEPLOYABLE = ['nanomdm', 'nanohub', 'micromdm', 'fleet'] as const;
-type DeployableTarget = ServerTarget & { kind: (typeof DEPLOYABLE)[number] };
-const deployable = (t: { kind: string }): t is DeployableTarget => (DEPLOYABLE as readonly string[]).includes(t.kind);
-
-type Outcome = DeploymentResult | 'would deploy' | 'unauthorized' | 'unreachable';
-
-interface TargetReport {
-  label: string;
-  kind: string;
-  result: Outcome;
-  serialNumber: string | null;
-  notAfter: string | null;
-  message: string | null;
-  exitCode: number;
-}
-
-interface Deploying {
-  certPem: string;
-  /** Undefined for a keyless record (deployed to Fleet only). */
-  keyPem: string | undefined;
-  topic: string;
-  serialNumber: string;
-  notAfter: string;
-  /** The other topics of the record's history, for servers that keep a certificate per topic. */
-  otherTopics: string[];
-  /** The topic of every certificate of the record's history, by serial (uppercase hex, no leading zeros). */
-  history: Map<string, string | null>;
-}
-
-/** The targets to deploy to: all deployable ones, or the named ones (each must exist and be deployable). */
-function chooseTargets(record: PushRecord, o: DeployingOptions, action: string, deps: Deps): DeployableTarget[] {
+/** The targets to deploy to: all of them, or the named ones (each must exist). */
+function chooseTargets(record: PushRecord, o: DeployingOptions, action: string): Target[] {
   const addHint = `apns-cert target add ${o.name} --kind nanomdm --url https://mdm.example.com --credential-file <file>`;
   if (o.target !== undefined) {
     return [...new Set(o.target)].map((label) => {
@@ -63,25 +34,12 @@ function chooseTargets(record: PushRecord, o: DeployingOptions, action: string, 
         throw new AppError('NOT_FOUND', `${action}: the record has no target "${label}"`, {
           hint: `apns-cert target list ${o.name}`,
         });
-      if (!deployable(t))
-        throw new AppError(
-          'USAGE',
-          `${action}: the target "${label}" is a ${t.kind} target, which deploy does not do yet`,
-          {
-            hint: `apns-cert export ${o.name} --pem ${t.kind === 'file' ? t.path : `${o.name}.pem`}`,
-          },
-        );
       return t;
     });
   }
-  const chosen = record.targets.filter(deployable);
-  for (const t of record.targets.filter((x) => !deployable(x)))
-    deps.out.warn(`the target "${t.label}" (${t.kind}) is skipped: deploy does not do ${t.kind} targets yet`);
-  if (chosen.length === 0)
-    throw new AppError('USAGE', `${action}: the record has no server target (nanomdm, nanohub, micromdm, fleet)`, {
-      hint: addHint,
-    });
-  return chosen;
+  if (record.targets.length === 0)
+    throw new AppError('USAGE', `${action}: the record has no target`, { hint: addHint });
+  return record.targets;
 }
 
 /**
@@ -89,7 +47,7 @@ function chooseTargets(record: PushRecord, o: DeployingOptions, action: string, 
  * certificate per topic (nanomdm, nanohub) is asked for ours, then for the record's older topics.
  */
 async function guard(
-  t: DeployableTarget,
+  t: ServerTarget,
   credential: string,
   d: Deploying,
   timeoutMs: number,
@@ -113,7 +71,7 @@ async function guard(
 }
 
 async function deployTo(
-  t: DeployableTarget,
+  t: ServerTarget,
   credential: string,
   d: Deploying,
   o: DeployingOptions,
@@ -190,8 +148,9 @@ async function deployTo(
   return report('mismatch', 1, `uploaded, but the server still runs ${answer}`);
 }
 
-/** The exit code of the whole run: the first of 77, 69, 1 that a target ended with, else 0. */
-const exitOf = (reports: TargetReport[]) => [77, 69, 1].find((c) => reports.some((r) => r.exitCode === c)) ?? 0;
+/** The exit code of the whole run: the first of 77, 69, 73, 1 that a target ended with, else 0. */
+const exitOf = (reports: TargetReport[]) => [77, 69, 73, 1].find((c) => reports.some((r) => r.exitCode === c)) ?? 0;
+const isDeploymentResult = (r: Outcome): r is DeploymentResult => (DEPLOYMENT_RESULTS as readonly string[]).includes(r);
 
 export const deploy: Runner<DeployOptions> = {
   async run(o, deps: Deps) {
@@ -202,7 +161,7 @@ export const deploy: Runner<DeployOptions> = {
     const active = certificateInService(record);
     if (active === undefined || record.topic === null)
       throw new AppError('USAGE', `${action}: it has no active certificate`, { hint: `apns-cert show ${o.name}` });
-    const targets = chooseTargets(record, o, action, deps);
+    const targets = chooseTargets(record, o, action);
     const certOf = async (entry: typeof active) =>
       decodeCertificateFile(Buffer.from(await deps.store.certificatePem(entry)), entry.file).certificates[0]!;
     const cert = await certOf(active);
@@ -223,6 +182,8 @@ export const deploy: Runner<DeployOptions> = {
       }
     const deploying: Deploying = {
       certPem: cert.pem,
+      certificate: cert,
+      key,
       keyPem: key?.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
       topic: record.topic,
       serialNumber: active.serialNumber,
@@ -234,9 +195,15 @@ export const deploy: Runner<DeployOptions> = {
     const reports: TargetReport[] = [];
     const deployments: Deployment[] = [];
     for (const t of targets) {
-      const r = await deployTo(t, await credentialOf(deps, index, t), deploying, o, deps);
+      const credential = await credentialOf(deps, index, t);
+      const r =
+        t.kind === 'file'
+          ? await (
+              await import('./file-target.js')
+            ).deployToFile(t, t.passwordId !== undefined ? credential : undefined, deploying, o, deps)
+          : await deployTo(t, credential, deploying, o, deps);
       reports.push(r);
-      if (r.result === 'deployed' || r.result === 'not confirmed' || r.result === 'mismatch' || r.result === 'refused')
+      if (isDeploymentResult(r.result))
         deployments.push({
           target: t.label,
           serialNumber: deploying.serialNumber,
@@ -255,7 +222,7 @@ export const deploy: Runner<DeployOptions> = {
     if (deps.out.json) {
       deps.out.document({
         name: o.name,
-        targets: reports.map(({ exitCode: _, ...r }) => r),
+        targets: reports.map(({ exitCode: _, hint: __, ...r }) => r),
       });
     } else {
       for (const r of reports) {
@@ -266,6 +233,7 @@ export const deploy: Runner<DeployOptions> = {
             ? deps.out.info.bind(deps.out)
             : deps.out.warn.bind(deps.out))(`${r.label}: ${r.message}`);
         else deps.out.error(`apns-cert: ${action}: target "${r.label}": ${r.message}`);
+        if (r.hint !== undefined) deps.out.error(`hint: ${r.hint}`);
       }
     }
     const refusedTopic = reports.find((r) => r.result === 'refused' && r.message?.includes('another topic'));
@@ -283,7 +251,9 @@ function topicRefusal(deps: Deps, o: DeployingOptions, r: TargetReport): void {
   for (const line of [
     'A new topic means the certificate was created under another Apple ID, or with "Create" instead of',
     '"Renew" in Apple\'s portal. Every enrolled device would stop answering until it is re-enrolled.',
-    `Nothing was sent to "${r.label}"; it keeps the certificate it runs.`,
+    r.kind === 'file'
+      ? `Nothing was written to "${r.label}"; the file keeps the certificate it holds.`
+      : `Nothing was sent to "${r.label}"; it keeps the certificate it runs.`,
     `hint: apns-cert deploy ${o.name} --target ${r.label} --allow-new-topic   # only if every device will re-enroll`,
   ])
     deps.out.error(line);

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { certificateKeyIds, recordNamed } from '../../core/index-model.js';
+import { certificateKeyIds, recordNamed, targetSecretId } from '../../core/index-model.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
@@ -46,9 +46,7 @@ export const retire: Runner<RetireOptions> = {
       const certificates = options.purge ? record.certificates : [];
       const secrets = options.purge
         ? [
-            ...record.targets.flatMap((t) =>
-              t.kind !== 'file' && t.credentialId !== undefined ? [t.credentialId] : [],
-            ),
+            ...record.targets.flatMap((t) => targetSecretId(t) ?? []),
             ...(record.appleIdSecretId === null ? [] : [record.appleIdSecretId]),
           ]
         : [];

@@ -39,6 +39,9 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
       now,
       certificateFile: tx.certificateFile,
     });
+    // A new store gets its master key whatever it first holds: one made by a keyless import (--no-key) must
+    // still seal a target's credential later.
+    if (tx.isNew) await tx.masterKey();
     const replacedAppleId =
       req.custody === undefined ? null : await applyCustody(tx, plan.index.records[plan.name]!, req.custody);
     if (plan.fileKey !== undefined) await tx.putPrivateKey(plan.fileKey);

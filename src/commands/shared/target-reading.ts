@@ -3,7 +3,7 @@
  * doctor and `check-expiry --targets`), and the check of each target against the record's history.
  */
 import { isAppError } from '../../errors.js';
-import { certificateInService } from '../../core/index-model.js';
+import { certificateInService, targetSecretId } from '../../core/index-model.js';
 import type { FileTarget, PushRecord, ServerTarget, StoreIndex, Target, TargetKind } from '../../core/index-model.js';
 import { decodeCertificateFile, isPkcs12 } from '../../core/input.js';
 import { classifyRunning } from '../../core/target-state.js';
@@ -40,10 +40,11 @@ export function causeOf(r: MdmFailure): string {
   }
 }
 
-/** A server target's credential, opened from the store (unlocking it); '' when it has none. */
-export async function credentialOf(deps: Deps, index: StoreIndex, t: ServerTarget): Promise<string> {
-  if (t.credentialId === undefined) return '';
-  const secret = await deps.store.secret(index, t.credentialId, 'target-credential');
+/** A target's sealed secret as text (a server's credential, a .p12 file's password), opened from the store; '' when it has none. */
+export async function credentialOf(deps: Deps, index: StoreIndex, t: Target): Promise<string> {
+  const id = targetSecretId(t);
+  if (id === undefined) return '';
+  const secret = await deps.store.secret(index, id, 'target-credential');
   const text = secret.toString('utf8').replace(/\r?\n$/, ''); // as README says: a trailing newline is dropped
   secret.fill(0);
   return text;

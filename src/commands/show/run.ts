@@ -2,6 +2,7 @@ import { daysText, shortDate } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
 import { isKeyless, recordSummary } from '../shared/record-summary.js';
+import { targetSecretId } from '../../core/index-model.js';
 import type { PushRecord, Signing, VendorEntry } from '../../core/index-model.js';
 import { rememberedAppleId } from '../shared/custody.js';
 
@@ -54,7 +55,7 @@ export const show: Runner<ShowOptions> = {
           kind: t.kind,
           url: t.kind === 'file' ? null : t.url,
           ...(t.kind === 'file' ? { path: t.path } : {}),
-          credential: t.kind !== 'file' && t.credentialId !== undefined,
+          credential: targetSecretId(t) !== undefined,
           addedAt: t.addedAt,
         })),
         deployments: record.deployments,
@@ -93,7 +94,8 @@ export const show: Runner<ShowOptions> = {
     }
     deps.out.data(record.targets.length === 0 ? 'targets:     none' : 'targets:');
     for (const t of record.targets) {
-      const credential = t.kind !== 'file' && t.credentialId !== undefined ? ', credential sealed' : '';
+      const sealed = t.kind === 'file' ? ', .p12 password sealed' : ', credential sealed';
+      const credential = targetSecretId(t) !== undefined ? sealed : '';
       deps.out.data(`  ${t.label.padEnd(12)} ${t.kind.padEnd(8)} ${t.kind === 'file' ? t.path : t.url}${credential}`);
     }
     if (record.deployments.length > 0) {

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { StoreIndex } from '../../core/index-model.js';
-import { certificateKeyIds } from '../../core/index-model.js';
+import { certificateKeyIds, targetSecretId } from '../../core/index-model.js';
 import type { StoreAudit } from '../store.js';
 import {
   CERTS_DIR,
@@ -88,11 +88,10 @@ export function auditStore(
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'key', ref: keyId, problem: found });
     }
     const secrets = [
-      ...record.targets.flatMap((t) =>
-        t.kind === 'file' || t.credentialId === undefined
-          ? []
-          : [{ owner: `${record.name} target ${t.label}`, id: t.credentialId }],
-      ),
+      ...record.targets.flatMap((t) => {
+        const id = targetSecretId(t);
+        return id === undefined ? [] : [{ owner: `${record.name} target ${t.label}`, id }];
+      }),
       ...(record.appleIdSecretId === null ? [] : [{ owner: `${record.name} apple id`, id: record.appleIdSecretId }]),
     ];
     for (const { owner, id } of secrets) {
