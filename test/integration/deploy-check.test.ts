@@ -230,29 +230,33 @@ describe('deploy --check', () => {
     for (const f of [old400, old405, silent, denied]) expect(uploads(f)).toEqual([]);
   });
 
-  it('file targets: the PEM at the path is read (current); a missing file and a .p12 are unknown', async () => {
+  it('file targets: the PEM at the path and a .p12 (with its sealed password) are read (current); a missing file is unknown', async () => {
     const cert = issue(mdmTopic(), 365);
     const env = await recordWith([cert]);
     const dir = tempDir();
     writeFileSync(join(dir, 'push.pem'), cert.certPem + cert.keyPem);
+    writeFileSync(join(dir, 'p12-password'), 'p12 secret\n', { mode: 0o600 });
     for (const [label, path, extra] of [
       ['disk', join(dir, 'push.pem'), []],
       ['gone', join(dir, 'missing.pem'), []],
-      ['bundle', join(dir, 'push.p12'), ['--format', 'p12']],
+      ['bundle', join(dir, 'push.p12'), ['--format', 'p12', '--password-file', join(dir, 'p12-password')]],
     ] as const) {
       const r = await cli(['target', 'add', 'acme', '--kind', 'file', '--path', path, '--label', label, ...extra], env);
       expect(r.code, r.stderr).toBe(0);
     }
+    const before = await cli(['deploy', 'acme', '--check', '--json'], env);
+    expect(checkJson(before).targets.map((x) => x.state)).toEqual(['current', 'unknown', 'unknown']);
+    const deployed = await cli(['deploy', 'acme', '--target', 'bundle'], env);
+    expect(deployed.code, deployed.stderr).toBe(0);
     const r = await cli(['deploy', 'acme', '--check', '--json'], env);
     expect(r.code).toBe(1);
     const t = checkJson(r).targets;
     expect(t.map((x) => [x.label, x.kind, x.state])).toEqual([
       ['disk', 'file', 'current'],
       ['gone', 'file', 'unknown'],
-      ['bundle', 'file', 'unknown'],
+      ['bundle', 'file', 'current'],
     ]);
     expect(t[1]!.message).toContain('no such file');
-    expect(t[2]!.message).toBe('p12 files are not read by --check');
   });
 
   it('without a name: every record in service with targets (a retired one is skipped); usage errors', async () => {

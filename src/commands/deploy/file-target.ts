@@ -1,14 +1,13 @@
 import { dirname } from 'node:path';
 import { AppError } from '../../errors.js';
 import { formatName } from '../../core/certificate.js';
-import type { CertificateInfo } from '../../core/certificate.js';
-import { CoreError } from '../../core/errors.js';
 import type { FileTarget } from '../../core/index-model.js';
-import { decodeCertificateFile, isPkcs12 } from '../../core/input.js';
+import { sameSerial } from '../../core/target-state.js';
 import { P12_ITERATIONS } from '../../core/pkcs12-params.js';
 import { entryKind, isDirectory, writeOutputFile } from '../../io/files.js';
 import { commandEndText, runShellCommand } from '../../io/run-command.js';
 import type { Deps } from '../kit.js';
+import { certificateIn } from '../shared/file-certificate.js';
 import type { Deploying, Outcome, TargetReport } from './deploying.js';
 
 /** What of deploy's options a file target follows. */
@@ -53,27 +52,6 @@ function placeProblem(name: string, t: FileTarget, deps: Deps): { message: strin
       return null;
   }
 }
-
-/** The certificate a file holds (PEM, DER or a .p12, by its content), or why it cannot be read. */
-async function certificateIn(
-  path: string,
-  password: string | undefined,
-  deps: Deps,
-): Promise<{ cert: CertificateInfo; keyId: string | undefined } | { cause: string }> {
-  try {
-    const bytes = await deps.readInput(path);
-    const decoded = isPkcs12(bytes)
-      ? (await import('../../core/pkcs12.js')).decodePkcs12(bytes, password ?? '', path)
-      : decodeCertificateFile(bytes, path);
-    const cert = decoded.certificates.find((c) => c.topic !== null) ?? decoded.certificates[0]!;
-    return { cert, keyId: decoded.privateKeys[0]?.keyId };
-  } catch (error) {
-    if (error instanceof AppError || error instanceof CoreError) return { cause: error.message };
-    throw error;
-  }
-}
-
-const sameSerial = (a: string, b: string) => a.replace(/^0+/, '').toUpperCase() === b.replace(/^0+/, '').toUpperCase();
 
 /**
  * Writes the record's certificate and key to a file target (after the topic guard on the file that is there),

@@ -5,12 +5,13 @@
 import { isAppError } from '../../errors.js';
 import { certificateInService, targetSecretId } from '../../core/index-model.js';
 import type { FileTarget, PushRecord, ServerTarget, StoreIndex, Target, TargetKind } from '../../core/index-model.js';
-import { decodeCertificateFile, isPkcs12 } from '../../core/input.js';
+import { decodeCertificateFile } from '../../core/input.js';
 import { classifyRunning } from '../../core/target-state.js';
 import type { HistoryEntry, TargetState } from '../../core/target-state.js';
 import { mdmClient } from '../../net/mdm/index.js';
 import type { MdmResult, RunningCertificate } from '../../net/mdm/index.js';
 import type { Deps } from '../kit.js';
+import { certificateIn } from './file-certificate.js';
 
 export type MdmFailure = Exclude<MdmResult, { kind: 'ok' }>;
 
@@ -83,24 +84,25 @@ export async function readServer(
   return { kind: 'failed', failure: r };
 }
 
-/** The first certificate of a PEM file target (a .p12 is not opened here). */
-async function readFileTarget(t: FileTarget, deps: Deps): Promise<Reading> {
-  if (t.format === 'p12') return { kind: 'no-read-back', cause: 'p12 files are not read by --check' };
-  let bytes: Buffer;
-  try {
-    bytes = await deps.readInput(t.path);
-  } catch (error) {
-    return { kind: 'none', cause: isAppError(error) ? error.message : `read ${t.path}: ${String(error)}` };
+/** The certificate a file target holds (PEM, DER, or a .p12 opened with the target's sealed password). */
+async function readFileTarget(index: StoreIndex, t: FileTarget, deps: Deps): Promise<Reading> {
+  let password: string | undefined;
+  if (t.passwordId !== undefined) {
+    try {
+      password = await credentialOf(deps, index, t);
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      return { kind: 'none', cause: `its .p12 password could not be opened: ${error.message}` };
+    }
   }
-  if (isPkcs12(bytes)) return { kind: 'no-read-back', cause: 'p12 files are not read by --check' };
-  try {
-    const cert = decodeCertificateFile(bytes, t.path).certificates[0]!;
-    const running: RunningCertificate = { serialNumber: cert.serialNumber, notAfter: cert.notAfter.toISOString() };
-    if (cert.topic !== null) running.topic = cert.topic;
-    return { kind: 'running', running };
-  } catch (error) {
-    return { kind: 'none', cause: isAppError(error) ? error.message : `${t.path} holds no certificate` };
-  }
+  const found = await certificateIn(t.path, password, deps);
+  if ('cause' in found) return { kind: 'none', cause: found.cause };
+  const running: RunningCertificate = {
+    serialNumber: found.cert.serialNumber,
+    notAfter: found.cert.notAfter.toISOString(),
+  };
+  if (found.cert.topic !== null) running.topic = found.cert.topic;
+  return { kind: 'running', running };
 }
 
 /** Every certificate of the record with its topic (read from the certificate files). */
@@ -191,7 +193,7 @@ export async function checkTargets(
   const topics = [...new Set([record.topic, ...history.map((e) => e.topic)].filter((x): x is string => x !== null))];
   const out: TargetCheck[] = [];
   for (const t of targets) {
-    const reading = t.kind === 'file' ? await readFileTarget(t, deps) : await readTarget(index, t, topics, deps);
+    const reading = t.kind === 'file' ? await readFileTarget(index, t, deps) : await readTarget(index, t, topics, deps);
     out.push(judged(record, t, history, reading));
   }
   return out;
