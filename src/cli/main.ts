@@ -11,6 +11,7 @@ import { hash } from '../commands/hash/definition.js';
 import { importCommand } from '../commands/import/definition.js';
 import { inspect } from '../commands/inspect/definition.js';
 import { list } from '../commands/list/definition.js';
+import { log } from '../commands/log/definition.js';
 import { probe } from '../commands/probe/definition.js';
 import { renew } from '../commands/renew/definition.js';
 import { mdmcertDecrypt } from '../commands/mdmcert-decrypt/definition.js';
@@ -24,6 +25,7 @@ import { verify } from '../commands/verify/definition.js';
 import { withHelp } from '../commands/kit.js';
 import type { CommandDefinition } from '../commands/kit.js';
 import { userError } from '../commands/shared/errors.js';
+import { AuditNotebook, changesStore, recordChange } from './audit.js';
 import { makeDeps } from './deps.js';
 import type { GlobalOptions } from './deps.js';
 import { VERSION } from './version.js';
@@ -47,6 +49,7 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   checkExpiry,
   list,
   show,
+  log,
   doctor,
   probe,
   storeUpgrade,
@@ -60,6 +63,8 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   completion,
 ] as Array<CommandDefinition<never>>;
 
+const exitCodeOf = (error: unknown): number => (isAppError(error) ? error.exitCode : ExitCode.software);
+
 function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): number {
   const debug = env.APNS_CERT_DEBUG === '1';
   if (isAppError(error)) {
@@ -67,7 +72,7 @@ function reportError(error: unknown, out: Output, env: NodeJS.ProcessEnv): numbe
     for (const line of error.details) out.error(line);
     if (error.hint !== undefined) out.error(`hint: ${error.hint}`);
     if (debug && error.stack) for (const line of error.stack.split('\n')) out.error(line);
-    return error.exitCode;
+    return exitCodeOf(error);
   }
   const message = error instanceof Error ? error.message : String(error);
   out.error(`apns-cert: internal error: ${message}`);
@@ -156,9 +161,28 @@ EXAMPLES
         stdout: io.stdout,
         stderr: io.stderr,
       });
-      const deps = await makeDeps(globals, io, out);
-      const options = mod.options(this);
-      exitCode = await (await mod.load()).run(options, deps);
+      const notebook = new AuditNotebook();
+      const deps = await makeDeps(globals, io, out, notebook);
+      let options: unknown;
+      try {
+        const parsed = mod.options(this);
+        options = parsed;
+        exitCode = await (await mod.load()).run(parsed, deps);
+      } catch (error) {
+        const reported = userError(error, mod.name);
+        if (changesStore(mod, options))
+          await recordChange(
+            mod,
+            options,
+            deps,
+            notebook,
+            { exitCode: exitCodeOf(reported), error: reported },
+            io.env,
+            out,
+          );
+        throw reported;
+      }
+      if (changesStore(mod, options)) await recordChange(mod, options, deps, notebook, { exitCode }, io.env, out);
     });
   }
 

@@ -6,6 +6,7 @@ import type { DeployOptions } from './run.js';
 
 export const deploy: CommandDefinition<DeployOptions> = {
   name: 'deploy',
+  changesStore: (options) => !options.dryRun,
   exitCodes: [
     [0, 'every target runs the certificate (deployed), or took it without a read-back (not confirmed)'],
     [1, 'a target runs a certificate of another topic (refused), refused the upload, or reads back another one'],

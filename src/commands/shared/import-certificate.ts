@@ -23,6 +23,8 @@ export interface ImportCertificateRequest {
 export async function importCertificate(req: ImportCertificateRequest, deps: Deps): Promise<ImportPlan> {
   const now = deps.now();
   const appleId = req.appleId === undefined ? undefined : { plain: req.appleId, hash: hashAppleId(req.appleId) };
+  const offered = req.decoded.certificates.find((c) => c.topic !== null);
+  if (offered !== undefined) deps.audit.note({ serialNumber: offered.serialNumber, topic: offered.topic ?? undefined });
   return deps.store.change(async (tx) => {
     const plan = planImport(tx.index, {
       decoded: req.decoded,
@@ -34,6 +36,11 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
       noKey: req.noKey,
       now,
       certificateFile: tx.certificateFile,
+    });
+    deps.audit.note({
+      record: plan.name,
+      serialNumber: plan.entry.serialNumber,
+      topic: plan.certificate.topic ?? undefined,
     });
     if (plan.fileKey !== undefined) await tx.putPrivateKey(plan.fileKey);
     await tx.putCertificate(plan.entry, plan.certificate.pem);
