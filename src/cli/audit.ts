@@ -30,6 +30,15 @@ function osUser(env: NodeJS.ProcessEnv): string {
   }
 }
 
+/** A command run that may change the store: what its entry is made from. */
+export interface AuditedRun {
+  mod: CommandDefinition<never>;
+  /** undefined until they parsed */
+  options: unknown;
+  deps: Deps;
+  notebook: AuditNotebook;
+}
+
 /** Whether this run of `mod` (with these options; unknown when they did not parse) changes the store. */
 export function changesStore(mod: CommandDefinition<never>, options: unknown): boolean {
   if (mod.changesStore === undefined) return false;
@@ -43,10 +52,7 @@ export function changesStore(mod: CommandDefinition<never>, options: unknown): b
  * was refused) and the command says so; failing it now would have a script retry a change that happened.
  */
 export async function recordChange(
-  mod: CommandDefinition<never>,
-  options: unknown,
-  deps: Deps,
-  notebook: AuditNotebook,
+  { mod, options, deps, notebook }: AuditedRun,
   outcome: { exitCode: number; error?: unknown },
   env: NodeJS.ProcessEnv,
   out: Output,
