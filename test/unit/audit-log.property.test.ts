@@ -142,3 +142,29 @@ describe('auditResult and auditText', () => {
     expect(auditText(entryOf(0))).toBe('2026-12-01T10:00:00.000Z  admin@mdm1  import  acme  ok  -');
   });
 });
+
+describe('which commands are logged', () => {
+  it('exactly the commands that change the store; deploy unless --dry-run', async () => {
+    (globalThis as Record<string, unknown>).APNS_CERT_VERSION ??= '0.0.0-test';
+    const { COMMANDS } = await import('../../src/cli/main.js');
+    const words = (m: (typeof COMMANDS)[number]) => [m.name, m.subcommand].filter(Boolean).join(' ');
+    const logged = COMMANDS.filter((m) => m.changesStore !== undefined).map(words);
+    expect(logged.sort()).toEqual(
+      [
+        'csr',
+        'import',
+        'renew',
+        'retire',
+        'store',
+        'vendor import',
+        'vendor remove',
+        'target add',
+        'target remove',
+        'deploy',
+      ].sort(),
+    );
+    const deploy = COMMANDS.find((m) => m.name === 'deploy')!;
+    expect(deploy.changesStore!({ dryRun: true } as never)).toBe(false);
+    expect(deploy.changesStore!({ dryRun: false } as never)).toBe(true);
+  });
+});
