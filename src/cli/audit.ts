@@ -15,11 +15,13 @@ export class AuditNotebook implements AuditNotes {
   }
 }
 
-/** A text field as the log keeps it: control characters escaped, cut to MAX_AUDIT_FIELD, never empty. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** A text field as the log keeps it: control characters escaped, cut to MAX_AUDIT_FIELD, well-formed, never empty. */
 function text(value: string): string {
   const escaped = escapeControl(value);
   const cut = escaped.length > MAX_AUDIT_FIELD ? `${escaped.slice(0, MAX_AUDIT_FIELD - 1)}…` : escaped;
-  return cut === '' ? '?' : cut;
+  return cut === '' ? '?' : cut.replace(LONE_SURROGATE, '\ufffd');
 }
 
 function osUser(env: NodeJS.ProcessEnv): string {

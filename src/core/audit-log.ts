@@ -24,8 +24,11 @@ export interface AuditEntry {
 
 export type AuditResult = AuditEntry['result'];
 
-/** Longest line the log writes or reads back (a longer one is not an entry). */
-export const MAX_AUDIT_LINE = 4096;
+/**
+ * Longest line (in UTF-16 code units, as JSON text) the log writes or reads back; a longer one is not an entry.
+ * Ample for entries of MAX_AUDIT_FIELD-long fields even when JSON doubles each character (`"`, `\\`).
+ */
+export const MAX_AUDIT_LINE = 16384;
 /** Longest text field; `message` is cut to this when an entry is made. */
 export const MAX_AUDIT_FIELD = 512;
 

@@ -61,8 +61,11 @@ function openLog(path: string, flags: number, action: string): number {
 /** Appends one entry to the log at `path` (created 0600 when missing) with one write(), then fsyncs it. */
 export function appendAuditEntry(path: string, entry: AuditEntry): void {
   const line = auditLine(entry);
-  if (Buffer.byteLength(line) > MAX_AUDIT_LINE)
-    throw new AppError('INTERNAL', `append to the audit log ${path}: the entry is longer than ${MAX_AUDIT_LINE} bytes`);
+  if (line.length > MAX_AUDIT_LINE)
+    throw new AppError(
+      'INTERNAL',
+      `append to the audit log ${path}: the entry is longer than ${MAX_AUDIT_LINE} characters`,
+    );
   let created = false;
   let fd: number;
   try {
