@@ -69,6 +69,15 @@ export interface PushRecord {
   topic: string | null;
   topicHash: string | null;
   appleIdHash: string | null;
+  /**
+   * The id of the sealed secret (kind `apple-id`) holding the Apple ID itself, kept with `--remember-apple-id`;
+   * null when none is (read as null from a record made before this field). Never the Apple ID.
+   */
+  appleIdSecretId: string | null;
+  /** Who owns the certificate (a team mailbox, a person), plain text; null when not given. */
+  owner: string | null;
+  /** A free note (what the portal's Notes field says), plain text; null when not given. */
+  note: string | null;
   createdAt: string;
   updatedAt: string;
   pendingKey: PendingKey | null;
@@ -152,6 +161,9 @@ export function newRecord(name: string, nowIso: string): PushRecord {
     topic: null,
     topicHash: null,
     appleIdHash: null,
+    appleIdSecretId: null,
+    owner: null,
+    note: null,
     createdAt: nowIso,
     updatedAt: nowIso,
     pendingKey: null,
@@ -272,6 +284,37 @@ function mdmcertProblem(v: unknown): string | null {
 
 /** A secret's id: 64 lowercase hex digits (random), the name of its sealed file. */
 export const SECRET_ID_RE = /^[0-9a-f]{64}$/;
+
+/** The longest owner and note a record keeps (characters). */
+export const CUSTODY_LIMITS = { owner: 200, note: 1000 } as const;
+
+/**
+ * Code points a record's owner or note must not hold: C0 controls (a newline too: one line), DEL, C1 controls,
+ * bidi controls, zero-width and other invisible format characters, line and paragraph separators, the BOM.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CUSTODY_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffd]/;
+
+/** Why `text` is not a record's owner or note (`what`), or null: one line of printable text, at most its limit. */
+export function custodyTextProblem(text: string, what: keyof typeof CUSTODY_LIMITS): string | null {
+  if (CUSTODY_UNSAFE.test(text)) return `the ${what} must be one line without control characters`;
+  const length = [...text].length;
+  const max = CUSTODY_LIMITS[what];
+  return length > max ? `the ${what} is ${length} characters long; at most ${max}` : null;
+}
+
+/** What is wrong with a record's custody fields, or null (absent: a record from before the fields, read as null). */
+function custodyProblem(rec: Partial<PushRecord>): string | null {
+  const id = rec.appleIdSecretId;
+  if (id !== undefined && id !== null && !(isString(id) && SECRET_ID_RE.test(id)))
+    return 'appleIdSecretId is not a secret id (64 hex digits)';
+  for (const what of ['owner', 'note'] as const) {
+    const value = rec[what];
+    if (value === undefined || value === null) continue;
+    if (!isString(value) || value === '' || custodyTextProblem(value, what) !== null) return `${what} is malformed`;
+  }
+  return null;
+}
 /** The hosts an http:// URL may name: this machine only (tests, a server on the same host). */
 const LOOPBACK_HOST_RE = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
 
@@ -392,6 +435,8 @@ function recordProblem(name: string, r: unknown): string | null {
   if (signing !== null) return signing;
   const targets = targetsProblem(rec);
   if (targets !== null) return targets;
+  const custody = custodyProblem(rec);
+  if (custody !== null) return custody;
   if (!Array.isArray(rec.certificates)) return 'is malformed';
   for (const [i, entry] of rec.certificates.entries()) {
     const problem = entryProblem(entry);
@@ -440,6 +485,9 @@ export function parseIndex(text: string, path: string): StoreIndex {
     (record as PushRecord).signing ??= { via: 'none' };
     (record as PushRecord).targets ??= [];
     (record as PushRecord).deployments ??= [];
+    (record as PushRecord).appleIdSecretId ??= null;
+    (record as PushRecord).owner ??= null;
+    (record as PushRecord).note ??= null;
   }
   const vendors = index.vendors ?? {};
   if (typeof vendors !== 'object' || vendors === null || Array.isArray(vendors))

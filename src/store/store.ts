@@ -35,7 +35,7 @@ export interface Store extends StorePlace {
   unlock(index: StoreIndex): Promise<void>;
   /** A private key of the store `index` is from, opened with its master key (unlocking it first). */
   privateKey(index: StoreIndex, keyId: string): Promise<PrivateKeyInfo>;
-  /** A sealed secret of the store `index` is from (a target's credential), opened as `kind` (another kind: 65). */
+  /** A sealed secret of the store `index` is from (a target's credential, an Apple ID), opened as `kind` (another kind: 65). */
   secret(index: StoreIndex, id: string, kind: SecretKind): Promise<Buffer>;
 
   /**
@@ -83,7 +83,7 @@ export interface StoreChange {
   privateKey(keyId: string): Promise<PrivateKeyInfo>;
   /** After the commit: deletes a private key (only while the lock is still this change's). */
   removePrivateKey(keyId: string): Promise<void>;
-  /** Seals a secret (a target's credential) under the master key, bound to its id and kind, and keeps it. */
+  /** Seals a secret (a target's credential, an Apple ID) under the master key, bound to its id and kind, and keeps it. */
   putSecret(id: string, bytes: Uint8Array, kind: SecretKind): Promise<void>;
   /** After the commit: deletes a sealed secret (only while the lock is still this change's). */
   removeSecret(id: string): Promise<void>;
@@ -125,7 +125,7 @@ export interface StoreAudit {
   /** Secrets and certificates no record names (left by an interrupted command), by the names the store lists. */
   orphanKeys: string[];
   orphanCertificates: string[];
-  /** Sealed secrets (target credentials) no target names. */
+  /** Sealed secrets (target credentials, remembered Apple IDs) no target or record names. */
   orphanSecrets: string[];
   /** Where to look at the orphans (a command's arguments: directories). */
   orphanPlaces: string[];

@@ -58,7 +58,9 @@ function lifecycle(backend: 'passphrase' | 'keychain') {
       [
         'daysRemaining',
         'name',
+        'note',
         'notAfter',
+        'owner',
         'pendingKey',
         'serialNumber',
         'signing',

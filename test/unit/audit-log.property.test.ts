@@ -144,7 +144,7 @@ describe('auditResult and auditText', () => {
 });
 
 describe('which commands are logged', () => {
-  it('exactly the commands that change the store; deploy unless --dry-run', async () => {
+  it('exactly the commands that change the store; deploy unless --dry-run or --check', async () => {
     (globalThis as Record<string, unknown>).APNS_CERT_VERSION ??= '0.0.0-test';
     const { COMMANDS } = await import('../../src/cli/main.js');
     const words = (m: (typeof COMMANDS)[number]) => [m.name, m.subcommand].filter(Boolean).join(' ');
@@ -164,7 +164,8 @@ describe('which commands are logged', () => {
       ].sort(),
     );
     const deploy = COMMANDS.find((m) => m.name === 'deploy')!;
-    expect(deploy.changesStore!({ dryRun: true } as never)).toBe(false);
-    expect(deploy.changesStore!({ dryRun: false } as never)).toBe(true);
+    expect(deploy.changesStore!({ check: false, dryRun: true } as never)).toBe(false);
+    expect(deploy.changesStore!({ check: true } as never)).toBe(false);
+    expect(deploy.changesStore!({ check: false, dryRun: false } as never)).toBe(true);
   });
 });

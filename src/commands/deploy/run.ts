@@ -1,19 +1,27 @@
 import { AppError } from '../../errors.js';
 import { certificateInService } from '../../core/index-model.js';
-import type { Deployment, DeploymentResult, PushRecord, ServerTarget, StoreIndex } from '../../core/index-model.js';
+import type { Deployment, DeploymentResult, PushRecord, ServerTarget } from '../../core/index-model.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import { mdmClient } from '../../net/mdm/index.js';
-import type { MdmEndpoint, MdmResult } from '../../net/mdm/index.js';
+import type { MdmEndpoint } from '../../net/mdm/index.js';
+import { sameSerial, sameTime, serialKey, topicOfCommonName } from '../../core/target-state.js';
 import type { Deps, Runner } from '../kit.js';
 import { keylessRefusal } from '../shared/keyless.js';
 import { requireRecord } from '../shared/require-record.js';
+import { causeOf, credentialOf, readServer } from '../shared/target-reading.js';
+import type { MdmFailure } from '../shared/target-reading.js';
+import type { CheckOptions } from './check.js';
 
-export interface DeployOptions {
+export interface DeployingOptions {
+  check: false;
   name: string;
   target: string[] | undefined;
   allowNewTopic: boolean;
   dryRun: boolean;
 }
+
+/** `deploy --check` reads back only (./check.ts). */
+export type DeployOptions = DeployingOptions | CheckOptions;
 
 /** The kinds deploy puts a certificate on (file targets are not deployed by this command yet). */
 const DEPLOYABLE = ['nanomdm', 'nanohub', 'micromdm', 'fleet'] as const;
@@ -45,35 +53,8 @@ interface Deploying {
   history: Map<string, string | null>;
 }
 
-const serialKey = (serial: string) => serial.replace(/^0+/, '').toUpperCase();
-
-/** Apple's push certificates are CN "APSP:<uuid>" for the topic com.apple.mgmt.External.<uuid>. */
-function topicOfCommonName(cn: string | undefined): string | null {
-  const uuid = /^APSP:([0-9A-Fa-f-]{36})$/.exec(cn ?? '')?.[1];
-  return uuid === undefined ? null : `com.apple.mgmt.External.${uuid}`;
-}
-
-const sameSerial = (a: string, b: string) => a.replace(/^0+/, '').toUpperCase() === b.replace(/^0+/, '').toUpperCase();
-const sameTime = (a: string, b: string) => Math.floor(Date.parse(a) / 1000) === Math.floor(Date.parse(b) / 1000);
-
-/** The cause of a failed call in words, with the server's own text (already cleared of the credential). */
-function causeOf(r: Exclude<MdmResult, { kind: 'ok' }>): string {
-  switch (r.kind) {
-    case 'unauthorized':
-      return `the server refused the credential (HTTP ${r.status})`;
-    case 'refused':
-      return `HTTP ${r.status}${r.message !== '' ? `: ${r.message}` : ''}`;
-    case 'not-supported':
-      return `the server has no read-back (HTTP ${r.status}: an older version)`;
-    case 'unreachable':
-    case 'bad-answer':
-    case 'not-sent':
-      return r.cause;
-  }
-}
-
 /** The targets to deploy to: all deployable ones, or the named ones (each must exist and be deployable). */
-function chooseTargets(record: PushRecord, o: DeployOptions, action: string, deps: Deps): DeployableTarget[] {
+function chooseTargets(record: PushRecord, o: DeployingOptions, action: string, deps: Deps): DeployableTarget[] {
   const addHint = `apns-cert target add ${o.name} --kind nanomdm --url https://mdm.example.com --credential-file <file>`;
   if (o.target !== undefined) {
     return [...new Set(o.target)].map((label) => {
@@ -103,63 +84,39 @@ function chooseTargets(record: PushRecord, o: DeployOptions, action: string, dep
   return chosen;
 }
 
-async function credentialOf(deps: Deps, index: StoreIndex, t: ServerTarget): Promise<string> {
-  if (t.credentialId === undefined) return '';
-  const secret = await deps.store.secret(index, t.credentialId, 'target-credential');
-  const text = secret.toString('utf8').replace(/\r?\n$/, ''); // as README says: a trailing newline is dropped
-  secret.fill(0);
-  return text;
-}
-
 /**
  * The topic guard: what the server runs now, and whether it is of another topic. A server that keeps a
  * certificate per topic (nanomdm, nanohub) is asked for ours, then for the record's older topics.
  */
 async function guard(
   t: DeployableTarget,
-  endpoint: MdmEndpoint,
   credential: string,
   d: Deploying,
   timeoutMs: number,
-): Promise<{ foreignTopic?: string; failure?: Exclude<MdmResult, { kind: 'ok' }>; noReadBack?: boolean }> {
-  const client = mdmClient(t.kind);
-  if (t.kind === 'fleet') {
-    const r = await client.readBack(endpoint, credential, timeoutMs);
-    if (r.kind === 'refused') return {}; // 404: no certificate set yet
-    if (r.kind !== 'ok') return { failure: r };
-    const running = r.running;
-    if (running?.serialNumber === undefined) return {};
-    const known = d.history.get(serialKey(running.serialNumber));
-    const topic = known !== undefined ? known : topicOfCommonName(running.commonName);
-    if (topic === d.topic) return {};
-    return {
-      foreignTopic:
-        topic ??
-        `unknown: serial ${running.serialNumber}, CN ${running.commonName ?? '?'}, not in the record's history`,
-    };
-  }
-  if (t.kind === 'micromdm') {
-    const r = await client.readBack(endpoint, credential, timeoutMs);
-    if (r.kind === 'ok')
-      return r.running?.topic !== undefined && r.running.topic !== d.topic ? { foreignTopic: r.running.topic } : {};
-    if (r.kind === 'refused') return {}; // nothing configured yet (or a key it cannot parse): nothing to compare
-    return { failure: r };
-  }
-  for (const topic of [d.topic, ...d.otherTopics]) {
-    const r = await client.readBack(endpoint, credential, timeoutMs, topic);
-    if (r.kind === 'ok') return topic === d.topic ? {} : { foreignTopic: r.running?.topic ?? topic };
-    if (r.kind === 'not-supported') return { noReadBack: true };
-    if (r.kind !== 'refused') return { failure: r };
-    // refused: the server holds no certificate for this topic
-  }
-  return {};
+): Promise<{ foreignTopic?: string; failure?: MdmFailure; noReadBack?: boolean }> {
+  const reading = await readServer(t, credential, [d.topic, ...d.otherTopics], timeoutMs);
+  if (reading.kind === 'failed') return { failure: reading.failure };
+  if (reading.kind === 'no-read-back') return { noReadBack: true };
+  if (reading.kind === 'none') return {}; // nothing set yet (or a key MicroMDM cannot parse): nothing to compare
+  const running = reading.running;
+  if (t.kind === 'fleet' && running.serialNumber === undefined) return {};
+  const known = running.serialNumber === undefined ? undefined : d.history.get(serialKey(running.serialNumber));
+  const topic = running.topic ?? (known !== undefined ? known : topicOfCommonName(running.commonName));
+  if (topic === d.topic) return {};
+  if (topic !== null) return { foreignTopic: topic };
+  // Fleet gives no topic: a serial outside the history without an APSP name is not ours to replace.
+  return t.kind === 'fleet'
+    ? {
+        foreignTopic: `unknown: serial ${running.serialNumber}, CN ${running.commonName ?? '?'}, not in the record's history`,
+      }
+    : {};
 }
 
 async function deployTo(
   t: DeployableTarget,
   credential: string,
   d: Deploying,
-  o: DeployOptions,
+  o: DeployingOptions,
   deps: Deps,
 ): Promise<TargetReport> {
   const timeoutMs = deps.settings.deployTimeoutMs;
@@ -174,14 +131,14 @@ async function deployTo(
     message,
     exitCode,
   });
-  const failed = (r: Exclude<MdmResult, { kind: 'ok' }>, when: string): TargetReport => {
+  const failed = (r: MdmFailure, when: string): TargetReport => {
     const message = `${when}: ${causeOf(r)}`;
     if (r.kind === 'unauthorized') return report('unauthorized', 77, message);
     if (r.kind === 'unreachable') return report('unreachable', 69, message);
     return report('refused', 1, message);
   };
 
-  const checked = await guard(t, endpoint, credential, d, timeoutMs);
+  const checked = await guard(t, credential, d, timeoutMs);
   if (checked.failure !== undefined) return failed(checked.failure, 'reading what the server runs');
   if (checked.foreignTopic !== undefined && !o.allowNewTopic)
     return report(
@@ -238,6 +195,7 @@ const exitOf = (reports: TargetReport[]) => [77, 69, 1].find((c) => reports.some
 
 export const deploy: Runner<DeployOptions> = {
   async run(o, deps: Deps) {
+    if (o.check) return (await import('./check.js')).checkDeployed(o, deps);
     const action = `deploy ${o.name}`;
     const index = await deps.store.readOrFail();
     const record = requireRecord(index, o.name, action, deps.store.location);
@@ -322,7 +280,7 @@ export const deploy: Runner<DeployOptions> = {
 };
 
 /** The same words as import's refusal of a new topic (src/commands/shared/errors.ts, topic-changed). */
-function topicRefusal(deps: Deps, o: DeployOptions, r: TargetReport): void {
+function topicRefusal(deps: Deps, o: DeployingOptions, r: TargetReport): void {
   for (const line of [
     'A new topic means the certificate was created under another Apple ID, or with "Create" instead of',
     '"Renew" in Apple\'s portal. Every enrolled device would stop answering until it is re-enrolled.',

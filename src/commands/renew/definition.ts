@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { COMMON_ERRORS } from '../kit.js';
 import type { CommandDefinition } from '../kit.js';
-import { recordName } from '../shared/options.js';
+import { CUSTODY_NOTES, addCustodyOptions, recordName } from '../shared/options.js';
 import type { RenewOptions } from './run.js';
 
 export const renew: CommandDefinition<RenewOptions> = {
@@ -25,11 +25,14 @@ export const renew: CommandDefinition<RenewOptions> = {
     'A record signed via vendor (csr --vendor-cert / --vendor) gets the signed request beside the CSR: upload that.',
     'Its vendor certificate is checked first: 65 when it has expired or is no longer in the store (nothing written),',
     'a warning when it expires within 30 days.',
+    ...CUSTODY_NOTES,
+    'The wizard asks whether to remember the Apple ID (unless it is the remembered one), and next time offers it as the answer.',
   ],
   examples: [
     'apns-cert renew                      # wizard: pick the certificate, follow the steps',
     'apns-cert renew acme-prod            # wizard for one record; resumes a renewal in progress',
     'apns-cert renew acme-prod --apple-id mdm@acme.example --csr-out acme.csr   # scripted: CSR only',
+    'apns-cert renew acme-prod --apple-id mdm@acme.example --remember-apple-id --owner it-mdm@acme.example',
     'apns-cert import ~/Downloads/MDM_Certificate.pem --name acme-prod            # scripted: finish',
   ],
   define(program) {
@@ -60,7 +63,7 @@ export const renew: CommandDefinition<RenewOptions> = {
         "a record signed via mdmcert: root(s) to accept for the request's chain besides Apple's",
       )
       .option('--mdmcert-url <url>', 'a record signed via mdmcert: the sign request URL (or APNS_CERT_MDMCERT_URL)');
-    return command;
+    return addCustodyOptions(command);
   },
   options: (command: Command) => ({
     ...command.opts<RenewOptions>(),

@@ -18,8 +18,10 @@ import { vendorCompanion, vendorForRecord } from '../shared/vendor-identity.js';
 import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
 import type { MdmcertPlan } from '../shared/mdmcert-request.js';
 import { decryptMailed, openMailedRequest, reportChecks } from '../shared/mdmcert-decrypt.js';
+import { custodyChange, rememberedAppleId } from '../shared/custody.js';
+import type { CustodyChange, CustodyOptions } from '../shared/custody.js';
 
-export interface RenewOptions {
+export interface RenewOptions extends CustodyOptions {
   name: string | undefined;
   appleId: string | undefined;
   csrOut: string | undefined;
@@ -112,6 +114,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       '--apple-id <id>',
       `apns-cert renew ${record.name} --apple-id <id> --csr-out <file>`,
     );
+  const custody = custodyChange(options, options.appleId, `renew ${record.name}`, rememberHint(record.name));
   const matches = record.appleIdHash === null ? null : appleIdMatches(options.appleId, record.appleIdHash);
   if (matches === false && !options.yes) {
     throw new AppError(
@@ -124,7 +127,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       },
     );
   }
-  const { csrPath, requestPath, mdmcert } = await writeRenewalCsr(options, record, index, deps);
+  const { csrPath, requestPath, mdmcert } = await writeRenewalCsr(options, record, index, deps, custody);
   if (matches === false)
     deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
   if (deps.out.json) {
@@ -160,6 +163,7 @@ async function writeRenewalCsr(
   record: PushRecord,
   index: StoreIndex,
   deps: Deps,
+  custody: CustodyChange,
 ): Promise<{ csrPath: string; requestPath: string | null; mdmcert: MdmcertPlan | undefined }> {
   const signing = record.signing;
   const vendor = await vendorForRecord(record, index, deps, `renew ${record.name}`);
@@ -191,6 +195,7 @@ async function writeRenewalCsr(
       force: options.force,
       appleId: options.appleId,
       reuseKey: options.reuseKey,
+      custody,
       ...(companion === undefined ? {} : { companion }),
     },
     deps,
@@ -236,10 +241,27 @@ async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps
   return deps.prompter.select('Which push certificate do you want to renew?', choices);
 }
 
-async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
+const rememberHint = (name: string) => `apns-cert renew ${name} --apple-id <id> --remember-apple-id`;
+
+/** The same Apple ID as far as Apple is concerned (the hash compares it so too). */
+const sameAppleId = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/**
+ * The Apple ID to renew with: --apple-id, else asked, the remembered one (--remember-apple-id, opened with the
+ * master key) offered as the answer; then checked against the recorded hash as ever. Also what was remembered.
+ */
+async function askAppleId(
+  options: RenewOptions,
+  record: PushRecord,
+  index: StoreIndex,
+  deps: Deps,
+): Promise<{ appleId: string; remembered: string | null }> {
+  const remembered = await rememberedAppleId(deps.store, index, record);
+  if (remembered !== null) deps.out.info(`Last renewed with Apple ID ${remembered} (remembered in the store).`);
   const appleId =
     options.appleId ??
     (await deps.prompter.input('Apple ID used for this push certificate:', {
+      ...(remembered === null ? {} : { default: remembered }),
       validate: async (v) =>
         v.trim().includes('@') ? true : 'Enter the Apple ID (an e-mail address) that signs in to the portal.',
     }));
@@ -262,7 +284,22 @@ async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps)
       );
     }
   }
-  return appleId;
+  return { appleId, remembered };
+}
+
+/**
+ * --remember-apple-id; else, when the wizard asked for the Apple ID (no --apple-id: options decide then), asked:
+ * unless this Apple ID is the one remembered already.
+ */
+async function askRemember(
+  options: RenewOptions,
+  appleId: string,
+  remembered: string | null,
+  deps: Deps,
+): Promise<boolean> {
+  if (options.rememberAppleId === true) return true;
+  if (options.appleId !== undefined || (remembered !== null && sameAppleId(remembered, appleId))) return false;
+  return deps.prompter.confirm('Remember this Apple ID for the next renewal? (kept sealed in the store)', false);
 }
 
 async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<number> {
@@ -279,9 +316,26 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
     );
   }
 
+  // On a resumed renewal --remember-apple-id needs --apple-id (nothing is asked): kept with the import.
+  const resumeCustody = resume
+    ? custodyChange(options, options.appleId, `renew ${record.name}`, rememberHint(record.name))
+    : undefined;
   if (!resume) {
-    const appleId = await askAppleId(options, record, deps);
-    const { csrPath, requestPath, mdmcert } = await writeRenewalCsr({ ...options, appleId }, record, index, deps);
+    const { appleId, remembered } = await askAppleId(options, record, index, deps);
+    const remember = await askRemember(options, appleId, remembered, deps);
+    const custody = custodyChange(
+      { ...options, rememberAppleId: remember },
+      appleId,
+      `renew ${record.name}`,
+      rememberHint(record.name),
+    );
+    const { csrPath, requestPath, mdmcert } = await writeRenewalCsr(
+      { ...options, appleId },
+      record,
+      index,
+      deps,
+      custody,
+    );
     deps.out.info('');
     deps.out.info(`Wrote the CSR to ${csrPath}`);
     if (mdmcert !== undefined)
@@ -310,7 +364,15 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   let plan;
   try {
     plan = await importCertificate(
-      { decoded, source: path, name: record.name, appleId: undefined, allowNewTopic: false, allowExpired: false },
+      {
+        decoded,
+        source: path,
+        name: record.name,
+        appleId: resumeCustody?.rememberAppleId,
+        allowNewTopic: false,
+        allowExpired: false,
+        custody: resumeCustody,
+      },
       deps,
     );
   } catch (caught) {

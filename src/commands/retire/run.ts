@@ -47,7 +47,12 @@ export const retire: Runner<RetireOptions> = {
       ]);
       const certificates = options.purge ? record.certificates : [];
       const secrets = options.purge
-        ? record.targets.flatMap((t) => (t.kind !== 'file' && t.credentialId !== undefined ? [t.credentialId] : []))
+        ? [
+            ...record.targets.flatMap((t) =>
+              t.kind !== 'file' && t.credentialId !== undefined ? [t.credentialId] : [],
+            ),
+            ...(record.appleIdSecretId === null ? [] : [record.appleIdSecretId]),
+          ]
         : [];
       if (options.purge) {
         delete index.records[name];

@@ -4,6 +4,8 @@ import { droppedExchangeKeys } from '../../core/exchange-keys.js';
 import type { DecodedFile } from '../../core/input.js';
 import { hashAppleId } from '../../core/topic.js';
 import type { Deps } from '../kit.js';
+import { applyCustody } from './custody.js';
+import type { CustodyChange } from './custody.js';
 
 export interface ImportCertificateRequest {
   decoded: DecodedFile;
@@ -13,6 +15,8 @@ export interface ImportCertificateRequest {
   allowNewTopic: boolean;
   allowExpired: boolean;
   noKey?: boolean | undefined;
+  /** Owner, note and a remembered Apple ID to keep with the record (absent: as recorded). */
+  custody?: CustodyChange | undefined;
 }
 
 /**
@@ -42,10 +46,13 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
       serialNumber: plan.entry.serialNumber,
       topic: plan.certificate.topic ?? undefined,
     });
+    const replacedAppleId =
+      req.custody === undefined ? null : await applyCustody(tx, plan.index.records[plan.name]!, req.custody);
     if (plan.fileKey !== undefined) await tx.putPrivateKey(plan.fileKey);
     await tx.putCertificate(plan.entry, plan.certificate.pem);
     await tx.commit(plan.index);
     for (const keyId of droppedExchangeKeys(tx.index, plan.index)) await tx.removePrivateKey(keyId);
+    if (replacedAppleId !== null) await tx.removeSecret(replacedAppleId);
     return plan;
   });
 }

@@ -11,6 +11,8 @@ import { rejectReplacementCharacter } from '../../core/utf8.js';
 import { assertCanCreate, writeOutputFile } from '../../io/files.js';
 import type { Deps } from '../kit.js';
 import type { StoreChange } from '../../store/store.js';
+import { applyCustody } from './custody.js';
+import type { CustodyChange } from './custody.js';
 
 export interface MakeCsrRequest {
   name: string;
@@ -26,6 +28,8 @@ export interface MakeCsrRequest {
   companion?: { path: string; flag: string; make: (csrDer: Buffer, csrPath: string) => Promise<string> };
   /** How the record's requests are signed from now on (absent: as recorded). */
   signing?: Signing;
+  /** Owner, note and a remembered Apple ID to keep with the record (absent: as recorded). */
+  custody?: CustodyChange;
   /** Within the change, before the commit (csr: keeps a new vendor identity). */
   prepare?: (tx: StoreChange) => Promise<void>;
 }
@@ -94,6 +98,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     record.pendingKey = { keyId: key.keyId, createdAt: nowIso, csrPath };
     record.updatedAt = nowIso;
     if (req.signing !== undefined) record.signing = req.signing;
+    const replacedAppleId = req.custody === undefined ? null : await applyCustody(tx, record, req.custody);
     index.records[req.name] = record;
     await req.prepare?.(tx);
 
@@ -136,6 +141,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
     ) {
       await tx.removePrivateKey(replaced.keyId);
     }
+    if (replacedAppleId !== null) await tx.removeSecret(replacedAppleId);
     const exchangeKey = replaced?.mdmcert?.exchangeKeyId;
     if (exchangeKey !== undefined && !record.certificates.some((c) => c.keyId === exchangeKey))
       await tx.removePrivateKey(exchangeKey);

@@ -2,7 +2,14 @@ import { daysText, shortDate } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
 import { isKeyless, recordSummary } from '../shared/record-summary.js';
-import type { Signing, VendorEntry } from '../../core/index-model.js';
+import type { PushRecord, Signing, VendorEntry } from '../../core/index-model.js';
+import { rememberedAppleId } from '../shared/custody.js';
+
+export interface ShowOptions {
+  name: string;
+  /** Print the remembered Apple ID (opens the master key). */
+  revealAppleId?: boolean | undefined;
+}
 
 function signingText(signing: Signing, vendors: Record<string, VendorEntry>): string {
   if (signing.via === 'none') return 'none (the CSR is what you hand over)';
@@ -11,16 +18,32 @@ function signingText(signing: Signing, vendors: Record<string, VendorEntry>): st
   return `vendor ${signing.vendor.slice(0, 16)} ${vendor === undefined ? '(no longer in the store)' : `"${vendor.subject}", expires ${shortDate(vendor.notAfter)}`}`;
 }
 
-export const show: Runner<{ name: string }> = {
+function appleIdText(record: PushRecord, revealed: string | null | undefined): string {
+  if (revealed != null) return revealed;
+  const hash = record.appleIdHash === null ? 'not recorded' : 'recorded (salted hash)';
+  if (record.appleIdSecretId === null) return revealed === null ? `${hash}; not remembered` : hash;
+  return `${hash}; remembered (sealed: show ${record.name} --reveal-apple-id)`;
+}
+
+export const show: Runner<ShowOptions> = {
   async run(options, deps: Deps) {
     const index = await deps.store.readOrFail();
     const record = requireRecord(index, options.name, 'show', deps.store.location);
+    // undefined: not asked; null: asked, none remembered
+    let revealed: string | null | undefined;
+    if (options.revealAppleId === true) {
+      revealed = await rememberedAppleId(deps.store, index, record);
+      if (revealed !== null) deps.out.info(`Unlocked the store ${deps.store.location} to reveal the Apple ID.`);
+      else deps.out.warn(`no Apple ID is remembered for "${record.name}" (csr, import or renew --remember-apple-id)`);
+    }
     const summary = recordSummary(record, deps.now());
     const history = [...record.certificates].reverse();
     if (deps.out.json) {
       deps.out.document({
         ...summary,
         appleIdRecorded: record.appleIdHash !== null,
+        appleIdRemembered: record.appleIdSecretId !== null,
+        ...(revealed === undefined ? {} : { appleId: revealed }),
         keyless: isKeyless(record),
         createdAt: record.createdAt,
         updatedAt: record.updatedAt,
@@ -51,7 +74,9 @@ export const show: Runner<{ name: string }> = {
           : 'in the store',
       ],
       ['signing', signingText(record.signing, index.vendors)],
-      ['apple id', record.appleIdHash === null ? 'not recorded' : 'recorded (salted hash)'],
+      ['apple id', appleIdText(record, revealed)],
+      ['owner', record.owner ?? '-'],
+      ['note', record.note ?? '-'],
       [
         'pending key',
         record.pendingKey === null

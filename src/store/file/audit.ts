@@ -103,17 +103,18 @@ export function auditStore(
       const found = presence(keyFile(keyId));
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'key', ref: keyId, problem: found });
     }
-    for (const target of record.targets) {
-      if (target.kind === 'file' || target.credentialId === undefined) continue;
-      referencedSecrets.add(secretFile(target.credentialId));
-      const found = presence(secretFile(target.credentialId));
-      if (found !== 'ok')
-        audit.missing.push({
-          record: `${record.name} target ${target.label}`,
-          kind: 'secret',
-          ref: target.credentialId,
-          problem: found,
-        });
+    const secrets = [
+      ...record.targets.flatMap((t) =>
+        t.kind === 'file' || t.credentialId === undefined
+          ? []
+          : [{ owner: `${record.name} target ${t.label}`, id: t.credentialId }],
+      ),
+      ...(record.appleIdSecretId === null ? [] : [{ owner: `${record.name} apple id`, id: record.appleIdSecretId }]),
+    ];
+    for (const { owner, id } of secrets) {
+      referencedSecrets.add(secretFile(id));
+      const found = presence(secretFile(id));
+      if (found !== 'ok') audit.missing.push({ record: owner, kind: 'secret', ref: id, problem: found });
     }
   }
 
