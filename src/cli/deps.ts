@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
-import type { Deps, Settings } from '../commands/kit.js';
+import type { AuditNotes, Deps, Settings } from '../commands/kit.js';
 import type { SecretBackendName } from '../core/index-model.js';
 import type { Output } from '../output/output.js';
 import { readInputFile } from '../io/files.js';
@@ -96,7 +96,7 @@ class LazyVault implements MasterKeyVault {
 }
 
 /** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
-export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
+export async function makeDeps(globals: GlobalOptions, io: Io, out: Output, audit: AuditNotes): Promise<Deps> {
   const settings = readSettings(io.env);
   let interactiveAnswer: boolean | undefined;
   const interactive = () => (interactiveAnswer ??= !globals.json && io.tty.stdin() && io.tty.stderr());
@@ -139,5 +139,6 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
     },
     prompter: inquirerPrompter(io.stderrStream, (text) => out.terminalText(text)),
     settings,
+    audit,
   };
 }

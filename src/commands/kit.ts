@@ -15,6 +15,20 @@ export interface Deps {
   prompter: Prompter;
   /** What the environment says, read once (src/cli/deps.ts); commands never read the environment. */
   settings: Settings;
+  /** What the running command tells the audit log (commands that change the store: CommandDefinition.changesStore). */
+  audit: AuditNotes;
+}
+
+/** What a command adds to its audit log entry beyond what main.ts knows: the record it chose, the certificate. */
+export interface AuditNote {
+  record?: string | undefined;
+  serialNumber?: string | undefined;
+  topic?: string | undefined;
+}
+
+export interface AuditNotes {
+  /** Adds to (and overrides) what was noted before; main.ts writes the entry when the command ends. */
+  note(fields: AuditNote): void;
 }
 
 /** The settings commands take from the environment. */
@@ -84,6 +98,11 @@ export interface CommandDefinition<O> {
   load(): Promise<Runner<O>>;
   /** Reads the whole program (completion): every command must be defined. */
   needsAllCommands?: boolean;
+  /**
+   * The command changes the store (always, or for these options): main.ts appends an audit log entry when it
+   * ends, whatever its exit code. The record is the options' `name` unless the command notes another.
+   */
+  changesStore?(options: O): boolean;
   /** Exit code for any error (check-expiry: 3, Nagios UNKNOWN); default: the error's own. */
   errorExitCode?: number;
 }

@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../core/audit-log.js';
 import type { SummaryRecord } from '../core/expiry-summary.js';
 import type { CertificateEntry, StoreIndex, VendorEntry } from '../core/index-model.js';
 import type { PrivateKeyInfo } from '../core/keys.js';
@@ -52,6 +53,18 @@ export interface Store extends StorePlace {
   audit(): Promise<StoreAudit>;
   /** Re-wraps the master key with today's key derivation (under the lock); null for a backend that derives none. */
   upgradeKdf(): Promise<{ index: StoreIndex; result: KdfUpgrade | null }>;
+
+  /**
+   * Appends an entry to the store's audit log, append-only and durable when it returns. No store yet (a
+   * command that failed before creating one): nothing is written and no store is made. Takes no lock.
+   */
+  appendLog(entry: AuditEntry): Promise<void>;
+  /**
+   * The entries of the audit log, oldest first, of one record (also a removed one) and from an instant on.
+   * No store: none. A line that is not an entry (torn by a writer killed mid-write, edited) is left out and,
+   * when `onSkipped` is given, told to it ("line <n>: <why>").
+   */
+  readLog(filter: { record?: string; since?: Date; onSkipped?: (problem: string) => void }): Promise<AuditEntry[]>;
 }
 
 /** A change under way, under the store's lock. */

@@ -112,6 +112,7 @@ export function makeDeps(opts: {
     interactive: opts.interactive ?? true,
     prompter: new ScriptedPrompter(opts.answers ?? [], capturedErr),
     settings: readSettings({}),
+    audit: { note: () => undefined },
     stdout: capturedOut,
     stderr: capturedErr,
   };

@@ -9,6 +9,7 @@ const VIA = ['none', 'vendor', 'mdmcert'];
 
 export const csr: CommandDefinition<CsrOptions> = {
   name: 'csr',
+  changesStore: () => true,
   exitCodes: [
     [0, 'key stored and CSR written'],
     ...COMMON_ERRORS.map(([code, meaning]) =>

@@ -7,6 +7,7 @@ import type { DeployOptions } from './run.js';
 
 export const deploy: CommandDefinition<DeployOptions> = {
   name: 'deploy',
+  changesStore: (options) => !options.check && !options.dryRun,
   exitCodes: [
     [
       0,

@@ -161,6 +161,7 @@ export const deploy: Runner<DeployOptions> = {
     const active = certificateInService(record);
     if (active === undefined || record.topic === null)
       throw new AppError('USAGE', `${action}: it has no active certificate`, { hint: `apns-cert show ${o.name}` });
+    deps.audit.note({ serialNumber: active.serialNumber, topic: record.topic });
     const targets = chooseTargets(record, o, action);
     const certOf = async (entry: typeof active) =>
       decodeCertificateFile(Buffer.from(await deps.store.certificatePem(entry)), entry.file).certificates[0]!;

@@ -6,6 +6,7 @@ import type { ImportOptions } from './run.js';
 
 export const importCommand: CommandDefinition<ImportOptions> = {
   name: 'import',
+  changesStore: () => true,
   exitCodes: [
     [0, 'imported'],
     [1, 'refused: the topic differs from the one on record (store unchanged)'],

@@ -6,6 +6,7 @@ import type { RenewOptions } from './run.js';
 
 export const renew: CommandDefinition<RenewOptions> = {
   name: 'renew',
+  changesStore: () => true,
   exitCodes: [
     [0, 'renewed (wizard), or CSR written (scripted)'],
     [1, 'refused: Apple ID mismatch declined / without --yes, or the new certificate has another topic'],

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { certificateKeyIds, recordNamed, targetSecretId } from '../../core/index-model.js';
+import { certificateInService, certificateKeyIds, recordNamed, targetSecretId } from '../../core/index-model.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
@@ -14,6 +14,8 @@ export const retire: Runner<RetireOptions> = {
   async run(options: RetireOptions, deps: Deps) {
     const name = options.name;
     const current = requireRecord(await deps.store.readOrFail(), name, `retire ${name}`, deps.store.location);
+    const inService = certificateInService(current);
+    deps.audit.note({ serialNumber: inService?.serialNumber, topic: current.topic ?? undefined });
     if (!options.yes) {
       if (!deps.interactive || deps.out.json) {
         throw new AppError('USAGE', `retire ${name}: confirmation needed and there is no terminal to ask; pass --yes`, {

@@ -27,6 +27,8 @@ export interface ImportCertificateRequest {
 export async function importCertificate(req: ImportCertificateRequest, deps: Deps): Promise<ImportPlan> {
   const now = deps.now();
   const appleId = req.appleId === undefined ? undefined : { plain: req.appleId, hash: hashAppleId(req.appleId) };
+  const offered = req.decoded.certificates.find((c) => c.topic !== null);
+  if (offered !== undefined) deps.audit.note({ serialNumber: offered.serialNumber, topic: offered.topic ?? undefined });
   return deps.store.change(async (tx) => {
     const plan = planImport(tx.index, {
       decoded: req.decoded,
@@ -42,6 +44,11 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
     // A new store gets its master key whatever it first holds: one made by a keyless import (--no-key) must
     // still seal a target's credential later.
     if (tx.isNew) await tx.masterKey();
+    deps.audit.note({
+      record: plan.name,
+      serialNumber: plan.entry.serialNumber,
+      topic: plan.certificate.topic ?? undefined,
+    });
     const replacedAppleId =
       req.custody === undefined ? null : await applyCustody(tx, plan.index.records[plan.name]!, req.custody);
     if (plan.fileKey !== undefined) await tx.putPrivateKey(plan.fileKey);

@@ -77,6 +77,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
       });
     }
     const record: PushRecord = before ? structuredClone(before) : newRecord(req.name, nowIso);
+    deps.audit.note({ record: req.name, topic: record.topic ?? undefined });
     let key = await fresh;
     if (key === undefined) {
       const active = activeCertificate(record);

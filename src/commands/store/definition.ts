@@ -19,6 +19,7 @@ export function storeGroup(program: Command): Command {
 
 export const storeUpgrade: CommandDefinition<StoreUpgradeOptions> = {
   name: 'store',
+  changesStore: () => true,
   exitCodes: [
     [0, 're-wrapped, or already current (nothing written)'],
     ...COMMON_ERRORS,

@@ -23,6 +23,7 @@ export function targetGroup(program: Command): Command {
 export const targetAdd: CommandDefinition<TargetAddOptions> = {
   name: 'target',
   subcommand: 'add',
+  changesStore: () => true,
   exitCodes: [
     [0, 'added (or replaced, with --force)'],
     ...COMMON_ERRORS,
@@ -103,6 +104,7 @@ export const targetList: CommandDefinition<TargetListOptions> = {
 export const targetRemove: CommandDefinition<TargetRemoveOptions> = {
   name: 'target',
   subcommand: 'remove',
+  changesStore: () => true,
   exitCodes: [
     [0, 'removed'],
     ...COMMON_ERRORS,

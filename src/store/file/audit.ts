@@ -1,10 +1,11 @@
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { StoreIndex } from '../../core/index-model.js';
 import { certificateKeyIds, targetSecretId } from '../../core/index-model.js';
 import type { StoreAudit } from '../store.js';
 import {
+  AUDIT_FILE,
   CERTS_DIR,
   DIRECTORIES,
   KEYS_DIR,
@@ -24,6 +25,21 @@ function modeOf(path: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** What is wrong with the audit log's file (a symbolic link, not a file, a mode other than 0600), or null. */
+function auditLogMode(path: string): StoreAudit['badModes'][number] | null {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return null; // none yet
+  }
+  const mode = st.mode & 0o777;
+  if (st.isSymbolicLink())
+    return { what: `${AUDIT_FILE} (a symbolic link; the audit log must be a file of the store)`, mode, wanted: 0o600 };
+  if (!st.isFile()) return { what: `${AUDIT_FILE} (not a regular file)`, mode, wanted: 0o600 };
+  return mode === 0o600 ? null : { what: AUDIT_FILE, mode, wanted: 0o600 };
 }
 
 function list(dir: string): string[] {
@@ -148,5 +164,7 @@ export function auditStore(
     const mode = modeOf(join(dir, f));
     if (mode !== null && mode !== 0o600) audit.badModes.push({ what: f, mode, wanted: 0o600 });
   }
+  const log = auditLogMode(join(dir, AUDIT_FILE));
+  if (log !== null) audit.badModes.push(log);
   return audit;
 }

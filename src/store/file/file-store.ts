@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
 import { readSummary, summarizeIndex } from '../../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
+import type { AuditEntry } from '../../core/audit-log.js';
 import { emptyIndex, parseIndex, serializeIndex } from '../../core/index-model.js';
 import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
@@ -13,6 +14,7 @@ import type { Store, StoreAudit, StoreChange } from '../store.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument, VaultFactory } from '../vault.js';
 import { auditStore } from './audit.js';
 import {
+  AUDIT_FILE,
   DIRECTORIES,
   INDEX_FILE,
   KEYS_DIR,
@@ -280,6 +282,24 @@ export class FileStore implements Store {
     const index = await this.readOrFail();
     const vault = this.vault(index.secretBackend);
     return { index, result: await this.withLock(() => vault.upgrade()) };
+  }
+
+  /** Appends to audit.jsonl (audit-log.ts) of an existing store; without index.json there is no store to log in. */
+  async appendLog(entry: AuditEntry): Promise<void> {
+    this.assertSafe();
+    if (this.indexStamp() === null) return;
+    const { appendAuditEntry } = await import('./audit-log.js');
+    appendAuditEntry(this.path(AUDIT_FILE), entry);
+  }
+
+  async readLog(filter: {
+    record?: string;
+    since?: Date;
+    onSkipped?: (problem: string) => void;
+  }): Promise<AuditEntry[]> {
+    this.assertSafe();
+    const { readAuditEntries } = await import('./audit-log.js');
+    return readAuditEntries(this.path(AUDIT_FILE), filter);
   }
 
   /** A store's master key never changes once made: one opened before the lock is the one under it. */
