@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCertificate, sha256Hex } from '../../src/core/certificate.js';
@@ -107,8 +107,22 @@ describe('renew of a keyless record with a fleet target', () => {
       csrPath: csrOut,
     });
 
+    // the keyless pending entry is validated: with a keyId, or without its public key id, the index is damaged
+    const indexText = readFileSync(join(store, 'index.json'), 'utf8');
+    const damaged = (change: (p: Record<string, unknown>) => void) => {
+      const index = JSON.parse(indexText);
+      change(index.records.fleet.pendingKey);
+      writeFileSync(join(store, 'index.json'), JSON.stringify(index));
+    };
+    damaged((p) => (p.keyId = publicKeyId(fleetKey.publicPem)));
+    expect((await cli(['list'], env)).stderr).toMatch(/a keyless pendingKey has a keyId/);
+    damaged((p) => delete (p.keyless as Record<string, unknown>).publicKeyId);
+    expect((await cli(['list'], env)).code).toBe(65);
+    writeFileSync(join(store, 'index.json'), indexText);
+
     const show = await cli(['show', 'fleet'], env);
     expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^pending key .*\(Fleet's CSR, from the target fleet: Fleet keeps the key\)/m);
 
     // Apple signs the CSR; the import needs no --no-key and keeps the record keyless
     const renewed = signCsrFile(ca, csrOut, path('renewed.pem'), {
@@ -266,5 +280,43 @@ describe('renew of a keyless record with a fleet target', () => {
     const request = parsePushRequest(readFileSync(requestOut), requestOut);
     expect(request.csr.publicKeyId).toBe(publicKeyId(fleetKey.publicPem));
     expect(readIndex(store).records.fleet.pendingKey.keyless.publicKeyId).toBe(publicKeyId(fleetKey.publicPem));
+  });
+  it("a record signed via vendor: the vendor-signed request is made from Fleet's CSR, and verifies for the record", async () => {
+    const { env, store, fleetKey } = await fleetRecord();
+    const hierarchy = createVendorHierarchy(NOW);
+    const [vendorPem, vendorKey, chainPem, rootPem] = ['vendor.pem', 'vendor.key', 'chain.pem', 'root.pem'].map(path);
+    writeFileSync(vendorPem!, hierarchy.vendor.pem);
+    writeFileSync(vendorKey!, hierarchy.vendor.privatePem);
+    writeFileSync(chainPem!, hierarchy.wwdr.pem + hierarchy.root.pem);
+    writeFileSync(rootPem!, hierarchy.root.pem);
+    const imported = await cli(
+      ['vendor', 'import', '--cert', vendorPem!, '--key', vendorKey!, '--chain', chainPem!],
+      env,
+    );
+    expect(imported.code, imported.stderr).toBe(0);
+    const sha = imported.stdout.trim();
+    // signing via vendor is recorded by a csr (which also leaves a key of its own as the pending key)
+    const made = await cli(
+      ['csr', '--name', 'fleet', '--vendor', sha, '--out', path('own.csr'), '--request-out', path('own.b64')],
+      env,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const ownKey = readIndex(store).records.fleet.pendingKey.keyId;
+    expect(ownKey).toMatch(/^[0-9a-f]{64}$/);
+
+    const requestOut = path('fleet.request.b64');
+    const r = await cli(
+      ['renew', 'fleet', '--apple-id', 'a@b.example', '--csr-out', path('fleet.csr'), '--request-out', requestOut],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(parsePushRequest(readFileSync(requestOut), requestOut).csr.publicKeyId).toBe(
+      publicKeyId(fleetKey.publicPem),
+    );
+    const verified = await cli(['verify', requestOut, '--name', 'fleet', '--ca-file', rootPem!], env);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stderr).toMatch(/^ok {4}csr-key: /m);
+    // the key the csr made is gone with the pending entry it was in
+    expect(existsSync(join(store, 'keys', `${ownKey}.key`))).toBe(false);
   });
 });

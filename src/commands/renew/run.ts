@@ -228,7 +228,7 @@ async function writeFleetCsr(
     throw new AppError(
       'USAGE',
       `${action}: a record signed via mdmcert.download cannot renew with Fleet's CSR (the answer is encrypted to a key made here, for a CSR made here)`,
-      { hint: `apns-cert renew ${record.name}   # after fixing how it is signed, or renew in Fleet's own UI` },
+      { hint: `apns-cert show ${record.name}   # renew it in Fleet's own settings instead` },
     );
   const vendor = await vendorForRecord(record, index, deps, action);
   const requestOut = options.requestOut ?? defaultRenewRequestPath(record.name, deps.now());
