@@ -25,12 +25,31 @@ export interface CertificateEntry {
 }
 
 export interface PendingKey {
-  keyId: string;
+  /** The pending key's id; null for a keyless renewal (`keyless`), whose key is kept by the server. */
+  keyId: string | null;
+  /**
+   * A renewal of a keyless record whose CSR came from its Fleet target: Fleet keeps the key, so the certificate Apple
+   * returns is imported without one, and must carry this public key. Absent on every other pending key.
+   */
+  keyless?: KeylessPending;
   createdAt: string;
   /** Where the CSR was written (for the admin's benefit only). */
   csrPath: string | null;
   /** The request sent to mdmcert.download for this key, whose answer is mailed (absent: none). */
   mdmcert?: MdmcertRequest;
+}
+
+/** Where a keyless renewal's CSR came from, and the public key it carries. */
+export interface KeylessPending {
+  /** The label of the record's fleet target that made the CSR. */
+  target: string;
+  /** SHA-256 of the CSR's SubjectPublicKeyInfo (lowercase hex), as a certificate's publicKeyId. */
+  publicKeyId: string;
+}
+
+/** The public key a pending key's certificate must carry (a key id is the SHA-256 of its public key). */
+export function pendingPublicKeyId(pending: PendingKey): string {
+  return pending.keyless?.publicKeyId ?? pending.keyId!;
 }
 
 /**
@@ -288,6 +307,22 @@ function mdmcertProblem(v: unknown): string | null {
   return valid ? null : 'pendingKey.mdmcert is malformed';
 }
 
+/** What is wrong with a pending key, or null: a key id, or (keyless) null with the fleet target and public key. */
+function pendingKeyProblem(pending: Partial<PendingKey> | undefined): string | null {
+  if (typeof pending !== 'object') return 'pendingKey.keyId is not a key id (64 hex digits)';
+  if (pending.keyless !== undefined) {
+    const k = pending.keyless as Partial<KeylessPending> | null;
+    if (pending.keyId !== null) return 'a keyless pendingKey has a keyId';
+    if (typeof k !== 'object' || k === null) return 'pendingKey.keyless is not an object';
+    if (!isString(k.target) || !NAME_RE.test(k.target)) return 'pendingKey.keyless.target breaks the naming rule';
+    if (!isKeyId(k.publicKeyId)) return 'pendingKey.keyless.publicKeyId is not 64 hex digits';
+    if (pending.mdmcert !== undefined) return 'a keyless pendingKey has an mdmcert request';
+    return null;
+  }
+  if (!isKeyId(pending.keyId)) return 'pendingKey.keyId is not a key id (64 hex digits)';
+  return mdmcertProblem(pending.mdmcert);
+}
+
 /** A secret's id: 64 lowercase hex digits (random), the name of its sealed file. */
 export const SECRET_ID_RE = /^[0-9a-f]{64}$/;
 
@@ -438,9 +473,7 @@ function recordProblem(name: string, r: unknown): string | null {
   const rec = r as Partial<PushRecord> | null;
   if (typeof rec !== 'object' || rec === null) return 'is not an object';
   const pending = rec.pendingKey as Partial<PendingKey> | null | undefined;
-  if (pending !== null && (typeof pending !== 'object' || !isKeyId(pending.keyId)))
-    return 'pendingKey.keyId is not a key id (64 hex digits)';
-  const pendingProblem = pending === null ? null : mdmcertProblem(pending.mdmcert);
+  const pendingProblem = pending === null ? null : pendingKeyProblem(pending);
   if (pendingProblem !== null) return pendingProblem;
   const signing = signingProblem(rec.signing);
   if (signing !== null) return signing;
@@ -461,7 +494,8 @@ function recordProblem(name: string, r: unknown): string | null {
     isNullableString(rec.appleIdHash) &&
     isIsoDate(rec.createdAt) &&
     isIsoDate(rec.updatedAt) &&
-    (pending === null || (isIsoDate(pending.createdAt) && isNullableString(pending.csrPath))) &&
+    (pending === null ||
+      (pending !== undefined && isIsoDate(pending.createdAt) && isNullableString(pending.csrPath))) &&
     (rec.retiredAt === undefined || rec.retiredAt === null || isIsoDate(rec.retiredAt)) &&
     rec.certificates.filter((c: CertificateEntry) => c.status === 'active').length <= 1;
   return valid ? null : 'is malformed';

@@ -12,13 +12,16 @@ export const renew: CommandDefinition<RenewOptions> = {
     [1, 'refused: Apple ID mismatch declined / without --yes, or the new certificate has another topic'],
     ...COMMON_ERRORS.map(([code, meaning]) =>
       code === 65
-        ? ([code, `${meaning}, or mdmcert.download refused the request`] as const)
+        ? ([
+            code,
+            `${meaning}, or mdmcert.download refused the request, or a record without a key has no fleet target`,
+          ] as const)
         : ([code, meaning] as const),
     ),
-    [69, 'the secret backend (keychain) is unavailable, or mdmcert.download did not answer'],
+    [69, 'the secret backend (keychain) is unavailable, or mdmcert.download or the Fleet target did not answer'],
     [73, 'cannot write the CSR (it exists: use --force or --csr-out)'],
     [75, 'another apns-cert process is changing the store'],
-    [77, 'wrong store passphrase'],
+    [77, 'wrong store passphrase, or the Fleet target refused its credential'],
     [130, 'cancelled (Ctrl-C); the store is as it was, a pending key may remain'],
   ],
   notes: [
@@ -27,6 +30,8 @@ export const renew: CommandDefinition<RenewOptions> = {
     'a warning when it expires within 30 days.',
     ...CUSTODY_NOTES,
     'The wizard asks whether to remember the Apple ID (unless it is the remembered one), and next time offers it as the answer.',
+    'A record without a key (import --no-key) renews with the CSR of its fleet target (--target when it has several):',
+    'Fleet keeps the key, so the certificate Apple returns is imported without one and must be for that CSR.',
   ],
   examples: [
     'apns-cert renew                      # wizard: pick the certificate, follow the steps',
@@ -51,6 +56,7 @@ export const renew: CommandDefinition<RenewOptions> = {
         '--request-out <file>',
         'a record signed via vendor: where to write the signed request (default: <name>-renew-<yyyymmdd>.request.b64)',
       )
+      .option('--target <label>', 'a record without a key: the fleet target whose CSR to use')
       .option('--reuse-key', 'sign the CSR with the current key instead of a new one', false)
       .option('--yes', 'go on when the Apple ID is not the recorded one', false)
       .option('--force', 'overwrite an existing CSR file', false)

@@ -9,10 +9,12 @@ import type { Choice, Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
 import { homedir } from 'node:os';
 import { decodeCertificateFile } from '../../core/input.js';
-import { readInputFile } from '../../io/files.js';
+import { assertCanCreate, readInputFile } from '../../io/files.js';
 import { appleIdMatches } from '../../core/topic.js';
 import { validateCsrSubject } from '../../core/csr.js';
 import { makeCsr } from '../shared/make-csr.js';
+import { isKeyless } from '../shared/record-summary.js';
+import { fetchFleetCsr, fleetTargetOf } from './fleet-csr.js';
 import { importCertificate } from '../shared/import-certificate.js';
 import { vendorCompanion, vendorForRecord } from '../shared/vendor-identity.js';
 import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
@@ -33,6 +35,8 @@ export interface RenewOptions extends CustodyOptions {
   mdmcertApiKeyFile?: string | undefined;
   mdmcertUrl?: string | undefined;
   caFile?: string | undefined;
+  /** A keyless record: the fleet target to ask for the CSR (needed when it has several). */
+  target?: string | undefined;
 }
 
 export function defaultRenewCsrPath(name: string, now: Date): string {
@@ -150,6 +154,8 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
     for (const line of portalSteps(requestPath ?? csrPath, record, { renewing: true, signed: requestPath !== null }))
       deps.out.info(line);
     deps.out.info(`Then: apns-cert import <the downloaded .pem> --name ${record.name}`);
+    if (isKeyless(record))
+      deps.out.info(`and: apns-cert deploy ${record.name}   # Fleet keeps the key; give it the certificate`);
   }
   return 0;
 }
@@ -165,6 +171,7 @@ async function writeRenewalCsr(
   deps: Deps,
   custody: CustodyChange,
 ): Promise<{ csrPath: string; requestPath: string | null; mdmcert: MdmcertPlan | undefined }> {
+  if (isKeyless(record)) return writeFleetCsr(options, record, index, deps);
   const signing = record.signing;
   const vendor = await vendorForRecord(record, index, deps, `renew ${record.name}`);
   const mdmcert =
@@ -203,6 +210,58 @@ async function writeRenewalCsr(
   if (mdmcert !== undefined)
     await requestMdmcertSigning(mdmcert, { name: record.name, keyId: result.keyId, csrPem: result.csrPem }, deps);
   return { csrPath: result.csrPath, requestPath: result.companionPath, mdmcert };
+}
+
+/**
+ * A keyless record's renewal: Fleet's CSR (Fleet keeps the key) written to the CSR path, the pending entry keyless;
+ * a record signed via vendor also gets the vendor-signed request made from Fleet's CSR.
+ */
+async function writeFleetCsr(
+  options: RenewOptions,
+  record: PushRecord,
+  index: StoreIndex,
+  deps: Deps,
+): Promise<{ csrPath: string; requestPath: string | null; mdmcert: undefined }> {
+  const action = `renew ${record.name}`;
+  const target = fleetTargetOf(record, options.target, action);
+  if (options.reuseKey)
+    throw new AppError('USAGE', `${action}: --reuse-key: Fleet keeps the key and makes the CSR itself`, {
+      hint: `apns-cert renew ${record.name} --apple-id <id>`,
+    });
+  if (record.signing.via === 'mdmcert')
+    throw new AppError(
+      'USAGE',
+      `${action}: a record signed via mdmcert.download cannot renew with Fleet's CSR (the answer is encrypted to a key made here, for a CSR made here)`,
+      { hint: `apns-cert show ${record.name}   # renew it in Fleet's own settings instead` },
+    );
+  const vendor = await vendorForRecord(record, index, deps, action);
+  const requestOut = options.requestOut ?? defaultRenewRequestPath(record.name, deps.now());
+  const csrOut = options.csrOut ?? defaultRenewCsrPath(record.name, deps.now());
+  await assertCanCreate(csrOut, { force: options.force, flag: '--csr-out', store: deps.store });
+  const signer = await vendorCompanion(vendor, requestOut, options.force, deps);
+  const fleetCsr = await fetchFleetCsr(record, index, target, deps, action);
+  const given = fleetCsr.signedRequest;
+  if (given !== undefined && signer !== undefined)
+    deps.out.warn(`Fleet's answer is already a signed request: it is written as given, not signed again`);
+  const companion =
+    given !== undefined ? { path: requestOut, flag: '--request-out', make: () => Promise.resolve(given) } : signer;
+  if (given !== undefined)
+    await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', store: deps.store });
+  const result = await makeCsr(
+    {
+      name: record.name,
+      subject: validateCsrSubject({ commonName: record.name }),
+      outPath: csrOut,
+      outFlag: '--csr-out',
+      force: options.force,
+      appleId: options.appleId,
+      reuseKey: false,
+      external: fleetCsr,
+      ...(companion === undefined ? {} : { companion }),
+    },
+    deps,
+  );
+  return { csrPath: result.csrPath, requestPath: result.companionPath, mdmcert: undefined };
 }
 
 async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<PushRecord> {
@@ -311,7 +370,12 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
       `A renewal of "${record.name}" is in progress (CSR made ${created} UTC${record.pendingKey.csrPath ? `, ${record.pendingKey.csrPath}` : ''}).`,
       [
         { name: 'Continue: import the certificate downloaded from Apple', value: true },
-        { name: 'Start over: new key and CSR (the old CSR can then no longer be used)', value: false },
+        {
+          name: isKeyless(record)
+            ? "Start over: a new CSR from Fleet (Fleet may then no longer pair the old CSR's certificate with its key)"
+            : 'Start over: new key and CSR (the old CSR can then no longer be used)',
+          value: false,
+        },
       ],
     );
   }
@@ -372,6 +436,8 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
         allowNewTopic: false,
         allowExpired: false,
         custody: resumeCustody,
+        // A keyless renewal stays keyless without --no-key: planImport sees the pending entry is Fleet's CSR, and
+        // refuses a certificate for another public key.
       },
       deps,
     );
@@ -397,7 +463,14 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   const s = deps.out.style;
   deps.out.data(`${s.green('Renewed')} ${record.name}: same topic ${cert.topic} ${s.green('✓')}`);
   deps.out.data(`  not after: ${shortDate(previous.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`);
-  deps.out.info('Install the renewed certificate (with its key) on your MDM server; enrolled devices keep answering.');
+  if (plan.keySource === 'none')
+    deps.out.info(
+      `Give it to Fleet (it keeps the key): apns-cert deploy ${record.name}; enrolled devices keep answering.`,
+    );
+  else
+    deps.out.info(
+      'Install the renewed certificate (with its key) on your MDM server; enrolled devices keep answering.',
+    );
   return 0;
 }
 

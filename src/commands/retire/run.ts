@@ -42,7 +42,7 @@ export const retire: Runner<RetireOptions> = {
         throw new AppError('NOT_FOUND', `retire ${name}: the record disappeared meanwhile`, { hint: 'apns-cert list' });
       const keyIds = new Set([
         ...certificateKeyIds(record),
-        ...(record.pendingKey ? [record.pendingKey.keyId] : []),
+        ...(record.pendingKey?.keyId ? [record.pendingKey.keyId] : []),
         ...(record.pendingKey?.mdmcert ? [record.pendingKey.mdmcert.exchangeKeyId] : []),
       ]);
       const certificates = options.purge ? record.certificates : [];

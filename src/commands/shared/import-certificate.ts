@@ -41,9 +41,6 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
       now,
       certificateFile: tx.certificateFile,
     });
-    // A new store gets its master key whatever it first holds: one made by a keyless import (--no-key) must
-    // still seal a target's credential later.
-    if (tx.isNew) await tx.masterKey();
     deps.audit.note({
       record: plan.name,
       serialNumber: plan.entry.serialNumber,

@@ -82,7 +82,7 @@ export const show: Runner<ShowOptions> = {
         'pending key',
         record.pendingKey === null
           ? 'none'
-          : `created ${record.pendingKey.createdAt}${record.pendingKey.csrPath ? `, CSR ${record.pendingKey.csrPath}` : ''}`,
+          : `created ${record.pendingKey.createdAt}${record.pendingKey.csrPath ? `, CSR ${record.pendingKey.csrPath}` : ''}${record.pendingKey.keyless ? ` (Fleet's CSR, from the target ${record.pendingKey.keyless.target}: Fleet keeps the key)` : ''}`,
       ],
     ];
     for (const [label, value] of rows) deps.out.data(`${label.padEnd(12)} ${value}`);

@@ -95,7 +95,7 @@ export function auditStore(
     const pendingKey = record.pendingKey;
     const keyIds = [
       ...(record.retiredAt === null ? certificateKeyIds(record) : []),
-      ...(pendingKey ? [pendingKey.keyId] : []),
+      ...(pendingKey?.keyId ? [pendingKey.keyId] : []),
       ...(pendingKey?.mdmcert ? [pendingKey.mdmcert.exchangeKeyId] : []),
     ];
     for (const keyId of keyIds) {

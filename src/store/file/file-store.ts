@@ -358,6 +358,9 @@ export class FileStore implements Store {
       commit: async (next) => {
         if (next.storeId !== storeId)
           throw new AppError('INTERNAL', `write ${this.indexPath}: the index is not this store's (${next.storeId})`);
+        // A new store gets its master key with its first index even when nothing sealed went in (import --no-key):
+        // a later change opens it, e.g. to seal a target's credential.
+        if (isNew) await tx.masterKey();
         this.writeIndex(next);
       },
       revertCommit: async () => this.revertCommit(),
