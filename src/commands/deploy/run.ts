@@ -8,8 +8,9 @@ import { sameSerial, sameTime, serialKey, topicOfCommonName } from '../../core/t
 import type { Deps, Runner } from '../kit.js';
 import { keylessRefusal } from '../shared/keyless.js';
 import { requireRecord } from '../shared/require-record.js';
-import { causeOf, credentialOf, readServer } from '../shared/target-reading.js';
-import type { MdmFailure } from '../shared/target-reading.js';
+import { causeOf, credentialOf } from '../shared/mdm-target.js';
+import type { MdmFailure } from '../shared/mdm-target.js';
+import { readServer } from '../shared/target-reading.js';
 import type { CheckOptions } from './check.js';
 import type { Deploying, Outcome, TargetReport } from './deploying.js';
 

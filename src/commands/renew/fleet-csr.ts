@@ -12,7 +12,7 @@ import { decodeCsrFile, isPushRequest } from '../../core/input.js';
 import { parsePushRequest } from '../../core/push-request.js';
 import { fleet } from '../../net/mdm/index.js';
 import type { Deps } from '../kit.js';
-import { mdmFailureError, targetCredential } from '../shared/mdm-target.js';
+import { credentialOf, mdmFailureError } from '../shared/mdm-target.js';
 import { userError } from '../shared/errors.js';
 
 export interface FleetCsr {
@@ -75,7 +75,7 @@ export async function fetchFleetCsr(
   deps: Deps,
   action: string,
 ): Promise<FleetCsr> {
-  const credential = await targetCredential(deps, index, target);
+  const credential = await credentialOf(deps, index, target);
   const answer = await fleet.requestCsr(
     { url: target.url, caPem: target.caPem },
     credential,

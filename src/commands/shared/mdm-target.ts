@@ -1,21 +1,23 @@
 import { AppError } from '../../errors.js';
-import type { ServerTarget, StoreIndex } from '../../core/index-model.js';
+import { targetSecretId } from '../../core/index-model.js';
+import type { ServerTarget, StoreIndex, Target } from '../../core/index-model.js';
 import type { MdmResult } from '../../net/mdm/index.js';
 import type { Deps } from '../kit.js';
 
 export type MdmFailure = Exclude<MdmResult, { kind: 'ok' }>;
 
-/** A server target's credential, unsealed ('' when it has none); a trailing newline of its file is dropped. */
-export async function targetCredential(deps: Deps, index: StoreIndex, t: ServerTarget): Promise<string> {
-  if (t.credentialId === undefined) return '';
-  const secret = await deps.store.secret(index, t.credentialId, 'target-credential');
+/** A target's sealed secret as text (a server's credential, a .p12 file's password); '' when it has none. */
+export async function credentialOf(deps: Deps, index: StoreIndex, t: Target): Promise<string> {
+  const id = targetSecretId(t);
+  if (id === undefined) return '';
+  const secret = await deps.store.secret(index, id, 'target-credential');
   const text = secret.toString('utf8').replace(/\r?\n$/, ''); // as README says: a trailing newline is dropped
   secret.fill(0);
   return text;
 }
 
 /** The cause of a failed call in words, with the server's own text (already cleared of the credential). */
-export function mdmCause(r: MdmFailure): string {
+export function causeOf(r: MdmFailure): string {
   switch (r.kind) {
     case 'unauthorized':
       return `the server refused the credential (HTTP ${r.status})`;
@@ -35,7 +37,7 @@ export function mdmCause(r: MdmFailure): string {
  * be reached (the cause names the host), 65 for any other answer.
  */
 export function mdmFailureError(r: MdmFailure, action: string, t: ServerTarget, name: string): AppError {
-  const cause = `${action}: the ${t.kind} target "${t.label}" (${t.url}): ${mdmCause(r)}`;
+  const cause = `${action}: the ${t.kind} target "${t.label}" (${t.url}): ${causeOf(r)}`;
   if (r.kind === 'unauthorized')
     return new AppError('CREDENTIAL_REFUSED', cause, {
       hint: `apns-cert target add ${name} --kind ${t.kind} --url ${t.url} --label ${t.label} --credential-file <file>   # after target remove ${name} ${t.label}`,

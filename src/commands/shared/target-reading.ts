@@ -3,17 +3,17 @@
  * doctor and `check-expiry --targets`), and the check of each target against the record's history.
  */
 import { isAppError } from '../../errors.js';
-import { certificateInService, targetSecretId } from '../../core/index-model.js';
+import { certificateInService } from '../../core/index-model.js';
 import type { FileTarget, PushRecord, ServerTarget, StoreIndex, Target, TargetKind } from '../../core/index-model.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import { classifyRunning } from '../../core/target-state.js';
 import type { HistoryEntry, TargetState } from '../../core/target-state.js';
 import { mdmClient } from '../../net/mdm/index.js';
-import type { MdmResult, RunningCertificate } from '../../net/mdm/index.js';
+import type { RunningCertificate } from '../../net/mdm/index.js';
 import type { Deps } from '../kit.js';
+import { causeOf, credentialOf } from './mdm-target.js';
+import type { MdmFailure } from './mdm-target.js';
 import { certificateIn } from './file-certificate.js';
-
-export type MdmFailure = Exclude<MdmResult, { kind: 'ok' }>;
 
 /** What a target answered about the certificate it runs. */
 export type Reading =
@@ -24,32 +24,6 @@ export type Reading =
   | { kind: 'no-read-back'; cause: string }
   /** The call failed (401, unreachable, a bad answer, not sent). */
   | { kind: 'failed'; failure: MdmFailure };
-
-/** The cause of a failed call in words, with the server's own text (already cleared of the credential). */
-export function causeOf(r: MdmFailure): string {
-  switch (r.kind) {
-    case 'unauthorized':
-      return `the server refused the credential (HTTP ${r.status})`;
-    case 'refused':
-      return `HTTP ${r.status}${r.message !== '' ? `: ${r.message}` : ''}`;
-    case 'not-supported':
-      return `the server has no read-back (HTTP ${r.status}: an older version)`;
-    case 'unreachable':
-    case 'bad-answer':
-    case 'not-sent':
-      return r.cause;
-  }
-}
-
-/** A target's sealed secret as text (a server's credential, a .p12 file's password), opened from the store; '' when it has none. */
-export async function credentialOf(deps: Deps, index: StoreIndex, t: Target): Promise<string> {
-  const id = targetSecretId(t);
-  if (id === undefined) return '';
-  const secret = await deps.store.secret(index, id, 'target-credential');
-  const text = secret.toString('utf8').replace(/\r?\n$/, ''); // as README says: a trailing newline is dropped
-  secret.fill(0);
-  return text;
-}
 
 /**
  * What a server runs. NanoMDM and NanoHUB keep a certificate per topic: they are asked for each of `topics` in
