@@ -52,6 +52,8 @@ describe.skipIf(!tmuxAvailable)('renew wizard, record without a key (built CLI)'
     await term.waitFor(/Apple ID used for this push certificate/);
     term.type('mdm@acme.example');
     term.press('Enter');
+    await term.waitFor(/Remember this Apple ID for the next renewal\?.*\(y\/N\)/);
+    term.press('Enter'); // no
     const screen = await term.waitFor(/Path of the certificate downloaded from Apple/);
     expect(screen).toMatch(/Wrote the CSR to .*fleet-renew-\d{8}\.csr\.pem/);
     expect(screen).toContain(`Find the row whose topic is ${topic}`);
