@@ -14,11 +14,13 @@ function pendingExchangeKeys(index: StoreIndex): string[] {
  * pending key was imported, replaced or retired): to remove from the store once `after` is committed.
  */
 export function droppedExchangeKeys(before: StoreIndex, after: StoreIndex): string[] {
+  const pending = pendingExchangeKeys(before);
+  if (pending.length === 0) return [];
   const kept = new Set(pendingExchangeKeys(after));
   for (const r of Object.values(after.records)) {
     if (r.pendingKey?.keyId) kept.add(r.pendingKey.keyId);
     for (const id of certificateKeyIds(r)) kept.add(id);
   }
   for (const v of Object.values(after.vendors)) kept.add(v.keyId);
-  return [...new Set(pendingExchangeKeys(before))].filter((id) => !kept.has(id));
+  return [...new Set(pending)].filter((id) => !kept.has(id));
 }

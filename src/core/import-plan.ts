@@ -77,7 +77,9 @@ function findRecordWithKey(
  */
 export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan {
   const cert = pickCertificate(req.decoded, req.source);
-  const index = structuredClone(current);
+  // Copy on write: only the records this import changes are copied, not a whole (perhaps large) index.
+  const index: StoreIndex = { ...current, records: { ...current.records } };
+  const own = (r: PushRecord): PushRecord => (index.records[r.name] = structuredClone(r));
   const warnings: string[] = [];
 
   for (const record of Object.values(index.records)) {
@@ -151,7 +153,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   if (record === undefined) {
     record = newRecord(name, nowIso);
     index.records[name] = record;
-  }
+  } else record = own(record);
 
   if (record.topic !== null && record.topic !== cert.topic) {
     if (!req.allowNewTopic) throw new TopicChanged(req.source, name, record.topic, cert.topic!);
@@ -174,8 +176,9 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
 
   for (const r of Object.values(index.records)) {
     if (r.pendingKey !== null && pendingPublicKeyId(r.pendingKey) === cert.publicKeyId) {
-      r.pendingKey = null;
-      r.updatedAt = nowIso;
+      const changed = r === record ? r : own(r);
+      changed.pendingKey = null;
+      changed.updatedAt = nowIso;
     }
   }
   for (const c of record.certificates) if (c.status === 'active') c.status = 'superseded';

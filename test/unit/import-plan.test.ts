@@ -74,6 +74,17 @@ describe('planImport', () => {
     expect(start.records.acme!.pendingKey).not.toBeNull(); // the input index is not mutated
   });
 
+  it('leaves the index it is given as it was, also where it changes other records (copy on write)', () => {
+    const renewal = mint(TOPIC, 730);
+    const given = withPending('other', renewal.keyId, withPending('acme', renewal.keyId, firstPlan.index));
+    const before = structuredClone(given);
+    const plan = planImport(given, request(renewal.pem, { name: 'acme' }));
+    expect(given).toEqual(before);
+    expect(plan.index.records.acme!.pendingKey).toBeNull();
+    expect(plan.index.records.other!.pendingKey).toBeNull(); // the same key was pending there too
+    expect(plan.index.records.acme!.certificates.map((c) => c.status)).toEqual(['superseded', 'active']);
+  });
+
   it('finds the record by its pending key when no name is given', () => {
     expect(planImport(start, request(first.pem)).name).toBe('acme');
   });
