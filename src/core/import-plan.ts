@@ -38,6 +38,8 @@ export interface ImportPlan {
   certificate: CertificateInfo;
   entry: CertificateEntry;
   previous: CertificateEntry | undefined;
+  /** The record's topic before, when the import (with allowNewTopic) changes it; else null. */
+  replacedTopic: string | null;
   /** A key found in the imported file, to be stored encrypted; absent when the store already has it. */
   fileKey: PrivateKeyInfo | undefined;
   /** `none`: imported with --no-key, the key is kept by the server that made the CSR. */
@@ -155,9 +157,10 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
     index.records[name] = record;
   } else record = own(record);
 
-  if (record.topic !== null && record.topic !== cert.topic) {
-    if (!req.allowNewTopic) throw new TopicChanged(req.source, name, record.topic, cert.topic!);
-    warnings.push(`topic changed from ${record.topic} to ${cert.topic}: every device must re-enroll`);
+  const replacedTopic = record.topic !== null && record.topic !== cert.topic ? record.topic : null;
+  if (replacedTopic !== null) {
+    if (!req.allowNewTopic) throw new TopicChanged(req.source, name, replacedTopic, cert.topic!);
+    warnings.push(`topic changed from ${replacedTopic} to ${cert.topic}: every device must re-enroll`);
   }
 
   const previous = activeCertificate(record);
@@ -204,6 +207,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
     certificate: cert,
     entry,
     previous,
+    replacedTopic,
     fileKey: keySource === 'file' ? fileKey : undefined,
     keySource,
     warnings,

@@ -98,6 +98,7 @@ describe('planImport', () => {
     expect(plan.previous?.serialNumber).toBe(firstPlan.entry.serialNumber);
     expect(plan.index.records.acme!.certificates.map((c) => c.status)).toEqual(['superseded', 'active']);
     expect(plan.warnings).toEqual([]);
+    expect(plan.replacedTopic).toBeNull();
   });
 
   it('refuses a renewal with another topic (exit 1) unless --allow-new-topic', () => {
@@ -123,7 +124,9 @@ describe('planImport', () => {
     );
     const allowed = planImport(index, request(other.pem, { name: 'acme', allowNewTopic: true }));
     expect(allowed.index.records.acme!.topic).not.toBe(TOPIC);
+    expect(allowed.replacedTopic).toBe(TOPIC);
     expect(allowed.warnings.join()).toMatch(/re-enroll/);
+    expect(firstPlan.replacedTopic).toBeNull();
   });
 
   it('warns when the new certificate does not expire later than the active one', () => {

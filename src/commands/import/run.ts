@@ -59,6 +59,7 @@ export const importCommand: Runner<ImportOptions> = {
         notAfter: cert.notAfter.toISOString(),
         daysRemaining: days,
         renewal: plan.previous !== undefined,
+        replacedTopic: plan.replacedTopic,
         previousNotAfter: plan.previous?.notAfter ?? null,
         keySource: plan.keySource,
         warnings: plan.warnings,
@@ -66,7 +67,12 @@ export const importCommand: Runner<ImportOptions> = {
       return 0;
     }
     const s = deps.out.style;
-    if (plan.previous !== undefined) {
+    if (plan.replacedTopic !== null) {
+      deps.out.data(`${s.yellow('Replaced')} ${plan.name}: NEW topic ${cert.topic} (was ${plan.replacedTopic})`);
+      deps.out.data(
+        `  not after: ${shortDate(plan.previous?.notAfter ?? cert.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`,
+      );
+    } else if (plan.previous !== undefined) {
       deps.out.data(`${s.green('Renewed')} ${plan.name}: same topic ${cert.topic}`);
       deps.out.data(
         `  not after: ${shortDate(plan.previous.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`,
