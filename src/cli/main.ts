@@ -16,7 +16,7 @@ import { renew } from '../commands/renew/definition.js';
 import { mdmcertDecrypt } from '../commands/mdmcert-decrypt/definition.js';
 import { retire } from '../commands/retire/definition.js';
 import { show } from '../commands/show/definition.js';
-import { storeUpgrade } from '../commands/store/definition.js';
+import { storeInit, storeUpgrade } from '../commands/store/definition.js';
 import { targetAdd, targetList, targetRemove } from '../commands/target/definition.js';
 import { vendorImport, vendorList, vendorRemove } from '../commands/vendor/definition.js';
 import { vendorSign } from '../commands/vendor-sign/definition.js';
@@ -49,6 +49,7 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   show,
   doctor,
   probe,
+  storeInit,
   storeUpgrade,
   vendorImport,
   vendorList,
@@ -89,7 +90,10 @@ export async function run(io: Io): Promise<number> {
     .description('Own the whole life of an APNs push certificate: CSR, import with topic check, expiry monitoring.')
     .version(VERSION, '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
-    .option('--store <dir>', 'store directory (default: $APNS_CERT_STORE, else the platform data directory)')
+    .option(
+      '--store <dir|url>',
+      'store directory, or postgres://user@host:port/db[?schema=name] (default: $APNS_CERT_STORE, else the platform data directory)',
+    )
     .option('--json', 'machine-readable output on stdout', false)
     .option('--no-color', 'no colors (also off when not a TTY or under NO_COLOR)')
     .option('-q, --quiet', 'no messages; check-expiry prints nothing when all is OK', false)
@@ -102,6 +106,10 @@ export async function run(io: Io): Promise<number> {
     .option(
       '--passphrase-file <file>',
       'passphrase for the passphrase backend (else $APNS_CERT_PASSPHRASE, else a prompt)',
+    )
+    .option(
+      '--remember',
+      "keep a PostgreSQL store's master key in your OS keychain once unlocked (next time: no passphrase)",
     )
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -157,8 +165,12 @@ EXAMPLES
         stderr: io.stderr,
       });
       const deps = await makeDeps(globals, io, out);
-      const options = mod.options(this);
-      exitCode = await (await mod.load()).run(options, deps);
+      try {
+        const options = mod.options(this);
+        exitCode = await (await mod.load()).run(options, deps);
+      } finally {
+        await deps.store.close();
+      }
     });
   }
 

@@ -282,6 +282,19 @@ export class FileStore implements Store {
     return { index, result: await this.withLock(() => vault.upgrade()) };
   }
 
+  async init(): Promise<{ created: boolean; index: StoreIndex }> {
+    const found = await this.read();
+    if (found !== null) return { created: false, index: found };
+    return this.change(async (tx) => {
+      if (!tx.isNew) return { created: false, index: tx.index };
+      await tx.masterKey();
+      await tx.commit(tx.index);
+      return { created: true, index: tx.index };
+    });
+  }
+
+  async close(): Promise<void> {}
+
   /** A store's master key never changes once made: one opened before the lock is the one under it. */
   unlockEarly(): void {
     const start = async () => {
