@@ -252,6 +252,42 @@ describe('a store shared by an admin role and a monitor role', () => {
     expect(rows).toContain('aes-256-gcm');
   });
 
+  it('an admin role with the printed grants, not the owner of the tables, runs every command; the audit log stays append only', async () => {
+    const staff = `${db.name}_staff`;
+    psql(testCluster(), 'postgres', `CREATE ROLE "${staff}" LOGIN PASSWORD '${db.password}'`);
+    psql(testCluster(), db.name, `GRANT CONNECT ON DATABASE "${db.name}" TO "${staff}"`);
+    const grants = await cli(['store', 'init', '--print-grants', staff, db.monitorRole], admin);
+    psql(testCluster(), db.name, grants.stdout);
+    const url = db.adminUrl.replace(`//${db.adminRole}@`, `//${staff}@`);
+    const staffEnv = envFor(db, url);
+    let r = await cli(['store', 'init'], staffEnv);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('is already there');
+    r = await cli(['csr', '--name', 'staff-made', '--out', join(work, 'staff.csr')], staffEnv, work);
+    expect(r.code, r.stderr).toBe(0);
+    r = await cli(['export', 'acme', '--pem', join(work, 'staff-export.pem')], staffEnv, work);
+    expect(r.code, r.stderr).toBe(0);
+    const client = new pg.Client({
+      host: db.host,
+      port: db.port,
+      user: staff,
+      password: db.password,
+      database: db.name,
+    });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO apns_cert.audit_log (at, os_user, host, command, result, exit_code) VALUES (now(), 'u', 'h', 'csr', 'ok', 0)`,
+      );
+      await expect(client.query(`UPDATE apns_cert.audit_log SET result = 'ok'`)).rejects.toMatchObject({
+        code: '42501',
+      });
+      await expect(client.query(`DELETE FROM apns_cert.audit_log`)).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await client.end();
+    }
+  });
+
   it('a wrong team passphrase: 77', async () => {
     const r = await cli(
       ['export', 'acme', '--pem', join(work, 'x.pem')],

@@ -459,7 +459,13 @@ export class PostgresStore implements Store {
       await this.query(action, 'BEGIN');
       // two inits at once: the second waits, then finds the store
       await this.query(action, `SELECT pg_advisory_xact_lock(hashtext($1))`, [`apns-cert init ${this.address.schema}`]);
-      await this.query(action, `CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      // CREATE SCHEMA needs CREATE on the database even when the schema is there: an admin role of the grants has none
+      const schemaThere = await this.query<{ there: boolean }>(
+        action,
+        `SELECT to_regnamespace($1) IS NOT NULL AS there`,
+        [this.schema],
+      );
+      if (schemaThere.rows[0]?.there !== true) await this.query(action, `CREATE SCHEMA ${this.schema}`);
       const exists = await this.query<{ table: string | null }>(action, `SELECT to_regclass($1) AS table`, [
         `${this.schema}.schema_version`,
       ]);
@@ -474,7 +480,8 @@ export class PostgresStore implements Store {
       if (applied > SCHEMA_VERSION) throw newerSchema(action, this.address, applied);
       const steps = migrations(this.address.schema);
       for (let v = applied; v < steps.length; v++) await this.query(action, steps[v]!);
-      await this.query(action, `UPDATE ${this.t('schema_version')} SET version = $1`, [SCHEMA_VERSION]);
+      if (applied < SCHEMA_VERSION)
+        await this.query(action, `UPDATE ${this.t('schema_version')} SET version = $1`, [SCHEMA_VERSION]);
       const meta = await this.query<{ store_id: string }>(
         action,
         `SELECT store_id FROM ${this.t('meta')} WHERE id = 1`,
