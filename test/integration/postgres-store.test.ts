@@ -9,6 +9,7 @@ import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
+import { keychainSkipReason } from '../helpers/keychain.js';
 import { psql } from '../helpers/postgres.js';
 import type { TestDatabase } from '../helpers/postgres.js';
 import { testCluster, testDatabase } from '../helpers/postgres-db.js';
@@ -296,4 +297,49 @@ describe('a store shared by an admin role and a monitor role', () => {
     );
     expect(r.code, r.stderr).toBe(77);
   });
+});
+
+describe("--remember: the master key in the admin's OS keychain", () => {
+  const skip = keychainSkipReason();
+  if (skip) console.warn(`skipping --remember with the real keychain: ${skip}`);
+  it.skipIf(skip !== undefined)(
+    'once unlocked with --remember, later commands need no passphrase; a keychain that fails is said',
+    async () => {
+      const db = testDatabase('remember');
+      const work = tempDir();
+      const withPassphrase = envFor(db, db.adminUrl);
+      const without = envFor(db, db.adminUrl, { APNS_CERT_PASSPHRASE: undefined });
+      expect((await cli(['store', 'init'], withPassphrase)).code).toBe(0);
+      expect((await cli(['csr', '--name', 'acme', '--out', join(work, 'acme.csr')], withPassphrase, work)).code).toBe(
+        0,
+      );
+      const topic = mdmTopic();
+      signCsrFile(ca, join(work, 'acme.csr'), join(work, 'acme.pem'), {
+        topic,
+        notBefore: daysFrom(NOW, -1),
+        notAfter: daysFrom(NOW, 100),
+      });
+      expect((await cli(['import', join(work, 'acme.pem')], withPassphrase, work)).code).toBe(0);
+      const exportTo = (file: string) => ['export', 'acme', '--pem', join(work, file)];
+
+      // not remembered yet: no passphrase and no terminal
+      let r = await cli(exportTo('a.pem'), without, work);
+      expect(r.code, r.stderr).toBe(69);
+      r = await cli(['--remember', ...exportTo('b.pem')], withPassphrase, work);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('the master key of this store is now remembered in your OS keychain');
+      r = await cli(exportTo('c.pem'), without, work);
+      expect(r.code, r.stderr).toBe(0);
+
+      // a keychain that cannot be reached is said, and the passphrase is asked for (none here: 69)
+      const noBus = { ...without, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' };
+      r = await cli(exportTo('d.pem'), noBus, work);
+      expect(r.code, r.stderr).toBe(69);
+      expect(r.stderr).toContain('the OS keychain could not be read');
+      expect(r.stderr).toContain('the passphrase backend needs a passphrase');
+      r = await cli(['--remember', ...exportTo('e.pem')], { ...noBus, APNS_CERT_PASSPHRASE: PASSPHRASE }, work);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('the OS keychain could not be read');
+    },
+  );
 });
