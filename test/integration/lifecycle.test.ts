@@ -185,6 +185,32 @@ function lifecycle(store: () => StoreUnderTest & { init?: boolean }) {
     });
     expect((await cli('hash', cert2)).stdout.trim()).toBe(hash);
 
+    // 8. export of the key: the active certificate's own, 0600
+    const exported = join(work, 'export.pem');
+    r = await cli('export', 'acme', '--pem', exported);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(exported).mode & 0o777).toBe(0o600);
+    const modulus = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' }).toString().trim();
+    expect(modulus(['rsa', '-in', exported, '-noout', '-modulus'])).toBe(
+      modulus(['x509', '-in', cert2, '-noout', '-modulus']),
+    );
+
+    // 9. the scripted renewal, then its import
+    r = await cli('renew', 'acme', '--apple-id', 'mdm@acme.example', '--csr-out', join(work, 'r.csr'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'acme', topic, csrPath: join(work, 'r.csr') });
+    const cert4 = join(work, 'cert4.pem');
+    signCsrFile(ca, join(work, 'r.csr'), cert4, { topic, notBefore: daysFrom(NOW, 0), notAfter: daysFrom(NOW, 1000) });
+    r = await cli('import', cert4, '--name', 'acme');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Renewed acme: same topic ${topic}`);
+    r = await cli('show', 'acme', '--json');
+    expect(JSON.parse(r.stdout).history.map((c: { status: string }) => c.status)).toEqual([
+      'active',
+      'superseded',
+      'superseded',
+    ]);
+
     return { env, work };
   };
 }
