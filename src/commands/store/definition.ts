@@ -86,7 +86,7 @@ export const storeInit: CommandDefinition<StoreInitOptions> = {
         'Create the store: for a PostgreSQL store (--store postgres://user@host:port/db[?schema=name]) its schema ' +
           "and tables (versioned migrations; schema apns_cert by default), and the store's master key, wrapped " +
           'by the team passphrase. With --print-grants, print instead the SQL that grants the admin role every ' +
-          'command and the monitor role check-expiry, list, show and deploy --check (no secret, no change).',
+          'command and the monitor role check-expiry, list and show (no secret, no change).',
       )
       .option('--print-grants <roles...>', 'print the GRANTs for <admin-role> <monitor-role> (SQL on stdout)');
   },

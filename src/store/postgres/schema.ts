@@ -63,7 +63,7 @@ const MONITOR_READS = ['schema_version', 'meta', 'records', 'certificates', 'ven
 
 /**
  * The GRANTs of the two roles (README, PostgreSQL roles): the admin role runs every command; the monitor role
- * (check-expiry, list, show, deploy --check) reads what they read, never the sealed secrets nor the vault, and
+ * (check-expiry, list, show) reads what they read, never the sealed secrets nor the vault, and
  * changes nothing but the audit log (so that its refusals are logged). The audit log: INSERT and SELECT only.
  */
 export function grantsSql(schema: string, admin: string, monitor: string): string {
@@ -76,7 +76,7 @@ GRANT USAGE ON SCHEMA ${s} TO ${q(admin)}, ${q(monitor)};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ${list(TABLES)} TO ${q(admin)};
 GRANT SELECT, INSERT ON ${s}.audit_log TO ${q(admin)};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${q(admin)};
--- ${monitor}: check-expiry, list, show, deploy --check; no secret, no vault, no change but the audit log
+-- ${monitor}: check-expiry, list, show; no secret, no vault, no change but the audit log
 GRANT SELECT ON ${list(MONITOR_READS)} TO ${q(monitor)};
 GRANT SELECT, INSERT ON ${s}.audit_log TO ${q(monitor)};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${q(monitor)};
