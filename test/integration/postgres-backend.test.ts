@@ -216,3 +216,28 @@ describe('the master key remembered in the OS keychain (RememberedVault)', () =>
     ]);
   });
 });
+
+describe('the CLI in the test process (runInProcess) on a PostgreSQL store', () => {
+  it('inits, makes a CSR and lists it, with the password from its own environment', async () => {
+    const { runInProcess } = await import('../helpers/in-process.js');
+    const { cleanEnv, tempDir } = await import('../helpers/cli.js');
+    const own = testDatabase('inprocess');
+    const env = cleanEnv({ APNS_CERT_STORE: own.adminUrl, PGPASSWORD: own.password, APNS_CERT_PASSPHRASE: 'p' });
+    expect((await runInProcess(['store', 'init'], { env })).code).toBe(0);
+    const work = tempDir();
+    const r = await runInProcess(['csr', '--name', 'acme', '--out', `${work}/acme.csr`], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const listed = await runInProcess(['list', '--json'], { env });
+    expect(JSON.parse(listed.stdout).certificates).toMatchObject([{ name: 'acme', status: 'pending' }]);
+    // every connection of those runs was closed (Store.close): none is left for this database
+    const open = () =>
+      psql(
+        testCluster(),
+        'postgres',
+        `SELECT count(*) FROM pg_stat_activity WHERE datname = '${own.name}' AND pid <> pg_backend_pid()`,
+      ).trim();
+    // a backend ends a moment after its client closed the connection
+    for (let i = 0; i < 20 && open() !== '0'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(open()).toBe('0');
+  });
+});

@@ -28,7 +28,7 @@ export function isConnectionFailure(error: unknown): boolean {
     code === '57P01' || // admin_shutdown
     code === '57P02' || // crash_shutdown
     code === '57P03' || // cannot_connect_now (starting up, shutting down)
-    /Connection terminated|timeout expired|Client has encountered a connection error|not queryable/i.test(
+    /Connection terminated|timeout expired|Query read timeout|Client has encountered a connection error|not queryable/i.test(
       e?.message ?? '',
     )
   );

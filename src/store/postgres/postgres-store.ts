@@ -32,6 +32,8 @@ const newerSchema = (action: string, address: PostgresAddress, version: number) 
   );
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** The longest any statement may take on the client's side (a lock wait is bounded by lock_timeout before it). */
+const QUERY_TIMEOUT_MS = 30_000;
 const PRIVATE_KEY = 'private-key';
 
 /** The index's rows as found: the index and each record's JSON text (to write only what a change changed). */
@@ -101,6 +103,9 @@ export class PostgresStore implements Store {
           return password;
         },
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        // a server that stops answering (a network gone silent) ends the statement: 69, rolled back by the server
+        query_timeout: Math.max(QUERY_TIMEOUT_MS, this.options.lockWaitMs + CONNECT_TIMEOUT_MS),
+        keepAlive: true,
         application_name: 'apns-cert',
       });
       client.on('error', () => undefined); // a lost connection fails the query under way, reported there
