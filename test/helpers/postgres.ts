@@ -5,7 +5,7 @@
  * to run as root: then the cluster belongs to the unprivileged `postgres` user (runuser).
  *
  * pg_hba: scram-sha-256 passwords over TCP (what the CLI under test uses), trust on the socket (only this harness
- * uses it, to create roles and databases). Missing binaries fail loudly: the PostgreSQL tests never skip.
+ * uses it, to create roles and databases); TLS is on (a CA of its own, caFile), and required of members of tls_only. Missing binaries fail loudly: the PostgreSQL tests never skip.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +41,8 @@ export interface ClusterInfo {
   bin: string;
   /** The cluster belongs to the `postgres` user (this process is root). */
   asRoot: boolean;
+  /** The CA of the server's TLS certificate (for 127.0.0.1 and localhost): the server takes TLS and plain connections. */
+  caFile: string;
 }
 
 export interface TestCluster extends ClusterInfo {
@@ -98,7 +100,58 @@ function runBinary(info: Pick<ClusterInfo, 'bin' | 'asRoot'>, command: string, a
 }
 
 const serverOptions = (info: ClusterInfo) =>
-  `-p ${info.port} -c listen_addresses=127.0.0.1 -k ${info.socketDir} -c fsync=on -c max_connections=200 -c hba_file=${join(info.socketDir, 'hba.conf')}`;
+  `-p ${info.port} -c listen_addresses=127.0.0.1 -k ${info.socketDir} -c fsync=on -c max_connections=200 -c hba_file=${join(info.socketDir, 'hba.conf')} -c ssl=on -c ssl_cert_file=${join(info.socketDir, 'server.crt')} -c ssl_key_file=${join(info.socketDir, 'server.key')}`;
+
+/** A CA (ca.crt) and the server's certificate it signed (server.crt, server.key 0600) for 127.0.0.1 and localhost. */
+function makeServerCertificate(dir: string): void {
+  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=apns-cert test CA',
+  ]);
+  openssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=localhost',
+  ]);
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  ]);
+  chmodSync(join(dir, 'server.key'), 0o600);
+}
 
 /** Starts the cluster's server and waits until it accepts connections. */
 export function startServer(info: ClusterInfo): void {
@@ -213,6 +266,7 @@ export async function startCluster(): Promise<TestCluster> {
     dataDir: join(root, 'data'),
     bin,
     asRoot,
+    caFile: join(root, 'ca.crt'),
   };
   try {
     runBinary(
@@ -223,9 +277,15 @@ export async function startCluster(): Promise<TestCluster> {
     );
     // read by the server as its pg_hba.conf: passwords over TCP, trust on the socket (this harness only)
     const hba = join(root, 'hba.conf');
-    writeFileSync(hba, 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
-    if (asRoot) execFileSync('chown', ['postgres', hba]);
+    // members of tls_only may connect over TLS only (a test proves that sslmode= is TLS)
+    writeFileSync(
+      hba,
+      'local all all trust\nhostnossl all +tls_only 127.0.0.1/32 reject\nhost all all 127.0.0.1/32 scram-sha-256\n',
+    );
+    makeServerCertificate(root);
+    if (asRoot) execFileSync('chown', ['postgres', hba, join(root, 'server.crt'), join(root, 'server.key')]);
     startServer(info);
+    psql(info, 'postgres', 'CREATE ROLE tls_only NOLOGIN');
   } catch (error) {
     removeCluster(info);
     throw error;

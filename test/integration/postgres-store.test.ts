@@ -129,6 +129,28 @@ describe('store init', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
+  it('TLS: sslmode=verify-full with the CA of the server connects over TLS; without the CA: 69 saying why; prefer is refused', async () => {
+    const db = testDatabase('tls');
+    const { caFile } = testCluster();
+    psql(testCluster(), db.name, `GRANT tls_only TO "${db.adminRole}"`); // pg_hba: no plain connection for it
+    let r = await cli(['store', 'init'], envFor(db, db.adminUrl));
+    expect(r.code, r.stderr).toBe(77);
+    expect(r.stderr).toMatch(/no encryption/);
+    const verified = `${db.adminUrl}?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`;
+    r = await cli(['store', 'init'], envFor(db, verified));
+    expect(r.code, r.stderr).toBe(0);
+    r = await cli(['list'], envFor(db, verified.replace('127.0.0.1', 'localhost')));
+    expect(r.code, r.stderr).toBe(0);
+    r = await cli(['list'], envFor(db, `${db.adminUrl}?sslmode=verify-full`));
+    expect(r.code, r.stderr).toBe(69);
+    expect(r.stderr).toMatch(/over TLS: .*certificate/);
+    r = await cli(['list'], envFor(db, `${db.adminUrl}?sslmode=require`));
+    expect(r.code, r.stderr).toBe(0);
+    r = await cli(['list'], envFor(db, `${db.adminUrl}?sslmode=prefer`));
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('sslmode prefer is not one apns-cert takes');
+  });
+
   it('a server that does not answer: 69 naming the host, with pg_isready as the hint', async () => {
     const db = testDatabase('refused');
     const url = `postgres://${db.adminRole}@127.0.0.1:1/${db.name}`;

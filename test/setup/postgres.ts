@@ -26,6 +26,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
       dataDir: cluster.dataDir,
       bin: cluster.bin,
       asRoot: cluster.asRoot,
+      caFile: cluster.caFile,
     };
     project.provide('pgCluster', { info });
   } catch (error) {

@@ -25,7 +25,18 @@ describe('the store URL', () => {
       user: 'admin',
       database: 'mdm',
       schema: 'tenant_a',
+      ssl: { mode: 'disable', rootCert: undefined },
       display: 'postgres://admin@db.example:6543/mdm?schema=tenant_a',
+    });
+    expect(
+      parsePostgresUrl('postgres://u@h/d?sslmode=verify-full&sslrootcert=/etc/ca.pem', { PGSSLMODE: 'require' }),
+    ).toMatchObject({
+      ssl: { mode: 'verify-full', rootCert: '/etc/ca.pem' },
+      display: 'postgres://u@h:5432/d?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem',
+    });
+    expect(parsePostgresUrl('postgres://u@h/d', { PGSSLMODE: 'require', PGSSLROOTCERT: '/ca' }).ssl).toEqual({
+      mode: 'require',
+      rootCert: '/ca',
     });
     expect(
       parsePostgresUrl('postgres://', { PGHOST: 'h', PGPORT: '5433', PGUSER: 'u', PGDATABASE: 'd' }),
@@ -43,7 +54,11 @@ describe('the store URL', () => {
 
   it.each([
     ['postgres://u:secret@h/db', /a password in the store URL is in every process list; use PGPASSWORD or ~\/.pgpass/],
-    ['postgres://u@h/db?sslmode=disable', /the parameter sslmode is not one apns-cert takes/],
+    ['postgres://u@h/db?application_name=x', /the parameter application_name is not one apns-cert takes/],
+    [
+      'postgres://u@h/db?sslmode=prefer',
+      /sslmode prefer is not one apns-cert takes \(disable, require, verify-ca, verify-full\)/,
+    ],
     ['postgres://u@h/db?schema=Bad-Name', /is not a plain lowercase name/],
     ['postgres://u@h:99999/db', /not a URL|is not a port/],
   ])('refuses %s (64), never echoing a password', (url, message) => {

@@ -34,6 +34,15 @@ export function isConnectionFailure(error: unknown): boolean {
   );
 }
 
+const TLS_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
 /**
  * The AppError for what the database answered `action` ("<action>: <cause>"): unreachable 69 naming the host,
  * permission denied 77 (one line, the role named), no store yet 65 (hint: store init), busy 75, password 77.
@@ -49,6 +58,15 @@ export function pgError(error: unknown, action: string, address: PostgresAddress
       `cannot reach the PostgreSQL store at ${address.host}:${address.port}: ${cause}`,
       {
         hint: `pg_isready -h ${address.host} -p ${address.port}   # then run the command again (nothing was half-written)`,
+      },
+    );
+  const sqlstate = /^[0-9A-Z]{5}$/.test(code);
+  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || (!sqlstate && /\bSSL\b|certificate/i.test(cause)))
+    return new AppError(
+      'SERVICE_UNAVAILABLE',
+      `connect to the PostgreSQL store at ${address.host}:${address.port} over TLS: ${cause}`,
+      {
+        hint: `apns-cert --store "${address.display.split('?')[0]}?sslmode=verify-full&sslrootcert=<CA file of the server>" <command>`,
       },
     );
   switch (code) {

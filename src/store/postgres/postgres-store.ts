@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { AppError } from '../../errors.js';
 import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
@@ -35,6 +38,30 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** The longest any statement may take on the client's side (a lock wait is bounded by lock_timeout before it). */
 const QUERY_TIMEOUT_MS = 30_000;
 const PRIVATE_KEY = 'private-key';
+
+/** node-postgres's TLS options for the address's sslmode (url.ts); the root certificate as libpq looks for it. */
+function tlsOptions(address: PostgresAddress, env: NodeJS.ProcessEnv): false | ConnectionOptions {
+  const { mode, rootCert } = address.ssl;
+  if (mode === 'disable') return false;
+  const file = rootCert ?? (env.HOME ? join(env.HOME, '.postgresql', 'root.crt') : undefined);
+  let ca: string | undefined;
+  if (file !== undefined && (rootCert !== undefined || existsSync(file))) {
+    try {
+      ca = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new AppError('FILE_MISSING', `read the root certificate ${file}: ${(error as Error).message}`, {
+        hint: `ls -l ${file}   # sslrootcert= names the CA file of the server's certificate`,
+      });
+    }
+  }
+  if (mode === 'require' && ca === undefined) return { rejectUnauthorized: false };
+  return {
+    rejectUnauthorized: true,
+    ...(ca === undefined ? {} : { ca }),
+    // verify-ca (and require with a root certificate): the chain, not the name
+    ...(mode === 'verify-full' ? { servername: address.host } : { checkServerIdentity: () => undefined }),
+  };
+}
 
 /** The index's rows as found: the index and each record's JSON text (to write only what a change changed). */
 interface Found {
@@ -107,6 +134,7 @@ export class PostgresStore implements Store {
         query_timeout: Math.max(QUERY_TIMEOUT_MS, this.options.lockWaitMs + CONNECT_TIMEOUT_MS),
         keepAlive: true,
         application_name: 'apns-cert',
+        ssl: tlsOptions(this.address, this.options.env),
       });
       client.on('error', () => undefined); // a lost connection fails the query under way, reported there
       try {
