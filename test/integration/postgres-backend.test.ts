@@ -57,6 +57,38 @@ describe('changes through the Store interface', () => {
     expect(rows('secrets')).toBe('');
   });
 
+  it('as the file store: a commit stays when the change throws after it, and so does a removal after the commit', async () => {
+    const store = open();
+    await store.change(async (tx) => {
+      await tx.putSecret('e'.repeat(64), Buffer.from('old credential'), 'target-credential');
+      await tx.commit(tx.index);
+    });
+    await expect(
+      store.change(async (tx) => {
+        tx.index.records['committed-then-thrown'] = newRecord('committed-then-thrown', '2026-01-02T03:04:05.000Z');
+        await tx.commit(tx.index);
+        await tx.removeSecret('e'.repeat(64));
+        await tx.putSecret('f'.repeat(64), Buffer.from('put after the commit'), 'target-credential');
+        throw new Error('fails after its commit');
+      }),
+    ).rejects.toThrow('fails after its commit');
+    expect(Object.keys((await open().read()).records)).toContain('committed-then-thrown');
+    expect(rows('secrets')).not.toContain('e'.repeat(64));
+    expect(rows('secrets')).not.toContain('f'.repeat(64));
+    // a removal after the commit of a change that succeeds stays too
+    await store.change(async (tx) => {
+      await tx.putSecret('e'.repeat(64), Buffer.from('again'), 'target-credential');
+      await tx.commit(tx.index);
+    });
+    await store.change(async (tx) => {
+      delete tx.index.records['committed-then-thrown'];
+      await tx.commit(tx.index);
+      await tx.removeSecret('e'.repeat(64));
+    });
+    expect(rows('secrets')).toBe('');
+    expect(Object.keys((await open().read()).records)).not.toContain('committed-then-thrown');
+  });
+
   it('revertCommit undoes the last commit: the record and the secrets it wrote', async () => {
     const store = open();
     await store.change(async (tx) => {

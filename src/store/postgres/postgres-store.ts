@@ -369,7 +369,7 @@ export class PostgresStore implements Store {
 
   async change<T>(fn: (tx: StoreChange) => Promise<T>): Promise<T> {
     const action = `update the store ${this.address.display}`;
-    return this.transaction(action, async (found) => {
+    const outcome = await this.transaction(action, async (found) => {
       const storeId = found.index.storeId;
       let base = found;
       let segment = 0;
@@ -395,8 +395,14 @@ export class PostgresStore implements Store {
           `INSERT INTO ${this.t(table)} (file, pem) VALUES ($1, $2) ON CONFLICT (file) DO UPDATE SET pem = EXCLUDED.pem`,
           [file, pem],
         );
-      const remove = async (table: string, column: string, key: string) =>
-        this.query(action, `DELETE FROM ${this.t(table)} WHERE ${column} = $1`, [key]);
+      // Removals come after a commit and stay, even when the change fails later (as the file store's files go at once);
+      // a put after the last commit does not stay. The end of the change rolls back to the last commit, then redoes these.
+      let removals: Array<() => Promise<unknown>> = [];
+      const remove = async (table: string, column: string, key: string) => {
+        const removal = () => this.query(action, `DELETE FROM ${this.t(table)} WHERE ${column} = $1`, [key]);
+        removals.push(removal);
+        await removal();
+      };
       const tx: StoreChange = {
         index: found.index,
         isNew: false,
@@ -424,6 +430,7 @@ export class PostgresStore implements Store {
           const written = await this.writeIndex(action, base, next);
           committed = { savepoint: current, base };
           base = written;
+          removals = [];
           current = await savepoint();
         },
         revertCommit: async () => {
@@ -432,15 +439,26 @@ export class PostgresStore implements Store {
           current = committed.savepoint;
           base = committed.base;
           committed = null;
+          removals = [];
         },
       };
+      let result: { ok: true; value: T } | { ok: false; error: unknown };
       try {
-        return await fn(tx);
-      } finally {
-        // what was written after the last commit does not stay (the file store removes such files)
-        await this.query(action, `ROLLBACK TO SAVEPOINT ${current}`).catch(() => undefined);
+        result = { ok: true, value: await fn(tx) };
+      } catch (error) {
+        result = { ok: false, error };
       }
+      // As the file store: what was committed stays, also when fn throws after it; nothing put after it does.
+      try {
+        await this.query(action, `ROLLBACK TO SAVEPOINT ${current}`);
+        for (const removal of removals) await removal();
+      } catch (error) {
+        throw result.ok ? error : result.error; // the connection is gone: the server rolls the whole change back
+      }
+      return result;
     });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   /** Writes the records `next` changed or removed since `base`, and the meta row; returns the new base. */
