@@ -730,10 +730,27 @@ export class PostgresStore implements Store {
     const client = this.client;
     this.client = undefined;
     if (client === undefined) return;
+    let connected: pg.Client;
     try {
-      await (await client).end();
+      connected = await client;
     } catch {
-      // never connected, or the connection is gone: nothing to close
+      return; // never connected
     }
+    // a server gone silent would keep end() waiting for its answer: after a second the socket is just closed
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), 1000);
+      timer.unref();
+    });
+    const ended = await Promise.race([
+      connected.end().then(
+        () => 'ended' as const,
+        () => 'ended' as const,
+      ),
+      late,
+    ]);
+    clearTimeout(timer);
+    if (ended === 'late')
+      (connected as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   }
 }
