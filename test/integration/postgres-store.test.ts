@@ -127,6 +127,13 @@ describe('store init', () => {
     );
     r = await cli(['store', 'init'], envFor(db, db.adminUrl, { PGPASSWORD: undefined, PGPASSFILE: passfile }));
     expect(r.code, r.stderr).toBe(0);
+    // no password anywhere: 77 saying where one goes
+    r = await cli(['list'], envFor(db, db.adminUrl, { PGPASSWORD: undefined, HOME: tempDir() }));
+    expect(r.code, r.stderr).toBe(77);
+    expect(r.stderr).toContain('the server asks for a password and none was given');
+    expect(r.stderr).toContain(
+      `hint: export PGPASSWORD=...   # or a line 127.0.0.1:${db.port}:${db.name}:${db.adminRole}:<password> in ~/.pgpass`,
+    );
   });
 
   it('TLS: sslmode=verify-full with the CA of the server connects over TLS; without the CA: 69 saying why; prefer is refused', async () => {
