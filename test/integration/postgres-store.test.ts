@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { parseWrappedMasterKey, unwrapMasterKey } from '../../src/core/sealed.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
@@ -280,6 +281,13 @@ describe('a store shared by an admin role and a monitor role', () => {
     expect(rows).not.toContain(Buffer.from(credential).toString('base64'));
     expect(rows).not.toContain(PASSPHRASE);
     expect(rows).toContain('aes-256-gcm');
+    // the master key itself (unwrapped here with the team passphrase) is in no row, in base64 or hex
+    const document = psql(testCluster(), db.name, 'SELECT document FROM apns_cert.vault');
+    const masterKey = await unwrapMasterKey(parseWrappedMasterKey(document), PASSPHRASE);
+    expect(masterKey).toHaveLength(32);
+    expect(rows).not.toContain(masterKey.toString('base64'));
+    expect(rows).not.toContain(masterKey.toString('base64').slice(0, 40));
+    expect(rows.toLowerCase()).not.toContain(masterKey.toString('hex'));
   });
 
   it('an admin role with the printed grants, not the owner of the tables, runs every command; the audit log stays append only', async () => {
