@@ -47,7 +47,8 @@ describe('store init', () => {
   it('creates the tables and the store once; a second run changes nothing and exits 0', async () => {
     const db = testDatabase('init');
     const env = envFor(db, db.adminUrl);
-    let r = await cli(['store', 'init'], env);
+    // as the hint of an uninitialised database says it: --store after the subcommand
+    let r = await cli(['store', 'init', '--store', db.adminUrl], { ...env, APNS_CERT_STORE: tempDir() });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(
       /created the store postgres:\/\/init_\d+_\d+_admin@127\.0\.0\.1:\d+\/init_\d+_\d+ \(store id/,
