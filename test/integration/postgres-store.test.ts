@@ -232,6 +232,25 @@ describe('a store shared by an admin role and a monitor role', () => {
     }
   });
 
+  it('doctor --offline: the admin role sees every row in place; the monitor role gets a warning for the vault, no failure', async () => {
+    let r = await cli(['doctor', '--offline', '--json'], admin);
+    expect(r.code, r.stdout).toBe(0);
+    const checks = JSON.parse(r.stdout).checks as Array<{ check: string; status: string; message: string }>;
+    expect(checks.find((c) => c.check === 'store')).toMatchObject({
+      status: 'ok',
+      message: `${db.adminUrl} (passphrase backend)`,
+    });
+    expect(checks.find((c) => c.check === 'secret-backend')).toMatchObject({ status: 'ok' });
+    expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
+    r = await cli(['doctor', '--offline', '--json'], monitor);
+    expect(r.code, r.stdout).toBe(0);
+    const seen = JSON.parse(r.stdout).checks as Array<{ check: string; status: string; message: string }>;
+    expect(seen.find((c) => c.check === 'secret-backend')).toMatchObject({
+      status: 'warn',
+      message: expect.stringContaining('permission denied by the database for this role'),
+    });
+  });
+
   it('the monitor role cannot read the secrets nor the vault (42501)', async () => {
     const client = new pg.Client({
       host: db.host,
