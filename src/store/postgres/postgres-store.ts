@@ -38,7 +38,6 @@ const newerSchema = (action: string, address: PostgresAddress, version: number) 
 interface Found {
   index: StoreIndex;
   records: Map<string, string>;
-  vendors: string;
 }
 
 /**
@@ -151,7 +150,7 @@ export class PostgresStore implements Store {
     const index = parseIndex(text, `${this.address.display} (table records)`);
     const records = new Map<string, string>();
     for (const [name, record] of Object.entries(index.records)) records.set(name, JSON.stringify(record));
-    return { index, records, vendors: JSON.stringify(index.vendors) };
+    return { index, records };
   }
 
   async read(): Promise<StoreIndex> {
@@ -429,11 +428,10 @@ export class PostgresStore implements Store {
       );
     if (removed.length > 0)
       await this.query(action, `DELETE FROM ${this.t('records')} WHERE name = ANY($1::text[])`, [removed]);
-    const vendors = JSON.stringify(next.vendors);
     await this.query(action, `UPDATE ${this.t('meta')} SET vendors = $1::jsonb, changed_at = now() WHERE id = 1`, [
-      vendors,
+      JSON.stringify(next.vendors),
     ]);
-    return { index: next, records, vendors };
+    return { index: next, records };
   }
 
   async upgradeKdf(): Promise<{ index: StoreIndex; result: KdfUpgrade | null }> {
