@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // one private PostgreSQL cluster for the run (a database per test file)
+    globalSetup: ['test/setup/postgres.ts'],
   },
 });

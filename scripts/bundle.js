@@ -2,7 +2,7 @@
 // Release build. Start-up is most of what a cron run costs, so:
 // - dist/apns-cert.cjs: one CommonJS bundle of src/ with commander and the small dependencies. Modules that
 //   src/ imports with import() are only initialised when the import() runs.
-// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom), each its own file,
+// - dist/vendor/*.cjs: the heavy packages (node-forge, @inquirer/prompts, plist, xmldom, pg), each its own file,
 //   required only by the code that uses them, so a command that does not need them does not even read them.
 // - dist/keychain-child.cjs: the process that makes one OS-keychain call (src/secrets/keychain-child.ts), so
 //   that a hung D-Bus call blocks a process the CLI can kill, not the CLI.
@@ -24,6 +24,8 @@ const VENDORS = {
   '@inquirer/prompts': 'inquirer-prompts.cjs',
   plist: 'plist.cjs',
   '@xmldom/xmldom': 'xmldom.cjs',
+  // node-postgres, for a PostgreSQL store only (src/store/postgres/)
+  pg: 'pg.cjs',
 };
 
 /** Imports of a vendor package become a require() of its built file, relative to the importing output file. */
@@ -99,7 +101,14 @@ if (keychainChild.warnings.length > 0) throw new Error('bundle: esbuild warned a
 mkdirSync('dist/vendor', { recursive: true });
 const vendors = await Promise.all(
   Object.entries(VENDORS).map(([pkg, file]) =>
-    build({ ...common, entryPoints: [pkg], outfile: `dist/vendor/${file}`, plugins: [vendorsAsFiles('./')] }),
+    build({
+      ...common,
+      entryPoints: [pkg],
+      outfile: `dist/vendor/${file}`,
+      plugins: [vendorsAsFiles('./')],
+      // pg's optional native binding (pg.native), which apns-cert never uses: left a require() that is never run
+      external: ['pg-native'],
+    }),
   ),
 );
 

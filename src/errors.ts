@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_BUSY'
   | 'STORE_UNSAFE'
+  | 'NO_STORE'
+  | 'PERMISSION_DENIED'
   | 'NOT_FOUND'
   | 'SECRETS_UNAVAILABLE'
   | 'SERVICE_UNAVAILABLE'
@@ -54,6 +56,8 @@ const exitCodeFor: Record<ErrorCode, ExitCodeValue> = {
   STORE_CORRUPT: ExitCode.dataErr,
   STORE_BUSY: ExitCode.tempFail,
   STORE_UNSAFE: ExitCode.noPerm,
+  NO_STORE: ExitCode.dataErr,
+  PERMISSION_DENIED: ExitCode.noPerm,
   NOT_FOUND: ExitCode.usage,
   SECRETS_UNAVAILABLE: ExitCode.unavailable,
   SERVICE_UNAVAILABLE: ExitCode.unavailable,

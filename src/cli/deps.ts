@@ -5,7 +5,8 @@ import type { SecretBackendName } from '../core/index-model.js';
 import type { Output } from '../output/output.js';
 import { readInputFile } from '../io/files.js';
 import { FileStore } from '../store/file/file-store.js';
-import { resolveStoreDir } from '../store/location.js';
+import { postgresStoreUrl, resolveStoreDir } from '../store/location.js';
+import type { Store } from '../store/store.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../store/vault.js';
 import type { Io } from './io.js';
 import { onInterrupt } from './interrupt.js';
@@ -18,6 +19,8 @@ export interface GlobalOptions {
   quiet: boolean;
   secretBackend?: SecretBackendName;
   passphraseFile?: string;
+  /** --remember: keep a PostgreSQL store's unwrapped master key in the OS keychain. */
+  remember?: boolean;
 }
 
 function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -103,6 +106,12 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output, audi
   const passphraseGiven = globals.passphraseFile !== undefined || settings.passphrase !== undefined;
   const backendForNewStore: SecretBackendName =
     globals.secretBackend ?? settings.secretBackend ?? (passphraseGiven ? 'passphrase' : 'keychain');
+  const keychain = async () => {
+    const { KeychainVault } = await import('../secrets/keychain.js');
+    // __dirname is dist/ (this runs only inside the bundle), where the build puts the keychain process, which
+    // gets the environment as it is (the session bus address, HOME) to find the keychain.
+    return new KeychainVault(settings.keychainTimeoutMs, join(__dirname, 'keychain-child.cjs'), io.env);
+  };
   // The store asks once per backend.
   const vaults = (backend: SecretBackendName, document: VaultDocument): MasterKeyVault =>
     backend === 'passphrase'
@@ -116,19 +125,37 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output, audi
           });
           return new PassphraseVault(document, source);
         })
-      : new LazyVault('keychain', async () => {
-          const { KeychainVault } = await import('../secrets/keychain.js');
-          // __dirname is dist/ (this runs only inside the bundle), where the build puts the keychain process, which
-          // gets the environment as it is (the session bus address, HOME) to find the keychain.
-          return new KeychainVault(settings.keychainTimeoutMs, join(__dirname, 'keychain-child.cjs'), io.env);
+      : new LazyVault('keychain', keychain);
+  const url = postgresStoreUrl(globals.store, io.env);
+  let store: Store;
+  if (url !== undefined) {
+    const { parsePostgresUrl } = await import('../store/postgres/url.js');
+    const address = parsePostgresUrl(url, io.env);
+    const { PostgresStore } = await import('../store/postgres/postgres-store.js');
+    // the team passphrase, tried after the admin's OS keychain when it may have the key (--remember, or a prompt to spare)
+    const tryKeychain = globals.remember === true || !passphraseGiven;
+    store = new PostgresStore(address, {
+      env: io.env,
+      lockWaitMs: settings.lockWaitMs,
+      now: () => new Date(),
+      vault: (document) => {
+        const passphrase = vaults('passphrase', document);
+        if (!tryKeychain) return passphrase;
+        return new LazyVault('passphrase', async () => {
+          const { RememberedVault } = await import('../secrets/remembered.js');
+          return new RememberedVault(passphrase, keychain, globals.remember === true, (line) => out.warn(line));
         });
-  const store = new FileStore(resolveStoreDir(globals.store, io.env), {
-    lockWaitMs: settings.lockWaitMs,
-    onInterrupt,
-    vaults,
-    backendForNewStore,
-    now: () => new Date(),
-  });
+      },
+    });
+  } else {
+    store = new FileStore(resolveStoreDir(globals.store, io.env), {
+      lockWaitMs: settings.lockWaitMs,
+      onInterrupt,
+      vaults,
+      backendForNewStore,
+      now: () => new Date(),
+    });
+  }
   return {
     store,
     now: () => new Date(),

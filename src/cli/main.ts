@@ -17,7 +17,7 @@ import { renew } from '../commands/renew/definition.js';
 import { mdmcertDecrypt } from '../commands/mdmcert-decrypt/definition.js';
 import { retire } from '../commands/retire/definition.js';
 import { show } from '../commands/show/definition.js';
-import { storeUpgrade } from '../commands/store/definition.js';
+import { storeInit, storeUpgrade } from '../commands/store/definition.js';
 import { targetAdd, targetList, targetRemove } from '../commands/target/definition.js';
 import { vendorImport, vendorList, vendorRemove } from '../commands/vendor/definition.js';
 import { vendorSign } from '../commands/vendor-sign/definition.js';
@@ -53,6 +53,7 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   log,
   doctor,
   probe,
+  storeInit,
   storeUpgrade,
   vendorImport,
   vendorList,
@@ -95,7 +96,10 @@ export async function run(io: Io): Promise<number> {
     .description('Own the whole life of an APNs push certificate: CSR, import with topic check, expiry monitoring.')
     .version(VERSION, '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
-    .option('--store <dir>', 'store directory (default: $APNS_CERT_STORE, else the platform data directory)')
+    .option(
+      '--store <dir|url>',
+      'store directory, or postgres://user@host:port/db[?schema=name] (default: $APNS_CERT_STORE, else the platform data directory)',
+    )
     .option('--json', 'machine-readable output on stdout', false)
     .option('--no-color', 'no colors (also off when not a TTY or under NO_COLOR)')
     .option('-q, --quiet', 'no messages; check-expiry prints nothing when all is OK', false)
@@ -108,6 +112,10 @@ export async function run(io: Io): Promise<number> {
     .option(
       '--passphrase-file <file>',
       'passphrase for the passphrase backend (else $APNS_CERT_PASSPHRASE, else a prompt)',
+    )
+    .option(
+      '--remember',
+      "keep a PostgreSQL store's master key in your OS keychain once unlocked (next time: no passphrase)",
     )
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -181,6 +189,7 @@ EXAMPLES
   // the command has said how it ended (its error too): now its entry in the audit log
   if (change !== undefined && changesStore(change.mod, change.options))
     await recordChange(change, { exitCode: code.exitCode, error: code.error }, io.env, out);
+  await change?.deps.store.close(); // after the log entry: a database store writes it on its connection
   return code.exitCode;
 }
 

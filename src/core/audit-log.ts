@@ -28,6 +28,14 @@ export type AuditResult = AuditEntry['result'];
  * Longest line (in UTF-16 code units, as JSON text) the log writes or reads back; a longer one is not an entry.
  * Ample for entries of MAX_AUDIT_FIELD-long fields even when JSON doubles each character (`"`, `\\`).
  */
+/** Which entries `readLog` returns: those of one record, those since an instant (both: both). */
+export interface AuditFilter {
+  record?: string;
+  since?: Date;
+  /** Told of each line that is not an entry (torn by a writer killed mid-write, edited): "line <n>: <why>". */
+  onSkipped?: (problem: string) => void;
+}
+
 export const MAX_AUDIT_LINE = 16384;
 /** Longest text field; `message` is cut to this when an entry is made. */
 export const MAX_AUDIT_FIELD = 512;
@@ -104,7 +112,7 @@ export function auditLine(entry: AuditEntry): string {
 }
 
 /** Whether an entry is one `log [name] [--since]` shows. */
-export function auditMatches(entry: AuditEntry, filter: { record?: string; since?: Date }): boolean {
+export function auditMatches(entry: AuditEntry, filter: AuditFilter): boolean {
   if (filter.record !== undefined && entry.record !== filter.record) return false;
   return filter.since === undefined || new Date(entry.at).getTime() >= filter.since.getTime();
 }

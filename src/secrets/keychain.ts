@@ -94,9 +94,15 @@ export class KeychainVault implements MasterKeyVault {
     });
   }
 
-  async load(storeId: string): Promise<Buffer> {
+  /** The master key kept for this store id, or null when the keychain has none (an unreachable keychain: 69). */
+  async find(storeId: string): Promise<Buffer | null> {
     const secret = await this.ask({ op: 'load', service: KEYCHAIN_SERVICE, account: `store-${storeId}` });
-    if (secret === null) {
+    return secret === null ? null : Buffer.from(secret, 'base64');
+  }
+
+  async load(storeId: string): Promise<Buffer> {
+    const key = await this.find(storeId);
+    if (key === null) {
       throw new AppError(
         'SECRETS_UNAVAILABLE',
         `read the master key of this store: the keychain has no entry "${KEYCHAIN_SERVICE}" / "store-${storeId}"`,
@@ -105,7 +111,7 @@ export class KeychainVault implements MasterKeyVault {
         },
       );
     }
-    return Buffer.from(secret, 'base64');
+    return key;
   }
 
   /** The keychain keeps the master key itself, with no key derivation: nothing to upgrade. */

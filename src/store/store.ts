@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../core/audit-log.js';
+import type { AuditEntry, AuditFilter } from '../core/audit-log.js';
 import type { SummaryRecord } from '../core/expiry-summary.js';
 import type { CertificateEntry, StoreIndex, VendorEntry } from '../core/index-model.js';
 import type { PrivateKeyInfo } from '../core/keys.js';
@@ -9,14 +9,14 @@ import type { KdfUpgrade } from './vault.js';
 /**
  * The store, the only thing commands talk to: records (the index), their certificates, and secrets sealed
  * under the store's master key, which a vault (src/store/vault.ts) holds. One implementation per backend
- * (src/store/file/ today); nothing here names a file, so another backend (a database) can be a sibling.
+ * (src/store/file/, src/store/postgres/); nothing here names a file.
  *
  * Reads take no lock and see a committed state. Every change is a `change()`: taken under the store's lock,
  * all of it or nothing. Errors are AppErrors with the codes the CLI documents (65 damaged, 73 cannot write,
  * 75 busy, 77 unsafe store or wrong passphrase, 69 vault unavailable).
  */
 export interface Store extends StorePlace {
-  /** Where the store is, for messages: a directory, later perhaps a database URL. */
+  /** Where the store is, for messages: a directory, or a database URL (never with a password). */
   readonly location: string;
   /** True when `path` (a file on this machine) lies inside the store: output files are refused there. */
   holdsPath(path: string): boolean;
@@ -64,7 +64,15 @@ export interface Store extends StorePlace {
    * No store: none. A line that is not an entry (torn by a writer killed mid-write, edited) is left out and,
    * when `onSkipped` is given, told to it ("line <n>: <why>").
    */
-  readLog(filter: { record?: string; since?: Date; onSkipped?: (problem: string) => void }): Promise<AuditEntry[]>;
+  readLog(filter: AuditFilter): Promise<AuditEntry[]>;
+  /**
+   * `store init`: makes the store (and its master key, asking for a new passphrase) unless it is there, which
+   * stays as it is (`created` false). A database store gets its tables (migrations) here; a directory store is
+   * otherwise made by its first change.
+   */
+  init(): Promise<{ created: boolean; index: StoreIndex }>;
+  /** Ends what the store keeps open (a database connection); the CLI calls it when the command is done. */
+  close(): Promise<void>;
 }
 
 /** A change under way, under the store's lock. */

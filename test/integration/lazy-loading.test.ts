@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { REAL, ROOT, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
 
-const HEAVY = ['node-forge', '@inquirer/prompts', '@napi-rs/keyring', 'plist'];
+const HEAVY = ['node-forge', '@inquirer/prompts', '@napi-rs/keyring', 'plist', 'pg'];
 /** The build's output files and the packages each holds (scripts/bundle.js writes packages.json). */
 const packages = (): Record<string, string[]> =>
   JSON.parse(readFileSync(join(ROOT, 'dist/packages.json'), 'utf8')) as Record<string, string[]>;
@@ -94,7 +94,7 @@ describe('the cron path loads no heavy module', () => {
   it('the main bundle holds none of the heavy packages: each is its own file, required where it is used', () => {
     expect(packages()['apns-cert.cjs']?.filter(isHeavy)).toEqual([]);
     expect([...heavyFiles().values()].flat().sort()).toEqual(
-      expect.arrayContaining(['@inquirer/prompts', 'node-forge', 'plist']),
+      expect.arrayContaining(['@inquirer/prompts', 'node-forge', 'plist', 'pg']),
     );
   });
   it('the tracer sees the forge chunk when a .p12 is read (control)', async () => {
@@ -104,6 +104,12 @@ describe('the cron path loads no heavy module', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(loadedHeavy(modules)).toContain('node-forge');
   });
+  it('the tracer sees pg when the store is a PostgreSQL URL (control)', async () => {
+    const { r, modules } = await traced(['check-expiry'], { APNS_CERT_STORE: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(r.code).toBe(3); // check-expiry's UNKNOWN: no server there
+    expect(r.stderr).toContain('cannot reach the PostgreSQL store at 127.0.0.1:1');
+    expect(loadedHeavy(modules)).toContain('pg');
+  });
   it.each([
     [['check-expiry']],
     [['list']],
@@ -111,7 +117,7 @@ describe('the cron path loads no heavy module', () => {
     [['inspect', 'CERT']],
     [['hash', 'CERT']],
     [['check-expiry', 'CERT']],
-  ])('%j loads neither forge, inquirer nor the keychain binding', async (args) => {
+  ])('%j on a file store loads neither forge, inquirer, the keychain binding nor pg', async (args) => {
     const { r, modules } = await traced(args.map((a) => (a === 'CERT' ? certFile : a)));
     expect(r.code, r.stderr).toBe(0);
     expect(modules).toContain('/bin/apns-cert.cjs');

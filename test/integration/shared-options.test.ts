@@ -174,8 +174,7 @@ describe('requireRecord', () => {
 });
 
 describe('help', () => {
-  const words = (c: (typeof COMMANDS)[number]) =>
-    c.name === 'store' ? ['store', 'upgrade'] : [c.name, ...(c.subcommand === undefined ? [] : [c.subcommand])];
+  const words = (c: (typeof COMMANDS)[number]) => [c.name, ...(c.subcommand === undefined ? [] : [c.subcommand])];
   it.each(COMMANDS.map((c) => [words(c).join(' '), c] as const))(
     '%s --help lists exactly the exit codes the command declares',
     async (_words, definition) => {

@@ -29,3 +29,27 @@ export const storeUpgrade: Runner<StoreUpgradeOptions> = {
     return 0;
   },
 };
+
+export interface StoreInitOptions {
+  printGrants: { admin: string; monitor: string } | null;
+}
+
+export const storeInit: Runner<StoreInitOptions> = {
+  async run(options: StoreInitOptions, deps: Deps) {
+    const location = deps.store.location;
+    if (options.printGrants !== null) {
+      const { isPostgresUrl, DEFAULT_SCHEMA } = await import('../../store/postgres/url.js');
+      const { grantsSql } = await import('../../store/postgres/schema.js');
+      const schema = isPostgresUrl(location)
+        ? (new URL(location).searchParams.get('schema') ?? DEFAULT_SCHEMA)
+        : DEFAULT_SCHEMA;
+      deps.out.raw(grantsSql(schema, options.printGrants.admin, options.printGrants.monitor));
+      return 0;
+    }
+    const { created, index } = await deps.store.init();
+    if (deps.out.json) deps.out.document({ store: location, created, storeId: index.storeId });
+    else if (created) deps.out.info(`created the store ${location} (store id ${index.storeId})`);
+    else deps.out.info(`the store ${location} is already there (store id ${index.storeId}): nothing changed`);
+    return 0;
+  },
+};

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
 import { readSummary, summarizeIndex } from '../../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
-import type { AuditEntry } from '../../core/audit-log.js';
+import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
 import { emptyIndex, parseIndex, serializeIndex } from '../../core/index-model.js';
 import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
@@ -292,15 +292,24 @@ export class FileStore implements Store {
     appendAuditEntry(this.path(AUDIT_FILE), entry);
   }
 
-  async readLog(filter: {
-    record?: string;
-    since?: Date;
-    onSkipped?: (problem: string) => void;
-  }): Promise<AuditEntry[]> {
+  async readLog(filter: AuditFilter): Promise<AuditEntry[]> {
     this.assertSafe();
     const { readAuditEntries } = await import('./audit-log.js');
     return readAuditEntries(this.path(AUDIT_FILE), filter);
   }
+
+  async init(): Promise<{ created: boolean; index: StoreIndex }> {
+    const found = await this.read();
+    if (found !== null) return { created: false, index: found };
+    return this.change(async (tx) => {
+      if (!tx.isNew) return { created: false, index: tx.index };
+      await tx.masterKey();
+      await tx.commit(tx.index);
+      return { created: true, index: tx.index };
+    });
+  }
+
+  async close(): Promise<void> {}
 
   /** A store's master key never changes once made: one opened before the lock is the one under it. */
   unlockEarly(): void {

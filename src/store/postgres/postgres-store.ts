@@ -1,0 +1,600 @@
+import type pg from 'pg';
+import { AppError } from '../../errors.js';
+import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
+import { INDEX_SCHEMA_VERSION, isIsoDate, parseIndex } from '../../core/index-model.js';
+import type { CertificateEntry, StoreIndex, VendorEntry } from '../../core/index-model.js';
+import type { SummaryRecord } from '../../core/expiry-summary.js';
+import type { PrivateKeyInfo } from '../../core/keys.js';
+import type { SecretKind } from '../../core/sealed.js';
+import type { Store, StoreAudit, StoreChange } from '../store.js';
+import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../vault.js';
+import { appendStatement, entryOfRow, readStatement } from './audit-log.js';
+import type { AuditRow } from './audit-log.js';
+import { auditRows, PRIVATE_KEY } from './audit.js';
+import { closeClient, newClient } from './connection.js';
+import { noStore, pgError } from './errors.js';
+import { migrations, SCHEMA_VERSION } from './schema.js';
+import type { PostgresAddress } from './url.js';
+
+export interface PostgresStoreOptions {
+  /** The environment the password comes from (PGPASSWORD, PGPASSFILE, HOME for ~/.pgpass). */
+  env: NodeJS.ProcessEnv;
+  /** How long a writer waits for another one's lock (lock_timeout), then 75. */
+  lockWaitMs: number;
+  /** The vault of the store's master key (the team passphrase, perhaps remembered in the OS keychain). */
+  vault: (document: VaultDocument) => MasterKeyVault;
+  /** The clock a new store's index is dated by. */
+  now: () => Date;
+}
+
+const newerSchema = (action: string, address: PostgresAddress, version: number) =>
+  new AppError(
+    'NO_STORE',
+    `${action}: the store ${address.display} has schema version ${version}, newer than this apns-cert knows (${SCHEMA_VERSION}): upgrade apns-cert`,
+    { hint: 'npm install -g apns-cert@latest   # the store was changed by a newer apns-cert' },
+  );
+
+/** The index's rows as found: the index and each record's JSON text (to write only what a change changed). */
+interface Found {
+  index: StoreIndex;
+  records: Map<string, string>;
+}
+
+/**
+ * The store in a PostgreSQL database (its tables: schema.ts). Every change is one transaction that holds the row
+ * lock of `meta` (the store's lock: a second writer waits `lockWaitMs`, then 75) and reads the records under it,
+ * so it is judged against the last committed state; it writes only the records it changed. Secrets are sealed
+ * under the master key as in the file store; the master key is wrapped by the team passphrase in `vault`.
+ */
+export class PostgresStore implements Store {
+  readonly location: string;
+  private client: Promise<pg.Client> | undefined;
+  private readonly schema: string;
+  /** Set while a change's transaction is open on the client. */
+  private inTransaction = false;
+  private masterKey: Promise<Buffer> | undefined;
+  private readonly vault: MasterKeyVault;
+  private checked = false;
+
+  constructor(
+    readonly address: PostgresAddress,
+    private readonly options: PostgresStoreOptions,
+  ) {
+    this.location = address.display;
+    this.schema = `"${address.schema}"`;
+    this.vault = options.vault({
+      location: `${address.display} (table vault)`,
+      read: () => this.readVaultDocument(),
+      write: (text) => this.writeVaultDocument(text),
+    });
+  }
+
+  holdsPath(): boolean {
+    return false;
+  }
+
+  private t(table: string): string {
+    return `${this.schema}.${table}`;
+  }
+
+  /** The one connection of this process, made on first use. */
+  private connection(): Promise<pg.Client> {
+    this.client ??= (async () => {
+      const client = newClient(this.address, this.options.env, this.options.lockWaitMs);
+      try {
+        await client.connect();
+      } catch (error) {
+        void client.end().catch(() => undefined);
+        throw this.fail(error, `connect to the PostgreSQL store ${this.address.display}`);
+      }
+      return client;
+    })();
+    this.client.catch(() => undefined);
+    return this.client;
+  }
+
+  private fail(error: unknown, action: string): AppError {
+    return pgError(error, action, this.address);
+  }
+
+  /** Runs one statement; `action` says what for, in an error. */
+  private async query<R extends pg.QueryResultRow>(action: string, sql: string, values: unknown[] = []) {
+    const client = await this.connection();
+    try {
+      return await client.query<R>(sql, values);
+    } catch (error) {
+      throw this.fail(error, action);
+    }
+  }
+
+  /** Refuses a database without the store (65, hint: store init) or with a newer schema than this tool's (65). */
+  private async checkSchema(action: string): Promise<void> {
+    if (this.checked) return;
+    const { rows } = await this.query<{ version: number }>(action, `SELECT version FROM ${this.t('schema_version')}`);
+    const version = rows[0]?.version;
+    if (version === undefined || version === 0) throw noStore(action, this.address);
+    if (version > SCHEMA_VERSION) throw newerSchema(action, this.address, version);
+    if (version < SCHEMA_VERSION)
+      throw new AppError(
+        'NO_STORE',
+        `${action}: the store ${this.address.display} has the older schema version ${version}`,
+        {
+          hint: `apns-cert store init --store ${this.address.display}   # applies the migrations`,
+        },
+      );
+    this.checked = true;
+  }
+
+  /** The index as committed; `lock` takes the store's lock (inside a transaction). */
+  private async readIndex(action: string, lock: boolean): Promise<Found> {
+    await this.checkSchema(action);
+    const meta = await this.query<{
+      store_id: string;
+      secret_backend: string;
+      created_at: string;
+      version: number;
+      vendors: string;
+    }>(
+      action,
+      `SELECT store_id, secret_backend, created_at, index_schema_version AS version, vendors::text AS vendors
+       FROM ${this.t('meta')} WHERE id = 1${lock ? ' FOR UPDATE' : ''}`,
+    );
+    const m = meta.rows[0];
+    if (m === undefined) throw noStore(action, this.address);
+    const rows = await this.query<{ name: string; doc: string }>(
+      action,
+      `SELECT name, doc::text AS doc FROM ${this.t('records')}`,
+    );
+    const parts = rows.rows.map((r) => `${JSON.stringify(r.name)}:${r.doc}`);
+    const text = `{"schemaVersion":${m.version},"storeId":${JSON.stringify(m.store_id)},"secretBackend":${JSON.stringify(m.secret_backend)},"createdAt":${JSON.stringify(m.created_at)},"records":{${parts.join(',')}},"vendors":${m.vendors}}`;
+    const index = parseIndex(text, `${this.address.display} (table records)`);
+    const records = new Map<string, string>();
+    for (const [name, record] of Object.entries(index.records)) records.set(name, JSON.stringify(record));
+    return { index, records };
+  }
+
+  async read(): Promise<StoreIndex> {
+    return (await this.readIndex(`read the store ${this.address.display}`, false)).index;
+  }
+
+  async readOrFail(): Promise<StoreIndex> {
+    return this.read();
+  }
+
+  /** check-expiry's query: each record's name, topic, retirement and active certificate's expiry, no record parsed. */
+  async readSummary(): Promise<SummaryRecord[] | null> {
+    const action = `read the store ${this.address.display}`;
+    await this.checkSchema(action);
+    const { rows } = await this.query<{
+      name: string;
+      topic: string | null;
+      retired: boolean;
+      not_after: string | null;
+      owner: string | null;
+      note: string | null;
+    }>(
+      action,
+      `SELECT name, doc->>'topic' AS topic, coalesce(doc->>'retiredAt', '') <> '' AS retired,
+              doc->>'owner' AS owner, doc->>'note' AS note,
+              (SELECT c->>'notAfter' FROM jsonb_array_elements(doc->'certificates') c
+               WHERE c->>'status' = 'active' LIMIT 1) AS not_after
+       FROM ${this.t('records')}`,
+    );
+    const summary: SummaryRecord[] = [];
+    for (const r of rows) {
+      if (r.not_after !== null && !isIsoDate(r.not_after)) return null; // damaged: read() reports it
+      summary.push({
+        name: r.name,
+        topic: r.topic,
+        retired: r.retired,
+        notAfter: r.not_after,
+        owner: r.owner,
+        note: r.note,
+      });
+    }
+    return summary;
+  }
+
+  private async text(table: string, file: string, what: string): Promise<string> {
+    const action = `read ${what} ${file}`;
+    const { rows } = await this.query<{ pem: string }>(action, `SELECT pem FROM ${this.t(table)} WHERE file = $1`, [
+      file,
+    ]);
+    if (rows[0] === undefined)
+      throw new AppError('STORE_CORRUPT', `${action}: it is not in the store ${this.address.display}`, {
+        hint: 'apns-cert doctor --offline',
+      });
+    return rows[0].pem;
+  }
+
+  async certificatePem(entry: CertificateEntry): Promise<string> {
+    return this.text('certificates', entry.file, 'the certificate');
+  }
+
+  async vendorChain(entry: VendorEntry): Promise<string> {
+    return this.text('vendor_chains', entry.file, 'the vendor chain');
+  }
+
+  private async readVaultDocument(): Promise<string> {
+    const action = `unlock the store ${this.address.display}`;
+    await this.checkSchema(action);
+    const { rows } = await this.query<{ document: string }>(
+      action,
+      `SELECT document FROM ${this.t('vault')} WHERE id = 1`,
+    );
+    if (rows[0] === undefined)
+      throw new AppError('STORE_CORRUPT', `${action}: it has no wrapped master key (table vault is empty)`, {
+        hint: 'restore the vault table from a backup',
+      });
+    return rows[0].document;
+  }
+
+  private async writeVaultDocument(text: string): Promise<void> {
+    if (!this.inTransaction) throw new AppError('INTERNAL', 'write the vault: not inside a change of the store');
+    await this.query(
+      `write the master key of ${this.address.display}`,
+      `INSERT INTO ${this.t('vault')} (id, document) VALUES (1, $1)
+       ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document`,
+      [text],
+    );
+  }
+
+  /** The master key, opened once per process (a failure too is the answer for this process). */
+  private openMasterKey(storeId: string): Promise<Buffer> {
+    this.masterKey ??= this.vault.load(storeId);
+    this.masterKey.catch(() => undefined);
+    return this.masterKey;
+  }
+
+  async unlock(index: StoreIndex): Promise<void> {
+    await this.openMasterKey(index.storeId);
+  }
+
+  unlockEarly(): void {
+    // the store id comes with the index, read under the lock; the vault's scrypt starts when the change asks
+  }
+
+  private async sealedBox(id: string, kind: string): Promise<string> {
+    const action = `read the sealed ${kind === PRIVATE_KEY ? 'key' : 'secret'} ${id.slice(0, 16)}`;
+    const { rows } = await this.query<{ box: string }>(
+      action,
+      `SELECT box FROM ${this.t('secrets')} WHERE id = $1 AND kind = $2`,
+      [id, kind],
+    );
+    if (rows[0] === undefined)
+      throw new AppError('STORE_CORRUPT', `${action}: it is not in the store ${this.address.display}`, {
+        hint: 'apns-cert doctor --offline',
+      });
+    return rows[0].box;
+  }
+
+  /** A private key opened with the master key; its row is read first, so a role that may not read it is refused before a passphrase is asked for. */
+  private async openPrivateKey(masterKey: () => Promise<Buffer>, keyId: string): Promise<PrivateKeyInfo> {
+    const text = await this.sealedBox(keyId, PRIVATE_KEY);
+    const { openPrivateKey, parseSealedBox } = await import('../../core/sealed.js');
+    const { privateKeyFromPkcs8 } = await import('../../core/keys.js');
+    const box = parseSealedBox(text, `the sealed key ${keyId}`);
+    return privateKeyFromPkcs8(openPrivateKey(box, await masterKey(), keyId));
+  }
+
+  private async openSecret(masterKey: () => Promise<Buffer>, id: string, kind: SecretKind): Promise<Buffer> {
+    const text = await this.sealedBox(id, kind);
+    const { openSecret, parseSealedBox } = await import('../../core/sealed.js');
+    const what = `the sealed secret ${id}`;
+    return openSecret(parseSealedBox(text, what), await masterKey(), id, kind, what);
+  }
+
+  async privateKey(index: StoreIndex, keyId: string): Promise<PrivateKeyInfo> {
+    return this.openPrivateKey(() => this.openMasterKey(index.storeId), keyId);
+  }
+
+  async secret(index: StoreIndex, id: string, kind: SecretKind): Promise<Buffer> {
+    return this.openSecret(() => this.openMasterKey(index.storeId), id, kind);
+  }
+
+  /**
+   * Runs `work` in one transaction holding the store's lock (the meta row): BEGIN, lock_timeout, the lock, work,
+   * COMMIT; on an error ROLLBACK, so a lost connection or a failed statement leaves the store as it was.
+   */
+  private async transaction<T>(action: string, work: (found: Found) => Promise<T>): Promise<T> {
+    await this.checkSchema(action);
+    const client = await this.connection();
+    if (this.inTransaction) throw new AppError('INTERNAL', `${action}: a change inside a change`);
+    this.inTransaction = true;
+    try {
+      await this.query(action, 'BEGIN');
+      await this.query(action, `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.options.lockWaitMs))}`);
+      const found = await this.readIndex(action, true).catch((error: unknown) => {
+        if (!(error instanceof AppError && error.code === 'STORE_BUSY')) throw error;
+        throw new AppError('STORE_BUSY', `${error.message} (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`, {
+          hint: error.hint,
+        });
+      });
+      const result = await work(found);
+      await this.query(action, 'COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined); // a lost connection: the server rolls back itself
+      throw error;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  async change<T>(fn: (tx: StoreChange) => Promise<T>): Promise<T> {
+    const action = `update the store ${this.address.display}`;
+    const outcome = await this.transaction(action, async (found) => {
+      const storeId = found.index.storeId;
+      let base = found;
+      let segment = 0;
+      // What the last commit replaced, for revertCommit: the savepoint before it and the rows it was judged against.
+      let committed: { savepoint: string; base: Found } | null = null;
+      const savepoint = async () => {
+        const name = `apns_cert_${++segment}`;
+        await this.query(action, `SAVEPOINT ${name}`);
+        return name;
+      };
+      let current = await savepoint();
+      const sealed = await import('../../core/sealed.js');
+      const putSecretRow = async (id: string, kind: string, box: object) =>
+        this.query(
+          action,
+          `INSERT INTO ${this.t('secrets')} (id, kind, box) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, box = EXCLUDED.box`,
+          [id, kind, `${JSON.stringify(box)}\n`],
+        );
+      const putPem = async (table: string, file: string, pem: string) =>
+        this.query(
+          action,
+          `INSERT INTO ${this.t(table)} (file, pem) VALUES ($1, $2) ON CONFLICT (file) DO UPDATE SET pem = EXCLUDED.pem`,
+          [file, pem],
+        );
+      // Removals come after a commit and stay, even when the change fails later (as the file store's files go at once);
+      // a put after the last commit does not stay. The end of the change rolls back to the last commit, then redoes these.
+      let removals: Array<() => Promise<unknown>> = [];
+      const remove = async (table: string, column: string, key: string) => {
+        const removal = () => this.query(action, `DELETE FROM ${this.t(table)} WHERE ${column} = $1`, [key]);
+        removals.push(removal);
+        await removal();
+      };
+      const tx: StoreChange = {
+        index: found.index,
+        isNew: false,
+        masterKey: () => this.openMasterKey(storeId),
+        certificateFile: (fingerprint) => `certs/${fingerprint}.pem`,
+        putPrivateKey: async (key) =>
+          void (await putSecretRow(
+            key.keyId,
+            PRIVATE_KEY,
+            sealed.sealPrivateKey(key.pkcs8, await tx.masterKey(), key.keyId),
+          )),
+        privateKey: async (keyId) => this.openPrivateKey(() => tx.masterKey(), keyId),
+        removePrivateKey: async (keyId) => void (await remove('secrets', 'id', keyId)),
+        putSecret: async (id, bytes, kind) =>
+          void (await putSecretRow(id, kind, sealed.sealSecret(bytes, await tx.masterKey(), id, kind))),
+        removeSecret: async (id) => void (await remove('secrets', 'id', id)),
+        putCertificate: async (entry, pem) => void (await putPem('certificates', entry.file, pem)),
+        removeCertificate: async (entry) => void (await remove('certificates', 'file', entry.file)),
+        vendorChainFile: (sha256) => `certs/${sha256}.pem`,
+        putVendorChain: async (entry, pem) => void (await putPem('vendor_chains', entry.file, pem)),
+        removeVendorChain: async (entry) => void (await remove('vendor_chains', 'file', entry.file)),
+        commit: async (next) => {
+          if (next.storeId !== storeId)
+            throw new AppError('INTERNAL', `${action}: the index is not this store's (${next.storeId})`);
+          const written = await this.writeIndex(action, base, next);
+          committed = { savepoint: current, base };
+          base = written;
+          removals = [];
+          current = await savepoint();
+        },
+        revertCommit: async () => {
+          if (committed === null) return;
+          await this.query(action, `ROLLBACK TO SAVEPOINT ${committed.savepoint}`);
+          current = committed.savepoint;
+          base = committed.base;
+          committed = null;
+          removals = [];
+        },
+      };
+      let result: { ok: true; value: T } | { ok: false; error: unknown };
+      try {
+        result = { ok: true, value: await fn(tx) };
+      } catch (error) {
+        result = { ok: false, error };
+      }
+      // As the file store: what was committed stays, also when fn throws after it; nothing put after it does.
+      try {
+        await this.query(action, `ROLLBACK TO SAVEPOINT ${current}`);
+        for (const removal of removals) await removal();
+      } catch (error) {
+        throw result.ok ? error : result.error; // the connection is gone: the server rolls the whole change back
+      }
+      return result;
+    });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  /** Writes the records `next` changed or removed since `base`, and the meta row; returns the new base. */
+  private async writeIndex(action: string, base: Found, next: StoreIndex): Promise<Found> {
+    const records = new Map<string, string>();
+    const changedNames: string[] = [];
+    const changedDocs: string[] = [];
+    for (const [name, record] of Object.entries(next.records)) {
+      const text = JSON.stringify(record);
+      records.set(name, text);
+      if (base.records.get(name) !== text) {
+        changedNames.push(name);
+        changedDocs.push(text);
+      }
+    }
+    const removed = [...base.records.keys()].filter((name) => !records.has(name));
+    if (changedNames.length > 0)
+      await this.query(
+        action,
+        `INSERT INTO ${this.t('records')} (name, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])
+         ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc`,
+        [changedNames, changedDocs],
+      );
+    if (removed.length > 0)
+      await this.query(action, `DELETE FROM ${this.t('records')} WHERE name = ANY($1::text[])`, [removed]);
+    await this.query(action, `UPDATE ${this.t('meta')} SET vendors = $1::jsonb, changed_at = now() WHERE id = 1`, [
+      JSON.stringify(next.vendors),
+    ]);
+    return { index: next, records };
+  }
+
+  async upgradeKdf(): Promise<{ index: StoreIndex; result: KdfUpgrade | null }> {
+    return this.transaction(`upgrade the master key of ${this.address.display}`, async (found) => ({
+      index: found.index,
+      result: await this.vault.upgrade(),
+    }));
+  }
+
+  /**
+   * Creates the store's tables (or applies the migrations a store of an older version lacks) and the store
+   * itself: its id, and a new master key wrapped by the team passphrase. A store that is there stays as it is.
+   */
+  async init(): Promise<{ created: boolean; index: StoreIndex }> {
+    const action = `create the store ${this.address.display}`;
+    const client = await this.connection();
+    this.inTransaction = true;
+    try {
+      await this.query(action, 'BEGIN');
+      // two inits at once: the second waits, then finds the store
+      await this.query(action, `SELECT pg_advisory_xact_lock(hashtext($1))`, [`apns-cert init ${this.address.schema}`]);
+      // CREATE SCHEMA needs CREATE on the database even when the schema is there: an admin role of the grants has none
+      const schemaThere = await this.query<{ there: boolean }>(
+        action,
+        `SELECT to_regnamespace($1) IS NOT NULL AS there`,
+        [this.schema],
+      );
+      if (schemaThere.rows[0]?.there !== true) await this.query(action, `CREATE SCHEMA ${this.schema}`);
+      const exists = await this.query<{ table: string | null }>(action, `SELECT to_regclass($1) AS table`, [
+        `${this.schema}.schema_version`,
+      ]);
+      let applied = 0;
+      if (exists.rows[0]?.table != null) {
+        const { rows } = await this.query<{ version: number }>(
+          action,
+          `SELECT version FROM ${this.t('schema_version')}`,
+        );
+        applied = rows[0]?.version ?? 0;
+      }
+      if (applied > SCHEMA_VERSION) throw newerSchema(action, this.address, applied);
+      const steps = migrations(this.address.schema);
+      for (let v = applied; v < steps.length; v++) await this.query(action, steps[v]!);
+      if (applied < SCHEMA_VERSION)
+        await this.query(action, `UPDATE ${this.t('schema_version')} SET version = $1`, [SCHEMA_VERSION]);
+      const meta = await this.query<{ store_id: string }>(
+        action,
+        `SELECT store_id FROM ${this.t('meta')} WHERE id = 1`,
+      );
+      let created = false;
+      if (meta.rows[0] === undefined) {
+        const { randomBytes, randomUUID } = await import('node:crypto');
+        const storeId = randomUUID();
+        await this.query(
+          action,
+          `INSERT INTO ${this.t('meta')} (id, store_id, secret_backend, created_at, index_schema_version)
+           VALUES (1, $1, 'passphrase', $2, $3)`,
+          [storeId, this.options.now().toISOString(), INDEX_SCHEMA_VERSION],
+        );
+        const key = randomBytes(32);
+        await this.vault.save(storeId, key);
+        this.masterKey = Promise.resolve(key);
+        created = true;
+      }
+      await this.query(action, 'COMMIT');
+      this.inTransaction = false;
+      this.checked = false;
+      return { created, index: await this.read() };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  async audit(): Promise<StoreAudit> {
+    const audit: StoreAudit = {
+      location: this.location,
+      unsafe: null,
+      index: null,
+      missing: [],
+      orphanKeys: [],
+      orphanCertificates: [],
+      orphanSecrets: [],
+      orphanPlaces: [],
+      temporary: [],
+      badModes: [],
+    };
+    let index: StoreIndex;
+    try {
+      index = await this.read();
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'NO_STORE')) throw error;
+      // doctor reports it (a failed check with store init as the hint) rather than ending with 65
+      return { ...audit, unsafe: { message: error.message, hint: error.hint ?? '' } };
+    }
+    audit.index = index;
+    const action = `audit the store ${this.address.display}`;
+    const files = async (table: string) =>
+      new Set(
+        (await this.query<{ file: string }>(action, `SELECT file FROM ${this.t(table)}`)).rows.map((r) => r.file),
+      );
+    const certs = await files('certificates');
+    const chains = await files('vendor_chains');
+    let secrets: Map<string, string> | null = null;
+    try {
+      const { rows } = await this.query<{ id: string; kind: string }>(
+        action,
+        `SELECT id, kind FROM ${this.t('secrets')}`,
+      );
+      secrets = new Map(rows.map((r) => [r.id, r.kind]));
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'PERMISSION_DENIED')) throw error;
+      // a monitor role: the secrets are not its to see
+    }
+    return auditRows(audit, index, { certs, chains, secrets });
+  }
+
+  async appendLog(entry: AuditEntry): Promise<void> {
+    const action = `append to the audit log of ${this.address.display}`;
+    await this.checkSchema(action);
+    // an entry inside a change's transaction would go with it when it fails: the log gets a connection of its own then
+    const { sql, values } = appendStatement(this.t('audit_log'), entry);
+    if (!this.inTransaction) {
+      await this.query(action, sql, values);
+      return;
+    }
+    const other = new PostgresStore(this.address, this.options);
+    try {
+      await other.query(action, sql, values);
+    } finally {
+      await other.close();
+    }
+  }
+
+  async readLog(filter: AuditFilter): Promise<AuditEntry[]> {
+    const action = `read the audit log of ${this.address.display}`;
+    await this.checkSchema(action);
+    const { sql, values } = readStatement(this.t('audit_log'), filter);
+    const { rows } = await this.query<AuditRow>(action, sql, values);
+    return rows.map(entryOfRow);
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client === undefined) return;
+    let connected: pg.Client;
+    try {
+      connected = await client;
+    } catch {
+      return; // never connected
+    }
+    await closeClient(connected);
+  }
+}
