@@ -178,6 +178,11 @@ describe('store init', () => {
     expect(r.code, r.stderr).toBe(69);
     expect(r.stderr).toContain('cannot reach the PostgreSQL store at 127.0.0.1:1');
     expect(r.stderr).toContain('hint: pg_isready -h 127.0.0.1 -p 1');
+    // a change that could not reach the store says so once: no second "not in the audit log" about the same thing
+    const csr = await cli(['csr', '--name', 'acme', '--out', join(tempDir(), 'acme.csr')], envFor(db, url));
+    expect(csr.code, csr.stderr).toBe(69);
+    expect(csr.stderr.match(/cannot reach the PostgreSQL store/g)).toHaveLength(1);
+    expect(csr.stderr).not.toContain('not in the audit log');
   });
 });
 
