@@ -95,6 +95,15 @@ export function pgError(error: unknown, action: string, address: PostgresAddress
     case '40P01': // deadlock_detected
       return busy(address);
     default:
+      // 22xxx data exceptions, 23xxx integrity violations: the server is there, what was sent does not fit its tables
+      if (/^2[23]/.test(code))
+        return new AppError(
+          'INTERNAL',
+          `${action}: the PostgreSQL store ${address.display} refused the data (SQLSTATE ${code}): ${cause}`,
+          {
+            hint: `apns-cert doctor --store ${address.display}`,
+          },
+        );
       return new AppError(
         'SERVICE_UNAVAILABLE',
         `${action}: the PostgreSQL store ${address.display} answered ${code === '' ? 'an error' : `SQLSTATE ${code}`}: ${cause}`,
