@@ -4,7 +4,7 @@
 // Usage: npm run bench [-- --runs 15] [-- --only P1,P4]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,25 +65,36 @@ function mint(ca, publicKeyPem, topic, serial, notAfter) {
   return forge.pki.certificateToPem(cert);
 }
 
-function buildInputs() {
-  const ca = makeCa();
-  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const publicPem = publicKey.export({ type: 'spki', format: 'pem' });
-  const now = Date.now();
-  const pemDir = join(work, 'pems');
-  mkdirSync(pemDir);
+/**
+ * Adds `records` to the store in `store` (a new directory, or a store the tool made), then makes one change with the
+ * tool itself (adding and purging a spare record), so that index.json and expiry.json are the tool's own writes.
+ */
+function addRecords(store, records, now) {
+  const indexFile = join(store, 'index.json');
+  const iso = new Date(now).toISOString();
+  mkdirSync(store, { recursive: true, mode: 0o700 });
+  const index = existsSync(indexFile)
+    ? JSON.parse(readFileSync(indexFile, 'utf8'))
+    : { schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: iso, records: {} };
+  const spare = { name: 'spare', topic: null, topicHash: null, appleIdHash: null, createdAt: iso, updatedAt: iso };
+  Object.assign(index.records, records, { spare: { ...spare, pendingKey: null, retiredAt: null, certificates: [] } });
+  writeFileSync(indexFile, `${JSON.stringify(index)}\n`, { mode: 0o600 });
+  execFileSync(process.execPath, [bin, 'retire', 'spare', '--purge', '--yes'], {
+    env: { ...baseEnv, APNS_CERT_STORE: store },
+    stdio: 'ignore',
+  });
+  return store;
+}
+
+/** `n` records of one active certificate each (index entries only: check-expiry and import read no PEM of them). */
+function syntheticRecords(n, now) {
   const records = {};
-  const files = [];
-  for (let i = 0; i < 1000; i++) {
+  const iso = new Date(now).toISOString();
+  for (let i = 0; i < n; i++) {
     const topic = `com.apple.mgmt.External.${randomUUID()}`;
     const notAfter = new Date(now + (40 + (i % 300)) * 86400000);
-    const serial = (0x100000 + i).toString(16);
-    const file = join(pemDir, `cert-${i}.pem`);
-    writeFileSync(file, mint(ca, publicPem, topic, serial, notAfter));
-    files.push(file);
-    const iso = new Date(now).toISOString();
-    const name = `tenant-${String(i).padStart(4, '0')}`;
     const fingerprintSha256 = randomUUID().replace(/-/g, '').repeat(2);
+    const name = `tenant-${String(i).padStart(5, '0')}`;
     records[name] = {
       name,
       topic,
@@ -95,7 +106,7 @@ function buildInputs() {
       retiredAt: null,
       certificates: [
         {
-          serialNumber: serial.toUpperCase(),
+          serialNumber: (0x100000 + i).toString(16).toUpperCase(),
           fingerprintSha256,
           notBefore: new Date(notAfter.getTime() - 365 * 86400000).toISOString(),
           notAfter: notAfter.toISOString(),
@@ -107,31 +118,25 @@ function buildInputs() {
       ],
     };
   }
-  const store = join(work, 'store');
-  mkdirSync(store, { mode: 0o700 });
-  // compact, as the tool itself writes it (serializeIndex)
-  const iso = new Date(now).toISOString();
-  records.spare = {
-    name: 'spare',
-    topic: null,
-    topicHash: null,
-    appleIdHash: null,
-    createdAt: iso,
-    updatedAt: iso,
-    pendingKey: null,
-    retiredAt: null,
-    certificates: [],
-  };
-  writeFileSync(
-    join(store, 'index.json'),
-    `${JSON.stringify({ schemaVersion: 1, storeId: randomUUID(), secretBackend: 'passphrase', createdAt: iso, records })}\n`,
-    { mode: 0o600 },
-  );
-  // The tool's own write (removing the spare record) leaves the store as the tool keeps it: index.json + expiry.json.
-  execFileSync(process.execPath, [bin, 'retire', 'spare', '--purge', '--yes'], {
-    env: { ...baseEnv, APNS_CERT_STORE: store },
-    stdio: 'ignore',
-  });
+  return records;
+}
+
+function buildInputs() {
+  const ca = makeCa();
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' });
+  const now = Date.now();
+  const pemDir = join(work, 'pems');
+  mkdirSync(pemDir);
+  const files = [];
+  for (let i = 0; i < 1000; i++) {
+    const topic = `com.apple.mgmt.External.${randomUUID()}`;
+    const notAfter = new Date(now + (40 + (i % 300)) * 86400000);
+    const file = join(pemDir, `cert-${i}.pem`);
+    writeFileSync(file, mint(ca, publicPem, topic, (0x100000 + i).toString(16), notAfter));
+    files.push(file);
+  }
+  const store = addRecords(join(work, 'store'), syntheticRecords(1000, now), now);
   // a passphrase store for P3 (csr): created once by the CLI itself
   const csrStore = join(work, 'csr-store');
   const env = { ...baseEnv, APNS_CERT_STORE: csrStore, APNS_CERT_PASSPHRASE: 'bench' };
@@ -159,7 +164,33 @@ function buildInputs() {
     [bin, '--secret-backend', 'passphrase', 'import', join(work, 'export-both.pem'), '--name', 'one'],
     { env: { ...baseEnv, APNS_CERT_STORE: exportStore, APNS_CERT_PASSPHRASE: 'bench' }, stdio: 'ignore' },
   );
-  return { store, files, one: files[0], csrStore, exportStore };
+  // S1, S3: a 10 000-record file store; S3 imports into it and into a store of one record (both made by the tool).
+  const smallStore = join(work, 'small-store');
+  const bigStore = join(work, 'big-store');
+  const passEnv = { ...baseEnv, APNS_CERT_PASSPHRASE: 'bench' };
+  for (const dir of [smallStore, bigStore])
+    execFileSync(
+      process.execPath,
+      [bin, '--secret-backend', 'passphrase', 'import', join(work, 'export-both.pem'), '--name', 'one'],
+      { env: { ...passEnv, APNS_CERT_STORE: dir }, stdio: 'ignore' },
+    );
+  const bigFile = addRecords(bigStore, syntheticRecords(10000, now), now);
+  const importFiles = [];
+  if (wanted('S3'))
+    for (let i = 0; i < 2 * (MANY + 1); i++) {
+      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pem = mint(
+        ca,
+        pair.publicKey.export({ type: 'spki', format: 'pem' }),
+        `com.apple.mgmt.External.${randomUUID()}`,
+        (0x200000 + i).toString(16),
+        new Date(now + 200 * 86400000),
+      );
+      const file = join(work, `import-${i}.pem`);
+      writeFileSync(file, pem + pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      importFiles.push(file);
+    }
+  return { store, files, one: files[0], csrStore, exportStore, smallStore, bigStore: bigFile, importFiles };
 }
 
 // ---------- measuring ----------
@@ -315,6 +346,29 @@ if (wanted('P7')) {
     ),
   );
 }
+if (wanted('S1')) {
+  console.error(`S1: check-expiry on a 10 000-record file store vs node -e 0 (${MANY} runs each)`);
+  add(
+    'S1',
+    'check-expiry, 10 000-record file store ÷ node -e 0',
+    2,
+    compare(cli(['check-expiry', '-q'], { APNS_CERT_STORE: inputs.bigStore }), nodeE0, MANY),
+  );
+}
+if (wanted('S3')) {
+  console.error(`S3: import into a 10 000-record file store vs into a store of one record (${MANY} runs each)`);
+  let n = 0;
+  const importInto = (store) => () =>
+    timeIt(process.execPath, [bin, 'import', inputs.importFiles[n], '--name', `bench-${n++}`], {
+      env: { ...baseEnv, APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'bench' },
+    });
+  add(
+    'S3',
+    'import, into a 10 000-record file store ÷ into a one-record store',
+    1.5,
+    compare(importInto(inputs.bigStore), importInto(inputs.smallStore), MANY),
+  );
+}
 if (wanted('P5')) {
   const rss = [];
   for (let i = 0; i < 5; i++)
@@ -349,4 +403,5 @@ for (const r of results)
 console.log(
   `\n${machine.node}, ${machine.cpus} cores, without NODE_OPTIONS and NODE_EXTRA_CA_CERTS; written to bench/results.json`,
 );
-rmSync(work, { recursive: true, force: true });
+if (process.env.APNS_CERT_BENCH_KEEP === undefined) rmSync(work, { recursive: true, force: true });
+else console.error(`inputs kept in ${work}`);

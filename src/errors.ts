@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'SECRETS_UNAVAILABLE'
   | 'SERVICE_UNAVAILABLE'
+  | 'CREDENTIAL_REFUSED'
   | 'WRONG_PASSPHRASE'
   | 'WRONG_PASSWORD'
   | 'CANNOT_WRITE'
@@ -60,6 +61,7 @@ const exitCodeFor: Record<ErrorCode, ExitCodeValue> = {
   NOT_FOUND: ExitCode.usage,
   SECRETS_UNAVAILABLE: ExitCode.unavailable,
   SERVICE_UNAVAILABLE: ExitCode.unavailable,
+  CREDENTIAL_REFUSED: ExitCode.noPerm,
   WRONG_PASSPHRASE: ExitCode.noPerm,
   WRONG_PASSWORD: ExitCode.noPerm,
   CANNOT_WRITE: ExitCode.cantCreate,

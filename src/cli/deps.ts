@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AppError } from '../errors.js';
-import type { Deps, Settings } from '../commands/kit.js';
+import type { AuditNotes, Deps, Settings } from '../commands/kit.js';
 import type { SecretBackendName } from '../core/index-model.js';
 import type { Output } from '../output/output.js';
 import { readInputFile } from '../io/files.js';
@@ -42,6 +42,15 @@ export interface EnvSettings extends Settings {
 
 const nonEmpty = (value: string | undefined) => (value === '' ? undefined : value);
 
+/** Variables that hold apns-cert's secrets: a command it runs (deploy --after) does not get them. */
+const SECRET_VARIABLES = new Set(['APNS_CERT_PASSPHRASE', 'APNS_CERT_P12_PASSWORD', 'APNS_CERT_MDMCERT_API_KEY']);
+
+function childEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !SECRET_VARIABLES.has(e[0])),
+  );
+}
+
 export function readSettings(env: NodeJS.ProcessEnv): EnvSettings {
   const backend = nonEmpty(env.APNS_CERT_SECRET_BACKEND);
   if (backend !== undefined && backend !== 'keychain' && backend !== 'passphrase') {
@@ -59,6 +68,8 @@ export function readSettings(env: NodeJS.ProcessEnv): EnvSettings {
     mdmcertUrl: nonEmpty(env.APNS_CERT_MDMCERT_URL),
     mdmcertTimeoutMs: envMs(env, 'APNS_CERT_MDMCERT_TIMEOUT_MS', 10_000),
     deployTimeoutMs: envMs(env, 'APNS_CERT_DEPLOY_TIMEOUT_MS', 10_000),
+    afterTimeoutMs: envMs(env, 'APNS_CERT_AFTER_TIMEOUT_MS', 60_000),
+    childEnvironment: childEnvironment(env),
     passphrase: nonEmpty(env.APNS_CERT_PASSPHRASE),
     p12Password: env.APNS_CERT_P12_PASSWORD,
     secretBackend: backend,
@@ -88,7 +99,7 @@ class LazyVault implements MasterKeyVault {
 }
 
 /** The real world for the commands: the store on disk, the OS keychain or a passphrase, the terminal. */
-export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Promise<Deps> {
+export async function makeDeps(globals: GlobalOptions, io: Io, out: Output, audit: AuditNotes): Promise<Deps> {
   const settings = readSettings(io.env);
   let interactiveAnswer: boolean | undefined;
   const interactive = () => (interactiveAnswer ??= !globals.json && io.tty.stdin() && io.tty.stderr());
@@ -115,38 +126,41 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
           return new PassphraseVault(document, source);
         })
       : new LazyVault('keychain', keychain);
-  const url = postgresStoreUrl(globals.store, io.env);
-  let store: Store;
-  if (url !== undefined) {
-    const { parsePostgresUrl } = await import('../store/postgres/url.js');
-    const address = parsePostgresUrl(url, io.env);
-    const { PostgresStore } = await import('../store/postgres/postgres-store.js');
-    // the team passphrase, tried after the admin's OS keychain when it may have the key (--remember, or a prompt to spare)
-    const tryKeychain = globals.remember === true || !passphraseGiven;
-    store = new PostgresStore(address, {
-      env: io.env,
-      lockWaitMs: settings.lockWaitMs,
-      now: () => new Date(),
-      vault: (document) => {
-        const passphrase = vaults('passphrase', document);
-        if (!tryKeychain) return passphrase;
-        return new LazyVault('passphrase', async () => {
-          const { RememberedVault } = await import('../secrets/remembered.js');
-          return new RememberedVault(passphrase, keychain, globals.remember === true, (line) => out.warn(line));
-        });
-      },
-    });
-  } else {
-    store = new FileStore(resolveStoreDir(globals.store, io.env), {
+  /** The store at `location` (a directory or a PostgreSQL URL), as --store would name it. */
+  const openStore = async (location: string | undefined): Promise<Store> => {
+    const url = postgresStoreUrl(location, io.env);
+    if (url !== undefined) {
+      const { parsePostgresUrl } = await import('../store/postgres/url.js');
+      const address = parsePostgresUrl(url, io.env);
+      const { PostgresStore } = await import('../store/postgres/postgres-store.js');
+      // the team passphrase, tried after the admin's OS keychain when it may have the key (--remember, or a prompt to spare)
+      const tryKeychain = globals.remember === true || !passphraseGiven;
+      return new PostgresStore(address, {
+        env: io.env,
+        lockWaitMs: settings.lockWaitMs,
+        now: () => new Date(),
+        vault: (document) => {
+          const passphrase = vaults('passphrase', document);
+          if (!tryKeychain) return passphrase;
+          return new LazyVault('passphrase', async () => {
+            const { RememberedVault } = await import('../secrets/remembered.js');
+            return new RememberedVault(passphrase, keychain, globals.remember === true, (line) => out.warn(line));
+          });
+        },
+      });
+    }
+    return new FileStore(resolveStoreDir(location, io.env), {
       lockWaitMs: settings.lockWaitMs,
       onInterrupt,
       vaults,
       backendForNewStore,
       now: () => new Date(),
     });
-  }
+  };
+  const store = await openStore(globals.store);
   return {
     store,
+    openStore: (location) => openStore(location),
     now: () => new Date(),
     out,
     readInput: (path) => readInputFile(path, io.stdin),
@@ -155,5 +169,6 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output): Pro
     },
     prompter: inquirerPrompter(io.stderrStream, (text) => out.terminalText(text)),
     settings,
+    audit,
   };
 }

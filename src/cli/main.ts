@@ -11,12 +11,13 @@ import { hash } from '../commands/hash/definition.js';
 import { importCommand } from '../commands/import/definition.js';
 import { inspect } from '../commands/inspect/definition.js';
 import { list } from '../commands/list/definition.js';
+import { log } from '../commands/log/definition.js';
 import { probe } from '../commands/probe/definition.js';
 import { renew } from '../commands/renew/definition.js';
 import { mdmcertDecrypt } from '../commands/mdmcert-decrypt/definition.js';
 import { retire } from '../commands/retire/definition.js';
 import { show } from '../commands/show/definition.js';
-import { storeInit, storeUpgrade } from '../commands/store/definition.js';
+import { storeCopy, storeInit, storeUpgrade } from '../commands/store/definition.js';
 import { targetAdd, targetList, targetRemove } from '../commands/target/definition.js';
 import { vendorImport, vendorList, vendorRemove } from '../commands/vendor/definition.js';
 import { vendorSign } from '../commands/vendor-sign/definition.js';
@@ -24,6 +25,8 @@ import { verify } from '../commands/verify/definition.js';
 import { withHelp } from '../commands/kit.js';
 import type { CommandDefinition } from '../commands/kit.js';
 import { userError } from '../commands/shared/errors.js';
+import { AuditNotebook, changesStore, recordChange } from './audit.js';
+import type { AuditedRun } from './audit.js';
 import { makeDeps } from './deps.js';
 import type { GlobalOptions } from './deps.js';
 import { VERSION } from './version.js';
@@ -47,9 +50,11 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   checkExpiry,
   list,
   show,
+  log,
   doctor,
   probe,
   storeInit,
+  storeCopy,
   storeUpgrade,
   vendorImport,
   vendorList,
@@ -85,6 +90,8 @@ export async function run(io: Io): Promise<number> {
   const invoked = COMMANDS.find((m) => m.name === word && (m.subcommand === undefined || m.subcommand === subword));
   let exitCode: number = ExitCode.ok;
   let out = new Output({ json: false, quiet: false, style: plainStyle, stdout: io.stdout, stderr: io.stderr });
+  /** The running command, once it has its deps: a change is logged when it ends. */
+  let change: AuditedRun | undefined;
 
   program
     .description('Own the whole life of an APNs push certificate: CSR, import with topic check, expiry monitoring.')
@@ -164,30 +171,57 @@ EXAMPLES
         stdout: io.stdout,
         stderr: io.stderr,
       });
-      const deps = await makeDeps(globals, io, out);
-      try {
-        const options = mod.options(this);
-        exitCode = await (await mod.load()).run(options, deps);
-      } finally {
-        await deps.store.close();
-      }
+      const notebook = new AuditNotebook();
+      const deps = await makeDeps(globals, io, out, notebook);
+      change = { mod, options: undefined, deps, notebook };
+      const options = mod.options(this);
+      change.options = options;
+      exitCode = await (await mod.load()).run(options, deps);
     });
   }
 
+  const code = await runProgram(
+    program,
+    io,
+    invoked,
+    () => out,
+    () => exitCode,
+  );
+  try {
+    // the command has said how it ended (its error too): now its entry in the audit log
+    if (change !== undefined && changesStore(change.mod, change.options))
+      await recordChange(change, { exitCode: code.exitCode, error: code.error }, io.env, out);
+  } finally {
+    await change?.deps.store.close();
+  }
+  return code.exitCode;
+}
+
+/** Parses and runs; the exit code, and the error the command ended with (already reported). */
+async function runProgram(
+  program: Command,
+  io: Io,
+  invoked: CommandDefinition<never> | undefined,
+  out: () => Output,
+  commandExit: () => number,
+): Promise<{ exitCode: number; error?: unknown }> {
   try {
     await program.parseAsync(io.argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version succeed; help shown because no command was given is a usage error.
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version')
+        return { exitCode: ExitCode.ok };
       const usageExit = invoked?.errorExitCode ?? ExitCode.usage;
-      return error.exitCode === 0 ? ExitCode.ok : usageExit;
+      return { exitCode: error.exitCode === 0 ? ExitCode.ok : usageExit, error };
     }
-    const code = reportError(userError(error, invoked?.name ?? '<command>'), out, io.env);
-    if (invoked?.errorExitCode !== undefined && code !== ExitCode.cancelled) return invoked.errorExitCode;
-    return code;
+    const reported = userError(error, invoked?.name ?? '<command>');
+    const code = reportError(reported, out(), io.env);
+    if (invoked?.errorExitCode !== undefined && code !== ExitCode.cancelled)
+      return { exitCode: invoked.errorExitCode, error: reported };
+    return { exitCode: code, error: reported };
   }
-  return exitCode;
+  return { exitCode: commandExit() };
 }
 
 /** The first two words that are not options (or a global option's value): the command, and a group's subcommand. */

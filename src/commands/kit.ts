@@ -6,6 +6,8 @@ import type { Store } from '../store/store.js';
 export interface Deps {
   /** The store and its secrets; a new one gets the backend chosen in src/cli/deps.ts. */
   store: Store;
+  /** Another store, at a directory or PostgreSQL URL as --store names one (store copy); the caller closes it. */
+  openStore: (location: string) => Promise<Store>;
   now: () => Date;
   out: Output;
   readInput: (path: string) => Promise<Buffer>;
@@ -15,6 +17,22 @@ export interface Deps {
   prompter: Prompter;
   /** What the environment says, read once (src/cli/deps.ts); commands never read the environment. */
   settings: Settings;
+  /** What the running command tells the audit log (commands that change the store: CommandDefinition.changesStore). */
+  audit: AuditNotes;
+}
+
+/** What a command adds to its audit log entry beyond what main.ts knows: the record it chose, the certificate. */
+export interface AuditNote {
+  record?: string | undefined;
+  serialNumber?: string | undefined;
+  topic?: string | undefined;
+  /** The store the entry goes to when it is not --store's (store copy: the destination), as --store names one. */
+  store?: string | undefined;
+}
+
+export interface AuditNotes {
+  /** Adds to (and overrides) what was noted before; main.ts writes the entry when the command ends. */
+  note(fields: AuditNote): void;
 }
 
 /** The settings commands take from the environment. */
@@ -35,6 +53,10 @@ export interface Settings {
   mdmcertTimeoutMs: number;
   /** $APNS_CERT_DEPLOY_TIMEOUT_MS: how long one request to an MDM server may take (default 10 s). */
   deployTimeoutMs: number;
+  /** $APNS_CERT_AFTER_TIMEOUT_MS: how long a file target's --after command may run (default 60 s). */
+  afterTimeoutMs: number;
+  /** The environment of a command apns-cert runs (deploy's --after): ours, without apns-cert's secrets. */
+  childEnvironment: Readonly<Record<string, string>>;
 }
 
 export interface Choice<T> {
@@ -80,6 +102,11 @@ export interface CommandDefinition<O> {
   load(): Promise<Runner<O>>;
   /** Reads the whole program (completion): every command must be defined. */
   needsAllCommands?: boolean;
+  /**
+   * The command changes the store (always, or for these options): main.ts appends an audit log entry when it
+   * ends, whatever its exit code. The record is the options' `name` unless the command notes another.
+   */
+  changesStore?(options: O): boolean;
   /** Exit code for any error (check-expiry: 3, Nagios UNKNOWN); default: the error's own. */
   errorExitCode?: number;
 }

@@ -158,12 +158,15 @@ export class KeyMismatch extends CoreError {
   readonly kind = 'key-mismatch';
   constructor(
     readonly source: string,
-    readonly pending?: { record: string; createdAt: string },
+    /** `fleetTarget`: the pending CSR was Fleet's (a keyless renewal), made by that target. */
+    readonly pending?: { record: string; createdAt: string; fleetTarget?: string },
   ) {
     super(
       pending === undefined
         ? `import ${source}: the private key in the file does not match its certificate`
-        : `import ${source}: the certificate's public key does not match the pending key of "${pending.record}" (created ${pending.createdAt})`,
+        : pending.fleetTarget !== undefined
+          ? `import ${source}: the certificate's public key is not the one in the CSR that the fleet target "${pending.fleetTarget}" of "${pending.record}" made (${pending.createdAt}); Fleet could not use it`
+          : `import ${source}: the certificate's public key does not match the pending key of "${pending.record}" (created ${pending.createdAt})`,
     );
   }
 }

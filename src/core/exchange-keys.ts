@@ -16,7 +16,7 @@ function pendingExchangeKeys(index: StoreIndex): string[] {
 export function droppedExchangeKeys(before: StoreIndex, after: StoreIndex): string[] {
   const kept = new Set(pendingExchangeKeys(after));
   for (const r of Object.values(after.records)) {
-    if (r.pendingKey !== null) kept.add(r.pendingKey.keyId);
+    if (r.pendingKey?.keyId) kept.add(r.pendingKey.keyId);
     for (const id of certificateKeyIds(r)) kept.add(id);
   }
   for (const v of Object.values(after.vendors)) kept.add(v.keyId);

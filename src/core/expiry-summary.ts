@@ -14,8 +14,10 @@ import type { StoreIndex } from './index-model.js';
  * keeps the size and restores the mtime still changes it. (Version 1 had no ctime, and was fooled by that.)
  * Why not a hash of the index bytes: check-expiry would have to load node's crypto module, which costs more
  * start-up than the summary saves (README, Performance).
+ * Version 3 adds each record's owner and note: a version-2 file (written by an older build, perhaps after this one
+ * wrote the index) is not read, so the report never shows an owner the index no longer has, or none where it has one.
  */
-export const SUMMARY_SCHEMA_VERSION = 2;
+export const SUMMARY_SCHEMA_VERSION = 3;
 
 export interface IndexStamp {
   ino: string;
@@ -30,6 +32,9 @@ export interface SummaryRecord {
   retired: boolean;
   /** The active certificate's notAfter (ISO-8601), or null when the record has none. */
   notAfter: string | null;
+  /** Who owns the certificate, and the record's note (plain text, not secret), or null. */
+  owner: string | null;
+  note: string | null;
 }
 
 export function summaryRecords(index: StoreIndex): SummaryRecord[] {
@@ -38,6 +43,8 @@ export function summaryRecords(index: StoreIndex): SummaryRecord[] {
     topic: r.topic,
     retired: r.retiredAt !== null,
     notAfter: activeCertificate(r)?.notAfter ?? null,
+    owner: r.owner,
+    note: r.note,
   }));
 }
 
@@ -54,7 +61,9 @@ function isRecord(v: unknown): v is SummaryRecord {
     typeof r.name === 'string' &&
     (r.topic === null || typeof r.topic === 'string') &&
     typeof r.retired === 'boolean' &&
-    (r.notAfter === null || isIsoDate(r.notAfter))
+    (r.notAfter === null || isIsoDate(r.notAfter)) &&
+    (r.owner === null || typeof r.owner === 'string') &&
+    (r.note === null || typeof r.note === 'string')
   );
 }
 

@@ -8,6 +8,9 @@ export interface ExpiryInput {
   source: string;
   topic: string | null;
   notAfter: Date;
+  /** A store record's owner and note (null for a file, or when not given). */
+  owner: string | null;
+  note: string | null;
 }
 
 export interface ExpiryResult extends ExpiryInput {
@@ -56,11 +59,13 @@ export function classifyExpiry(notAfter: Date, now: Date, t: Thresholds): CertSt
 /** Evaluates every certificate, worst first (then soonest first). */
 export function evaluateExpiry(items: readonly ExpiryInput[], now: Date, t: Thresholds): ExpiryResult[] {
   return items
-    .map(({ name, source, topic, notAfter }) => ({
+    .map(({ name, source, topic, notAfter, owner, note }) => ({
       name,
       source,
       topic,
       notAfter,
+      owner,
+      note,
       daysRemaining: daysRemaining(notAfter, now),
       status: classifyExpiry(notAfter, now, t),
     }))

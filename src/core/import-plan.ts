@@ -12,7 +12,7 @@ import {
 import type { CertificateInfo } from './certificate.js';
 import type { DecodedFile } from './input.js';
 import type { PrivateKeyInfo } from './keys.js';
-import { activeCertificate, newRecord, recordNamed } from './index-model.js';
+import { activeCertificate, newRecord, pendingPublicKeyId, recordNamed } from './index-model.js';
 import type { CertificateEntry, PushRecord, StoreIndex } from './index-model.js';
 import { appleIdMatches } from './topic.js';
 
@@ -55,6 +55,11 @@ function pickCertificate(decoded: DecodedFile, source: string): CertificateInfo 
   return withTopic.find((c) => keyIds.has(c.publicKeyId)) ?? withTopic[0]!;
 }
 
+/** The record whose pending renewal is keyless (Fleet's CSR) for this public key. */
+function findKeylessPending(index: StoreIndex, publicKeyId: string): PushRecord | undefined {
+  return Object.values(index.records).find((r) => r.pendingKey?.keyless?.publicKeyId === publicKeyId);
+}
+
 function findRecordWithKey(
   index: StoreIndex,
   keyId: string,
@@ -87,25 +92,34 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
     throw new KeyMismatch(req.source);
   }
 
-  const noKey = req.noKey === true;
-  if (noKey && fileKey !== undefined) throw new KeyWithNoKey(req.source);
+  if (req.noKey === true && fileKey !== undefined) throw new KeyWithNoKey(req.source);
   const holder = findRecordWithKey(index, cert.publicKeyId);
-  if (noKey && holder !== undefined) throw new KeyWithNoKey(req.source, holder.record.name);
+  if (req.noKey === true && holder !== undefined) throw new KeyWithNoKey(req.source, holder.record.name);
   let record: PushRecord | undefined;
-  if (req.name !== undefined) {
-    record = recordNamed(index, req.name);
-    if (record?.pendingKey && holder === undefined && fileKey === undefined && !noKey) {
-      throw new KeyMismatch(req.source, { record: req.name, createdAt: record.pendingKey.createdAt });
-    }
-  } else {
-    record = holder?.record;
+  if (req.name !== undefined) record = recordNamed(index, req.name);
+  else {
+    record = holder?.record ?? findKeylessPending(index, cert.publicKeyId);
     if (record === undefined) {
       const sameTopic = Object.values(index.records).filter((r) => r.topic === cert.topic);
       if (sameTopic.length === 1) record = sameTopic[0];
     }
-    if (record === undefined && (fileKey !== undefined || noKey)) {
-      throw new NoMatchingRecord(req.source);
-    }
+  }
+  // A keyless renewal (Fleet made the CSR and keeps the key): the certificate must carry the CSR's public key, and
+  // is kept without a key whether or not --no-key was given.
+  const keyless = record?.pendingKey?.keyless;
+  if (keyless !== undefined && keyless.publicKeyId !== cert.publicKeyId) {
+    throw new KeyMismatch(req.source, {
+      record: record!.name,
+      createdAt: record!.pendingKey!.createdAt,
+      fleetTarget: keyless.target,
+    });
+  }
+  const noKey = req.noKey === true || (keyless !== undefined && fileKey === undefined && holder === undefined);
+  if (req.name !== undefined && record?.pendingKey && holder === undefined && fileKey === undefined && !noKey) {
+    throw new KeyMismatch(req.source, { record: req.name, createdAt: record.pendingKey.createdAt });
+  }
+  if (req.name === undefined && record === undefined && (fileKey !== undefined || noKey)) {
+    throw new NoMatchingRecord(req.source);
   }
 
   if (record?.retiredAt != null) {
@@ -159,7 +173,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   }
 
   for (const r of Object.values(index.records)) {
-    if (r.pendingKey?.keyId === cert.publicKeyId) {
+    if (r.pendingKey !== null && pendingPublicKeyId(r.pendingKey) === cert.publicKeyId) {
       r.pendingKey = null;
       r.updatedAt = nowIso;
     }

@@ -25,12 +25,31 @@ export interface CertificateEntry {
 }
 
 export interface PendingKey {
-  keyId: string;
+  /** The pending key's id; null for a keyless renewal (`keyless`), whose key is kept by the server. */
+  keyId: string | null;
+  /**
+   * A renewal of a keyless record whose CSR came from its Fleet target: Fleet keeps the key, so the certificate Apple
+   * returns is imported without one, and must carry this public key. Absent on every other pending key.
+   */
+  keyless?: KeylessPending;
   createdAt: string;
   /** Where the CSR was written (for the admin's benefit only). */
   csrPath: string | null;
   /** The request sent to mdmcert.download for this key, whose answer is mailed (absent: none). */
   mdmcert?: MdmcertRequest;
+}
+
+/** Where a keyless renewal's CSR came from, and the public key it carries. */
+export interface KeylessPending {
+  /** The label of the record's fleet target that made the CSR. */
+  target: string;
+  /** SHA-256 of the CSR's SubjectPublicKeyInfo (lowercase hex), as a certificate's publicKeyId. */
+  publicKeyId: string;
+}
+
+/** The public key a pending key's certificate must carry (a key id is the SHA-256 of its public key). */
+export function pendingPublicKeyId(pending: PendingKey): string {
+  return pending.keyless?.publicKeyId ?? pending.keyId!;
 }
 
 /**
@@ -69,6 +88,15 @@ export interface PushRecord {
   topic: string | null;
   topicHash: string | null;
   appleIdHash: string | null;
+  /**
+   * The id of the sealed secret (kind `apple-id`) holding the Apple ID itself, kept with `--remember-apple-id`;
+   * null when none is (read as null from a record made before this field). Never the Apple ID.
+   */
+  appleIdSecretId: string | null;
+  /** Who owns the certificate (a team mailbox, a person), plain text; null when not given. */
+  owner: string | null;
+  /** A free note (what the portal's Notes field says), plain text; null when not given. */
+  note: string | null;
   createdAt: string;
   updatedAt: string;
   pendingKey: PendingKey | null;
@@ -107,13 +135,19 @@ export interface FileTarget {
   path: string;
   format: 'pem' | 'p12';
   keyFormat: 'pkcs8' | 'pkcs1';
+  /** The id of the sealed password of a `p12` file (target add --password-file): never the password itself. */
+  passwordId?: string;
   after?: string;
   addedAt: string;
 }
 
 export type Target = ServerTarget | FileTarget;
 
-export const DEPLOYMENT_RESULTS = ['deployed', 'not confirmed', 'mismatch', 'refused'] as const;
+/** The sealed secret a target names: a server's credential, a .p12 file's password; undefined when none. */
+export const targetSecretId = (t: Target): string | undefined => (t.kind === 'file' ? t.passwordId : t.credentialId);
+
+/** `after failed`: a file target's file is written, but its --after command failed (a record from before reads the same). */
+export const DEPLOYMENT_RESULTS = ['deployed', 'not confirmed', 'mismatch', 'refused', 'after failed'] as const;
 export type DeploymentResult = (typeof DEPLOYMENT_RESULTS)[number];
 
 /** One deployment of a certificate to a target. */
@@ -152,6 +186,9 @@ export function newRecord(name: string, nowIso: string): PushRecord {
     topic: null,
     topicHash: null,
     appleIdHash: null,
+    appleIdSecretId: null,
+    owner: null,
+    note: null,
     createdAt: nowIso,
     updatedAt: nowIso,
     pendingKey: null,
@@ -270,8 +307,55 @@ function mdmcertProblem(v: unknown): string | null {
   return valid ? null : 'pendingKey.mdmcert is malformed';
 }
 
+/** What is wrong with a pending key, or null: a key id, or (keyless) null with the fleet target and public key. */
+function pendingKeyProblem(pending: Partial<PendingKey> | undefined): string | null {
+  if (typeof pending !== 'object') return 'pendingKey.keyId is not a key id (64 hex digits)';
+  if (pending.keyless !== undefined) {
+    const k = pending.keyless as Partial<KeylessPending> | null;
+    if (pending.keyId !== null) return 'a keyless pendingKey has a keyId';
+    if (typeof k !== 'object' || k === null) return 'pendingKey.keyless is not an object';
+    if (!isString(k.target) || !NAME_RE.test(k.target)) return 'pendingKey.keyless.target breaks the naming rule';
+    if (!isKeyId(k.publicKeyId)) return 'pendingKey.keyless.publicKeyId is not 64 hex digits';
+    if (pending.mdmcert !== undefined) return 'a keyless pendingKey has an mdmcert request';
+    return null;
+  }
+  if (!isKeyId(pending.keyId)) return 'pendingKey.keyId is not a key id (64 hex digits)';
+  return mdmcertProblem(pending.mdmcert);
+}
+
 /** A secret's id: 64 lowercase hex digits (random), the name of its sealed file. */
 export const SECRET_ID_RE = /^[0-9a-f]{64}$/;
+
+/** The longest owner and note a record keeps (characters). */
+export const CUSTODY_LIMITS = { owner: 200, note: 1000 } as const;
+
+/**
+ * Code points a record's owner or note must not hold: C0 controls (a newline too: one line), DEL, C1 controls,
+ * bidi controls, zero-width and other invisible format characters, line and paragraph separators, the BOM.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CUSTODY_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffd]/;
+
+/** Why `text` is not a record's owner or note (`what`), or null: one line of printable text, at most its limit. */
+export function custodyTextProblem(text: string, what: keyof typeof CUSTODY_LIMITS): string | null {
+  if (CUSTODY_UNSAFE.test(text)) return `the ${what} must be one line without control characters`;
+  const length = [...text].length;
+  const max = CUSTODY_LIMITS[what];
+  return length > max ? `the ${what} is ${length} characters long; at most ${max}` : null;
+}
+
+/** What is wrong with a record's custody fields, or null (absent: a record from before the fields, read as null). */
+function custodyProblem(rec: Partial<PushRecord>): string | null {
+  const id = rec.appleIdSecretId;
+  if (id !== undefined && id !== null && !(isString(id) && SECRET_ID_RE.test(id)))
+    return 'appleIdSecretId is not a secret id (64 hex digits)';
+  for (const what of ['owner', 'note'] as const) {
+    const value = rec[what];
+    if (value === undefined || value === null) continue;
+    if (!isString(value) || value === '' || custodyTextProblem(value, what) !== null) return `${what} is malformed`;
+  }
+  return null;
+}
 /** The hosts an http:// URL may name: this machine only (tests, a server on the same host). */
 const LOOPBACK_HOST_RE = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
 
@@ -305,6 +389,7 @@ function targetProblem(t: unknown): string | null {
     url?: unknown;
     caPem?: unknown;
     credentialId?: unknown;
+    passwordId?: unknown;
     path?: unknown;
     format?: unknown;
     keyFormat?: unknown;
@@ -319,6 +404,9 @@ function targetProblem(t: unknown): string | null {
     if (e.format !== 'pem' && e.format !== 'p12') return 'format is not pem or p12';
     if (e.keyFormat !== 'pkcs8' && e.keyFormat !== 'pkcs1') return 'keyFormat is not pkcs8 or pkcs1';
     if (e.after !== undefined && (!isString(e.after) || e.after === '')) return 'after is not a command';
+    if (e.passwordId !== undefined && (!isString(e.passwordId) || !SECRET_ID_RE.test(e.passwordId)))
+      return 'passwordId is not a secret id (64 hex digits)';
+    if (e.passwordId !== undefined && e.format !== 'p12') return 'a pem file target has a passwordId';
     if ('url' in e || 'credentialId' in e || 'caPem' in e) return 'a file target has a url, caPem or credentialId';
     return null;
   }
@@ -328,7 +416,8 @@ function targetProblem(t: unknown): string | null {
     return 'credentialId is not a secret id (64 hex digits)';
   if (e.caPem !== undefined && !(isString(e.caPem) && PEM_CERTIFICATES_RE.test(e.caPem)))
     return 'caPem is not PEM certificates';
-  if ('path' in e || 'format' in e || 'keyFormat' in e || 'after' in e) return 'a server target has file options';
+  if ('path' in e || 'format' in e || 'keyFormat' in e || 'after' in e || 'passwordId' in e)
+    return 'a server target has file options';
   return null;
 }
 
@@ -384,14 +473,14 @@ function recordProblem(name: string, r: unknown): string | null {
   const rec = r as Partial<PushRecord> | null;
   if (typeof rec !== 'object' || rec === null) return 'is not an object';
   const pending = rec.pendingKey as Partial<PendingKey> | null | undefined;
-  if (pending !== null && (typeof pending !== 'object' || !isKeyId(pending.keyId)))
-    return 'pendingKey.keyId is not a key id (64 hex digits)';
-  const pendingProblem = pending === null ? null : mdmcertProblem(pending.mdmcert);
+  const pendingProblem = pending === null ? null : pendingKeyProblem(pending);
   if (pendingProblem !== null) return pendingProblem;
   const signing = signingProblem(rec.signing);
   if (signing !== null) return signing;
   const targets = targetsProblem(rec);
   if (targets !== null) return targets;
+  const custody = custodyProblem(rec);
+  if (custody !== null) return custody;
   if (!Array.isArray(rec.certificates)) return 'is malformed';
   for (const [i, entry] of rec.certificates.entries()) {
     const problem = entryProblem(entry);
@@ -405,7 +494,8 @@ function recordProblem(name: string, r: unknown): string | null {
     isNullableString(rec.appleIdHash) &&
     isIsoDate(rec.createdAt) &&
     isIsoDate(rec.updatedAt) &&
-    (pending === null || (isIsoDate(pending.createdAt) && isNullableString(pending.csrPath))) &&
+    (pending === null ||
+      (pending !== undefined && isIsoDate(pending.createdAt) && isNullableString(pending.csrPath))) &&
     (rec.retiredAt === undefined || rec.retiredAt === null || isIsoDate(rec.retiredAt)) &&
     rec.certificates.filter((c: CertificateEntry) => c.status === 'active').length <= 1;
   return valid ? null : 'is malformed';
@@ -440,6 +530,9 @@ export function parseIndex(text: string, path: string): StoreIndex {
     (record as PushRecord).signing ??= { via: 'none' };
     (record as PushRecord).targets ??= [];
     (record as PushRecord).deployments ??= [];
+    (record as PushRecord).appleIdSecretId ??= null;
+    (record as PushRecord).owner ??= null;
+    (record as PushRecord).note ??= null;
   }
   const vendors = index.vendors ?? {};
   if (typeof vendors !== 'object' || vendors === null || Array.isArray(vendors))

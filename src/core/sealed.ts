@@ -75,8 +75,11 @@ export function openPrivateKey(box: SealedBox, masterKey: Uint8Array, keyId: str
   return pkcs8;
 }
 
-/** What a sealed secret is for; bound into its box, so a secret cannot be opened as another kind. */
-export type SecretKind = 'target-credential';
+/**
+ * What a sealed secret is for; bound into its box, so a secret cannot be opened as another kind: a deploy
+ * target's credential, or a record's Apple ID (`--remember-apple-id`, UTF-8).
+ */
+export type SecretKind = 'target-credential' | 'apple-id';
 
 const SECRET_AAD_PREFIX = 'apns-cert secret v1 ';
 const secretAad = (kind: SecretKind, id: string) => `${SECRET_AAD_PREFIX}${kind} ${id}`;

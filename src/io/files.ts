@@ -199,6 +199,16 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
+/** What is at `path` itself (a symbolic link is not followed). */
+export function entryKind(path: string): 'none' | 'file' | 'directory' | 'symlink' | 'other' {
+  const st = lstatOrNull(path);
+  if (st === null) return 'none';
+  return st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
+}
+
+/** True when `path` is a directory, or a symbolic link to one. */
+export const isDirectory = (path: string): boolean => statOrNull(path)?.isDirectory() === true;
+
 /** `path` with every symbolic link resolved; for a path that does not exist (yet), its missing tail is kept as written. */
 function resolvedPath(path: string): string {
   const tail: string[] = [];

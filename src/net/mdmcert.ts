@@ -1,7 +1,4 @@
-import { isIP } from 'node:net';
-import { request as httpRequest } from 'node:http';
-import type { IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { exchange, isLoopbackHost, seconds } from './http-exchange.js';
 
 /**
  * The sign request of mdmcert.download, as the public clients send it (MicroMDM cmd/mdmctl/mdmcert.download.go,
@@ -39,15 +36,6 @@ export type SignRequestResult =
   | { kind: 'bad-answer'; status: number; cause: string }
   /** Not sent: the URL is not https:, nor http: to a loopback address. */
   | { kind: 'insecure-url'; cause: string };
-
-/** 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and localhost: where plain HTTP may go (tests, a local proxy). */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || /^::ffff:127\./.test(host) || host === '0:0:0:0:0:0:0:1';
-  return false;
-}
 
 /** Checks the URL before anything is sent; the error names the URL's origin only. */
 export function checkMdmcertUrl(url: string | URL): URL | { kind: 'insecure-url'; cause: string } {
@@ -100,9 +88,9 @@ function judge(status: number, body: string, apiKey: string): SignRequestResult 
  * Sends the sign request. Never throws; `timeoutMs` (default 10 s) bounds the whole exchange: connection,
  * request, status and the (capped) answer. No result carries the API key or more of the URL than its origin.
  */
-export function sendSignRequest(request: SignRequest): Promise<SignRequestResult> {
+export async function sendSignRequest(request: SignRequest): Promise<SignRequestResult> {
   const url = checkMdmcertUrl(request.url);
-  if (!(url instanceof URL)) return Promise.resolve(url);
+  if (!(url instanceof URL)) return url;
   const timeoutMs = request.timeoutMs ?? MDMCERT_TIMEOUT_MS;
   const payload = Buffer.from(
     JSON.stringify({
@@ -112,62 +100,28 @@ export function sendSignRequest(request: SignRequest): Promise<SignRequestResult
       encrypt: Buffer.from(request.exchangeCertPem, 'utf8').toString('base64'),
     }),
   );
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (result: SignRequestResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      resolve(result);
-    };
-    const unreachable = (error: NodeJS.ErrnoException) =>
-      finish({ kind: 'unreachable', cause: clean(`${url.host}: ${error.code ?? error.message}`, request.apiKey) });
-    const timer = setTimeout(
-      () =>
-        finish({
-          kind: 'unreachable',
-          cause: `${url.host}: no complete answer within ${Math.round(timeoutMs / 100) / 10} s`,
-        }),
-      timeoutMs,
-    );
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(
-      {
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port || undefined,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': payload.length,
-          accept: 'application/json',
-          'user-agent': 'apns-cert',
-        },
-      },
-      (response: IncomingMessage) => {
-        const status = response.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        response.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > MAX_MDMCERT_ANSWER_BYTES)
-            finish({
-              kind: 'bad-answer',
-              status,
-              cause: `the answer (HTTP ${status}) is longer than ${MAX_MDMCERT_ANSWER_BYTES} bytes`,
-            });
-          else chunks.push(chunk);
-        });
-        response.on('error', unreachable);
-        response.on('end', () => finish(judge(status, Buffer.concat(chunks).toString('utf8'), request.apiKey)));
-        response.on('close', () =>
-          finish({ kind: 'unreachable', cause: `${url.host}: the answer (HTTP ${status}) was cut short` }),
-        );
-      },
-    );
-    req.on('error', unreachable);
-    req.end(payload);
+  const r = await exchange({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: payload,
+    timeoutMs,
+    maxAnswerBytes: MAX_MDMCERT_ANSWER_BYTES,
   });
+  switch (r.kind) {
+    case 'answer':
+      return judge(r.status, r.body, request.apiKey);
+    case 'error':
+      return { kind: 'unreachable', cause: clean(`${url.host}: ${r.code}`, request.apiKey) };
+    case 'timeout':
+      return { kind: 'unreachable', cause: `${url.host}: no complete answer within ${seconds(timeoutMs)}` };
+    case 'cut-short':
+      return { kind: 'unreachable', cause: `${url.host}: the answer (HTTP ${r.status}) was cut short` };
+    case 'too-long':
+      return {
+        kind: 'bad-answer',
+        status: r.status,
+        cause: `the answer (HTTP ${r.status}) is longer than ${MAX_MDMCERT_ANSWER_BYTES} bytes`,
+      };
+  }
 }

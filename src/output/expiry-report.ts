@@ -14,13 +14,29 @@ export interface ExpiryReport {
     notAfter: string;
     daysRemaining: number;
     status: CertStatus;
+    /** A store record's owner and note, in clear (null for a file, or when not given). */
+    owner: string | null;
+    note: string | null;
+    /** Only with `check-expiry --targets`: what each of the record's targets runs (as deploy --check says). */
+    targets?: ReportTarget[];
   }>;
   errors: Array<{ source: string; message: string }>;
+}
+
+export interface ReportTarget {
+  label: string;
+  kind: string;
+  state: 'current' | 'stale' | 'foreign' | 'unknown';
+  message: string;
 }
 
 export type Painter = Record<CheckStatus, (text: string) => string>;
 
 export const label = (c: ExpiryReport['certificates'][number]) => c.name ?? c.file ?? '?';
+
+/** A warning or critical certificate's owner, for the line that names it: who to ask. */
+const ownerText = (c: ExpiryReport['certificates'][number]) =>
+  c.status === 'ok' || c.owner === null ? '' : `  owner ${escapeControl(c.owner)}`;
 
 export function formatJson(report: ExpiryReport): string {
   return `${jsonText({ schemaVersion: JSON_SCHEMA_VERSION, ...report })}\n`;
@@ -36,8 +52,10 @@ export function formatText(report: ExpiryReport, paint: Painter): string {
     lines.push(`  ${paint.unknown('UNKNOWN'.padEnd(8))} ${escapeControl(`${p.source}: ${p.message}`)}`);
   for (const c of report.certificates) {
     lines.push(
-      `  ${paint[c.status](c.status.toUpperCase().padEnd(8))} ${escapeControl(`${label(c)}  ${c.topic ?? '(no topic)'}`)}  ${shortDate(c.notAfter)}  ${daysText(c.daysRemaining)}`,
+      `  ${paint[c.status](c.status.toUpperCase().padEnd(8))} ${escapeControl(`${label(c)}  ${c.topic ?? '(no topic)'}`)}  ${shortDate(c.notAfter)}  ${daysText(c.daysRemaining)}${ownerText(c)}`,
     );
+    for (const t of c.targets ?? [])
+      lines.push(`           target ${escapeControl(`${t.label} (${t.kind})  ${t.state}  ${t.message}`)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -49,7 +67,12 @@ export function summary(report: ExpiryReport): string {
     ...report.errors.map((e) => `${e.source}: ${e.message}`),
     ...bad.map(
       (c) =>
-        `${label(c)} ${c.daysRemaining < 0 ? 'expired' : 'expires'} ${shortDate(c.notAfter)} (${daysText(c.daysRemaining)})`,
+        `${label(c)} ${c.daysRemaining < 0 ? 'expired' : 'expires'} ${shortDate(c.notAfter)} (${daysText(c.daysRemaining)})${c.owner === null ? '' : `, owner ${c.owner}`}`,
+    ),
+    ...report.certificates.flatMap((c) =>
+      (c.targets ?? [])
+        .filter((t) => t.state !== 'current')
+        .map((t) => `${label(c)} target ${t.label} ${t.state}: ${t.message}`),
     ),
   ];
   if (parts.length === 0) {

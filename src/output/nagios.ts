@@ -22,10 +22,19 @@ function perfLabel(text: string): string {
   return `'${Array.from(text, (c) => (c === "'" ? "''" : c === '=' || c === '|' || /\s/.test(c) || isControl(c) ? '_' : c)).join('')}'`;
 }
 
-/** One Nagios plugin line: `APNS-CERT <STATUS> - <summary> | <perfdata>`, days left per certificate. */
+/**
+ * One Nagios plugin line: `APNS-CERT <STATUS> - <summary> | <perfdata>`, days left per certificate, and with
+ * --targets `'<name>/<target> current'` 1 or 0 per target.
+ */
 export function formatNagios(report: ExpiryReport): string {
-  const perf = report.certificates
+  const days = report.certificates
     .map((c) => `${perfLabel(label(c))}=${c.daysRemaining};${report.warnDays}:;${report.criticalDays}:`)
     .join(' ');
+  const targets = report.certificates.flatMap((c) =>
+    (c.targets ?? []).map(
+      (t) => `${perfLabel(`${label(c)}/${t.label} current`)}=${t.state === 'current' ? 1 : 0};;;0;1`,
+    ),
+  );
+  const perf = [days, ...targets].filter((p) => p !== '').join(' ');
   return `APNS-CERT ${report.status.toUpperCase()} - ${statusText(summary(report))}${perf ? ` | ${perf}` : ''}\n`;
 }

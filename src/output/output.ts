@@ -125,6 +125,11 @@ export class Output {
     this.stdout.write(this.style.finish(escapeControlInLines(text)));
   }
 
+  /** Another program's output (deploy --after), as it comes, on stderr: escaped, never on stdout. */
+  relayed(text: string): void {
+    this.stderr.write(escapeControlInLines(text));
+  }
+
   /** The JSON document of a command, with its schemaVersion. */
   document(body: object): void {
     this.stdout.write(`${jsonText({ schemaVersion: JSON_SCHEMA_VERSION, ...body })}\n`);

@@ -16,6 +16,21 @@ function escapeLabel(value: string): string {
     .join('\\n');
 }
 
+/** With --targets: apns_cert_target_current{name,target} 1 when the target runs the active certificate, else 0. */
+function targetMetric(report: ExpiryReport): string[] {
+  if (!report.certificates.some((c) => c.targets !== undefined)) return [];
+  return [
+    "# HELP apns_cert_target_current 1 when the target runs the record's active certificate; 0 when stale, foreign or unknown.",
+    '# TYPE apns_cert_target_current gauge',
+    ...report.certificates.flatMap((c) =>
+      (c.targets ?? []).map(
+        (t) =>
+          `apns_cert_target_current{name="${escapeLabel(label(c))}",target="${escapeLabel(t.label)}"} ${t.state === 'current' ? 1 : 0}`,
+      ),
+    ),
+  ];
+}
+
 /** node_exporter textfile-collector format: one series per certificate, plus apns_cert_check_success. */
 export function formatPrometheus(report: ExpiryReport): string {
   const checkedAt = Date.parse(report.checkedAt);
@@ -46,6 +61,7 @@ export function formatPrometheus(report: ExpiryReport): string {
       'Expiry status of the APNs certificate: 0 ok, 1 warning, 2 critical.',
       (s) => s.status,
     ),
+    ...targetMetric(report),
     '# HELP apns_cert_check_success 1 when every certificate could be checked, else 0.',
     '# TYPE apns_cert_check_success gauge',
     `apns_cert_check_success ${report.errors.length === 0 && report.status !== 'unknown' ? 1 : 0}`,

@@ -1,7 +1,9 @@
+import type { AuditEntry, AuditFilter } from '../core/audit-log.js';
 import type { SummaryRecord } from '../core/expiry-summary.js';
 import type { CertificateEntry, StoreIndex, VendorEntry } from '../core/index-model.js';
 import type { PrivateKeyInfo } from '../core/keys.js';
 import type { SecretKind } from '../core/sealed.js';
+import type { StoreContents } from '../core/store-contents.js';
 import type { StorePlace } from '../io/files.js';
 import type { KdfUpgrade } from './vault.js';
 
@@ -34,7 +36,7 @@ export interface Store extends StorePlace {
   unlock(index: StoreIndex): Promise<void>;
   /** A private key of the store `index` is from, opened with its master key (unlocking it first). */
   privateKey(index: StoreIndex, keyId: string): Promise<PrivateKeyInfo>;
-  /** A sealed secret of the store `index` is from (a target's credential), opened as `kind` (another kind: 65). */
+  /** A sealed secret of the store `index` is from (a target's credential, an Apple ID), opened as `kind` (another kind: 65). */
   secret(index: StoreIndex, id: string, kind: SecretKind): Promise<Buffer>;
 
   /**
@@ -60,6 +62,31 @@ export interface Store extends StorePlace {
   init(): Promise<{ created: boolean; index: StoreIndex }>;
   /** Ends what the store keeps open (a database connection); the CLI calls it when the command is done. */
   close(): Promise<void>;
+
+  /**
+   * Appends an entry to the store's audit log, append-only and durable when it returns. No store yet (a
+   * command that failed before creating one): nothing is written and no store is made. Takes no lock.
+   */
+  appendLog(entry: AuditEntry): Promise<void>;
+  /**
+   * The entries of the audit log, oldest first, of one record (also a removed one) and from an instant on.
+   * No store: none. A line that is not an entry (torn by a writer killed mid-write, edited) is left out and,
+   * when `onSkipped` is given, told to it ("line <n>: <why>").
+   */
+  readLog(filter: AuditFilter): Promise<AuditEntry[]>;
+
+  /**
+   * `store copy`: what the store holds, as it holds it (src/core/store-contents.ts): sealed secrets as their boxes,
+   * the master key as its vault wraps it; nothing is opened. No store: NOT_FOUND (64). A secret a live record
+   * names that is not there: 65.
+   */
+  exportContents(): Promise<StoreContents>;
+  /**
+   * `store copy`: makes this store of `contents`, with their store id and master key, all of it or nothing: a
+   * store that is not empty (records, vendors, certificates or secrets) is refused with DEST_NOT_EMPTY (65)
+   * and stays as it was, as it does when the copy fails.
+   */
+  importContents(contents: StoreContents): Promise<void>;
 }
 
 /** A change under way, under the store's lock. */
@@ -78,7 +105,7 @@ export interface StoreChange {
   privateKey(keyId: string): Promise<PrivateKeyInfo>;
   /** After the commit: deletes a private key (only while the lock is still this change's). */
   removePrivateKey(keyId: string): Promise<void>;
-  /** Seals a secret (a target's credential) under the master key, bound to its id and kind, and keeps it. */
+  /** Seals a secret (a target's credential, an Apple ID) under the master key, bound to its id and kind, and keeps it. */
   putSecret(id: string, bytes: Uint8Array, kind: SecretKind): Promise<void>;
   /** After the commit: deletes a sealed secret (only while the lock is still this change's). */
   removeSecret(id: string): Promise<void>;
@@ -120,7 +147,7 @@ export interface StoreAudit {
   /** Secrets and certificates no record names (left by an interrupted command), by the names the store lists. */
   orphanKeys: string[];
   orphanCertificates: string[];
-  /** Sealed secrets (target credentials) no target names. */
+  /** Sealed secrets (target credentials, remembered Apple IDs) no target or record names. */
   orphanSecrets: string[];
   /** Where to look at the orphans (a command's arguments: directories). */
   orphanPlaces: string[];

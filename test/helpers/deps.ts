@@ -106,12 +106,14 @@ export function makeDeps(opts: {
   const vault = opts.vault ?? new MemoryVault();
   return {
     store: fileStore(opts.storeDir ?? tempDir(), { vault, now: () => opts.now }),
+    openStore: async (location) => fileStore(location, { vault, now: () => opts.now }),
     now: () => opts.now,
     out: new Output({ json: opts.json ?? false, quiet: false, style: plainStyle, stdout, stderr }),
     readInput: (path) => readInputFile(path),
     interactive: opts.interactive ?? true,
     prompter: new ScriptedPrompter(opts.answers ?? [], capturedErr),
     settings: readSettings({}),
+    audit: { note: () => undefined },
     stdout: capturedOut,
     stderr: capturedErr,
   };

@@ -6,6 +6,8 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import forge from 'node-forge';
+import { toPem } from '../../src/core/certificate.js';
+import { parsePushRequest } from '../../src/core/push-request.js';
 
 export interface FakeCa {
   cert: forge.pki.Certificate;
@@ -161,5 +163,17 @@ export function signCsrFile(
   opts: Omit<IssueOptions, 'publicKeyPem'>,
 ): string {
   writeFileSync(certPath, signCsr(ca, readFileSync(csrPath, 'utf8'), opts));
+  return certPath;
+}
+
+/** What Apple's portal does with an uploaded PushCertificateRequest: a certificate for the CSR inside it, to `certPath`. */
+export function signPushRequestFile(
+  ca: FakeCa,
+  requestPath: string,
+  certPath: string,
+  opts: Omit<IssueOptions, 'publicKeyPem'>,
+): string {
+  const request = parsePushRequest(readFileSync(requestPath), requestPath);
+  writeFileSync(certPath, signCsr(ca, toPem(request.csr.der, 'CERTIFICATE REQUEST'), opts));
   return certPath;
 }

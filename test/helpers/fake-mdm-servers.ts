@@ -14,6 +14,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import forge from 'node-forge';
 
 export type FakeMdmKind = 'nanomdm' | 'nanohub' | 'micromdm' | 'fleet';
 
@@ -35,8 +36,10 @@ export interface FakeMdmOptions {
   credential: string;
   mode?: FakeMdmMode;
   dripMs?: number;
-  /** Fleet: the key Fleet holds (PEM); uploads must pair with it. */
+  /** Fleet: the key Fleet holds (PEM); uploads must pair with it, request_csr answers a CSR for it. */
   fleetKeyPem?: string;
+  /** Fleet: what fleetdm.com makes of the CSR's DER (the base64 signed request); absent: the CSR as PEM. */
+  fleetSignsCsr?: (csrDer: Buffer) => string;
   /** The certificate (and key) running before any upload. */
   initial?: { certPem: string; keyPem?: string };
   /** Serve HTTPS with this certificate and key (PEM). */
@@ -89,6 +92,16 @@ function pairError(certPem: string, keyPem: string): string | null {
     return 'tls: failed to parse private key';
   }
   return null;
+}
+
+/** A PKCS#10 CSR (PEM) signed by `keyPem`, as Fleet makes for its own APNs key. */
+function csrFor(keyPem: string): string {
+  const key = forge.pki.privateKeyFromPem(keyPem);
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  csr.setSubject([{ name: 'commonName', value: 'Fleet' }]);
+  csr.sign(key, forge.md.sha256.create());
+  return forge.pki.certificationRequestToPem(csr);
 }
 
 function topicOf(certPem: string): string {
@@ -207,8 +220,17 @@ export async function startFakeMdm(options: FakeMdmOptions): Promise<FakeMdm> {
     }
 
     // fleet
-    if (url.pathname === '/api/v1/fleet/mdm/apple/request_csr' && req.method === 'GET')
-      return send(200, { csr: Buffer.from('c2lnbmVkIHJlcXVlc3Q=').toString('base64') });
+    // GetMDMAppleCSR (apple_mdm.go): a new CSR for the key Fleet holds (GenerateAPNSCSR), which real Fleet has
+    // fleetdm.com sign (GetSignedAPNSCSRNoEmail: the base64 PushCertificateRequest) and answers as "csr" ([]byte,
+    // so base64 again). Here the CSR is a PKCS#10 PEM, or what fleetSignsCsr makes of its DER.
+    if (url.pathname === '/api/v1/fleet/mdm/apple/request_csr' && req.method === 'GET') {
+      if (options.fleetKeyPem === undefined)
+        return send(200, { csr: Buffer.from('c2lnbmVkIHJlcXVlc3Q=').toString('base64') });
+      const csr = forge.pki.certificationRequestFromPem(csrFor(options.fleetKeyPem));
+      const der = Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary');
+      const answer = options.fleetSignsCsr ? options.fleetSignsCsr(der) : csrFor(options.fleetKeyPem);
+      return send(200, { csr: Buffer.from(answer).toString('base64') });
+    }
     if (url.pathname === '/api/v1/fleet/apns' && req.method === 'GET') {
       const held = shown.get('');
       if (!held) return send(404, { message: 'Resource Not Found', errors: [{ name: 'base', reason: 'not found' }] });

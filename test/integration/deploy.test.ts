@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
+import { pushCertIssuer, recordWith as recordWithCerts } from '../helpers/deploy-records.js';
+import type { Issued } from '../helpers/deploy-records.js';
+import { mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 import { startFakeMdm } from '../helpers/fake-mdm-servers.js';
 import type { FakeMdm, FakeMdmKind, FakeMdmMode } from '../helpers/fake-mdm-servers.js';
-import { inProcessEnv, runInProcess } from '../helpers/in-process.js';
+import { runInProcess } from '../helpers/in-process.js';
 
 const work = tempDir();
 const CREDENTIAL = `api-${randomBytes(24).toString('base64url')}`;
-const ca = createFakeCa();
 const now = new Date();
 const outputs: CliResult[] = [];
 const fakes: FakeMdm[] = [];
@@ -27,38 +28,9 @@ async function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): 
   return r;
 }
 
-interface Issued {
-  certPem: string;
-  keyPem: string;
-  file: string;
-  serial: string;
-  notAfter: string;
-}
-
-let count = 0;
-function issue(topic: string, days: number): Issued {
-  const key = newKeyPem();
-  const certPem = issuePushCert(ca, {
-    publicKeyPem: key.publicPem,
-    topic,
-    notBefore: daysFrom(now, -1),
-    notAfter: daysFrom(now, days),
-  });
-  const file = join(work, `cert-${++count}.pem`);
-  writeFileSync(file, certPem + key.privatePem);
-  const x = new X509Certificate(certPem);
-  return { certPem, keyPem: key.privatePem, file, serial: x.serialNumber, notAfter: new Date(x.validTo).toISOString() };
-}
-
-/** A store with the record "acme" whose certificates are `certs` (imported in order; the last is active). */
-async function recordWith(certs: Issued[], extra: Record<string, string> = {}) {
-  const env = inProcessEnv({ APNS_CERT_DEPLOY_TIMEOUT_MS: '800', ...extra });
-  for (const c of certs) {
-    const r = await cli(['import', c.file, '--name', 'acme', '--allow-new-topic'], env);
-    expect(r.code, r.stderr).toBe(0);
-  }
-  return env;
-}
+const { issue } = pushCertIssuer(work, now);
+const recordWith = (certs: Issued[], extra: Record<string, string> = {}) =>
+  recordWithCerts(certs, cli, { APNS_CERT_DEPLOY_TIMEOUT_MS: '800', ...extra });
 
 async function fake(kind: FakeMdmKind, mode: FakeMdmMode = 'normal', initial?: Issued, credential = CREDENTIAL) {
   const f = await startFakeMdm({

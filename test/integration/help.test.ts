@@ -15,6 +15,7 @@ const COMMANDS = [
   'check-expiry',
   'list',
   'show',
+  'log',
   'doctor',
   'probe',
 ];

@@ -100,7 +100,9 @@ function lifecycle(store: () => StoreUnderTest & { init?: boolean }) {
       [
         'daysRemaining',
         'name',
+        'note',
         'notAfter',
+        'owner',
         'pendingKey',
         'serialNumber',
         'signing',

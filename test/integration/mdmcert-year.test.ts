@@ -6,11 +6,9 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { toPem } from '../../src/core/certificate.js';
 import type { StoreIndex } from '../../src/core/index-model.js';
-import { parsePushRequest } from '../../src/core/push-request.js';
 import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, mdmTopic, signPushRequestFile } from '../helpers/fake-apple.js';
 import { startFakeMdmcert } from '../helpers/fake-mdmcert.js';
 import type { FakeMdmcert } from '../helpers/fake-mdmcert.js';
 
@@ -28,12 +26,7 @@ afterAll(() => fake.close());
 
 /** What Apple's portal does with an uploaded PushCertificateRequest: a certificate for the CSR inside. */
 function portal(requestFile: string, certFile: string, notAfter: Date): void {
-  const request = parsePushRequest(readFileSync(requestFile), requestFile);
-  const now = new Date();
-  writeFileSync(
-    certFile,
-    signCsr(ca, toPem(request.csr.der, 'CERTIFICATE REQUEST'), { topic, notBefore: daysFrom(now, -1), notAfter }),
-  );
+  signPushRequestFile(ca, requestFile, certFile, { topic, notBefore: daysFrom(new Date(), -1), notAfter });
 }
 
 it('csr --via mdmcert, decrypt, import; renew, decrypt, import: the same topic, a year on', async () => {

@@ -3,13 +3,11 @@
  * the request to the loopback fake of the service (test/helpers/fake-mdmcert.ts), waits for the mailed file,
  * decrypts and checks it, shows the portal steps for the request, then imports Apple's certificate.
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { toPem } from '../../src/core/certificate.js';
-import { parsePushRequest } from '../../src/core/push-request.js';
 import { BIN, cleanEnv, tempDir } from '../helpers/cli.js';
-import { createFakeCa, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, daysFrom, mdmTopic, signPushRequestFile } from '../helpers/fake-apple.js';
 import { startFakeMdmcert } from '../helpers/fake-mdmcert.js';
 import type { FakeMdmcert } from '../helpers/fake-mdmcert.js';
 import { runInProcess } from '../helpers/in-process.js';
@@ -31,16 +29,12 @@ afterEach(() => term?.close());
 
 /** Apple's portal: a certificate for the CSR inside the request. */
 function portal(requestFile: string, certFile: string, notAfterDays: number): void {
-  const request = parsePushRequest(readFileSync(requestFile), requestFile);
   const now = new Date();
-  writeFileSync(
-    certFile,
-    signCsr(ca, toPem(request.csr.der, 'CERTIFICATE REQUEST'), {
-      topic,
-      notBefore: daysFrom(now, -1),
-      notAfter: daysFrom(now, notAfterDays),
-    }),
-  );
+  signPushRequestFile(ca, requestFile, certFile, {
+    topic,
+    notBefore: daysFrom(now, -1),
+    notAfter: daysFrom(now, notAfterDays),
+  });
 }
 
 describe.skipIf(!tmuxAvailable)('renew wizard of a via-mdmcert record in a real terminal', () => {

@@ -3,13 +3,11 @@
  * vendor-signed request beside the CSR, says to upload the request (not the CSR), then imports Apple's certificate
  * given at the prompt.
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toPem } from '../../src/core/certificate.js';
-import { parsePushRequest } from '../../src/core/push-request.js';
 import { BIN, cleanEnv, tempDir } from '../helpers/cli.js';
-import { createFakeCa, createVendorHierarchy, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, createVendorHierarchy, daysFrom, mdmTopic, signPushRequestFile } from '../helpers/fake-apple.js';
 import { runInProcess } from '../helpers/in-process.js';
 import { Terminal, tmuxAvailable } from '../helpers/tmux.js';
 
@@ -22,16 +20,12 @@ afterEach(() => term?.close());
 
 /** Apple's portal: a certificate for the CSR inside the request. */
 function portal(requestFile: string, certFile: string, notAfterDays: number): void {
-  const request = parsePushRequest(readFileSync(requestFile), requestFile);
   const now = new Date();
-  writeFileSync(
-    certFile,
-    signCsr(ca, toPem(request.csr.der, 'CERTIFICATE REQUEST'), {
-      topic,
-      notBefore: daysFrom(now, -1),
-      notAfter: daysFrom(now, notAfterDays),
-    }),
-  );
+  signPushRequestFile(ca, requestFile, certFile, {
+    topic,
+    notBefore: daysFrom(now, -1),
+    notAfter: daysFrom(now, notAfterDays),
+  });
 }
 
 describe.skipIf(!tmuxAvailable)('renew wizard of a via-vendor record in a real terminal', () => {

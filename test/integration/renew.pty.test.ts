@@ -63,6 +63,8 @@ describe.skipIf(!tmuxAvailable)('renew wizard in a real terminal (built CLI)', (
     await term.waitFor(/Apple ID used for this push certificate/);
     term.type('MDM@acme.example');
     term.press('Enter');
+    await term.waitFor(/Remember this Apple ID for the next renewal\?.*\(y\/N\)/);
+    term.press('Enter'); // no: nothing is remembered
     await term.waitFor(/Path of the certificate downloaded from Apple/);
     const screen = term.screen();
     expect(screen).toContain('This is the Apple ID recorded for "acme-prod"');
@@ -84,6 +86,35 @@ describe.skipIf(!tmuxAvailable)('renew wizard in a real terminal (built CLI)', (
 
     const show = JSON.parse((await runInProcess(['show', 'acme-prod', '--json'], { env })).stdout);
     expect(show.history.map((c: { status: string }) => c.status)).toEqual(['active', 'superseded']);
+  });
+
+  it('asks to remember the Apple ID; answered yes, the next renewal shows it and offers it as the answer', async () => {
+    term = new Terminal(`${process.execPath} ${BIN} renew acme-prod`, env, work);
+    await term.waitFor(/Apple ID used for this push certificate/);
+    expect(term.screen()).not.toContain('Last renewed with Apple ID');
+    term.type('mdm@acme.example');
+    term.press('Enter');
+    await term.waitFor(/Remember this Apple ID for the next renewal\? \(kept sealed in the store\) \(y\/N\)/);
+    term.type('y');
+    term.press('Enter');
+    await term.waitFor(/Path of the certificate downloaded from Apple/);
+    term.type(downloadFromApple());
+    term.press('Enter');
+    expect(await term.exitCode()).toBe(0);
+    term.close();
+    const revealed = await runInProcess(['show', 'acme-prod', '--reveal-apple-id', '--json'], { env });
+    expect(revealed.code, revealed.stderr).toBe(0);
+    expect(JSON.parse(revealed.stdout).appleId).toBe('mdm@acme.example');
+
+    term = new Terminal(`${process.execPath} ${BIN} renew acme-prod --force`, env, work);
+    const screen = await term.waitFor(/Apple ID used for this push certificate: \(mdm@acme\.example\)/);
+    expect(screen).toContain('Last renewed with Apple ID mdm@acme.example (remembered in the store).');
+    term.press('Enter'); // the remembered one, checked against the recorded hash as a typed one is
+    const next = await term.waitFor(/Path of the certificate downloaded from Apple/);
+    expect(next).toContain('This is the Apple ID recorded for "acme-prod"');
+    expect(next).not.toContain('Remember this Apple ID'); // it is the remembered one already
+    term.press('C-c');
+    expect(await term.exitCode()).toBe(130);
   });
 
   it('given a name, it says which record, topic and expiry it renews before asking for the Apple ID', async () => {
@@ -115,6 +146,8 @@ describe.skipIf(!tmuxAvailable)('renew wizard in a real terminal (built CLI)', (
     term = new Terminal(`${process.execPath} ${BIN} renew acme-prod`, env, work);
     await term.waitFor(/Apple ID used for this push certificate/);
     term.type('mdm@acme.example');
+    term.press('Enter');
+    await term.waitFor(/Remember this Apple ID for the next renewal\?/);
     term.press('Enter');
     await term.waitFor(/Path of the certificate downloaded from Apple/);
     term.press('C-c');

@@ -50,6 +50,12 @@ describe('a store written by apns-cert 0.1.0', () => {
     expect(show.code, show.stderr).toBe(0);
     const shown = JSON.parse(show.stdout);
     expect(shown.appleIdRecorded).toBe(true);
+    expect([shown.appleIdRemembered, shown.owner, shown.note]).toEqual([false, null, null]);
+    expect(JSON.parse(list.stdout).certificates.map((c: Record<string, unknown>) => [c.owner, c.note])).toEqual([
+      [null, null],
+      [null, null],
+      [null, null],
+    ]);
     expect(shown.history.map((h: { status: string; notAfter: string }) => [h.status, h.notAfter])).toEqual([
       ['active', '2027-12-20T00:00:00.000Z'],
       ['superseded', '2027-01-10T00:00:00.000Z'],

@@ -8,12 +8,11 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { toPem } from '../../src/core/certificate.js';
 import type { StoreIndex } from '../../src/core/index-model.js';
 import { decodeCertificateFile } from '../../src/core/input.js';
 import { buildPushRequest, parsePushRequest } from '../../src/core/push-request.js';
 import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
-import { createFakeCa, createVendorHierarchy, daysFrom, mdmTopic, signCsr } from '../helpers/fake-apple.js';
+import { createFakeCa, createVendorHierarchy, daysFrom, mdmTopic, signPushRequestFile } from '../helpers/fake-apple.js';
 
 const now = new Date();
 const ca = createFakeCa();
@@ -22,15 +21,7 @@ const vendor = createVendorHierarchy(now);
 
 /** What Apple's portal does with an uploaded PushCertificateRequest: a certificate for the CSR inside. */
 function portal(requestFile: string, certFile: string, notAfter: Date, certTopic = topic): void {
-  const request = parsePushRequest(readFileSync(requestFile), requestFile);
-  writeFileSync(
-    certFile,
-    signCsr(ca, toPem(request.csr.der, 'CERTIFICATE REQUEST'), {
-      topic: certTopic,
-      notBefore: daysFrom(now, -1),
-      notAfter,
-    }),
-  );
+  signPushRequestFile(ca, requestFile, certFile, { topic: certTopic, notBefore: daysFrom(now, -1), notAfter });
 }
 
 it('vendor import, csr --vendor, verify, import; renew, verify, import: the same topic, another refused', async () => {

@@ -41,6 +41,8 @@ function sampleIndex(): StoreIndex {
   index.records.live = {
     ...newRecord('live', iso),
     topic: 'com.apple.mgmt.External.a',
+    owner: 'it-mdm@acme.example',
+    note: 'Acme prod',
     certificates: [cert('superseded', '2026-12-01T00:00:00.000Z'), cert('active', '2027-12-01T00:00:00.000Z')],
   };
   index.records.pending = {
@@ -57,12 +59,33 @@ function sampleIndex(): StoreIndex {
 }
 
 describe('expiry summary (core)', () => {
-  it('holds each record: name, topic, retired, and the ACTIVE certificate expiry (not a superseded one)', () => {
+  it('holds each record: name, topic, retired, the ACTIVE certificate expiry (not a superseded one), owner, note', () => {
+    const none = { owner: null, note: null };
     expect(summaryRecords(sampleIndex())).toEqual([
-      { name: 'live', topic: 'com.apple.mgmt.External.a', retired: false, notAfter: '2027-12-01T00:00:00.000Z' },
-      { name: 'pending', topic: null, retired: false, notAfter: null },
-      { name: 'gone', topic: 'com.apple.mgmt.External.b', retired: true, notAfter: '2027-01-01T00:00:00.000Z' },
+      {
+        name: 'live',
+        topic: 'com.apple.mgmt.External.a',
+        retired: false,
+        notAfter: '2027-12-01T00:00:00.000Z',
+        owner: 'it-mdm@acme.example',
+        note: 'Acme prod',
+      },
+      { name: 'pending', topic: null, retired: false, notAfter: null, ...none },
+      {
+        name: 'gone',
+        topic: 'com.apple.mgmt.External.b',
+        retired: true,
+        notAfter: '2027-01-01T00:00:00.000Z',
+        ...none,
+      },
     ]);
+  });
+
+  it('a version-2 summary (no owner or note, written by an older build) is not read: the index is', () => {
+    const v2 = JSON.parse(summarizeIndex(sampleIndex(), STAMP));
+    v2.schemaVersion = 2;
+    v2.records = v2.records.map(({ owner: _o, note: _n, ...rest }: Record<string, unknown>) => rest);
+    expect(readSummary(JSON.stringify(v2), STAMP)).toBeNull();
   });
 
   it('is read back only for the index file it was made from: any other inode, size, mtime or ctime gives null', () => {
@@ -82,13 +105,18 @@ describe('expiry summary (core)', () => {
       '[]',
       'null',
       JSON.stringify({ ...good, schemaVersion: 1 }),
-      JSON.stringify({ ...good, schemaVersion: 3 }),
+      JSON.stringify({ ...good, schemaVersion: 2 }),
+      JSON.stringify({ ...good, schemaVersion: 4 }),
       JSON.stringify({ ...good, index: { ...good.index, ctimeNs: undefined } }),
       JSON.stringify({ ...good, records: {} }),
       JSON.stringify({ ...good, records: [{ name: 'x', topic: null, retired: false, notAfter: 'tomorrow' }] }),
       JSON.stringify({ ...good, records: [{ name: 'x', topic: 1, retired: false, notAfter: null }] }),
       JSON.stringify({ ...good, records: [{ name: 'x', topic: null, retired: 'no', notAfter: null }] }),
       JSON.stringify({ ...good, index: null }),
+      JSON.stringify({
+        ...good,
+        records: [{ name: 'x', topic: null, retired: false, notAfter: null, owner: 1, note: null }],
+      }),
     ]) {
       expect(readSummary(bad, STAMP), bad).toBeNull();
     }

@@ -1,40 +1,24 @@
 /** Issue 11's additions to the index: how a record is signed, vendor identities, the mdmcert.download request. */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DamagedIndex } from '../../src/core/errors.js';
-import { emptyIndex, newRecord, parseIndex, serializeIndex } from '../../src/core/index-model.js';
+import { newRecord, parseIndex, serializeIndex } from '../../src/core/index-model.js';
 import type { StoreIndex } from '../../src/core/index-model.js';
 import { generateRsaKeyAsync } from '../../src/core/keys.js';
-import { ROOT, tempDir } from '../helpers/cli.js';
+import { damageOf, indexText, INDEX_NOW, v010Index } from '../helpers/index-text.js';
+import { tempDir } from '../helpers/cli.js';
 import { fileStore } from '../helpers/deps.js';
 import { MemoryVault } from '../helpers/memory-vault.js';
 
-const NOW = new Date('2026-12-01T12:00:00Z');
-const STORE_ID = '353dbf35-0c97-435c-b914-ed167eb61b92';
+const NOW = INDEX_NOW;
 const HEX = (c: string) => c.repeat(64);
 
-function indexWith(mutate: (index: Record<string, unknown>) => void): string {
-  const index = JSON.parse(serializeIndex(emptyIndex(STORE_ID, 'passphrase', NOW)));
-  index.records.acme = newRecord('acme', NOW.toISOString());
-  mutate(index);
-  return JSON.stringify(index);
-}
-
-const damage = (text: string) => {
-  try {
-    parseIndex(text, '/s/index.json');
-  } catch (error) {
-    expect(error).toBeInstanceOf(DamagedIndex);
-    return (error as DamagedIndex).why;
-  }
-  throw new Error('parsed');
-};
+const indexWith = indexText;
+const damage = damageOf;
 
 describe('signing, vendors and mdmcert requests in the index', () => {
   it('an index written by 0.1.0 reads with signing none on every record and no vendors', () => {
-    const text = readFileSync(join(ROOT, 'test/fixtures/stores/v0.1.0-passphrase/index.json'), 'utf8');
-    const index = parseIndex(text, 'index.json');
+    const index = v010Index();
     expect(Object.values(index.records).map((r) => r.signing)).toEqual([
       { via: 'none' },
       { via: 'none' },

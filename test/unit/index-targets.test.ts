@@ -1,13 +1,9 @@
 /** Issue 12's additions to the index: a record's deploy targets and deployments, validated strictly. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DamagedIndex } from '../../src/core/errors.js';
-import { emptyIndex, newRecord, parseIndex, serializeIndex, targetUrlProblem } from '../../src/core/index-model.js';
-import { ROOT } from '../helpers/cli.js';
+import { parseIndex, serializeIndex, targetUrlProblem } from '../../src/core/index-model.js';
+import { damageOf, indexText, INDEX_NOW, v010Index } from '../helpers/index-text.js';
 
-const NOW = new Date('2026-12-01T12:00:00Z');
-const STORE_ID = '353dbf35-0c97-435c-b914-ed167eb61b92';
+const NOW = INDEX_NOW;
 const AT = NOW.toISOString();
 const SECRET_ID = 'ab'.repeat(32);
 
@@ -22,27 +18,13 @@ const FILE = { label: 'disk', kind: 'file', path: '/etc/mdm/push.pem', format: '
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
 const DEPLOYMENT = { target: 'nanomdm', serialNumber: '0A1B', at: AT, result: 'deployed' };
 
-function indexWith(mutate: (record: Record<string, unknown>) => void): string {
-  const index = JSON.parse(serializeIndex(emptyIndex(STORE_ID, 'passphrase', NOW)));
-  index.records.acme = newRecord('acme', AT);
-  mutate(index.records.acme);
-  return JSON.stringify(index);
-}
-
-const damage = (text: string) => {
-  try {
-    parseIndex(text, '/s/index.json');
-  } catch (error) {
-    expect(error).toBeInstanceOf(DamagedIndex);
-    return (error as DamagedIndex).why;
-  }
-  throw new Error('parsed');
-};
+const indexWith = (mutate: (record: Record<string, unknown>) => void) =>
+  indexText((index) => mutate(index.records.acme as Record<string, unknown>));
+const damage = damageOf;
 
 describe('targets and deployments in the index', () => {
   it('an index written by 0.1.0 reads with no targets and no deployments on every record', () => {
-    const text = readFileSync(join(ROOT, 'test/fixtures/stores/v0.1.0-passphrase/index.json'), 'utf8');
-    const index = parseIndex(text, 'index.json');
+    const index = v010Index();
     for (const record of Object.values(index.records)) {
       expect(record.targets).toEqual([]);
       expect(record.deployments).toEqual([]);
@@ -55,13 +37,16 @@ describe('targets and deployments in the index', () => {
         { ...SERVER, caPem: CA_PEM },
         { ...FILE, after: 'systemctl restart mdm' },
         { label: 'local', kind: 'fleet', url: 'http://127.0.0.1:8080/base', addedAt: AT },
+        { ...FILE, label: 'p12', format: 'p12', passwordId: SECRET_ID },
+        // a .p12 target added before its password was kept: read as it is (deploy asks for the password)
+        { ...FILE, label: 'old-p12', format: 'p12' },
       ];
-      r.deployments = [DEPLOYMENT];
+      r.deployments = [DEPLOYMENT, { ...DEPLOYMENT, target: 'disk', result: 'after failed' }];
     });
     const index = parseIndex(text, 'index.json');
     expect(parseIndex(serializeIndex(index), 'index.json')).toEqual(index);
-    expect(index.records.acme!.targets.map((t) => t.kind)).toEqual(['nanomdm', 'file', 'fleet']);
-    expect(index.records.acme!.deployments).toEqual([DEPLOYMENT]);
+    expect(index.records.acme!.targets.map((t) => t.kind)).toEqual(['nanomdm', 'file', 'fleet', 'file', 'file']);
+    expect(index.records.acme!.deployments.map((d) => d.result)).toEqual(['deployed', 'after failed']);
   });
 
   it.each([
@@ -85,6 +70,9 @@ describe('targets and deployments in the index', () => {
     ['another format', { ...FILE, format: 'der' }, /format/],
     ['another key format', { ...FILE, keyFormat: 'sec1' }, /keyFormat/],
     ['an empty --after', { ...FILE, after: '' }, /after/],
+    ['a password id that is a path', { ...FILE, format: 'p12', passwordId: '../k' }, /passwordId is not a secret id/],
+    ['a password on a pem file target', { ...FILE, passwordId: SECRET_ID }, /a pem file target has a passwordId/],
+    ['a server target with a password id', { ...SERVER, passwordId: SECRET_ID }, /file options/],
   ])('refuses %s as a damaged index', (_what, target, why) => {
     expect(damage(indexWith((r) => (r.targets = [target])))).toMatch(why);
   });

@@ -103,7 +103,12 @@ async function runWizard(f: Fixture, answers: Answer[], extra: Partial<RenewOpti
 describe('renew wizard', () => {
   it('happy path: confirm the only record, matching Apple ID, CSR, portal steps, import: renewed with the same topic', async () => {
     const f = await storeWithAcme();
-    const { deps, code, index } = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, appleSigns(f)]);
+    const { deps, code, index } = await runWizard(f, [
+      { confirm: true },
+      { input: APPLE_ID },
+      { confirm: false },
+      appleSigns(f),
+    ]);
     expect(code).toBe(0);
     expect(deps.prompter.asked[0]).toMatch(/^confirm: Renew acme .* expires 2026-12-19 \(20 days left\)\?/);
     expect(deps.stderr()).toContain('✓ This is the Apple ID recorded for "acme"');
@@ -118,7 +123,9 @@ describe('renew wizard', () => {
 
   it('given a name, it shows the record, its topic and its expiry before the first question', async () => {
     const f = await storeWithAcme(['beta']);
-    const { deps, code } = await runWizard(f, [{ input: APPLE_ID }, appleSigns(f)], { name: 'acme' });
+    const { deps, code } = await runWizard(f, [{ input: APPLE_ID }, { confirm: false }, appleSigns(f)], {
+      name: 'acme',
+    });
     expect(code).toBe(0);
     expect(deps.prompter.asked[0]).toBe('input: Apple ID used for this push certificate:');
     const before = deps.prompter.shownBefore[0]!;
@@ -129,7 +136,12 @@ describe('renew wizard', () => {
 
   it('lists several records soonest first and renews the one chosen', async () => {
     const f = await storeWithAcme(['beta']);
-    const { deps, code } = await runWizard(f, [{ select: /^acme / }, { input: APPLE_ID }, appleSigns(f)]);
+    const { deps, code } = await runWizard(f, [
+      { select: /^acme / },
+      { input: APPLE_ID },
+      { confirm: false },
+      appleSigns(f),
+    ]);
     expect(code).toBe(0);
     expect(deps.prompter.asked[0]).toBe('select: Which push certificate do you want to renew?');
   });
@@ -156,6 +168,7 @@ describe('renew wizard', () => {
       { confirm: true },
       { input: 'intern@acme.example' },
       { confirm: true },
+      { confirm: false },
       appleSigns(f),
     ]);
     expect(code).toBe(0);
@@ -166,6 +179,7 @@ describe('renew wizard', () => {
     const { code, deps } = await runWizard(f, [
       { confirm: true },
       { input: APPLE_ID },
+      { confirm: false },
       { input: join(f.work, 'missing.pem') },
       { input: join(f.work, 'renew.csr') },
       appleSigns(f),
@@ -179,7 +193,12 @@ describe('renew wizard', () => {
   it('a certificate with another topic is refused, explained, and the old certificate stays active', async () => {
     const f = await storeWithAcme();
     const other = mdmTopic();
-    const { error, index } = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, appleSigns(f, other)]);
+    const { error, index } = await runWizard(f, [
+      { confirm: true },
+      { input: APPLE_ID },
+      { confirm: false },
+      appleSigns(f, other),
+    ]);
     expect(error?.code).toBe('TOPIC_CHANGED');
     expect(error?.exitCode).toBe(1);
     const details = error!.details.join('\n');
@@ -192,7 +211,7 @@ describe('renew wizard', () => {
 
   it('resumes a renewal left after the CSR: continue goes straight to the import', async () => {
     const f = await storeWithAcme();
-    const first = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, 'cancel']);
+    const first = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, { confirm: false }, 'cancel']);
     expect(first.error?.code).toBe('CANCELLED');
     expect(first.index.records.acme.pendingKey).not.toBeNull();
     const second = await runWizard(f, [{ confirm: true }, { select: /^Continue/ }, appleSigns(f)]);
@@ -201,13 +220,36 @@ describe('renew wizard', () => {
     expect(second.index.records.acme.pendingKey).toBeNull();
   });
 
+  it('answered yes, the Apple ID is remembered (sealed); a resumed renewal remembers one only given --apple-id', async () => {
+    const f = await storeWithAcme();
+    const yes = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, { confirm: true }, 'cancel']);
+    expect(yes.deps.prompter.asked[2]).toBe(
+      'confirm: Remember this Apple ID for the next renewal? (kept sealed in the store)',
+    );
+    const first = yes.index.records.acme.appleIdSecretId;
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(readdirSync(join(f.store, 'secrets'))).toEqual([`${first}.sealed`]);
+
+    const blind = await runWizard(f, [{ confirm: true }, { select: /^Continue/ }], { rememberAppleId: true });
+    expect(blind.error?.exitCode).toBe(64);
+    expect(blind.error?.message).toMatch(/--remember-apple-id needs the Apple ID/);
+    const given = await runWizard(f, [{ confirm: true }, { select: /^Continue/ }, appleSigns(f)], {
+      rememberAppleId: true,
+      appleId: 'MDM@acme.example',
+    });
+    expect(given.code).toBe(0);
+    const second = given.index.records.acme.appleIdSecretId;
+    expect(second).not.toBe(first);
+    expect(readdirSync(join(f.store, 'secrets'))).toEqual([`${second}.sealed`]);
+  });
+
   it('a resumed renewal can start over with a new key', async () => {
     const f = await storeWithAcme();
-    await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, 'cancel']);
+    await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, { confirm: false }, 'cancel']);
     const oldKey = JSON.parse(readFileSync(join(f.store, 'index.json'), 'utf8')).records.acme.pendingKey.keyId;
     const again = await runWizard(
       f,
-      [{ confirm: true }, { select: /^Start over/ }, { input: APPLE_ID }, appleSigns(f)],
+      [{ confirm: true }, { select: /^Start over/ }, { input: APPLE_ID }, { confirm: false }, appleSigns(f)],
       { force: true },
     );
     expect(again.code).toBe(0);
@@ -230,9 +272,13 @@ describe('renew wizard', () => {
   it('--reuse-key makes the CSR with the active key', async () => {
     const f = await storeWithAcme();
     const activeKey = JSON.parse(readFileSync(join(f.store, 'index.json'), 'utf8')).records.acme.certificates[0].keyId;
-    const { code, index } = await runWizard(f, [{ confirm: true }, { input: APPLE_ID }, appleSigns(f)], {
-      reuseKey: true,
-    });
+    const { code, index } = await runWizard(
+      f,
+      [{ confirm: true }, { input: APPLE_ID }, { confirm: false }, appleSigns(f)],
+      {
+        reuseKey: true,
+      },
+    );
     expect(code).toBe(0);
     expect(index.records.acme.certificates.map((c: { keyId: string }) => c.keyId)).toEqual([activeKey, activeKey]);
     expect(readdirSync(join(f.store, 'keys'))).toEqual([`${activeKey}.key`]);

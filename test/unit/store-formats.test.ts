@@ -95,6 +95,13 @@ describe('index.json', () => {
       /fingerprintSha256 is not 64 hex digits/,
     ],
     [indexWith((r) => (r.topicHash = '../x')), /record "acme" is malformed/],
+    // custody: the sealed Apple ID's id names a file; owner and note are one line of printable text
+    [indexWith((r) => (r.appleIdSecretId = '../../x')), /appleIdSecretId is not a secret id/],
+    [indexWith((r) => (r.appleIdSecretId = 'AB'.repeat(32))), /appleIdSecretId is not a secret id/],
+    [indexWith((r) => (r.owner = 'two\nlines')), /owner is malformed/],
+    [indexWith((r) => (r.owner = 'o'.repeat(201))), /owner is malformed/],
+    [indexWith((r) => (r.note = 42)), /note is malformed/],
+    [indexWith((r) => (r.note = 'a\u202eb')), /note is malformed/],
   ])('reports a damaged index %#', (text, message) => {
     let error: unknown;
     try {
@@ -109,6 +116,18 @@ describe('index.json', () => {
     expect(shown.code).toBe('STORE_CORRUPT');
     expect(shown.exitCode).toBe(65);
     expect(shown.message).toMatch(message);
+  });
+  it('reads a record without custody fields (an older store) as none; keeps them when there', () => {
+    const old = parseIndex(
+      indexWith(() => undefined),
+      'index.json',
+    ).records.acme!;
+    expect([old.appleIdSecretId, old.owner, old.note]).toEqual([null, null, null]);
+    const kept = parseIndex(
+      indexWith((r) => Object.assign(r, { appleIdSecretId: 'ef'.repeat(32), owner: 'it@acme.example', note: 'n' })),
+      'index.json',
+    ).records.acme!;
+    expect([kept.appleIdSecretId, kept.owner, kept.note]).toEqual(['ef'.repeat(32), 'it@acme.example', 'n']);
   });
   it('accepts the ids and file names the tool writes', () => {
     expect(

@@ -57,10 +57,10 @@ describe('expiry', () => {
   it('sorts worst first, then soonest', () => {
     const results = evaluateExpiry(
       [
-        { name: 'a', source: 'a', topic: null, notAfter: at(100) },
-        { name: 'b', source: 'b', topic: null, notAfter: at(20) },
-        { name: 'c', source: 'c', topic: null, notAfter: at(-3) },
-        { name: 'd', source: 'd', topic: null, notAfter: at(2) },
+        { name: 'a', source: 'a', topic: null, notAfter: at(100), owner: null, note: null },
+        { name: 'b', source: 'b', topic: null, notAfter: at(20), owner: null, note: null },
+        { name: 'c', source: 'c', topic: null, notAfter: at(-3), owner: null, note: null },
+        { name: 'd', source: 'd', topic: null, notAfter: at(2), owner: null, note: null },
       ],
       now,
       t,

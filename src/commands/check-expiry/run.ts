@@ -6,7 +6,9 @@ import type { SummaryRecord } from '../../core/expiry-summary.js';
 import { formatJson, formatText, summary } from '../../output/expiry-report.js';
 import { formatNagios } from '../../output/nagios.js';
 import { formatPrometheus } from '../../output/prometheus.js';
-import type { ExpiryReport, Painter } from '../../output/expiry-report.js';
+import type { ExpiryReport, Painter, ReportTarget } from '../../output/expiry-report.js';
+import { recordNamed } from '../../core/index-model.js';
+import { targetSeverity } from '../../core/target-state.js';
 import { JSON_SCHEMA_VERSION } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { asOf } from '../shared/options.js';
@@ -27,6 +29,8 @@ export interface CheckExpiryOptions {
   notify: string | undefined;
   notifyFile: string | undefined;
   passwordFile: string | undefined;
+  /** Also read back what each record's targets run (deploy --check). */
+  targets: boolean;
 }
 
 interface Problem {
@@ -53,7 +57,7 @@ async function fromFiles(
         ? (await decodeCertificates(bytes, file, deps, { passwordFile })).certificates
         : summarizeCertificateFile(bytes, file);
       const cert = certs.find((c) => c.topic !== null) ?? certs[0]!;
-      items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter });
+      items.push({ name: null, source: file, topic: cert.topic, notAfter: cert.notAfter, owner: null, note: null });
     } catch (error) {
       problems.push({ source: file, message: error instanceof Error ? error.message : String(error) });
     }
@@ -83,12 +87,48 @@ async function fromStore(names: string[], deps: Deps, problems: Problem[]): Prom
   for (const record of records) {
     if (names.length > 0 && !names.includes(record.name)) continue;
     if (record.retired || record.notAfter === null) continue;
-    items.push({ name: record.name, source: record.name, topic: record.topic, notAfter: new Date(record.notAfter) });
+    items.push({
+      name: record.name,
+      source: record.name,
+      topic: record.topic,
+      notAfter: new Date(record.notAfter),
+      owner: record.owner,
+      note: record.note,
+    });
   }
   if (items.length === 0 && problems.length === 0) {
     problems.push({ source: deps.store.location, message: 'no active certificate to check in the store' });
   }
   return items;
+}
+
+type CheckedTarget = ReportTarget & { severity: ReturnType<typeof targetSeverity> };
+
+/**
+ * What the targets of each checked record run, by record name (deploy --check). Loaded here, not with the module:
+ * the cron path without --targets needs no network and no secrets. Targets with a credential unlock the store.
+ */
+async function targetsOf(items: ExpiryInput[], deps: Deps): Promise<Map<string, CheckedTarget[]>> {
+  const { checkTargets } = await import('../shared/target-reading.js');
+  const out = new Map<string, CheckedTarget[]>();
+  const index = await deps.store.read();
+  if (index === null) return out;
+  for (const item of items) {
+    const record = item.name === null ? undefined : recordNamed(index, item.name);
+    if (record === undefined) continue;
+    const checks = await checkTargets(index, record, record.targets, deps);
+    out.set(
+      record.name,
+      checks.map((c) => ({
+        label: c.label,
+        kind: c.kind,
+        state: c.state,
+        message: c.message,
+        severity: targetSeverity(c.state, c.sameTopic),
+      })),
+    );
+  }
+  return out;
 }
 
 export const checkExpiry: Runner<CheckExpiryOptions> = {
@@ -99,6 +139,11 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
         hint: 'apns-cert check-expiry --name acme-prod',
       });
     }
+    if (options.targets && options.files.length > 0) {
+      throw new AppError('USAGE', 'check-expiry: --targets checks the records of the store, not certificate files', {
+        hint: 'apns-cert check-expiry --targets',
+      });
+    }
     const webhook = await webhookUrl(options, deps);
     const format: ExpiryFormat = options.format ?? (deps.out.json ? 'json' : 'text');
     const now = asOf(options.at, deps.now);
@@ -107,8 +152,10 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
       options.files.length > 0
         ? await fromFiles(options.files, options.passwordFile, deps, problems)
         : await fromStore(options.names, deps, problems);
+    const targets = options.targets ? await targetsOf(items, deps) : undefined;
     const status = worst([
       ...items.map((i) => classifyExpiry(i.notAfter, now, thresholds)),
+      ...[...(targets?.values() ?? [])].flat().map((t) => t.severity),
       ...(problems.length > 0 ? (['unknown'] as const) : []),
     ]);
     // -q and all OK: nothing to print, and nothing to notify (only WARNING or worse is sent).
@@ -126,6 +173,11 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
         notAfter: r.notAfter.toISOString(),
         daysRemaining: r.daysRemaining,
         status: r.status,
+        owner: r.owner,
+        note: r.note,
+        ...(targets !== undefined && r.name !== null
+          ? { targets: (targets.get(r.name) ?? []).map(({ severity: _, ...t }) => t) }
+          : {}),
       })),
       errors: problems,
     };

@@ -2,13 +2,14 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { COMMON_ERRORS } from '../kit.js';
 import type { CommandDefinition } from '../kit.js';
-import { recordName } from '../shared/options.js';
+import { CUSTODY_NOTES, addCustodyOptions, recordName } from '../shared/options.js';
 import type { CsrOptions } from './run.js';
 
 const VIA = ['none', 'vendor', 'mdmcert'];
 
 export const csr: CommandDefinition<CsrOptions> = {
   name: 'csr',
+  changesStore: () => true,
   exitCodes: [
     [0, 'key stored and CSR written'],
     ...COMMON_ERRORS.map(([code, meaning]) =>
@@ -28,7 +29,9 @@ export const csr: CommandDefinition<CsrOptions> = {
     'apns-cert csr --name acme-prod --vendor-cert mdm.cer --vendor-key vendor.key   # CSR + PushCertificateRequest in one step',
     'apns-cert csr --name acme-dev --vendor 3f2a9c   # signed by a vendor identity kept in the store',
     'apns-cert csr --name acme-prod --via mdmcert --email mdm@acme.example --mdmcert-api-key-file ~/.mdmcert-api-key',
+    'apns-cert csr --name acme-prod --apple-id mdm@acme.example --remember-apple-id --owner it-mdm@acme.example',
   ],
+  notes: CUSTODY_NOTES,
   define(program) {
     const command = program
       .command('csr')
@@ -41,7 +44,10 @@ export const csr: CommandDefinition<CsrOptions> = {
       .option('--email <addr>', 'e-mail address in the CSR subject')
       .option('--country <CC>', 'two-letter country code in the CSR subject')
       .option('--common-name <cn>', 'common name in the CSR subject (default: the name)')
-      .option('--apple-id <id>', 'Apple ID that will sign in to the portal (only a salted hash is kept)')
+      .option(
+        '--apple-id <id>',
+        'Apple ID that will sign in to the portal (a salted hash is kept; see --remember-apple-id)',
+      )
       .option('--force', 'overwrite existing CSR and request files', false)
       .option('--vendor-cert <file>', 'MDM vendor certificate: also write the vendor-signed request for Apple')
       .option('--vendor-key <file>', "the vendor certificate's private key (PEM)")
@@ -59,7 +65,7 @@ export const csr: CommandDefinition<CsrOptions> = {
         '--mdmcert-url <url>',
         'with --via mdmcert: the sign request URL (default: the service; or APNS_CERT_MDMCERT_URL)',
       );
-    return command;
+    return addCustodyOptions(command);
   },
   options: (command: Command) => command.opts<CsrOptions>(),
   load: async () => (await import('./run.js')).csr,

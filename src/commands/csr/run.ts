@@ -6,6 +6,8 @@ import { makeCsr } from '../shared/make-csr.js';
 import { csrSigner, vendorCompanion } from '../shared/vendor-identity.js';
 import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
 import type { MdmcertPlan } from '../shared/mdmcert-request.js';
+import { custodyChange } from '../shared/custody.js';
+import type { CustodyOptions } from '../shared/custody.js';
 
 /** --via: mdmcert's plan (API key, URL, e-mail: all checked before any key is made), or undefined. */
 async function mdmcertFor(options: CsrOptions, deps: Deps): Promise<MdmcertPlan | undefined> {
@@ -48,7 +50,7 @@ async function mdmcertFor(options: CsrOptions, deps: Deps): Promise<MdmcertPlan 
   );
 }
 
-export interface CsrOptions {
+export interface CsrOptions extends CustodyOptions {
   name: string;
   out: string | undefined;
   email: string | undefined;
@@ -76,6 +78,12 @@ export const csr: Runner<CsrOptions> = {
       country: options.country?.toUpperCase(),
     });
     const outPath = options.out ?? `${name}.csr.pem`;
+    const custody = custodyChange(
+      options,
+      options.appleId,
+      'csr',
+      `apns-cert csr --name ${name} --apple-id <id> --remember-apple-id`,
+    );
     if ((options.vendorCert === undefined) !== (options.vendorKey === undefined)) {
       throw new AppError('USAGE', 'csr: --vendor-cert and --vendor-key go together', {
         hint: `apns-cert csr --name ${name} --vendor-cert mdm.cer --vendor-key vendor.key`,
@@ -105,6 +113,7 @@ export const csr: Runner<CsrOptions> = {
         force: options.force,
         appleId: options.appleId,
         reuseKey: false,
+        custody,
         signing: signer?.signing ?? { via: 'none' },
         ...(signer === undefined ? {} : { prepare: signer.prepare }),
         ...(companion === undefined ? {} : { companion }),

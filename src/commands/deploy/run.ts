@@ -1,79 +1,32 @@
 import { AppError } from '../../errors.js';
-import { certificateInService } from '../../core/index-model.js';
-import type { Deployment, DeploymentResult, PushRecord, ServerTarget, StoreIndex } from '../../core/index-model.js';
+import { DEPLOYMENT_RESULTS, certificateInService } from '../../core/index-model.js';
+import type { Deployment, DeploymentResult, PushRecord, ServerTarget, Target } from '../../core/index-model.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import { mdmClient } from '../../net/mdm/index.js';
-import type { MdmEndpoint, MdmResult } from '../../net/mdm/index.js';
+import type { MdmEndpoint } from '../../net/mdm/index.js';
+import { sameSerial, sameTime, serialKey, topicOfCommonName } from '../../core/target-state.js';
 import type { Deps, Runner } from '../kit.js';
 import { keylessRefusal } from '../shared/keyless.js';
 import { requireRecord } from '../shared/require-record.js';
+import { causeOf, credentialOf } from '../shared/mdm-target.js';
+import type { MdmFailure } from '../shared/mdm-target.js';
+import { readServer } from '../shared/target-reading.js';
+import type { CheckOptions } from './check.js';
+import type { Deploying, Outcome, TargetReport } from './deploying.js';
 
-export interface DeployOptions {
+export interface DeployingOptions {
+  check: false;
   name: string;
   target: string[] | undefined;
   allowNewTopic: boolean;
   dryRun: boolean;
 }
 
-/** The kinds deploy puts a certificate on (file targets are not deployed by this command yet). */
-const DEPLOYABLE = ['nanomdm', 'nanohub', 'micromdm', 'fleet'] as const;
-type DeployableTarget = ServerTarget & { kind: (typeof DEPLOYABLE)[number] };
-const deployable = (t: { kind: string }): t is DeployableTarget => (DEPLOYABLE as readonly string[]).includes(t.kind);
+/** `deploy --check` reads back only (./check.ts). */
+export type DeployOptions = DeployingOptions | CheckOptions;
 
-type Outcome = DeploymentResult | 'would deploy' | 'unauthorized' | 'unreachable';
-
-interface TargetReport {
-  label: string;
-  kind: string;
-  result: Outcome;
-  serialNumber: string | null;
-  notAfter: string | null;
-  message: string | null;
-  exitCode: number;
-}
-
-interface Deploying {
-  certPem: string;
-  /** Undefined for a keyless record (deployed to Fleet only). */
-  keyPem: string | undefined;
-  topic: string;
-  serialNumber: string;
-  notAfter: string;
-  /** The other topics of the record's history, for servers that keep a certificate per topic. */
-  otherTopics: string[];
-  /** The topic of every certificate of the record's history, by serial (uppercase hex, no leading zeros). */
-  history: Map<string, string | null>;
-}
-
-const serialKey = (serial: string) => serial.replace(/^0+/, '').toUpperCase();
-
-/** Apple's push certificates are CN "APSP:<uuid>" for the topic com.apple.mgmt.External.<uuid>. */
-function topicOfCommonName(cn: string | undefined): string | null {
-  const uuid = /^APSP:([0-9A-Fa-f-]{36})$/.exec(cn ?? '')?.[1];
-  return uuid === undefined ? null : `com.apple.mgmt.External.${uuid}`;
-}
-
-const sameSerial = (a: string, b: string) => a.replace(/^0+/, '').toUpperCase() === b.replace(/^0+/, '').toUpperCase();
-const sameTime = (a: string, b: string) => Math.floor(Date.parse(a) / 1000) === Math.floor(Date.parse(b) / 1000);
-
-/** The cause of a failed call in words, with the server's own text (already cleared of the credential). */
-function causeOf(r: Exclude<MdmResult, { kind: 'ok' }>): string {
-  switch (r.kind) {
-    case 'unauthorized':
-      return `the server refused the credential (HTTP ${r.status})`;
-    case 'refused':
-      return `HTTP ${r.status}${r.message !== '' ? `: ${r.message}` : ''}`;
-    case 'not-supported':
-      return `the server has no read-back (HTTP ${r.status}: an older version)`;
-    case 'unreachable':
-    case 'bad-answer':
-    case 'not-sent':
-      return r.cause;
-  }
-}
-
-/** The targets to deploy to: all deployable ones, or the named ones (each must exist and be deployable). */
-function chooseTargets(record: PushRecord, o: DeployOptions, action: string, deps: Deps): DeployableTarget[] {
+/** The targets to deploy to: all of them, or the named ones (each must exist). */
+function chooseTargets(record: PushRecord, o: DeployingOptions, action: string): Target[] {
   const addHint = `apns-cert target add ${o.name} --kind nanomdm --url https://mdm.example.com --credential-file <file>`;
   if (o.target !== undefined) {
     return [...new Set(o.target)].map((label) => {
@@ -82,33 +35,12 @@ function chooseTargets(record: PushRecord, o: DeployOptions, action: string, dep
         throw new AppError('NOT_FOUND', `${action}: the record has no target "${label}"`, {
           hint: `apns-cert target list ${o.name}`,
         });
-      if (!deployable(t))
-        throw new AppError(
-          'USAGE',
-          `${action}: the target "${label}" is a ${t.kind} target, which deploy does not do yet`,
-          {
-            hint: `apns-cert export ${o.name} --pem ${t.kind === 'file' ? t.path : `${o.name}.pem`}`,
-          },
-        );
       return t;
     });
   }
-  const chosen = record.targets.filter(deployable);
-  for (const t of record.targets.filter((x) => !deployable(x)))
-    deps.out.warn(`the target "${t.label}" (${t.kind}) is skipped: deploy does not do ${t.kind} targets yet`);
-  if (chosen.length === 0)
-    throw new AppError('USAGE', `${action}: the record has no server target (nanomdm, nanohub, micromdm, fleet)`, {
-      hint: addHint,
-    });
-  return chosen;
-}
-
-async function credentialOf(deps: Deps, index: StoreIndex, t: ServerTarget): Promise<string> {
-  if (t.credentialId === undefined) return '';
-  const secret = await deps.store.secret(index, t.credentialId, 'target-credential');
-  const text = secret.toString('utf8').replace(/\r?\n$/, ''); // as README says: a trailing newline is dropped
-  secret.fill(0);
-  return text;
+  if (record.targets.length === 0)
+    throw new AppError('USAGE', `${action}: the record has no target`, { hint: addHint });
+  return record.targets;
 }
 
 /**
@@ -116,50 +48,34 @@ async function credentialOf(deps: Deps, index: StoreIndex, t: ServerTarget): Pro
  * certificate per topic (nanomdm, nanohub) is asked for ours, then for the record's older topics.
  */
 async function guard(
-  t: DeployableTarget,
-  endpoint: MdmEndpoint,
+  t: ServerTarget,
   credential: string,
   d: Deploying,
   timeoutMs: number,
-): Promise<{ foreignTopic?: string; failure?: Exclude<MdmResult, { kind: 'ok' }>; noReadBack?: boolean }> {
-  const client = mdmClient(t.kind);
-  if (t.kind === 'fleet') {
-    const r = await client.readBack(endpoint, credential, timeoutMs);
-    if (r.kind === 'refused') return {}; // 404: no certificate set yet
-    if (r.kind !== 'ok') return { failure: r };
-    const running = r.running;
-    if (running?.serialNumber === undefined) return {};
-    const known = d.history.get(serialKey(running.serialNumber));
-    const topic = known !== undefined ? known : topicOfCommonName(running.commonName);
-    if (topic === d.topic) return {};
-    return {
-      foreignTopic:
-        topic ??
-        `unknown: serial ${running.serialNumber}, CN ${running.commonName ?? '?'}, not in the record's history`,
-    };
-  }
-  if (t.kind === 'micromdm') {
-    const r = await client.readBack(endpoint, credential, timeoutMs);
-    if (r.kind === 'ok')
-      return r.running?.topic !== undefined && r.running.topic !== d.topic ? { foreignTopic: r.running.topic } : {};
-    if (r.kind === 'refused') return {}; // nothing configured yet (or a key it cannot parse): nothing to compare
-    return { failure: r };
-  }
-  for (const topic of [d.topic, ...d.otherTopics]) {
-    const r = await client.readBack(endpoint, credential, timeoutMs, topic);
-    if (r.kind === 'ok') return topic === d.topic ? {} : { foreignTopic: r.running?.topic ?? topic };
-    if (r.kind === 'not-supported') return { noReadBack: true };
-    if (r.kind !== 'refused') return { failure: r };
-    // refused: the server holds no certificate for this topic
-  }
-  return {};
+): Promise<{ foreignTopic?: string; failure?: MdmFailure; noReadBack?: boolean }> {
+  const reading = await readServer(t, credential, [d.topic, ...d.otherTopics], timeoutMs);
+  if (reading.kind === 'failed') return { failure: reading.failure };
+  if (reading.kind === 'no-read-back') return { noReadBack: true };
+  if (reading.kind === 'none') return {}; // nothing set yet (or a key MicroMDM cannot parse): nothing to compare
+  const running = reading.running;
+  if (t.kind === 'fleet' && running.serialNumber === undefined) return {};
+  const known = running.serialNumber === undefined ? undefined : d.history.get(serialKey(running.serialNumber));
+  const topic = running.topic ?? (known !== undefined ? known : topicOfCommonName(running.commonName));
+  if (topic === d.topic) return {};
+  if (topic !== null) return { foreignTopic: topic };
+  // Fleet gives no topic: a serial outside the history without an APSP name is not ours to replace.
+  return t.kind === 'fleet'
+    ? {
+        foreignTopic: `unknown: serial ${running.serialNumber}, CN ${running.commonName ?? '?'}, not in the record's history`,
+      }
+    : {};
 }
 
 async function deployTo(
-  t: DeployableTarget,
+  t: ServerTarget,
   credential: string,
   d: Deploying,
-  o: DeployOptions,
+  o: DeployingOptions,
   deps: Deps,
 ): Promise<TargetReport> {
   const timeoutMs = deps.settings.deployTimeoutMs;
@@ -174,14 +90,14 @@ async function deployTo(
     message,
     exitCode,
   });
-  const failed = (r: Exclude<MdmResult, { kind: 'ok' }>, when: string): TargetReport => {
+  const failed = (r: MdmFailure, when: string): TargetReport => {
     const message = `${when}: ${causeOf(r)}`;
     if (r.kind === 'unauthorized') return report('unauthorized', 77, message);
     if (r.kind === 'unreachable') return report('unreachable', 69, message);
     return report('refused', 1, message);
   };
 
-  const checked = await guard(t, endpoint, credential, d, timeoutMs);
+  const checked = await guard(t, credential, d, timeoutMs);
   if (checked.failure !== undefined) return failed(checked.failure, 'reading what the server runs');
   if (checked.foreignTopic !== undefined && !o.allowNewTopic)
     return report(
@@ -233,18 +149,21 @@ async function deployTo(
   return report('mismatch', 1, `uploaded, but the server still runs ${answer}`);
 }
 
-/** The exit code of the whole run: the first of 77, 69, 1 that a target ended with, else 0. */
-const exitOf = (reports: TargetReport[]) => [77, 69, 1].find((c) => reports.some((r) => r.exitCode === c)) ?? 0;
+/** The exit code of the whole run: the first of 77, 69, 73, 1 that a target ended with, else 0. */
+const exitOf = (reports: TargetReport[]) => [77, 69, 73, 1].find((c) => reports.some((r) => r.exitCode === c)) ?? 0;
+const isDeploymentResult = (r: Outcome): r is DeploymentResult => (DEPLOYMENT_RESULTS as readonly string[]).includes(r);
 
 export const deploy: Runner<DeployOptions> = {
   async run(o, deps: Deps) {
+    if (o.check) return (await import('./check.js')).checkDeployed(o, deps);
     const action = `deploy ${o.name}`;
     const index = await deps.store.readOrFail();
     const record = requireRecord(index, o.name, action, deps.store.location);
     const active = certificateInService(record);
     if (active === undefined || record.topic === null)
       throw new AppError('USAGE', `${action}: it has no active certificate`, { hint: `apns-cert show ${o.name}` });
-    const targets = chooseTargets(record, o, action, deps);
+    deps.audit.note({ serialNumber: active.serialNumber, topic: record.topic });
+    const targets = chooseTargets(record, o, action);
     const certOf = async (entry: typeof active) =>
       decodeCertificateFile(Buffer.from(await deps.store.certificatePem(entry)), entry.file).certificates[0]!;
     const cert = await certOf(active);
@@ -265,6 +184,8 @@ export const deploy: Runner<DeployOptions> = {
       }
     const deploying: Deploying = {
       certPem: cert.pem,
+      certificate: cert,
+      key,
       keyPem: key?.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
       topic: record.topic,
       serialNumber: active.serialNumber,
@@ -276,9 +197,15 @@ export const deploy: Runner<DeployOptions> = {
     const reports: TargetReport[] = [];
     const deployments: Deployment[] = [];
     for (const t of targets) {
-      const r = await deployTo(t, await credentialOf(deps, index, t), deploying, o, deps);
+      const credential = await credentialOf(deps, index, t);
+      const r =
+        t.kind === 'file'
+          ? await (
+              await import('./file-target.js')
+            ).deployToFile(t, t.passwordId !== undefined ? credential : undefined, deploying, o, deps)
+          : await deployTo(t, credential, deploying, o, deps);
       reports.push(r);
-      if (r.result === 'deployed' || r.result === 'not confirmed' || r.result === 'mismatch' || r.result === 'refused')
+      if (isDeploymentResult(r.result))
         deployments.push({
           target: t.label,
           serialNumber: deploying.serialNumber,
@@ -297,7 +224,7 @@ export const deploy: Runner<DeployOptions> = {
     if (deps.out.json) {
       deps.out.document({
         name: o.name,
-        targets: reports.map(({ exitCode: _, ...r }) => r),
+        targets: reports.map(({ exitCode: _, hint: __, ...r }) => r),
       });
     } else {
       for (const r of reports) {
@@ -308,6 +235,7 @@ export const deploy: Runner<DeployOptions> = {
             ? deps.out.info.bind(deps.out)
             : deps.out.warn.bind(deps.out))(`${r.label}: ${r.message}`);
         else deps.out.error(`apns-cert: ${action}: target "${r.label}": ${r.message}`);
+        if (r.hint !== undefined) deps.out.error(`hint: ${r.hint}`);
       }
     }
     const refusedTopic = reports.find((r) => r.result === 'refused' && r.message?.includes('another topic'));
@@ -321,11 +249,13 @@ export const deploy: Runner<DeployOptions> = {
 };
 
 /** The same words as import's refusal of a new topic (src/commands/shared/errors.ts, topic-changed). */
-function topicRefusal(deps: Deps, o: DeployOptions, r: TargetReport): void {
+function topicRefusal(deps: Deps, o: DeployingOptions, r: TargetReport): void {
   for (const line of [
     'A new topic means the certificate was created under another Apple ID, or with "Create" instead of',
     '"Renew" in Apple\'s portal. Every enrolled device would stop answering until it is re-enrolled.',
-    `Nothing was sent to "${r.label}"; it keeps the certificate it runs.`,
+    r.kind === 'file'
+      ? `Nothing was written to "${r.label}"; the file keeps the certificate it holds.`
+      : `Nothing was sent to "${r.label}"; it keeps the certificate it runs.`,
     `hint: apns-cert deploy ${o.name} --target ${r.label} --allow-new-topic   # only if every device will re-enroll`,
   ])
     deps.out.error(line);

@@ -2,6 +2,7 @@ import { AppError, isAppError } from '../../errors.js';
 import { classifyExpiry, daysRemaining } from '../../core/expiry.js';
 import { certificateInService } from '../../core/index-model.js';
 import type { StoreIndex } from '../../core/index-model.js';
+import type { TargetState } from '../../core/target-state.js';
 import type { Endpoint } from '../../net/tcp.js';
 import { parseEndpoint, tcpReachable } from '../../net/tcp.js';
 import { daysText } from '../../output/output.js';
@@ -170,6 +171,26 @@ async function probeChecks(index: StoreIndex, opts: DoctorOptions, deps: Deps): 
   return out;
 }
 
+const TARGET_STATUS: Record<TargetState, CheckStatus> = {
+  current: 'ok',
+  stale: 'warn',
+  unknown: 'warn',
+  foreign: 'fail',
+};
+
+/** What every target of every record in service runs (online only): stale and unknown warn, foreign fails. */
+async function targetChecks(index: StoreIndex, deps: Deps): Promise<DoctorCheck[]> {
+  const { checkedRecords, checkTargets } = await import('../shared/target-reading.js');
+  const out: DoctorCheck[] = [];
+  for (const record of checkedRecords(index))
+    for (const c of await checkTargets(index, record, record.targets, deps)) {
+      const status = TARGET_STATUS[c.state];
+      const hint = status === 'ok' ? null : `apns-cert deploy ${c.name} --check --target ${c.label}`;
+      out.push(check(`target ${c.name}/${c.label}`, status, `${c.kind}: ${c.state}: ${c.message}`, hint));
+    }
+  return out;
+}
+
 export const doctor: Runner<DoctorOptions> = {
   async run(options: DoctorOptions, deps: Deps) {
     const endpoints = (options.apnsEndpoints.length > 0 ? options.apnsEndpoints : DEFAULT_ENDPOINTS).map((text) => {
@@ -197,6 +218,11 @@ export const doctor: Runner<DoctorOptions> = {
     }
     checks.push(...(await network));
     if (!options.offline && index !== null) checks.push(...(await probeChecks(index, options, deps)));
+    if (index !== null && unsafe === null) {
+      if (!options.offline) checks.push(...(await targetChecks(index, deps)));
+      else if (Object.values(index.records).some((r) => r.targets.length > 0))
+        deps.out.info('the targets were not checked (--offline): apns-cert deploy --check');
+    }
 
     const ok = checks.every((c) => c.status !== 'fail');
     if (deps.out.json) {

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { COMMON_ERRORS } from '../kit.js';
 import type { CommandDefinition } from '../kit.js';
-import { nameOption, passwordFileOption } from '../shared/options.js';
+import { CUSTODY_NOTES, addCustodyOptions, nameOption, passwordFileOption } from '../shared/options.js';
 import type { ImportOptions } from './run.js';
 
 export const importCommand: CommandDefinition<ImportOptions> = {
   name: 'import',
+  changesStore: () => true,
   exitCodes: [
     [0, 'imported'],
     [1, 'refused: the topic differs from the one on record (store unchanged)'],
@@ -27,7 +28,9 @@ export const importCommand: CommandDefinition<ImportOptions> = {
     'APNS_CERT_P12_PASSWORD=... apns-cert import exported.p12 --name legacy-prod',
     'apns-cert import fleet-push.pem --name fleet-prod --no-key   # Fleet keeps the key',
     'apns-cert import new.pem --name acme-prod --allow-new-topic   # deliberate new topic: re-enroll every device',
+    'apns-cert import MDM_Certificate.pem --name acme-prod --owner it-mdm@acme.example --note "Acme MDM, prod"',
   ],
+  notes: CUSTODY_NOTES,
   define(program) {
     const command = program
       .command('import')
@@ -40,7 +43,10 @@ export const importCommand: CommandDefinition<ImportOptions> = {
       )
       .argument('<file>', 'certificate file from Apple, or "-" for stdin')
       .addOption(nameOption('record to import into (default: the record whose key or topic matches)'))
-      .option('--apple-id <id>', 'Apple ID that created the certificate (only a salted hash is kept)')
+      .option(
+        '--apple-id <id>',
+        'Apple ID that created the certificate (a salted hash is kept; see --remember-apple-id)',
+      )
       .option(
         '--allow-new-topic',
         'accept a certificate whose topic differs from the recorded one (devices must re-enroll)',
@@ -49,7 +55,7 @@ export const importCommand: CommandDefinition<ImportOptions> = {
       .option('--allow-expired', 'accept an expired certificate', false)
       .option('--no-key', 'keep the certificate without a private key: the server that made the CSR keeps it (Fleet)')
       .addOption(passwordFileOption());
-    return command;
+    return addCustodyOptions(command);
   },
   options: (command: Command) => ({ ...command.opts<ImportOptions>(), file: command.args[0]! }),
   load: async () => (await import('./run.js')).importCommand,

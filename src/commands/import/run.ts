@@ -3,8 +3,10 @@ import { daysText, shortDate } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { readCertificates } from '../shared/read-certificates.js';
 import { importCertificate } from '../shared/import-certificate.js';
+import { custodyChange } from '../shared/custody.js';
+import type { CustodyOptions } from '../shared/custody.js';
 
-export interface ImportOptions {
+export interface ImportOptions extends CustodyOptions {
   file: string;
   name: string | undefined;
   appleId: string | undefined;
@@ -17,6 +19,12 @@ export interface ImportOptions {
 
 export const importCommand: Runner<ImportOptions> = {
   async run(options: ImportOptions, deps: Deps) {
+    const custody = custodyChange(
+      options,
+      options.appleId,
+      'import',
+      `apns-cert import ${options.file} --name ${options.name ?? '<name>'} --apple-id <id> --remember-apple-id`,
+    );
     const decoded = await readCertificates(options.file, deps, { passwordFile: options.passwordFile });
     const now = deps.now();
     const plan = await importCertificate(
@@ -28,6 +36,7 @@ export const importCommand: Runner<ImportOptions> = {
         allowNewTopic: options.allowNewTopic,
         allowExpired: options.allowExpired,
         noKey: options.key === false,
+        custody,
       },
       deps,
     );

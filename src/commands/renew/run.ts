@@ -9,17 +9,21 @@ import type { Choice, Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
 import { homedir } from 'node:os';
 import { decodeCertificateFile } from '../../core/input.js';
-import { readInputFile } from '../../io/files.js';
+import { assertCanCreate, readInputFile } from '../../io/files.js';
 import { appleIdMatches } from '../../core/topic.js';
 import { validateCsrSubject } from '../../core/csr.js';
 import { makeCsr } from '../shared/make-csr.js';
+import { isKeyless } from '../shared/record-summary.js';
+import { fetchFleetCsr, fleetTargetOf } from './fleet-csr.js';
 import { importCertificate } from '../shared/import-certificate.js';
 import { vendorCompanion, vendorForRecord } from '../shared/vendor-identity.js';
 import { mdmcertNextSteps, mdmcertPlan, requestMdmcertSigning } from '../shared/mdmcert-request.js';
 import type { MdmcertPlan } from '../shared/mdmcert-request.js';
 import { decryptMailed, openMailedRequest, reportChecks } from '../shared/mdmcert-decrypt.js';
+import { custodyChange, rememberedAppleId } from '../shared/custody.js';
+import type { CustodyChange, CustodyOptions } from '../shared/custody.js';
 
-export interface RenewOptions {
+export interface RenewOptions extends CustodyOptions {
   name: string | undefined;
   appleId: string | undefined;
   csrOut: string | undefined;
@@ -31,6 +35,8 @@ export interface RenewOptions {
   mdmcertApiKeyFile?: string | undefined;
   mdmcertUrl?: string | undefined;
   caFile?: string | undefined;
+  /** A keyless record: the fleet target to ask for the CSR (needed when it has several). */
+  target?: string | undefined;
 }
 
 export function defaultRenewCsrPath(name: string, now: Date): string {
@@ -112,6 +118,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       '--apple-id <id>',
       `apns-cert renew ${record.name} --apple-id <id> --csr-out <file>`,
     );
+  const custody = custodyChange(options, options.appleId, `renew ${record.name}`, rememberHint(record.name));
   const matches = record.appleIdHash === null ? null : appleIdMatches(options.appleId, record.appleIdHash);
   if (matches === false && !options.yes) {
     throw new AppError(
@@ -124,7 +131,7 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
       },
     );
   }
-  const { csrPath, requestPath, mdmcert } = await writeRenewalCsr(options, record, index, deps);
+  const { csrPath, requestPath, mdmcert } = await writeRenewalCsr(options, record, index, deps, custody);
   if (matches === false)
     deps.out.warn(`renewing "${record.name}" under an Apple ID that is not the recorded one (--yes)`);
   if (deps.out.json) {
@@ -147,6 +154,8 @@ async function scripted(options: RenewOptions, index: StoreIndex, deps: Deps): P
     for (const line of portalSteps(requestPath ?? csrPath, record, { renewing: true, signed: requestPath !== null }))
       deps.out.info(line);
     deps.out.info(`Then: apns-cert import <the downloaded .pem> --name ${record.name}`);
+    if (isKeyless(record))
+      deps.out.info(`and: apns-cert deploy ${record.name}   # Fleet keeps the key; give it the certificate`);
   }
   return 0;
 }
@@ -160,7 +169,9 @@ async function writeRenewalCsr(
   record: PushRecord,
   index: StoreIndex,
   deps: Deps,
+  custody: CustodyChange,
 ): Promise<{ csrPath: string; requestPath: string | null; mdmcert: MdmcertPlan | undefined }> {
+  if (isKeyless(record)) return writeFleetCsr(options, record, index, deps);
   const signing = record.signing;
   const vendor = await vendorForRecord(record, index, deps, `renew ${record.name}`);
   const mdmcert =
@@ -191,6 +202,7 @@ async function writeRenewalCsr(
       force: options.force,
       appleId: options.appleId,
       reuseKey: options.reuseKey,
+      custody,
       ...(companion === undefined ? {} : { companion }),
     },
     deps,
@@ -198,6 +210,58 @@ async function writeRenewalCsr(
   if (mdmcert !== undefined)
     await requestMdmcertSigning(mdmcert, { name: record.name, keyId: result.keyId, csrPem: result.csrPem }, deps);
   return { csrPath: result.csrPath, requestPath: result.companionPath, mdmcert };
+}
+
+/**
+ * A keyless record's renewal: Fleet's CSR (Fleet keeps the key) written to the CSR path, the pending entry keyless;
+ * a record signed via vendor also gets the vendor-signed request made from Fleet's CSR.
+ */
+async function writeFleetCsr(
+  options: RenewOptions,
+  record: PushRecord,
+  index: StoreIndex,
+  deps: Deps,
+): Promise<{ csrPath: string; requestPath: string | null; mdmcert: undefined }> {
+  const action = `renew ${record.name}`;
+  const target = fleetTargetOf(record, options.target, action);
+  if (options.reuseKey)
+    throw new AppError('USAGE', `${action}: --reuse-key: Fleet keeps the key and makes the CSR itself`, {
+      hint: `apns-cert renew ${record.name} --apple-id <id>`,
+    });
+  if (record.signing.via === 'mdmcert')
+    throw new AppError(
+      'USAGE',
+      `${action}: a record signed via mdmcert.download cannot renew with Fleet's CSR (the answer is encrypted to a key made here, for a CSR made here)`,
+      { hint: `apns-cert show ${record.name}   # renew it in Fleet's own settings instead` },
+    );
+  const vendor = await vendorForRecord(record, index, deps, action);
+  const requestOut = options.requestOut ?? defaultRenewRequestPath(record.name, deps.now());
+  const csrOut = options.csrOut ?? defaultRenewCsrPath(record.name, deps.now());
+  await assertCanCreate(csrOut, { force: options.force, flag: '--csr-out', store: deps.store });
+  const signer = await vendorCompanion(vendor, requestOut, options.force, deps);
+  const fleetCsr = await fetchFleetCsr(record, index, target, deps, action);
+  const given = fleetCsr.signedRequest;
+  if (given !== undefined && signer !== undefined)
+    deps.out.warn(`Fleet's answer is already a signed request: it is written as given, not signed again`);
+  const companion =
+    given !== undefined ? { path: requestOut, flag: '--request-out', make: () => Promise.resolve(given) } : signer;
+  if (given !== undefined)
+    await assertCanCreate(requestOut, { force: options.force, flag: '--request-out', store: deps.store });
+  const result = await makeCsr(
+    {
+      name: record.name,
+      subject: validateCsrSubject({ commonName: record.name }),
+      outPath: csrOut,
+      outFlag: '--csr-out',
+      force: options.force,
+      appleId: options.appleId,
+      reuseKey: false,
+      external: fleetCsr,
+      ...(companion === undefined ? {} : { companion }),
+    },
+    deps,
+  );
+  return { csrPath: result.csrPath, requestPath: result.companionPath, mdmcert: undefined };
 }
 
 async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<PushRecord> {
@@ -236,10 +300,27 @@ async function chooseRecord(options: RenewOptions, index: StoreIndex, deps: Deps
   return deps.prompter.select('Which push certificate do you want to renew?', choices);
 }
 
-async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps): Promise<string> {
+const rememberHint = (name: string) => `apns-cert renew ${name} --apple-id <id> --remember-apple-id`;
+
+/** The same Apple ID as far as Apple is concerned (the hash compares it so too). */
+const sameAppleId = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/**
+ * The Apple ID to renew with: --apple-id, else asked, the remembered one (--remember-apple-id, opened with the
+ * master key) offered as the answer; then checked against the recorded hash as ever. Also what was remembered.
+ */
+async function askAppleId(
+  options: RenewOptions,
+  record: PushRecord,
+  index: StoreIndex,
+  deps: Deps,
+): Promise<{ appleId: string; remembered: string | null }> {
+  const remembered = await rememberedAppleId(deps.store, index, record);
+  if (remembered !== null) deps.out.info(`Last renewed with Apple ID ${remembered} (remembered in the store).`);
   const appleId =
     options.appleId ??
     (await deps.prompter.input('Apple ID used for this push certificate:', {
+      ...(remembered === null ? {} : { default: remembered }),
       validate: async (v) =>
         v.trim().includes('@') ? true : 'Enter the Apple ID (an e-mail address) that signs in to the portal.',
     }));
@@ -262,7 +343,22 @@ async function askAppleId(options: RenewOptions, record: PushRecord, deps: Deps)
       );
     }
   }
-  return appleId;
+  return { appleId, remembered };
+}
+
+/**
+ * --remember-apple-id; else, when the wizard asked for the Apple ID (no --apple-id: options decide then), asked:
+ * unless this Apple ID is the one remembered already.
+ */
+async function askRemember(
+  options: RenewOptions,
+  appleId: string,
+  remembered: string | null,
+  deps: Deps,
+): Promise<boolean> {
+  if (options.rememberAppleId === true) return true;
+  if (options.appleId !== undefined || (remembered !== null && sameAppleId(remembered, appleId))) return false;
+  return deps.prompter.confirm('Remember this Apple ID for the next renewal? (kept sealed in the store)', false);
 }
 
 async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Promise<number> {
@@ -274,14 +370,36 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
       `A renewal of "${record.name}" is in progress (CSR made ${created} UTC${record.pendingKey.csrPath ? `, ${record.pendingKey.csrPath}` : ''}).`,
       [
         { name: 'Continue: import the certificate downloaded from Apple', value: true },
-        { name: 'Start over: new key and CSR (the old CSR can then no longer be used)', value: false },
+        {
+          name: isKeyless(record)
+            ? "Start over: a new CSR from Fleet (Fleet may then no longer pair the old CSR's certificate with its key)"
+            : 'Start over: new key and CSR (the old CSR can then no longer be used)',
+          value: false,
+        },
       ],
     );
   }
 
+  // On a resumed renewal --remember-apple-id needs --apple-id (nothing is asked): kept with the import.
+  const resumeCustody = resume
+    ? custodyChange(options, options.appleId, `renew ${record.name}`, rememberHint(record.name))
+    : undefined;
   if (!resume) {
-    const appleId = await askAppleId(options, record, deps);
-    const { csrPath, requestPath, mdmcert } = await writeRenewalCsr({ ...options, appleId }, record, index, deps);
+    const { appleId, remembered } = await askAppleId(options, record, index, deps);
+    const remember = await askRemember(options, appleId, remembered, deps);
+    const custody = custodyChange(
+      { ...options, rememberAppleId: remember },
+      appleId,
+      `renew ${record.name}`,
+      rememberHint(record.name),
+    );
+    const { csrPath, requestPath, mdmcert } = await writeRenewalCsr(
+      { ...options, appleId },
+      record,
+      index,
+      deps,
+      custody,
+    );
     deps.out.info('');
     deps.out.info(`Wrote the CSR to ${csrPath}`);
     if (mdmcert !== undefined)
@@ -310,7 +428,17 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   let plan;
   try {
     plan = await importCertificate(
-      { decoded, source: path, name: record.name, appleId: undefined, allowNewTopic: false, allowExpired: false },
+      {
+        decoded,
+        source: path,
+        name: record.name,
+        appleId: resumeCustody?.rememberAppleId,
+        allowNewTopic: false,
+        allowExpired: false,
+        custody: resumeCustody,
+        // A keyless renewal stays keyless without --no-key: planImport sees the pending entry is Fleet's CSR, and
+        // refuses a certificate for another public key.
+      },
       deps,
     );
   } catch (caught) {
@@ -335,7 +463,14 @@ async function wizard(options: RenewOptions, index: StoreIndex, deps: Deps): Pro
   const s = deps.out.style;
   deps.out.data(`${s.green('Renewed')} ${record.name}: same topic ${cert.topic} ${s.green('✓')}`);
   deps.out.data(`  not after: ${shortDate(previous.notAfter)} -> ${shortDate(cert.notAfter)} (${daysText(days)})`);
-  deps.out.info('Install the renewed certificate (with its key) on your MDM server; enrolled devices keep answering.');
+  if (plan.keySource === 'none')
+    deps.out.info(
+      `Give it to Fleet (it keeps the key): apns-cert deploy ${record.name}; enrolled devices keep answering.`,
+    );
+  else
+    deps.out.info(
+      'Install the renewed certificate (with its key) on your MDM server; enrolled devices keep answering.',
+    );
   return 0;
 }
 

@@ -6,6 +6,7 @@ import type { RetireOptions } from './run.js';
 
 export const retire: CommandDefinition<RetireOptions> = {
   name: 'retire',
+  changesStore: () => true,
   exitCodes: [
     [0, 'retired (or purged)'],
     ...COMMON_ERRORS,

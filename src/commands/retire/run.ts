@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { certificateKeyIds, recordNamed } from '../../core/index-model.js';
+import { certificateInService, certificateKeyIds, recordNamed, targetSecretId } from '../../core/index-model.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
@@ -14,6 +14,8 @@ export const retire: Runner<RetireOptions> = {
   async run(options: RetireOptions, deps: Deps) {
     const name = options.name;
     const current = requireRecord(await deps.store.readOrFail(), name, `retire ${name}`, deps.store.location);
+    const inService = certificateInService(current);
+    deps.audit.note({ serialNumber: inService?.serialNumber, topic: current.topic ?? undefined });
     if (!options.yes) {
       if (!deps.interactive || deps.out.json) {
         throw new AppError('USAGE', `retire ${name}: confirmation needed and there is no terminal to ask; pass --yes`, {
@@ -40,12 +42,15 @@ export const retire: Runner<RetireOptions> = {
         throw new AppError('NOT_FOUND', `retire ${name}: the record disappeared meanwhile`, { hint: 'apns-cert list' });
       const keyIds = new Set([
         ...certificateKeyIds(record),
-        ...(record.pendingKey ? [record.pendingKey.keyId] : []),
+        ...(record.pendingKey?.keyId ? [record.pendingKey.keyId] : []),
         ...(record.pendingKey?.mdmcert ? [record.pendingKey.mdmcert.exchangeKeyId] : []),
       ]);
       const certificates = options.purge ? record.certificates : [];
       const secrets = options.purge
-        ? record.targets.flatMap((t) => (t.kind !== 'file' && t.credentialId !== undefined ? [t.credentialId] : []))
+        ? [
+            ...record.targets.flatMap((t) => targetSecretId(t) ?? []),
+            ...(record.appleIdSecretId === null ? [] : [record.appleIdSecretId]),
+          ]
         : [];
       if (options.purge) {
         delete index.records[name];

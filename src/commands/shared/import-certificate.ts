@@ -4,6 +4,8 @@ import { droppedExchangeKeys } from '../../core/exchange-keys.js';
 import type { DecodedFile } from '../../core/input.js';
 import { hashAppleId } from '../../core/topic.js';
 import type { Deps } from '../kit.js';
+import { applyCustody } from './custody.js';
+import type { CustodyChange } from './custody.js';
 
 export interface ImportCertificateRequest {
   decoded: DecodedFile;
@@ -13,6 +15,8 @@ export interface ImportCertificateRequest {
   allowNewTopic: boolean;
   allowExpired: boolean;
   noKey?: boolean | undefined;
+  /** Owner, note and a remembered Apple ID to keep with the record (absent: as recorded). */
+  custody?: CustodyChange | undefined;
 }
 
 /**
@@ -23,6 +27,8 @@ export interface ImportCertificateRequest {
 export async function importCertificate(req: ImportCertificateRequest, deps: Deps): Promise<ImportPlan> {
   const now = deps.now();
   const appleId = req.appleId === undefined ? undefined : { plain: req.appleId, hash: hashAppleId(req.appleId) };
+  const offered = req.decoded.certificates.find((c) => c.topic !== null);
+  if (offered !== undefined) deps.audit.note({ serialNumber: offered.serialNumber, topic: offered.topic ?? undefined });
   return deps.store.change(async (tx) => {
     const plan = planImport(tx.index, {
       decoded: req.decoded,
@@ -35,10 +41,18 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
       now,
       certificateFile: tx.certificateFile,
     });
+    deps.audit.note({
+      record: plan.name,
+      serialNumber: plan.entry.serialNumber,
+      topic: plan.certificate.topic ?? undefined,
+    });
+    const replacedAppleId =
+      req.custody === undefined ? null : await applyCustody(tx, plan.index.records[plan.name]!, req.custody);
     if (plan.fileKey !== undefined) await tx.putPrivateKey(plan.fileKey);
     await tx.putCertificate(plan.entry, plan.certificate.pem);
     await tx.commit(plan.index);
     for (const keyId of droppedExchangeKeys(tx.index, plan.index)) await tx.removePrivateKey(keyId);
+    if (replacedAppleId !== null) await tx.removeSecret(replacedAppleId);
     return plan;
   });
 }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { AppError, isAppError } from '../../errors.js';
 import type { CsrSubject } from '../../core/csr.js';
 import { activeCertificate, newRecord, recordNamed } from '../../core/index-model.js';
-import type { PendingKey, PushRecord, Signing } from '../../core/index-model.js';
+import type { KeylessPending, PendingKey, PushRecord, Signing } from '../../core/index-model.js';
 import { keylessRefusal } from './keyless.js';
 import { generateRsaKeyAsync } from '../../core/keys.js';
 import { appleIdMatches, hashAppleId } from '../../core/topic.js';
@@ -11,6 +11,8 @@ import { rejectReplacementCharacter } from '../../core/utf8.js';
 import { assertCanCreate, writeOutputFile } from '../../io/files.js';
 import type { Deps } from '../kit.js';
 import type { StoreChange } from '../../store/store.js';
+import { applyCustody } from './custody.js';
+import type { CustodyChange } from './custody.js';
 
 export interface MakeCsrRequest {
   name: string;
@@ -26,6 +28,13 @@ export interface MakeCsrRequest {
   companion?: { path: string; flag: string; make: (csrDer: Buffer, csrPath: string) => Promise<string> };
   /** How the record's requests are signed from now on (absent: as recorded). */
   signing?: Signing;
+  /** Owner, note and a remembered Apple ID to keep with the record (absent: as recorded). */
+  custody?: CustodyChange;
+  /**
+   * A CSR made elsewhere for a key this store never holds (Fleet's, for a keyless record): written as given, and the
+   * pending entry is keyless (no key is generated or reused).
+   */
+  external?: { pem: string; der: Buffer; keyless: KeylessPending };
   /** Within the change, before the commit (csr: keeps a new vendor identity). */
   prepare?: (tx: StoreChange) => Promise<void>;
 }
@@ -38,14 +47,16 @@ export interface MakeCsrResult {
   csrPem: string;
   /** The companion file as written (absolute), or null. */
   companionPath: string | null;
-  keyId: string;
+  /** The pending key's id; null for an external CSR. */
+  keyId: string | null;
   replaced: PendingKey | null;
   /** null when no Apple ID was given or none was recorded. */
   appleIdMatches: boolean | null;
 }
 
 /**
- * Makes the record's pending key (new RSA-2048, or the active one with reuseKey) and writes its CSR.
+ * Makes the record's pending key (new RSA-2048, or the active one with reuseKey; none with an external CSR) and
+ * writes its CSR.
  * All of it or nothing, under the store lock: the CSR (and companion) are made in memory, the key file is
  * written, the index committed, then the CSR and companion written; a failure before the commit removes
  * the key file, one after it reverts the commit. The replaced pending key is deleted only at the end.
@@ -55,7 +66,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
   await assertCanCreate(req.outPath, { force: req.force, flag: req.outFlag, store: deps.store });
   // Three things overlap: the key is generated on the thread pool, forge loads on the main thread,
   // and the store is unlocked (scrypt, thread pool) under the lock.
-  const fresh = req.reuseKey ? undefined : generateRsaKeyAsync();
+  const fresh = req.reuseKey || req.external !== undefined ? undefined : generateRsaKeyAsync();
   fresh?.catch(() => undefined);
   deps.store.unlockEarly();
   const csrModule = import('../../core/csr.js');
@@ -73,8 +84,9 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
       });
     }
     const record: PushRecord = before ? structuredClone(before) : newRecord(req.name, nowIso);
+    deps.audit.note({ record: req.name, topic: record.topic ?? undefined });
     let key = await fresh;
-    if (key === undefined) {
+    if (key === undefined && req.external === undefined) {
       const active = activeCertificate(record);
       if (active === undefined) {
         throw new AppError('USAGE', `reuse the key of "${req.name}": it has no active certificate`, {
@@ -90,20 +102,25 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
       if (record.appleIdHash === null) record.appleIdHash = hashAppleId(req.appleId);
       else matches = appleIdMatches(req.appleId, record.appleIdHash);
     }
-    record.pendingKey = { keyId: key.keyId, createdAt: nowIso, csrPath };
+    const keyId = key?.keyId ?? null;
+    record.pendingKey =
+      req.external === undefined
+        ? { keyId, createdAt: nowIso, csrPath }
+        : { keyId: null, keyless: req.external.keyless, createdAt: nowIso, csrPath };
     record.updatedAt = nowIso;
     if (req.signing !== undefined) record.signing = req.signing;
+    const replacedAppleId = req.custody === undefined ? null : await applyCustody(tx, record, req.custody);
     index.records[req.name] = record;
     await req.prepare?.(tx);
 
     const { buildCsr } = await csrModule;
-    const built = buildCsr(key, req.subject);
+    const built = key === undefined ? req.external! : buildCsr(key, req.subject);
     const companion =
       req.companion === undefined
         ? undefined
         : { ...req.companion, data: await req.companion.make(built.der, csrPath) };
 
-    if (fresh !== undefined) await tx.putPrivateKey(key);
+    if (fresh !== undefined && key !== undefined) await tx.putPrivateKey(key);
     await tx.commit(index);
     const written: string[] = [];
     try {
@@ -129,12 +146,13 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
       });
     }
     if (
-      replaced !== null &&
-      replaced.keyId !== key.keyId &&
+      replaced?.keyId != null &&
+      replaced.keyId !== keyId &&
       !record.certificates.some((c) => c.keyId === replaced.keyId)
     ) {
       await tx.removePrivateKey(replaced.keyId);
     }
+    if (replacedAppleId !== null) await tx.removeSecret(replacedAppleId);
     const exchangeKey = replaced?.mdmcert?.exchangeKeyId;
     if (exchangeKey !== undefined && !record.certificates.some((c) => c.keyId === exchangeKey))
       await tx.removePrivateKey(exchangeKey);
@@ -143,7 +161,7 @@ export async function makeCsr(req: MakeCsrRequest, deps: Deps): Promise<MakeCsrR
       csrPath,
       csrPem: built.pem,
       companionPath: companion === undefined ? null : resolve(companion.path),
-      keyId: key.keyId,
+      keyId,
       replaced,
       appleIdMatches: matches,
     };

@@ -1,6 +1,7 @@
 import { AppError } from '../../errors.js';
 import { checkPushRequest } from '../../core/request-checks.js';
 import type { RequestCheck } from '../../core/request-checks.js';
+import { pendingPublicKeyId } from '../../core/index-model.js';
 import type { PushRecord, StoreIndex } from '../../core/index-model.js';
 import {
   EnvelopeError,
@@ -129,7 +130,7 @@ export async function decryptMailed(
     purpose: 'upload',
     extraRoots,
     source: options.file,
-    ...(mailed.record.pendingKey === null ? {} : { pendingKeyId: mailed.record.pendingKey.keyId }),
+    ...(mailed.record.pendingKey === null ? {} : { pendingKeyId: pendingPublicKeyId(mailed.record.pendingKey) }),
   });
   await writeOutputFile(out, mailed.text, { ...target, mode: 0o644 });
   return { name: mailed.record.name, requestPath: resolve(out), checks, ok };

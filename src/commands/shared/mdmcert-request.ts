@@ -63,8 +63,8 @@ export async function mdmcertPlan(ask: MdmcertAsk, deps: Deps): Promise<MdmcertP
 
 export interface MadeCsr {
   name: string;
-  /** The pending key the CSR is for. */
-  keyId: string;
+  /** The pending key the CSR is for (null: a keyless CSR, which mdmcert.download is never sent). */
+  keyId: string | null;
   csrPem: string;
 }
 
@@ -80,7 +80,7 @@ export async function requestMdmcertSigning(plan: MdmcertPlan, made: MadeCsr, de
   const exchange = buildExchangeCertificate(exchangeKey.key, sentAt);
   await deps.store.change(async (tx) => {
     const record = tx.index.records[made.name];
-    if (record?.pendingKey?.keyId !== made.keyId)
+    if (made.keyId === null || record?.pendingKey?.keyId !== made.keyId)
       throw new AppError('STORE_BUSY', `${made.name}: its pending key changed while the request was prepared`, {
         hint: `apns-cert show ${made.name}`,
       });

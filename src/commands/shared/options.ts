@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { AppError } from '../../errors.js';
 import type { Thresholds } from '../../core/expiry.js';
 import { nameProblem } from '../../core/names.js';
+import { CUSTODY_LIMITS, custodyTextProblem } from '../../core/index-model.js';
 
 /** commander argParser for whole numbers >= 0. */
 export function wholeNumber(value: string): number {
@@ -114,3 +115,42 @@ export const caFileOption = () =>
     '--ca-file <pem>',
     "CA certificates (PEM) to trust besides the bundled Apple CAs, for a request's chain: a test vendor's root, a new Apple root",
   );
+
+/** commander argParser for --owner / --note: one line of printable text within its limit; empty (clear it) allowed. */
+const custodyText = (what: keyof typeof CUSTODY_LIMITS) => (value: string) => {
+  const problem = custodyTextProblem(value.trim(), what);
+  if (problem !== null) throw new InvalidArgumentError(problem);
+  return value.trim();
+};
+
+/**
+ * `--owner`, `--note` and `--remember-apple-id` of csr, import and renew: who owns the certificate and a note
+ * (plain text in the index), and the Apple ID kept sealed under the master key (src/commands/shared/custody.ts).
+ */
+export function addCustodyOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--owner <text>',
+        `who owns this certificate, e.g. a team mailbox (one line, at most ${CUSTODY_LIMITS.owner} characters; "" clears it)`,
+      ).argParser(custodyText('owner')),
+    )
+    .addOption(
+      new Option(
+        '--note <text>',
+        `a note, e.g. what the portal's Notes field says (one line, at most ${CUSTODY_LIMITS.note} characters; "" clears it)`,
+      ).argParser(custodyText('note')),
+    )
+    .option(
+      '--remember-apple-id',
+      'keep the Apple ID itself, sealed under the master key, for the next renewal (show --reveal-apple-id)',
+      false,
+    );
+}
+
+/** The help notes of the custody options (csr, import, renew). */
+export const CUSTODY_NOTES = [
+  'Custody: --owner and --note are plain text in the index (list --json, show, check-expiry and its webhook show them);',
+  '--remember-apple-id (with --apple-id) keeps the Apple ID itself sealed under the master key, beside its salted hash:',
+  '`apns-cert show <name> --reveal-apple-id` prints it, the renew wizard offers it. A new one replaces the old.',
+];

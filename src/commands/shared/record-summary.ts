@@ -18,5 +18,7 @@ export function recordSummary(record: PushRecord, now: Date) {
     serialNumber: active?.serialNumber ?? null,
     pendingKey: record.pendingKey !== null,
     signing: record.signing,
+    owner: record.owner,
+    note: record.note,
   };
 }

@@ -23,6 +23,7 @@ export function targetGroup(program: Command): Command {
 export const targetAdd: CommandDefinition<TargetAddOptions> = {
   name: 'target',
   subcommand: 'add',
+  changesStore: () => true,
   exitCodes: [
     [0, 'added (or replaced, with --force)'],
     ...COMMON_ERRORS,
@@ -33,13 +34,15 @@ export const targetAdd: CommandDefinition<TargetAddOptions> = {
   ],
   notes: [
     '64 also for: a label the record already has (without --force), --url missing or given for --kind file,',
-    'http:// to a host that is not a loopback address, a relative --path, an empty --credential-file.',
-    'The credential is read only from --credential-file and kept sealed under the store key; it is never printed.',
+    'http:// to a host that is not a loopback address, a relative --path, an empty --credential-file,',
+    '--format p12 without --password-file (or --password-file without it), an empty --password-file.',
+    'The credential (and a .p12 password) is read only from its file and kept sealed under the store key; it is never printed.',
   ],
   examples: [
     'apns-cert target add acme-prod --kind nanomdm --url https://mdm.acme.example --credential-file nanomdm-api-key',
     'apns-cert target add acme-prod --kind fleet --url https://fleet.acme.example --credential-file fleet-token --ca-file acme-ca.pem',
     "apns-cert target add acme-prod --kind file --path /etc/mdm/push.pem --key-format pkcs1 --after 'systemctl restart micromdm'",
+    'apns-cert target add acme-prod --kind file --path /srv/mdm/push.p12 --format p12 --password-file p12-password',
   ],
   define(program) {
     return targetGroup(program)
@@ -63,7 +66,11 @@ export const targetAdd: CommandDefinition<TargetAddOptions> = {
           'pkcs1',
         ]),
       )
-      .option('--after <command>', 'kind file: a command run after the file is written')
+      .option(
+        '--password-file <file>',
+        'kind file, --format p12: a file holding the .p12 password (sealed in the store)',
+      )
+      .option('--after <command>', 'kind file: a command run after the file is written (/bin/sh -c)')
       .option('--force', 'replace a target with the same label', false);
   },
   options: (command: Command) => ({
@@ -97,6 +104,7 @@ export const targetList: CommandDefinition<TargetListOptions> = {
 export const targetRemove: CommandDefinition<TargetRemoveOptions> = {
   name: 'target',
   subcommand: 'remove',
+  changesStore: () => true,
   exitCodes: [
     [0, 'removed'],
     ...COMMON_ERRORS,

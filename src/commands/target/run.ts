@@ -1,7 +1,7 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { AppError } from '../../errors.js';
-import { targetUrlProblem } from '../../core/index-model.js';
+import { targetSecretId, targetUrlProblem } from '../../core/index-model.js';
 import type { PushRecord, Target, TargetKind } from '../../core/index-model.js';
 import { decodeUtf8Strictly } from '../../core/utf8.js';
 import { readSecretFile } from '../../io/files.js';
@@ -19,6 +19,7 @@ export interface TargetAddOptions {
   format: 'pem' | 'p12' | undefined;
   keyFormat: 'pkcs8' | 'pkcs1' | undefined;
   after: string | undefined;
+  passwordFile: string | undefined;
   force: boolean;
 }
 
@@ -50,6 +51,11 @@ function checkKindOptions(o: TargetAddOptions, action: string): void {
     if (o.path === undefined) throw usage(`${action}: --kind file needs --path`, `${example} --path /etc/mdm/push.pem`);
     if (!isAbsolute(o.path) || o.path.includes('\0'))
       throw usage(`${action}: --path must be an absolute path`, `${example} --path /etc/mdm/push.pem`);
+    const p12Example = `${example} --path /etc/mdm/push.p12 --format p12 --password-file <file>`;
+    if (o.format === 'p12' && o.passwordFile === undefined)
+      throw usage(`${action}: --format p12 needs --password-file (a .p12 is written with a password)`, p12Example);
+    if (o.format !== 'p12' && o.passwordFile !== undefined)
+      throw usage(`${action}: --password-file goes with --format p12`, p12Example);
     return;
   }
   const fileOnly = [
@@ -57,6 +63,7 @@ function checkKindOptions(o: TargetAddOptions, action: string): void {
     ...(o.format !== undefined ? ['--format'] : []),
     ...(o.keyFormat !== undefined ? ['--key-format'] : []),
     ...(o.after !== undefined ? ['--after'] : []),
+    ...(o.passwordFile !== undefined ? ['--password-file'] : []),
   ];
   if (fileOnly.length > 0)
     throw usage(
@@ -81,6 +88,14 @@ function readCredential(path: string, action: string): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
+/** The .p12 password from --password-file: UTF-8, not empty (one trailing newline dropped, as export reads it). */
+function readP12Password(path: string, action: string): Buffer {
+  const text = readSecretFile(path, '--password-file');
+  if (text === '')
+    throw usage(`${action}: --password-file ${path} is empty`, `ls -l ${path}   # it holds the .p12 password`);
+  return Buffer.from(text, 'utf8');
+}
+
 /** The --ca-file content: one or more PEM certificates (public), kept in the index as they are. */
 async function readCa(path: string, deps: Deps, action: string): Promise<string> {
   const text = decodeUtf8Strictly(await deps.readInput(path), `--ca-file ${path}`);
@@ -102,7 +117,7 @@ async function readCa(path: string, deps: Deps, action: string): Promise<string>
     .join('');
 }
 
-function newTarget(o: TargetAddOptions, label: string, addedAt: string, caPem?: string, credentialId?: string): Target {
+function newTarget(o: TargetAddOptions, label: string, addedAt: string, caPem?: string, secretId?: string): Target {
   if (o.kind === 'file') {
     return {
       label,
@@ -110,6 +125,7 @@ function newTarget(o: TargetAddOptions, label: string, addedAt: string, caPem?: 
       path: o.path!,
       format: o.format ?? 'pem',
       keyFormat: o.keyFormat ?? 'pkcs8',
+      ...(secretId !== undefined ? { passwordId: secretId } : {}),
       ...(o.after !== undefined ? { after: o.after } : {}),
       addedAt,
     };
@@ -119,12 +135,13 @@ function newTarget(o: TargetAddOptions, label: string, addedAt: string, caPem?: 
     kind: o.kind,
     url: o.url!,
     ...(caPem !== undefined ? { caPem } : {}),
-    ...(credentialId !== undefined ? { credentialId } : {}),
+    ...(secretId !== undefined ? { credentialId: secretId } : {}),
     addedAt,
   };
 }
 
 const credentialOf = (t: Target | undefined) => (t !== undefined && t.kind !== 'file' ? t.credentialId : undefined);
+const secretOf = (t: Target | undefined) => (t !== undefined ? targetSecretId(t) : undefined);
 
 export const targetAdd: Runner<TargetAddOptions> = {
   async run(o, deps: Deps) {
@@ -133,7 +150,12 @@ export const targetAdd: Runner<TargetAddOptions> = {
     checkKindOptions(o, action);
     if (o.after !== undefined && o.after.trim() === '')
       throw usage(`${action}: --after is empty`, `apns-cert target add ${o.name} --kind file --path <file>`);
-    const credential = o.credentialFile === undefined ? undefined : readCredential(o.credentialFile, action);
+    const credential =
+      o.credentialFile !== undefined
+        ? readCredential(o.credentialFile, action)
+        : o.passwordFile !== undefined
+          ? readP12Password(o.passwordFile, action)
+          : undefined;
     const caPem = o.caFile === undefined ? undefined : await readCa(o.caFile, deps, action);
     if (credential !== undefined) deps.store.unlockEarly();
     const nowIso = deps.now().toISOString();
@@ -145,18 +167,18 @@ export const targetAdd: Runner<TargetAddOptions> = {
           `${action}: the record already has a target "${label}" (${existing.kind} ${targetPlace(existing)}); nothing was changed`,
           `apns-cert target add ${o.name} --kind ${o.kind} --label <another label> ...   # or --force to replace it`,
         );
-      let credentialId: string | undefined;
+      let secretId: string | undefined;
       if (credential !== undefined) {
-        credentialId = randomBytes(32).toString('hex');
-        await tx.putSecret(credentialId, credential, 'target-credential');
+        secretId = randomBytes(32).toString('hex');
+        await tx.putSecret(secretId, credential, 'target-credential');
         credential.fill(0);
       }
-      const target = newTarget(o, label, nowIso, caPem, credentialId);
+      const target = newTarget(o, label, nowIso, caPem, secretId);
       record.targets = [...record.targets.filter((t) => t.label !== label), target];
       record.updatedAt = nowIso;
       // The index first: a crash after it leaves an orphan secret, never a target naming a deleted one.
       await tx.commit(tx.index);
-      const old = credentialOf(existing);
+      const old = secretOf(existing);
       if (old !== undefined) await tx.removeSecret(old);
       return { target, replaced: existing !== undefined };
     });
@@ -173,7 +195,12 @@ export const targetAdd: Runner<TargetAddOptions> = {
       return 0;
     }
     deps.out.data(target.label);
-    const sealed = credentialOf(target) !== undefined ? '; its credential is sealed in the store' : '';
+    const sealed =
+      credentialOf(target) !== undefined
+        ? '; its credential is sealed in the store'
+        : secretOf(target) !== undefined
+          ? '; its .p12 password is sealed in the store'
+          : '';
     deps.out.info(
       `${replaced ? 'Replaced' : 'Added'} the target "${target.label}" (${target.kind} ${targetPlace(target)}) of ${o.name}${sealed}.`,
     );
@@ -242,8 +269,8 @@ export const targetRemove: Runner<TargetRemoveOptions> = {
       record.targets = record.targets.filter((t) => t !== found);
       record.updatedAt = deps.now().toISOString();
       await tx.commit(tx.index);
-      const credentialId = credentialOf(found);
-      if (credentialId !== undefined) await tx.removeSecret(credentialId);
+      const secretId = secretOf(found);
+      if (secretId !== undefined) await tx.removeSecret(secretId);
       return found;
     });
     if (deps.out.json) {

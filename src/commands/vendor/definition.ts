@@ -20,6 +20,7 @@ export function vendorGroup(program: Command): Command {
 export const vendorImport: CommandDefinition<VendorImportOptions> = {
   name: 'vendor',
   subcommand: 'import',
+  changesStore: () => true,
   exitCodes: [
     [0, 'kept in the store, or already kept (nothing written)'],
     ...COMMON_ERRORS,
@@ -77,6 +78,7 @@ export const vendorList: CommandDefinition<Record<string, never>> = {
 export const vendorRemove: CommandDefinition<VendorRemoveOptions> = {
   name: 'vendor',
   subcommand: 'remove',
+  changesStore: () => true,
   exitCodes: [
     [0, 'removed'],
     [1, 'refused: a record is signed by this vendor (without --force)'],

@@ -2,6 +2,7 @@ import { AppError } from '../../errors.js';
 import type { Runner, Deps } from '../kit.js';
 import { asOf } from '../shared/options.js';
 import { requireRecord } from '../shared/require-record.js';
+import { pendingPublicKeyId } from '../../core/index-model.js';
 import { decodePrivateKeyFile } from '../../core/input.js';
 import { checkChain } from '../../core/chain.js';
 import { isPkcs12, isPushRequest } from '../../core/input.js';
@@ -135,7 +136,7 @@ async function verifyRequest(bytes: Buffer, options: VerifyOptions, deps: Deps):
         { hint: `apns-cert show ${options.name}` },
       );
     }
-    pendingKeyId = record.pendingKey.keyId;
+    pendingKeyId = pendingPublicKeyId(record.pendingKey);
   }
   const result = await runRequestChecks(
     bytes,

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import type { IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isLoopbackHost } from '../mdmcert.js';
+import { exchange as sendExchange, isLoopbackHost, seconds } from '../http-exchange.js';
+import type { Exchange as HttpExchange } from '../http-exchange.js';
 
 /** What a server was asked to run, as far as its read-back (or its upload answer) tells. */
 export interface RunningCertificate {
@@ -87,83 +85,35 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
 }
 
-export interface Exchange {
-  method: 'GET' | 'PUT' | 'POST';
-  url: URL;
-  caPem?: string | undefined;
-  headers: Record<string, string>;
-  body?: Buffer;
-  timeoutMs: number;
+/** An exchange with an MDM server: its answer capped at MAX_MDM_ANSWER_BYTES. */
+export interface Exchange extends Omit<HttpExchange, 'maxAnswerBytes'> {
   /** Texts that must not appear in any result (the credential, its Basic header). */
   secrets: readonly string[];
 }
 
 export type Answer = { kind: 'answer'; status: number; body: string };
 
-/**
- * One bounded exchange, in the style of src/net/mdmcert.ts: never throws; `timeoutMs` covers connect, TLS,
- * request, status and the (capped) body; redirects are not followed.
- */
-export function exchange(x: Exchange): Promise<Answer | Extract<MdmResult, { kind: 'unreachable' | 'bad-answer' }>> {
+/** One bounded exchange (src/net/http-exchange.ts) with an MDM server, its failures in words without the secrets. */
+export async function exchange(
+  x: Exchange,
+): Promise<Answer | Extract<MdmResult, { kind: 'unreachable' | 'bad-answer' }>> {
   const host = x.url.host;
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (result: Answer | Extract<MdmResult, { kind: 'unreachable' | 'bad-answer' }>) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      resolve(result);
-    };
-    const unreachable = (error: NodeJS.ErrnoException) =>
-      finish({ kind: 'unreachable', cause: scrub(`${host}: ${error.code ?? error.message}`, x.secrets) });
-    const timer = setTimeout(
-      () =>
-        finish({
-          kind: 'unreachable',
-          cause: `${host}: no complete answer within ${Math.round(x.timeoutMs / 100) / 10} s`,
-        }),
-      x.timeoutMs,
-    );
-    const headers: Record<string, string | number> = { ...x.headers, 'user-agent': 'apns-cert' };
-    if (x.body !== undefined) headers['content-length'] = x.body.length;
-    const https = x.url.protocol === 'https:';
-    const send = https ? httpsRequest : httpRequest;
-    const req = send(
-      {
-        protocol: x.url.protocol,
-        hostname: x.url.hostname.replace(/^\[|\]$/g, ''),
-        port: x.url.port || undefined,
-        path: `${x.url.pathname}${x.url.search}`,
-        method: x.method,
-        headers,
-        // A given CA replaces the system's; no agent, so no connection (or TLS session) outlives the exchange.
-        ...(https && x.caPem !== undefined ? { ca: x.caPem } : {}),
-        agent: false,
-      },
-      (response: IncomingMessage) => {
-        const status = response.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        response.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > MAX_MDM_ANSWER_BYTES)
-            finish({
-              kind: 'bad-answer',
-              cause: `the answer (HTTP ${status}) is longer than ${MAX_MDM_ANSWER_BYTES} bytes`,
-            });
-          else chunks.push(chunk);
-        });
-        response.on('error', unreachable);
-        response.on('end', () => finish({ kind: 'answer', status, body: Buffer.concat(chunks).toString('utf8') }));
-        response.on('close', () =>
-          finish({ kind: 'unreachable', cause: `${host}: the answer (HTTP ${status}) was cut short` }),
-        );
-      },
-    );
-    req.on('error', unreachable);
-    req.end(x.body);
-  });
+  const r = await sendExchange({ ...x, maxAnswerBytes: MAX_MDM_ANSWER_BYTES });
+  switch (r.kind) {
+    case 'answer':
+      return r;
+    case 'error':
+      return { kind: 'unreachable', cause: scrub(`${host}: ${r.code}`, x.secrets) };
+    case 'timeout':
+      return { kind: 'unreachable', cause: `${host}: no complete answer within ${seconds(x.timeoutMs)}` };
+    case 'cut-short':
+      return { kind: 'unreachable', cause: `${host}: the answer (HTTP ${r.status}) was cut short` };
+    case 'too-long':
+      return {
+        kind: 'bad-answer',
+        cause: `the answer (HTTP ${r.status}) is longer than ${MAX_MDM_ANSWER_BYTES} bytes`,
+      };
+  }
 }
 
 export function jsonOf(body: string): Record<string, unknown> | null {

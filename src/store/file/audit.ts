@@ -1,10 +1,11 @@
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { StoreIndex } from '../../core/index-model.js';
-import { certificateKeyIds } from '../../core/index-model.js';
+import { certificateKeyIds, targetSecretId } from '../../core/index-model.js';
 import type { StoreAudit } from '../store.js';
 import {
+  AUDIT_FILE,
   CERTS_DIR,
   DIRECTORIES,
   KEYS_DIR,
@@ -24,6 +25,21 @@ function modeOf(path: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** What is wrong with the audit log's file (a symbolic link, not a file, a mode other than 0600), or null. */
+function auditLogMode(path: string): StoreAudit['badModes'][number] | null {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return null; // none yet
+  }
+  const mode = st.mode & 0o777;
+  if (st.isSymbolicLink())
+    return { what: `${AUDIT_FILE} (a symbolic link; the audit log must be a file of the store)`, mode, wanted: 0o600 };
+  if (!st.isFile()) return { what: `${AUDIT_FILE} (not a regular file)`, mode, wanted: 0o600 };
+  return mode === 0o600 ? null : { what: AUDIT_FILE, mode, wanted: 0o600 };
 }
 
 function list(dir: string): string[] {
@@ -79,7 +95,7 @@ export function auditStore(
     const pendingKey = record.pendingKey;
     const keyIds = [
       ...(record.retiredAt === null ? certificateKeyIds(record) : []),
-      ...(pendingKey ? [pendingKey.keyId] : []),
+      ...(pendingKey?.keyId ? [pendingKey.keyId] : []),
       ...(pendingKey?.mdmcert ? [pendingKey.mdmcert.exchangeKeyId] : []),
     ];
     for (const keyId of keyIds) {
@@ -87,17 +103,17 @@ export function auditStore(
       const found = presence(keyFile(keyId));
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'key', ref: keyId, problem: found });
     }
-    for (const target of record.targets) {
-      if (target.kind === 'file' || target.credentialId === undefined) continue;
-      referencedSecrets.add(secretFile(target.credentialId));
-      const found = presence(secretFile(target.credentialId));
-      if (found !== 'ok')
-        audit.missing.push({
-          record: `${record.name} target ${target.label}`,
-          kind: 'secret',
-          ref: target.credentialId,
-          problem: found,
-        });
+    const secrets = [
+      ...record.targets.flatMap((t) => {
+        const id = targetSecretId(t);
+        return id === undefined ? [] : [{ owner: `${record.name} target ${t.label}`, id }];
+      }),
+      ...(record.appleIdSecretId === null ? [] : [{ owner: `${record.name} apple id`, id: record.appleIdSecretId }]),
+    ];
+    for (const { owner, id } of secrets) {
+      referencedSecrets.add(secretFile(id));
+      const found = presence(secretFile(id));
+      if (found !== 'ok') audit.missing.push({ record: owner, kind: 'secret', ref: id, problem: found });
     }
   }
 
@@ -148,5 +164,7 @@ export function auditStore(
     const mode = modeOf(join(dir, f));
     if (mode !== null && mode !== 0o600) audit.badModes.push({ what: f, mode, wanted: 0o600 });
   }
+  const log = auditLogMode(join(dir, AUDIT_FILE));
+  if (log !== null) audit.badModes.push(log);
   return audit;
 }

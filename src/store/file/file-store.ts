@@ -3,16 +3,19 @@ import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
 import { readSummary, summarizeIndex } from '../../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
+import type { AuditEntry } from '../../core/audit-log.js';
 import { emptyIndex, parseIndex, serializeIndex } from '../../core/index-model.js';
 import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
+import type { StoreContents } from '../../core/store-contents.js';
 import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
 import type { Store, StoreAudit, StoreChange } from '../store.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument, VaultFactory } from '../vault.js';
 import { auditStore } from './audit.js';
 import {
+  AUDIT_FILE,
   DIRECTORIES,
   INDEX_FILE,
   KEYS_DIR,
@@ -295,6 +298,39 @@ export class FileStore implements Store {
 
   async close(): Promise<void> {}
 
+  /** Appends to audit.jsonl (audit-log.ts) of an existing store; without index.json there is no store to log in. */
+  async appendLog(entry: AuditEntry): Promise<void> {
+    this.assertSafe();
+    if (this.indexStamp() === null) return;
+    const { appendAuditEntry } = await import('./audit-log.js');
+    appendAuditEntry(this.path(AUDIT_FILE), entry);
+  }
+
+  async readLog(filter: {
+    record?: string;
+    since?: Date;
+    onSkipped?: (problem: string) => void;
+  }): Promise<AuditEntry[]> {
+    this.assertSafe();
+    const { readAuditEntries } = await import('./audit-log.js');
+    return readAuditEntries(this.path(AUDIT_FILE), filter);
+  }
+
+  async exportContents(): Promise<StoreContents> {
+    const index = await this.readOrFail();
+    const { exportFileStore } = await import('./contents.js');
+    return exportFileStore(index, {
+      path: (relative) => this.path(relative),
+      openMasterKey: () => this.openMasterKey(index),
+      readLog: () => this.readLog({}),
+    });
+  }
+
+  async importContents(contents: StoreContents): Promise<void> {
+    const { importFileStore } = await import('./contents.js');
+    importFileStore(this.dir, contents);
+  }
+
   /** A store's master key never changes once made: one opened before the lock is the one under it. */
   unlockEarly(): void {
     const start = async () => {
@@ -351,6 +387,9 @@ export class FileStore implements Store {
       commit: async (next) => {
         if (next.storeId !== storeId)
           throw new AppError('INTERNAL', `write ${this.indexPath}: the index is not this store's (${next.storeId})`);
+        // A new store gets its master key with its first index even when nothing sealed went in (import --no-key):
+        // a later change opens it, e.g. to seal a target's credential.
+        if (isNew) await tx.masterKey();
         this.writeIndex(next);
       },
       revertCommit: async () => this.revertCommit(),

@@ -10,6 +10,7 @@ import { isTemporaryFile } from '../../io/files.js';
  *   expiry.json              derived from index.json after each change (src/core/expiry-summary.ts)
  *   store.lock               held by the writer making a change (store-lock.ts)
  *   master-key.json          the master key wrapped under a passphrase (passphrase backend only)
+ *   audit.jsonl              the audit log: one JSON object per line, only ever appended to (audit-log.ts)
  *   certs/<fingerprint>.pem  the certificates the index names in its entries' "file"
  *   certs/<sha256>.pem       a vendor identity's certificate followed by its chain (the index's vendors[].file)
  *   keys/<keyId>.key         private keys, sealed under the master key
@@ -20,6 +21,7 @@ export const INDEX_FILE = 'index.json';
 export const SUMMARY_FILE = 'expiry.json';
 export const LOCK_FILE = 'store.lock';
 export const MASTER_KEY_FILE = 'master-key.json';
+export const AUDIT_FILE = 'audit.jsonl';
 export const CERTS_DIR = 'certs';
 export const KEYS_DIR = 'keys';
 export const SECRETS_DIR = 'secrets';

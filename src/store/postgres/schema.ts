@@ -36,7 +36,7 @@ export function migrations(schema: string): string[] {
      CREATE TABLE ${s}.vendor_chains (file text PRIMARY KEY, pem text NOT NULL);
      CREATE TABLE ${s}.secrets (
        id text PRIMARY KEY,
-       kind text NOT NULL CHECK (kind IN ('private-key', 'target-credential')),
+       kind text NOT NULL CHECK (kind IN ('private-key', 'target-credential', 'apple-id')),
        box text NOT NULL
      );
      CREATE TABLE ${s}.vault (id integer PRIMARY KEY CHECK (id = 1), document text NOT NULL);

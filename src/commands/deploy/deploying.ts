@@ -1,0 +1,35 @@
+/** What deploy works with (the record's active certificate and key) and what it reports per target. */
+import type { CertificateInfo } from '../../core/certificate.js';
+import type { DeploymentResult } from '../../core/index-model.js';
+import type { PrivateKeyInfo } from '../../core/keys.js';
+
+/** What became of a target: kept in the record's history when it is a DeploymentResult. */
+export type Outcome = DeploymentResult | 'would deploy' | 'unauthorized' | 'unreachable' | 'cannot write';
+
+export interface TargetReport {
+  label: string;
+  kind: string;
+  result: Outcome;
+  serialNumber: string | null;
+  notAfter: string | null;
+  message: string | null;
+  exitCode: number;
+  /** A command for the admin, shown after the message (not in --json). */
+  hint?: string;
+}
+
+export interface Deploying {
+  certPem: string;
+  certificate: CertificateInfo;
+  /** Undefined for a keyless record (deployed to Fleet only). */
+  key: PrivateKeyInfo | undefined;
+  /** Undefined for a keyless record (deployed to Fleet only). */
+  keyPem: string | undefined;
+  topic: string;
+  serialNumber: string;
+  notAfter: string;
+  /** The other topics of the record's history, for servers that keep a certificate per topic. */
+  otherTopics: string[];
+  /** The topic of every certificate of the record's history, by serial (uppercase hex, no leading zeros). */
+  history: Map<string, string | null>;
+}
