@@ -20,6 +20,7 @@ import {
   newKeyPem,
   signCsrFile,
 } from '../helpers/fake-apple.js';
+import { keychainSkipReason } from '../helpers/keychain.js';
 import { psql } from '../helpers/postgres.js';
 import type { TestDatabase } from '../helpers/postgres.js';
 import { testCluster, testDatabase } from '../helpers/postgres-db.js';
@@ -36,13 +37,13 @@ let db: TestDatabase;
 /** The role's password of the test database a URL names (each database has its own). */
 const passwords = new Map<string, string>();
 const passwordFor = (store: string) => [...passwords].find(([name]) => store.endsWith(`/${name}`))?.[1] ?? db.password;
-const envFor = (store: string, extra: Record<string, string> = {}) =>
+const envFor = (store: string, extra: Record<string, string | undefined> = {}) =>
   cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: PASSPHRASE, PGPASSWORD: passwordFor(store), ...extra });
-async function cli(store: string, args: string[], extra: Record<string, string> = {}) {
+async function cli(store: string, args: string[], extra: Record<string, string | undefined> = {}) {
   return runInProcess(args, { env: envFor(store, extra), cwd: work });
 }
 async function ok(store: string, args: string[]) {
-  const r = await cli(store, args);
+  const r = await cli(store, args, {});
   expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
   return r;
 }
@@ -152,7 +153,23 @@ describe('store copy file -> PostgreSQL -> file', () => {
     expect(before.appleId).toContain(APPLE_ID);
     expect(await answers(db.adminUrl)).toEqual(before);
     expect(await answers(back)).toEqual(before);
-  }, 120_000);
+    // PostgreSQL -> PostgreSQL, into a database without the tables (the copy makes them)
+    const other = testDatabase('copypg');
+    passwords.set(other.name, other.password);
+    // two databases, two passwords: as libpq, a password file with a line for each
+    const passfile = join(tempDir(), 'pgpass');
+    writeFileSync(
+      passfile,
+      [db, other].map((d) => `${d.host}:${d.port}:${d.name}:${d.adminRole}:${d.password}\n`).join(''),
+      { mode: 0o600 },
+    );
+    const r = await cli(other.adminUrl, ['store', 'copy', '--from', db.adminUrl, '--to', other.adminUrl], {
+      PGPASSWORD: undefined,
+      PGPASSFILE: passfile,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await answers(other.adminUrl)).toEqual(before);
+  }, 180_000);
 
   it("nothing was decrypted: the sealed boxes and the wrapped master key are byte for byte the source's", () => {
     const boxes = (dir: string) =>
@@ -290,4 +307,54 @@ describe('a copy that fails mid-way leaves the destination as it was', () => {
     // the same directory, with room: the copy goes through
     await ok(source, ['store', 'copy', '--from', source, '--to', join(parent, 'copy')]);
   }, 60_000);
+});
+
+describe('a keychain store copied to PostgreSQL (a passphrase vault)', () => {
+  const skip = keychainSkipReason();
+  if (skip) console.warn(`skipping the keychain store's copy: ${skip}`);
+  it.skipIf(skip !== undefined)(
+    'its master key is wrapped under the new team passphrase; the sealed keys are copied as they are',
+    async () => {
+      const store = join(tempDir(), 'keychain-store');
+      const keychainEnv = cleanEnv({ APNS_CERT_STORE: store, APNS_CERT_SECRET_BACKEND: 'keychain' });
+      const spawned = async (args: string[], env: NodeJS.ProcessEnv) => {
+        const r = await runCli(args, { env, cwd: work });
+        return r;
+      };
+      let r = await spawned(['csr', '--name', 'kc', '--out', file('kc.csr')], keychainEnv);
+      expect(r.code, r.stderr).toBe(0);
+      signCsrFile(ca, file('kc.csr'), file('kc.pem'), {
+        topic: mdmTopic(),
+        notBefore: daysFrom(NOW, -1),
+        notAfter: daysFrom(NOW, 100),
+      });
+      expect((await spawned(['import', file('kc.pem')], keychainEnv)).code).toBe(0);
+      expect((await spawned(['export', 'kc', '--pem', file('kc-out.pem')], keychainEnv)).code).toBe(0);
+      const target = testDatabase('copykc');
+      const pgEnv = (extra: Record<string, string> = {}) =>
+        cleanEnv({ APNS_CERT_STORE: target.adminUrl, PGPASSWORD: target.password, ...extra });
+      // no new passphrase (no terminal, none given): refused, nothing made
+      r = await spawned(['store', 'copy', '--from', store, '--to', target.adminUrl], pgEnv());
+      expect(r.code, r.stderr).toBe(69);
+      expect(psql(testCluster(), target.name, `SELECT to_regclass('apns_cert.records') IS NULL`).trim()).toBe('t');
+      r = await spawned(
+        ['store', 'copy', '--from', store, '--to', target.adminUrl],
+        pgEnv({ APNS_CERT_PASSPHRASE: 'new-team-passphrase' }),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('its master key is now wrapped under the new team passphrase');
+      const keyFiles = readdirSync(join(store, 'keys')).map((name) => readFileSync(join(store, 'keys', name), 'utf8'));
+      const rows = psql(testCluster(), target.name, `SELECT box FROM apns_cert.secrets ORDER BY id`);
+      for (const box of keyFiles) expect(rows).toContain(box.trim());
+      r = await spawned(
+        ['export', 'kc', '--pem', file('kc-pg.pem')],
+        pgEnv({ APNS_CERT_PASSPHRASE: 'new-team-passphrase' }),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(file('kc-pg.pem'), 'utf8')).toBe(readFileSync(file('kc-out.pem'), 'utf8'));
+      r = await spawned(['export', 'kc', '--pem', file('kc-wrong.pem')], pgEnv({ APNS_CERT_PASSPHRASE: 'other' }));
+      expect(r.code, r.stderr).toBe(77);
+    },
+    120_000,
+  );
 });
