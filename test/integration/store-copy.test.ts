@@ -190,6 +190,14 @@ describe('store copy file -> PostgreSQL -> file', () => {
     expect(sealed).toBe(String(boxes(source).length));
   });
 
+  it('doctor finds the copies sound: nothing missing, no orphan, no leftover, every mode right', async () => {
+    for (const store of [db.adminUrl, back]) {
+      const r = await cli(store, ['doctor', '--offline']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    expect(readdirSync(join(back, '..'))).toEqual(['back']);
+  });
+
   it('the audit log is carried, each copy logged in its destination', async () => {
     const inPg = await logOf(db.adminUrl);
     expect(inPg.slice(0, sourceLog.length)).toEqual(sourceLog);
