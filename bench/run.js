@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // apns-cert benchmarks: medians over repeated runs, each as a ratio against a baseline measured in the
 // same run, interleaved so that machine noise hits both alike. Not part of the test suite.
-// Usage: npm run bench [-- --runs 15] [-- --only P1,P4]
+// Usage: npm run bench [-- --runs 15] [-- --only P1,P4]   (S2, S4 start a private PostgreSQL cluster: Debian's postgresql)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -121,6 +121,21 @@ function syntheticRecords(n, now) {
   return records;
 }
 
+/**
+ * Gives the synthetic records of `store` the files their index entries name, for `store copy` (S2, S4), which
+ * carries every certificate and sealed key a record names: one minted certificate's PEM for each entry, and the
+ * sealed box of the store's own key under the synthetic key id (copied as it is; nothing opens it).
+ */
+function withTheFilesItNames(store, names) {
+  const index = JSON.parse(readFileSync(join(store, 'index.json'), 'utf8'));
+  const one = index.records.one;
+  const pem = readFileSync(join(store, one.certificates[0].file), 'utf8');
+  const box = readFileSync(join(store, 'keys', `${one.certificates[0].keyId}.key`), 'utf8');
+  for (const name of names)
+    for (const c of index.records[name].certificates) writeFileSync(join(store, c.file), pem, { mode: 0o600 });
+  writeFileSync(join(store, 'keys', `${'ab'.repeat(32)}.key`), box, { mode: 0o600 });
+}
+
 function buildInputs() {
   const ca = makeCa();
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -174,22 +189,25 @@ function buildInputs() {
       [bin, '--secret-backend', 'passphrase', 'import', join(work, 'export-both.pem'), '--name', 'one'],
       { env: { ...passEnv, APNS_CERT_STORE: dir }, stdio: 'ignore' },
     );
-  const bigFile = addRecords(bigStore, syntheticRecords(10000, now), now);
+  const synthetic = syntheticRecords(10000, now);
+  const syntheticNames = Object.keys(synthetic);
+  const bigFile = addRecords(bigStore, synthetic, now);
   const importFiles = [];
-  if (wanted('S3'))
-    for (let i = 0; i < 2 * (MANY + 1); i++) {
-      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const pem = mint(
-        ca,
-        pair.publicKey.export({ type: 'spki', format: 'pem' }),
-        `com.apple.mgmt.External.${randomUUID()}`,
-        (0x200000 + i).toString(16),
-        new Date(now + 200 * 86400000),
-      );
-      const file = join(work, `import-${i}.pem`);
-      writeFileSync(file, pem + pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-      importFiles.push(file);
-    }
+  const importRows = ['S3', 'S4'].filter(wanted).length;
+  for (let i = 0; i < importRows * 2 * (MANY + 1); i++) {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = mint(
+      ca,
+      pair.publicKey.export({ type: 'spki', format: 'pem' }),
+      `com.apple.mgmt.External.${randomUUID()}`,
+      (0x200000 + i).toString(16),
+      new Date(now + 200 * 86400000),
+    );
+    const file = join(work, `import-${i}.pem`);
+    writeFileSync(file, pem + pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    importFiles.push(file);
+  }
+  if (wanted('S2') || wanted('S4')) withTheFilesItNames(bigFile, syntheticNames);
   return { store, files, one: files[0], csrStore, exportStore, smallStore, bigStore: bigFile, importFiles };
 }
 
@@ -244,6 +262,23 @@ writeFileSync(
 );
 const fileList = inputs.files;
 let csrCount = 0;
+/** The next of inputs.importFiles (S3 and S4 each import fresh certificates). */
+let nextImport = 0;
+
+/** test/helpers/postgres.ts (the tests' cluster harness), bundled by esbuild into the work directory and imported. */
+async function postgresHarness() {
+  const { build } = await import('esbuild');
+  const outfile = join(work, 'postgres-harness.mjs');
+  await build({
+    entryPoints: [join(root, 'test/helpers/postgres.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile,
+    logLevel: 'error',
+  });
+  return import(outfile);
+}
 
 const results = [];
 const add = (id, what, target, r) => results.push({ id, what, target, ...r, pass: r.ratio <= target });
@@ -357,9 +392,8 @@ if (wanted('S1')) {
 }
 if (wanted('S3')) {
   console.error(`S3: import into a 10 000-record file store vs into a store of one record (${MANY} runs each)`);
-  let n = 0;
   const importInto = (store) => () =>
-    timeIt(process.execPath, [bin, 'import', inputs.importFiles[n], '--name', `bench-${n++}`], {
+    timeIt(process.execPath, [bin, 'import', inputs.importFiles[nextImport], '--name', `bench-${nextImport++}`], {
       env: { ...baseEnv, APNS_CERT_STORE: store, APNS_CERT_PASSPHRASE: 'bench' },
     });
   add(
@@ -368,6 +402,45 @@ if (wanted('S3')) {
     1.5,
     compare(importInto(inputs.bigStore), importInto(inputs.smallStore), MANY),
   );
+}
+if (wanted('S2') || wanted('S4')) {
+  // a private PostgreSQL cluster (the tests' harness, test/helpers/postgres.ts, compiled here by esbuild), removed at exit
+  const { startCluster, createDatabase, removeCluster } = await postgresHarness();
+  console.error('S2, S4: starting a private PostgreSQL cluster ...');
+  const cluster = await startCluster();
+  process.on('exit', () => removeCluster(cluster));
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+  const pgStore = (name, from) => {
+    const db = createDatabase(cluster, name);
+    const env = { ...baseEnv, APNS_CERT_STORE: db.adminUrl, PGPASSWORD: db.password, APNS_CERT_PASSPHRASE: 'bench' };
+    const ms = timeIt(process.execPath, [bin, 'store', 'copy', '--from', from, '--to', db.adminUrl], { env });
+    console.error(`  store copy --from ${from} --to ${db.adminUrl}: ${ms.toFixed(0)} ms`);
+    return env;
+  };
+  const bigPg = pgStore('bench_big', inputs.bigStore);
+  const smallPg = pgStore('bench_small', inputs.smallStore);
+  if (wanted('S2')) {
+    console.error(`S2: check-expiry on a 10 000-record PostgreSQL store vs node -e 0 (${MANY} runs each)`);
+    add(
+      'S2',
+      'check-expiry, 10 000-record PostgreSQL store (loopback) ÷ node -e 0',
+      3,
+      compare(cli(['check-expiry', '-q'], bigPg), nodeE0, MANY),
+    );
+  }
+  if (wanted('S4')) {
+    console.error(`S4: import into a 10 000-record PostgreSQL store vs into a store of one record (${MANY} runs each)`);
+    const importInto = (env) => () =>
+      timeIt(process.execPath, [bin, 'import', inputs.importFiles[nextImport], '--name', `bench-${nextImport++}`], {
+        env,
+      });
+    add(
+      'S4',
+      'import, into a 10 000-record PostgreSQL store ÷ into a one-record one',
+      1.5,
+      compare(importInto(bigPg), importInto(smallPg), MANY),
+    );
+  }
 }
 if (wanted('P5')) {
   const rss = [];

@@ -80,7 +80,15 @@ export async function recordChange(
     entry.message = text(message.split('\n')[0]!);
   }
   try {
-    await deps.store.appendLog(entry);
+    if (noted.store === undefined) await deps.store.appendLog(entry);
+    else {
+      const other = await deps.openStore(noted.store);
+      try {
+        await other.appendLog(entry);
+      } finally {
+        await other.close();
+      }
+    }
   } catch (error) {
     // The command failed because the store could not be opened, and said so: nothing changed, and the same words
     // again as a warning would only be noise.

@@ -126,38 +126,41 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output, audi
           return new PassphraseVault(document, source);
         })
       : new LazyVault('keychain', keychain);
-  const url = postgresStoreUrl(globals.store, io.env);
-  let store: Store;
-  if (url !== undefined) {
-    const { parsePostgresUrl } = await import('../store/postgres/url.js');
-    const address = parsePostgresUrl(url, io.env);
-    const { PostgresStore } = await import('../store/postgres/postgres-store.js');
-    // the team passphrase, tried after the admin's OS keychain when it may have the key (--remember, or a prompt to spare)
-    const tryKeychain = globals.remember === true || !passphraseGiven;
-    store = new PostgresStore(address, {
-      env: io.env,
-      lockWaitMs: settings.lockWaitMs,
-      now: () => new Date(),
-      vault: (document) => {
-        const passphrase = vaults('passphrase', document);
-        if (!tryKeychain) return passphrase;
-        return new LazyVault('passphrase', async () => {
-          const { RememberedVault } = await import('../secrets/remembered.js');
-          return new RememberedVault(passphrase, keychain, globals.remember === true, (line) => out.warn(line));
-        });
-      },
-    });
-  } else {
-    store = new FileStore(resolveStoreDir(globals.store, io.env), {
+  /** The store at `location` (a directory or a PostgreSQL URL), as --store would name it. */
+  const openStore = async (location: string | undefined): Promise<Store> => {
+    const url = postgresStoreUrl(location, io.env);
+    if (url !== undefined) {
+      const { parsePostgresUrl } = await import('../store/postgres/url.js');
+      const address = parsePostgresUrl(url, io.env);
+      const { PostgresStore } = await import('../store/postgres/postgres-store.js');
+      // the team passphrase, tried after the admin's OS keychain when it may have the key (--remember, or a prompt to spare)
+      const tryKeychain = globals.remember === true || !passphraseGiven;
+      return new PostgresStore(address, {
+        env: io.env,
+        lockWaitMs: settings.lockWaitMs,
+        now: () => new Date(),
+        vault: (document) => {
+          const passphrase = vaults('passphrase', document);
+          if (!tryKeychain) return passphrase;
+          return new LazyVault('passphrase', async () => {
+            const { RememberedVault } = await import('../secrets/remembered.js');
+            return new RememberedVault(passphrase, keychain, globals.remember === true, (line) => out.warn(line));
+          });
+        },
+      });
+    }
+    return new FileStore(resolveStoreDir(location, io.env), {
       lockWaitMs: settings.lockWaitMs,
       onInterrupt,
       vaults,
       backendForNewStore,
       now: () => new Date(),
     });
-  }
+  };
+  const store = await openStore(globals.store);
   return {
     store,
+    openStore: (location) => openStore(location),
     now: () => new Date(),
     out,
     readInput: (path) => readInputFile(path, io.stdin),

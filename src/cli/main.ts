@@ -17,7 +17,7 @@ import { renew } from '../commands/renew/definition.js';
 import { mdmcertDecrypt } from '../commands/mdmcert-decrypt/definition.js';
 import { retire } from '../commands/retire/definition.js';
 import { show } from '../commands/show/definition.js';
-import { storeInit, storeUpgrade } from '../commands/store/definition.js';
+import { storeCopy, storeInit, storeUpgrade } from '../commands/store/definition.js';
 import { targetAdd, targetList, targetRemove } from '../commands/target/definition.js';
 import { vendorImport, vendorList, vendorRemove } from '../commands/vendor/definition.js';
 import { vendorSign } from '../commands/vendor-sign/definition.js';
@@ -53,6 +53,7 @@ export const COMMANDS: Array<CommandDefinition<never>> = [
   log,
   doctor,
   probe,
+  storeCopy,
   storeInit,
   storeUpgrade,
   vendorImport,
@@ -186,10 +187,13 @@ EXAMPLES
     () => out,
     () => exitCode,
   );
-  // the command has said how it ended (its error too): now its entry in the audit log
-  if (change !== undefined && changesStore(change.mod, change.options))
-    await recordChange(change, { exitCode: code.exitCode, error: code.error }, io.env, out);
-  await change?.deps.store.close(); // after the log entry: a database store writes it on its connection
+  try {
+    // the command has said how it ended (its error too): now its entry in the audit log
+    if (change !== undefined && changesStore(change.mod, change.options))
+      await recordChange(change, { exitCode: code.exitCode, error: code.error }, io.env, out);
+  } finally {
+    await change?.deps.store.close();
+  }
   return code.exitCode;
 }
 

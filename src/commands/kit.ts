@@ -6,6 +6,8 @@ import type { Store } from '../store/store.js';
 export interface Deps {
   /** The store and its secrets; a new one gets the backend chosen in src/cli/deps.ts. */
   store: Store;
+  /** Another store, at a directory or PostgreSQL URL as --store names one (store copy); the caller closes it. */
+  openStore: (location: string) => Promise<Store>;
   now: () => Date;
   out: Output;
   readInput: (path: string) => Promise<Buffer>;
@@ -24,6 +26,8 @@ export interface AuditNote {
   record?: string | undefined;
   serialNumber?: string | undefined;
   topic?: string | undefined;
+  /** The store the entry goes to when it is not --store's (store copy: the destination), as --store names one. */
+  store?: string | undefined;
 }
 
 export interface AuditNotes {

@@ -28,14 +28,6 @@ export type AuditResult = AuditEntry['result'];
  * Longest line (in UTF-16 code units, as JSON text) the log writes or reads back; a longer one is not an entry.
  * Ample for entries of MAX_AUDIT_FIELD-long fields even when JSON doubles each character (`"`, `\\`).
  */
-/** Which entries `readLog` returns: those of one record, those since an instant (both: both). */
-export interface AuditFilter {
-  record?: string;
-  since?: Date;
-  /** Told of each line that is not an entry (torn by a writer killed mid-write, edited): "line <n>: <why>". */
-  onSkipped?: (problem: string) => void;
-}
-
 export const MAX_AUDIT_LINE = 16384;
 /** Longest text field; `message` is cut to this when an entry is made. */
 export const MAX_AUDIT_FIELD = 512;
@@ -133,4 +125,11 @@ export function auditText(entry: AuditEntry): string {
     entry.result,
     details.join('  ') || '-',
   ].join('  ');
+}
+
+/** Which entries `readLog` returns: those of one record, those since a moment (both: both); `onSkipped` hears of lines left out. */
+export interface AuditFilter {
+  record?: string;
+  since?: Date;
+  onSkipped?: (problem: string) => void;
 }

@@ -3,6 +3,7 @@ import type { SummaryRecord } from '../core/expiry-summary.js';
 import type { CertificateEntry, StoreIndex, VendorEntry } from '../core/index-model.js';
 import type { PrivateKeyInfo } from '../core/keys.js';
 import type { SecretKind } from '../core/sealed.js';
+import type { StoreContents } from '../core/store-contents.js';
 import type { StorePlace } from '../io/files.js';
 import type { KdfUpgrade } from './vault.js';
 
@@ -53,6 +54,14 @@ export interface Store extends StorePlace {
   audit(): Promise<StoreAudit>;
   /** Re-wraps the master key with today's key derivation (under the lock); null for a backend that derives none. */
   upgradeKdf(): Promise<{ index: StoreIndex; result: KdfUpgrade | null }>;
+  /**
+   * `store init`: makes the store (and its master key, asking for a new passphrase) unless it is there, which
+   * stays as it is (`created` false). A database store gets its tables (migrations) here; a directory store is
+   * otherwise made by its first change.
+   */
+  init(): Promise<{ created: boolean; index: StoreIndex }>;
+  /** Ends what the store keeps open (a database connection); the CLI calls it when the command is done. */
+  close(): Promise<void>;
 
   /**
    * Appends an entry to the store's audit log, append-only and durable when it returns. No store yet (a
@@ -65,14 +74,19 @@ export interface Store extends StorePlace {
    * when `onSkipped` is given, told to it ("line <n>: <why>").
    */
   readLog(filter: AuditFilter): Promise<AuditEntry[]>;
+
   /**
-   * `store init`: makes the store (and its master key, asking for a new passphrase) unless it is there, which
-   * stays as it is (`created` false). A database store gets its tables (migrations) here; a directory store is
-   * otherwise made by its first change.
+   * `store copy`: what the store holds, as it holds it (src/core/store-contents.ts): sealed secrets as their boxes,
+   * the master key as its vault wraps it; nothing is opened. No store: NOT_FOUND (64). A secret a live record
+   * names that is not there: 65.
    */
-  init(): Promise<{ created: boolean; index: StoreIndex }>;
-  /** Ends what the store keeps open (a database connection); the CLI calls it when the command is done. */
-  close(): Promise<void>;
+  exportContents(): Promise<StoreContents>;
+  /**
+   * `store copy`: makes this store of `contents`, with their store id and master key, all of it or nothing: a
+   * store that is not empty (records, vendors, certificates or secrets) is refused with DEST_NOT_EMPTY (65)
+   * and stays as it was, as it does when the copy fails.
+   */
+  importContents(contents: StoreContents): Promise<void>;
 }
 
 /** A change under way, under the store's lock. */

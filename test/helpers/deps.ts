@@ -106,6 +106,7 @@ export function makeDeps(opts: {
   const vault = opts.vault ?? new MemoryVault();
   return {
     store: fileStore(opts.storeDir ?? tempDir(), { vault, now: () => opts.now }),
+    openStore: async (location) => fileStore(location, { vault, now: () => opts.now }),
     now: () => opts.now,
     out: new Output({ json: opts.json ?? false, quiet: false, style: plainStyle, stdout, stderr }),
     readInput: (path) => readInputFile(path),

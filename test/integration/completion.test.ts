@@ -86,7 +86,7 @@ describe('shell completion', () => {
   it('bash: the subcommands of a group, then the options and values of the subcommand', () => {
     expect(bashComplete('apns-cert vendor ', withFile)).toEqual(['import', 'list', 'remove']);
     expect(bashComplete('apns-cert --json vendor li', withFile)).toEqual(['list']);
-    expect(bashComplete('apns-cert store ', withFile)).toEqual(['init', 'upgrade']);
+    expect(bashComplete('apns-cert store ', withFile)).toEqual(['copy', 'init', 'upgrade']);
     expect(bashComplete('apns-cert vendor import --').sort()).toEqual(['--cert', '--chain', '--help', '--key']);
     expect(bashComplete('apns-cert vendor import --cert ', withFile)).toEqual([FILE]);
     expect(bashComplete('apns-cert vendor remove --')).toEqual(['--force', '--help']);
@@ -109,7 +109,7 @@ describe('shell completion', () => {
         .map((l) => l.split('\t')[0]);
     expect(complete('apns-cert vendor ', withFile).sort()).toEqual(['import', 'list', 'remove']);
     expect(complete('apns-cert --json vendor li', withFile)).toEqual(['list']);
-    expect(complete('apns-cert store ', withFile)).toEqual(['init', 'upgrade']);
+    expect(complete('apns-cert store ', withFile)).toEqual(['copy', 'init', 'upgrade']);
     const importOptions = complete('apns-cert vendor import --');
     expect(importOptions).toEqual(expect.arrayContaining(['--cert', '--chain', '--key', '--help']));
     expect(importOptions).not.toContain('--allow-expired');
@@ -189,7 +189,7 @@ describe('shell completion', () => {
         expect((await listed('apns-cert --secret-backend ')).sort()).toEqual(['keychain', 'passphrase']);
         expect((await listed('apns-cert completion ')).sort()).toEqual(['bash', 'fish', 'zsh']);
         expect((await listed('apns-cert vendor ')).sort()).toEqual(['import', 'list', 'remove']);
-        expect((await listed('apns-cert store ')).sort()).toEqual(['init', 'upgrade']);
+        expect((await listed('apns-cert store ')).sort()).toEqual(['copy', 'init', 'upgrade']);
         const importOptions = await listed('apns-cert vendor import --');
         expect(importOptions).toEqual(expect.arrayContaining(['--cert', '--chain', '--key']));
         expect(importOptions).not.toContain('--allow-expired');

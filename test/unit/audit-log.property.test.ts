@@ -157,6 +157,7 @@ describe('which commands are logged', () => {
         'retire',
         'store upgrade',
         'store init',
+        'store copy',
         'vendor import',
         'vendor remove',
         'target add',

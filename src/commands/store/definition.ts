@@ -3,17 +3,18 @@ import { AppError } from '../../errors.js';
 import { COMMON_ERRORS } from '../kit.js';
 import type { CommandDefinition } from '../kit.js';
 import type { StoreInitOptions, StoreUpgradeOptions } from './run.js';
+import type { StoreCopyOptions } from './copy.js';
 
 /**
  * `apns-cert store <subcommand>`: commands about the store itself rather than its records. The group is made
- * once; each subcommand (init, upgrade; copy to come) adds itself to it.
+ * once; each subcommand (init, upgrade, copy) adds itself to it.
  */
 export function storeGroup(program: Command): Command {
   return (
     program.commands.find((c) => c.name() === 'store') ??
     program
       .command('store')
-      .summary('manage the store itself (create it, upgrade its key derivation)')
+      .summary('manage the store itself (create, copy, upgrade its key derivation)')
       .description('Commands about the store as a whole, not its records.')
   );
 }
@@ -103,4 +104,57 @@ export const storeInit: CommandDefinition<StoreInitOptions> = {
     return { printGrants: { admin: roles[0]!, monitor: roles[1]! } };
   },
   load: async () => (await import('./run.js')).storeInit,
+};
+
+export const storeCopy: CommandDefinition<StoreCopyOptions> = {
+  name: 'store',
+  subcommand: 'copy',
+  changesStore: () => true,
+  exitCodes: [
+    [0, 'copied'],
+    [64, 'usage error (--from or --to missing, or the same store)'],
+    [65, 'the destination is not empty (nothing changed), or the source is damaged'],
+    [66, 'there is no store at --from'],
+    [69, 'a PostgreSQL server cannot be reached, or the keychain is unavailable'],
+    [70, 'internal error (rerun with APNS_CERT_DEBUG=1 and report it)'],
+    [73, 'cannot write the destination directory (nothing left there)'],
+    [75, 'another apns-cert process is changing the destination'],
+    [77, 'the database refused the role, or a wrong passphrase'],
+  ],
+  notes: [
+    'The destination must be empty: a directory that does not exist (or is empty), or a database without the',
+    "store's tables or with none but what `store init` made. It gets the source's store id and master key:",
+    'the sealed secrets are copied as they are sealed, nothing is decrypted. A passphrase store keeps its',
+    'passphrase (the wrapped master key is copied); a keychain store copied to PostgreSQL has its master key',
+    'opened from this keychain and wrapped under a new team passphrase (asked twice, or --passphrase-file /',
+    'APNS_CERT_PASSPHRASE); a keychain store copied to a directory stays on this keychain.',
+    'All or nothing: a directory is built beside the destination and renamed into place; a database is',
+    'written in one transaction. The audit log is copied, and the copy is logged in the destination.',
+  ],
+  examples: [
+    'apns-cert store copy --from ~/.local/share/apns-cert --to postgres://apns_admin@db.example/mdm',
+    'apns-cert store copy --from postgres://apns_admin@db.example/mdm --to /backup/apns-cert-2026-12-01',
+  ],
+  define(program) {
+    return storeGroup(program)
+      .command('copy')
+      .summary('copy a store into an empty one (directory or PostgreSQL), nothing re-sealed')
+      .description(
+        'Copy every record, certificate, vendor identity, sealed secret and audit log entry of one store into an ' +
+          'empty one: a directory or a PostgreSQL URL on either side. The sealed secrets are copied as they are, ' +
+          'with the master key as the passphrase wraps it: nothing is decrypted, and the copy opens with the same ' +
+          'passphrase.',
+      )
+      .requiredOption('--from <store>', 'the store to copy: a directory or postgres://user@host:port/db')
+      .requiredOption('--to <store>', 'the empty store to fill: a directory or postgres://user@host:port/db');
+  },
+  options(command: Command) {
+    const { from, to } = command.opts<{ from: string; to: string }>();
+    if (from === '' || to === '')
+      throw new AppError('USAGE', 'read --from and --to: each names a store (a directory or a postgres:// URL)', {
+        hint: 'apns-cert store copy --from <dir|url> --to <dir|url>',
+      });
+    return { from, to };
+  },
+  load: async () => (await import('./copy.js')).storeCopy,
 };

@@ -8,6 +8,7 @@ import { emptyIndex, parseIndex, serializeIndex } from '../../core/index-model.j
 import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
+import type { StoreContents } from '../../core/store-contents.js';
 import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
 import type { Store, StoreAudit, StoreChange } from '../store.js';
@@ -284,6 +285,19 @@ export class FileStore implements Store {
     return { index, result: await this.withLock(() => vault.upgrade()) };
   }
 
+  async init(): Promise<{ created: boolean; index: StoreIndex }> {
+    const found = await this.read();
+    if (found !== null) return { created: false, index: found };
+    return this.change(async (tx) => {
+      if (!tx.isNew) return { created: false, index: tx.index };
+      await tx.masterKey();
+      await tx.commit(tx.index);
+      return { created: true, index: tx.index };
+    });
+  }
+
+  async close(): Promise<void> {}
+
   /** Appends to audit.jsonl (audit-log.ts) of an existing store; without index.json there is no store to log in. */
   async appendLog(entry: AuditEntry): Promise<void> {
     this.assertSafe();
@@ -298,18 +312,20 @@ export class FileStore implements Store {
     return readAuditEntries(this.path(AUDIT_FILE), filter);
   }
 
-  async init(): Promise<{ created: boolean; index: StoreIndex }> {
-    const found = await this.read();
-    if (found !== null) return { created: false, index: found };
-    return this.change(async (tx) => {
-      if (!tx.isNew) return { created: false, index: tx.index };
-      await tx.masterKey();
-      await tx.commit(tx.index);
-      return { created: true, index: tx.index };
+  async exportContents(): Promise<StoreContents> {
+    const index = await this.readOrFail();
+    const { exportFileStore } = await import('./contents.js');
+    return exportFileStore(index, {
+      path: (relative) => this.path(relative),
+      openMasterKey: () => this.openMasterKey(index),
+      readLog: () => this.readLog({}),
     });
   }
 
-  async close(): Promise<void> {}
+  async importContents(contents: StoreContents): Promise<void> {
+    const { importFileStore } = await import('./contents.js');
+    importFileStore(this.dir, contents);
+  }
 
   /** A store's master key never changes once made: one opened before the lock is the one under it. */
   unlockEarly(): void {

@@ -6,6 +6,8 @@ import type { CertificateEntry, StoreIndex, VendorEntry } from '../../core/index
 import type { SummaryRecord } from '../../core/expiry-summary.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
+import { certificateFiles, sealedSecretRefs } from '../../core/store-contents.js';
+import type { SealedKind, StoreContents } from '../../core/store-contents.js';
 import type { Store, StoreAudit, StoreChange } from '../store.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../vault.js';
 import { appendStatement, entryOfRow, readStatement } from './audit-log.js';
@@ -451,6 +453,32 @@ export class PostgresStore implements Store {
     }));
   }
 
+  /** Inside a transaction: the schema and the migrations it lacks, after waiting for another init or copy (an advisory lock). */
+  private async migrate(action: string): Promise<void> {
+    // two inits at once: the second waits, then finds the store
+    await this.query(action, `SELECT pg_advisory_xact_lock(hashtext($1))`, [`apns-cert init ${this.address.schema}`]);
+    // CREATE SCHEMA needs CREATE on the database even when the schema is there: an admin role of the grants has none
+    const schemaThere = await this.query<{ there: boolean }>(
+      action,
+      `SELECT to_regnamespace($1) IS NOT NULL AS there`,
+      [this.schema],
+    );
+    if (schemaThere.rows[0]?.there !== true) await this.query(action, `CREATE SCHEMA ${this.schema}`);
+    const exists = await this.query<{ table: string | null }>(action, `SELECT to_regclass($1) AS table`, [
+      `${this.schema}.schema_version`,
+    ]);
+    let applied = 0;
+    if (exists.rows[0]?.table != null) {
+      const { rows } = await this.query<{ version: number }>(action, `SELECT version FROM ${this.t('schema_version')}`);
+      applied = rows[0]?.version ?? 0;
+    }
+    if (applied > SCHEMA_VERSION) throw newerSchema(action, this.address, applied);
+    const steps = migrations(this.address.schema);
+    for (let v = applied; v < steps.length; v++) await this.query(action, steps[v]!);
+    if (applied < SCHEMA_VERSION)
+      await this.query(action, `UPDATE ${this.t('schema_version')} SET version = $1`, [SCHEMA_VERSION]);
+  }
+
   /**
    * Creates the store's tables (or applies the migrations a store of an older version lacks) and the store
    * itself: its id, and a new master key wrapped by the team passphrase. A store that is there stays as it is.
@@ -461,31 +489,7 @@ export class PostgresStore implements Store {
     this.inTransaction = true;
     try {
       await this.query(action, 'BEGIN');
-      // two inits at once: the second waits, then finds the store
-      await this.query(action, `SELECT pg_advisory_xact_lock(hashtext($1))`, [`apns-cert init ${this.address.schema}`]);
-      // CREATE SCHEMA needs CREATE on the database even when the schema is there: an admin role of the grants has none
-      const schemaThere = await this.query<{ there: boolean }>(
-        action,
-        `SELECT to_regnamespace($1) IS NOT NULL AS there`,
-        [this.schema],
-      );
-      if (schemaThere.rows[0]?.there !== true) await this.query(action, `CREATE SCHEMA ${this.schema}`);
-      const exists = await this.query<{ table: string | null }>(action, `SELECT to_regclass($1) AS table`, [
-        `${this.schema}.schema_version`,
-      ]);
-      let applied = 0;
-      if (exists.rows[0]?.table != null) {
-        const { rows } = await this.query<{ version: number }>(
-          action,
-          `SELECT version FROM ${this.t('schema_version')}`,
-        );
-        applied = rows[0]?.version ?? 0;
-      }
-      if (applied > SCHEMA_VERSION) throw newerSchema(action, this.address, applied);
-      const steps = migrations(this.address.schema);
-      for (let v = applied; v < steps.length; v++) await this.query(action, steps[v]!);
-      if (applied < SCHEMA_VERSION)
-        await this.query(action, `UPDATE ${this.t('schema_version')} SET version = $1`, [SCHEMA_VERSION]);
+      await this.migrate(action);
       const meta = await this.query<{ store_id: string }>(
         action,
         `SELECT store_id FROM ${this.t('meta')} WHERE id = 1`,
@@ -509,6 +513,167 @@ export class PostgresStore implements Store {
       this.inTransaction = false;
       this.checked = false;
       return { created, index: await this.read() };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  async exportContents(): Promise<StoreContents> {
+    const action = `copy the store ${this.address.display}`;
+    // one snapshot: the index, its texts and its secrets as of one moment, while writers go on
+    const client = await this.connection();
+    this.inTransaction = true;
+    try {
+      await this.query(action, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { index } = await this.readIndex(action, false);
+      const refs = sealedSecretRefs(index);
+      const texts = async (table: string, files: string[]) =>
+        (
+          await this.query<{ file: string; pem: string }>(
+            action,
+            `SELECT file, pem FROM ${this.t(table)} WHERE file = ANY($1::text[]) ORDER BY file`,
+            [files],
+          )
+        ).rows;
+      const certificates = await texts('certificates', certificateFiles(index));
+      const vendorChains = await texts(
+        'vendor_chains',
+        Object.values(index.vendors).map((v) => v.file),
+      );
+      const found = new Map(
+        (
+          await this.query<{ id: string; kind: SealedKind; box: string }>(
+            action,
+            `SELECT id, kind, box FROM ${this.t('secrets')} WHERE id = ANY($1::text[])`,
+            [refs.map((r) => r.id)],
+          )
+        ).rows.map((r) => [r.id, r]),
+      );
+      const secrets = [];
+      for (const ref of refs) {
+        const row = found.get(ref.id);
+        if (row === undefined && !ref.required) continue;
+        if (row === undefined || row.kind !== ref.kind)
+          throw new AppError('STORE_CORRUPT', `${action}: the sealed ${ref.kind} ${ref.id.slice(0, 16)} is not in it`, {
+            hint: 'apns-cert doctor --offline',
+          });
+        secrets.push(row);
+      }
+      const want = new Set([...certificateFiles(index), ...Object.values(index.vendors).map((v) => v.file)]);
+      for (const { file } of [...certificates, ...vendorChains]) want.delete(file);
+      if (want.size > 0)
+        throw new AppError('STORE_CORRUPT', `${action}: the certificate ${[...want][0]} is not in it`, {
+          hint: 'apns-cert doctor --offline',
+        });
+      const wrapped = await this.readVaultDocument();
+      const log = await this.readLog({});
+      await this.query(action, 'COMMIT');
+      return { index, masterKey: { wrapped }, certificates, vendorChains, secrets, log };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  /**
+   * One transaction: the tables (migrations) when the database has none, then every row of `contents`. A store
+   * made by `store init` with nothing in it takes the source's store id and master key (its own go); its audit
+   * log stays, the source's entries join it.
+   */
+  async importContents(contents: StoreContents): Promise<void> {
+    const action = `copy into the store ${this.address.display}`;
+    const client = await this.connection();
+    this.inTransaction = true;
+    try {
+      await this.query(action, 'BEGIN');
+      await this.query(action, `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.options.lockWaitMs))}`);
+      await this.migrate(action);
+      await this.query(action, `LOCK TABLE ${this.t('meta')} IN EXCLUSIVE MODE`);
+      const { rows } = await this.query<{ what: string }>(
+        action,
+        `SELECT what FROM (
+           SELECT 'records' AS what WHERE EXISTS (SELECT 1 FROM ${this.t('records')})
+           UNION ALL SELECT 'certificates' WHERE EXISTS (SELECT 1 FROM ${this.t('certificates')})
+           UNION ALL SELECT 'vendor chains' WHERE EXISTS (SELECT 1 FROM ${this.t('vendor_chains')})
+           UNION ALL SELECT 'secrets' WHERE EXISTS (SELECT 1 FROM ${this.t('secrets')})
+           UNION ALL SELECT 'vendors' WHERE EXISTS (SELECT 1 FROM ${this.t('meta')} WHERE vendors <> '{}'::jsonb)
+         ) t`,
+      );
+      if (rows.length > 0) {
+        const { notEmptyError } = await import('../file/contents.js');
+        throw notEmptyError(this.address.display, `it holds ${rows.map((r) => r.what).join(', ')}`);
+      }
+      const { index } = contents;
+      await this.query(action, `DELETE FROM ${this.t('meta')}`);
+      await this.query(
+        action,
+        `INSERT INTO ${this.t('meta')} (id, store_id, secret_backend, created_at, index_schema_version, vendors)
+         VALUES (1, $1, 'passphrase', $2, $3, $4::jsonb)`,
+        [index.storeId, index.createdAt, index.schemaVersion, JSON.stringify(index.vendors)],
+      );
+      const names = Object.keys(index.records);
+      await this.query(
+        action,
+        `INSERT INTO ${this.t('records')} (name, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])`,
+        [names, names.map((n) => JSON.stringify(index.records[n]))],
+      );
+      for (const [table, texts] of [
+        ['certificates', contents.certificates],
+        ['vendor_chains', contents.vendorChains],
+      ] as const)
+        await this.query(
+          action,
+          `INSERT INTO ${this.t(table)} (file, pem) SELECT * FROM unnest($1::text[], $2::text[])`,
+          [texts.map((t) => t.file), texts.map((t) => t.pem)],
+        );
+      const { secrets } = contents;
+      await this.query(
+        action,
+        `INSERT INTO ${this.t('secrets')} (id, kind, box) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
+        [secrets.map((x) => x.id), secrets.map((x) => x.kind), secrets.map((x) => x.box)],
+      );
+      const log = contents.log;
+      const column = <K extends keyof AuditEntry>(k: K) => log.map((e) => e[k] ?? null);
+      await this.query(
+        action,
+        `INSERT INTO ${this.t('audit_log')}
+           (at, os_user, host, command, record, result, exit_code, serial_number, topic, message)
+         SELECT at, os_user, host, command, record, result, exit_code, serial_number, topic, message
+         FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::integer[], $8::text[], $9::text[], $10::text[])
+           WITH ORDINALITY AS e(at, os_user, host, command, record, result, exit_code, serial_number, topic, message, n)
+         ORDER BY n`,
+        [
+          column('at'),
+          column('user'),
+          column('host'),
+          column('command'),
+          column('record'),
+          column('result'),
+          column('exitCode'),
+          column('serialNumber'),
+          column('topic'),
+          column('message'),
+        ],
+      );
+      await this.query(action, `DELETE FROM ${this.t('vault')}`);
+      if ('wrapped' in contents.masterKey)
+        await this.query(action, `INSERT INTO ${this.t('vault')} (id, document) VALUES (1, $1)`, [
+          contents.masterKey.wrapped,
+        ]);
+      else {
+        // a keychain store: its master key, opened on this machine, wrapped under a new team passphrase
+        const key = await contents.masterKey.open();
+        await this.vault.save(index.storeId, key);
+      }
+      await this.query(action, 'COMMIT');
+      this.checked = false;
+      this.masterKey = undefined;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
