@@ -16,7 +16,8 @@ import { parsePostgresUrl } from '../../src/store/postgres/url.js';
 import { BIN, cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 import type { TestDatabase } from '../helpers/postgres.js';
-import { testDatabase } from '../helpers/postgres-db.js';
+import { psql } from '../helpers/postgres.js';
+import { testCluster, testDatabase } from '../helpers/postgres-db.js';
 
 const KILLS = 100;
 const PASSPHRASE = 'killed writers';
@@ -90,6 +91,13 @@ async function expectConsistent(openKeys = false): Promise<ReturnType<PostgresSt
     await store.close();
   }
 }
+
+const tableCount = (database: string) =>
+  psql(
+    testCluster(),
+    database,
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'apns_cert'",
+  ).trim();
 
 beforeAll(async () => {
   db = testDatabase('killed');
@@ -182,4 +190,30 @@ describe('writers killed with -9', () => {
     expect(insideTransaction, `${insideTransaction} of ${kills} kills inside a transaction`).toBeGreaterThan(0);
     console.log(`${kills} kills, ${insideTransaction} with a transaction open`);
   }, 300_000);
+
+  it('store init killed with -9 at random moments (10 databases): no schema or a whole store; init again makes it whole', async () => {
+    for (let i = 0; i < 10; i++) {
+      const fresh = testDatabase('killinit');
+      const own = { ...env, APNS_CERT_STORE: fresh.adminUrl, PGPASSWORD: fresh.password };
+      const child = spawn(process.execPath, [BIN, 'store', 'init'], { env: own, stdio: 'ignore' });
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 100 + Math.floor(Math.random() * 900));
+        child.on('exit', (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        });
+      });
+      const tables = tableCount(fresh.name);
+      // all the tables and the store's rows, or nothing: one transaction
+      if (tables !== '0') {
+        expect(tables).toBe(tableCount(db.name)); // as many as a store init made whole
+        expect(psql(testCluster(), fresh.name, 'SELECT count(*) FROM apns_cert.meta').trim()).toBe('1');
+        expect(psql(testCluster(), fresh.name, 'SELECT count(*) FROM apns_cert.vault').trim()).toBe('1');
+      } else expect(code).toBeNull();
+      const again = await runCli(['store', 'init'], { env: own });
+      expect(again.code, again.stderr).toBe(0);
+      const after = await runCli(['csr', '--name', 'after', '--out', join(work, `after-${i}.csr`)], { env: own });
+      expect(after.code, after.stderr).toBe(0);
+    }
+  }, 120_000);
 });

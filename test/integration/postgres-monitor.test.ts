@@ -98,10 +98,11 @@ describe('the monitor role', () => {
     ['renew', 'acme', '--apple-id', 'mdm@acme.example', '--csr-out', join(work, 'monitor-renew.csr')],
     ['retire', 'acme', '--yes'],
     ['target', 'add', 'acme', '--kind', 'fleet', '--url', 'https://fleet.example.com/'],
+    ['store', 'upgrade'],
   ];
 
   for (const passphrase of [false, true])
-    it(`csr, import, export, renew, retire, target add: 77, one line and a hint, the store unchanged (${passphrase ? 'with' : 'without'} a passphrase)`, async () => {
+    it(`csr, import, export, renew, retire, target add, store upgrade: 77, one line and a hint, the store unchanged (${passphrase ? 'with' : 'without'} a passphrase)`, async () => {
       const before = everyRow();
       const env = passphrase ? { ...monitor, APNS_CERT_PASSPHRASE: PASSPHRASE } : monitor;
       const runs = await Promise.all(changes().map((args) => cli(args, env)));

@@ -164,6 +164,10 @@ describe('a server that cannot be reached', () => {
       expectUnreachable(await cli(['list']));
       expectUnreachable(await cli(['csr', '--name', 'refused', '--out', join(work, 'refused.csr')]));
       expectUnreachable(await cli(['show', 'acme', '--json']));
+      // check-expiry speaks Nagios: the check could not run is UNKNOWN (3), with the same message
+      const check = await cli(['check-expiry', '--format', 'nagios']);
+      expect(check.code, check.stderr).toBe(3);
+      expect(check.stderr).toContain(`cannot reach the PostgreSQL store at 127.0.0.1:${cluster.port}`);
     } finally {
       cluster.startServer();
     }
