@@ -2,12 +2,14 @@
  * The store's lock of a PostgreSQL store is the meta row (postgres-store.ts: readIndex takes it with SELECT ...
  * FOR UPDATE in every change). A session of the test holding it: every kind of change (csr, import, renew,
  * retire, target add) exits 75 after APNS_CERT_LOCK_WAIT_MS, the store unchanged, while reads go on; once the
- * lock is released, the same commands succeed.
+ * lock is released, the same commands succeed. A CLI paused (SIGSTOP) in its change keeps the lock as the file
+ * store's holder does: the other writer gets 75, and the paused one finishes when resumed.
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
+import { BIN, cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 import { psql } from '../helpers/postgres.js';
 import type { TestDatabase } from '../helpers/postgres.js';
@@ -82,5 +84,39 @@ describe('the store lock held by another session', () => {
       const r = await cli(args, { APNS_CERT_LOCK_WAIT_MS: '300' });
       expect(r.code, `${args.slice(0, 2).join(' ')}: ${r.stderr}`).toBe(0);
     }
+  });
+
+  it('a CLI paused (SIGSTOP) inside its change keeps the lock: another writer gets 75; resumed, the paused one finishes', async () => {
+    const watcher = new pg.Client({ ...db.superuser });
+    await watcher.connect();
+    const holder = spawn(process.execPath, [BIN, 'csr', '--name', 'paused', '--out', join(work, 'paused.csr')], {
+      env: { ...env, APNS_CERT_LOCK_WAIT_MS: '20000' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => holder.on('exit', resolve));
+    try {
+      // stopped the moment its transaction is seen open: it holds the lock (or is about to take it, nobody else can)
+      for (let seen = false; !seen; await new Promise((resolve) => setTimeout(resolve, 10))) {
+        const { rows } = await watcher.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = $1 AND application_name = 'apns-cert' AND xact_start IS NOT NULL`,
+          [db.name],
+        );
+        seen = rows[0]!.n > 0;
+      }
+      holder.kill('SIGSTOP');
+      const other = await cli(['csr', '--name', 'meanwhile', '--out', join(work, 'meanwhile.csr')], {
+        APNS_CERT_LOCK_WAIT_MS: '1000',
+      });
+      expect(other.code, other.stderr).toBe(75);
+      holder.kill('SIGCONT');
+      expect(await exited).toBe(0);
+    } finally {
+      holder.kill('SIGCONT');
+      await watcher.end();
+    }
+    const listed = JSON.parse((await cli(['list', '--json'])).stdout) as { certificates: Array<{ name: string }> };
+    expect(listed.certificates.map((c) => c.name)).toContain('paused');
+    expect(listed.certificates.map((c) => c.name)).not.toContain('meanwhile');
   });
 });
