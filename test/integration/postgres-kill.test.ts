@@ -1,6 +1,6 @@
 /**
  * Writers of a PostgreSQL store killed with -9, 100 times, at moments spread from start-up to the end of their
- * change (some inside the transaction: pg_stat_activity says so at the kill). After each: every record parses and
+ * change (many while a CLI session has a transaction open: pg_stat_activity at the kill). After each: every record parses and
  * validates, every certificate and key it names is there and nothing else is (no half record), every change that
  * exited 0 is there, and no lock is left behind (the next change gets it within a short APNS_CERT_LOCK_WAIT_MS).
  */
