@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
+import { hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 import { psql } from '../helpers/postgres.js';
 import type { TestDatabase } from '../helpers/postgres.js';
-import { testCluster, testDatabase } from '../helpers/postgres-db.js';
+import { initStore, storeEnv, testCluster, testDatabase } from '../helpers/postgres-db.js';
 
 const ca = createFakeCa();
 const NOW = new Date();
@@ -30,13 +30,8 @@ const sql = (text: string) => psql(testCluster(), db.name, text).trim();
 beforeAll(async () => {
   db = testDatabase('changes');
   work = tempDir();
-  env = cleanEnv({
-    APNS_CERT_STORE: db.adminUrl,
-    PGPASSWORD: db.password,
-    APNS_CERT_PASSPHRASE: 'p',
-    APNS_CERT_LOCK_WAIT_MS: '500',
-  });
-  expect((await cli('store', 'init')).code).toBe(0);
+  env = storeEnv(db, 'admin', { APNS_CERT_LOCK_WAIT_MS: '500' });
+  await initStore(db);
 });
 
 describe('changes of a PostgreSQL store', () => {

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { parseWrappedMasterKey, unwrapMasterKey } from '../../src/core/sealed.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
@@ -46,7 +47,8 @@ describe('store init', () => {
   it('creates the tables and the store once; a second run changes nothing and exits 0', async () => {
     const db = testDatabase('init');
     const env = envFor(db, db.adminUrl);
-    let r = await cli(['store', 'init'], env);
+    // as the hint of an uninitialised database says it: --store after the subcommand
+    let r = await cli(['store', 'init', '--store', db.adminUrl], { ...env, APNS_CERT_STORE: tempDir() });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(
       /created the store postgres:\/\/init_\d+_\d+_admin@127\.0\.0\.1:\d+\/init_\d+_\d+ \(store id/,
@@ -127,6 +129,13 @@ describe('store init', () => {
     );
     r = await cli(['store', 'init'], envFor(db, db.adminUrl, { PGPASSWORD: undefined, PGPASSFILE: passfile }));
     expect(r.code, r.stderr).toBe(0);
+    // no password anywhere: 77 saying where one goes
+    r = await cli(['list'], envFor(db, db.adminUrl, { PGPASSWORD: undefined, HOME: tempDir() }));
+    expect(r.code, r.stderr).toBe(77);
+    expect(r.stderr).toContain('the server asks for a password and none was given');
+    expect(r.stderr).toContain(
+      `hint: export PGPASSWORD=...   # or a line 127.0.0.1:${db.port}:${db.name}:${db.adminRole}:<password> in ~/.pgpass`,
+    );
   });
 
   it('TLS: sslmode=verify-full with the CA of the server connects over TLS; without the CA: 69 saying why; prefer is refused', async () => {
@@ -223,6 +232,25 @@ describe('a store shared by an admin role and a monitor role', () => {
     }
   });
 
+  it('doctor --offline: the admin role sees every row in place; the monitor role gets a warning for the vault, no failure', async () => {
+    let r = await cli(['doctor', '--offline', '--json'], admin);
+    expect(r.code, r.stdout).toBe(0);
+    const checks = JSON.parse(r.stdout).checks as Array<{ check: string; status: string; message: string }>;
+    expect(checks.find((c) => c.check === 'store')).toMatchObject({
+      status: 'ok',
+      message: `${db.adminUrl} (passphrase backend)`,
+    });
+    expect(checks.find((c) => c.check === 'secret-backend')).toMatchObject({ status: 'ok' });
+    expect(checks.filter((c) => c.status === 'fail')).toEqual([]);
+    r = await cli(['doctor', '--offline', '--json'], monitor);
+    expect(r.code, r.stdout).toBe(0);
+    const seen = JSON.parse(r.stdout).checks as Array<{ check: string; status: string; message: string }>;
+    expect(seen.find((c) => c.check === 'secret-backend')).toMatchObject({
+      status: 'warn',
+      message: expect.stringContaining('permission denied by the database for this role'),
+    });
+  });
+
   it('the monitor role cannot read the secrets nor the vault (42501)', async () => {
     const client = new pg.Client({
       host: db.host,
@@ -273,6 +301,13 @@ describe('a store shared by an admin role and a monitor role', () => {
     expect(rows).not.toContain(Buffer.from(credential).toString('base64'));
     expect(rows).not.toContain(PASSPHRASE);
     expect(rows).toContain('aes-256-gcm');
+    // the master key itself (unwrapped here with the team passphrase) is in no row, in base64 or hex
+    const document = psql(testCluster(), db.name, 'SELECT document FROM apns_cert.vault');
+    const masterKey = await unwrapMasterKey(parseWrappedMasterKey(document), PASSPHRASE);
+    expect(masterKey).toHaveLength(32);
+    expect(rows).not.toContain(masterKey.toString('base64'));
+    expect(rows).not.toContain(masterKey.toString('base64').slice(0, 40));
+    expect(rows.toLowerCase()).not.toContain(masterKey.toString('hex'));
   });
 
   it('an admin role with the printed grants, not the owner of the tables, runs every command; the audit log stays append only', async () => {

@@ -52,8 +52,12 @@ async function secretBackend(index: StoreIndex, deps: Deps): Promise<DoctorCheck
   } catch (caught) {
     const error = userError(caught, 'doctor');
     if (!isAppError(error)) throw error;
+    // no passphrase given, or a database role that may not read the vault (a monitor role): not a fault of the store
     const status: CheckStatus =
-      error.code === 'SECRETS_UNAVAILABLE' && index.secretBackend === 'passphrase' ? 'warn' : 'fail';
+      (error.code === 'SECRETS_UNAVAILABLE' && index.secretBackend === 'passphrase') ||
+      error.code === 'PERMISSION_DENIED'
+        ? 'warn'
+        : 'fail';
     return check('secret-backend', status, `${index.secretBackend}: ${error.message}`, error.hint ?? null);
   }
 }

@@ -1,18 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ConnectionOptions } from 'node:tls';
-import pg from 'pg';
+import type pg from 'pg';
 import { AppError } from '../../errors.js';
 import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
-import { certificateKeyIds, INDEX_SCHEMA_VERSION, isIsoDate, parseIndex } from '../../core/index-model.js';
+import { INDEX_SCHEMA_VERSION, isIsoDate, parseIndex } from '../../core/index-model.js';
 import type { CertificateEntry, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { SummaryRecord } from '../../core/expiry-summary.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
 import type { Store, StoreAudit, StoreChange } from '../store.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../vault.js';
+import { appendStatement, entryOfRow, readStatement } from './audit-log.js';
+import type { AuditRow } from './audit-log.js';
+import { auditRows, PRIVATE_KEY } from './audit.js';
+import { closeClient, newClient } from './connection.js';
 import { noStore, pgError } from './errors.js';
-import { lookupPassword } from './pgpass.js';
 import { migrations, SCHEMA_VERSION } from './schema.js';
 import type { PostgresAddress } from './url.js';
 
@@ -34,40 +34,10 @@ const newerSchema = (action: string, address: PostgresAddress, version: number) 
     { hint: 'npm install -g apns-cert@latest   # the store was changed by a newer apns-cert' },
   );
 
-const CONNECT_TIMEOUT_MS = 10_000;
-/** The longest any statement may take on the client's side (a lock wait is bounded by lock_timeout before it). */
-const QUERY_TIMEOUT_MS = 30_000;
-const PRIVATE_KEY = 'private-key';
-
-/** node-postgres's TLS options for the address's sslmode (url.ts); the root certificate as libpq looks for it. */
-function tlsOptions(address: PostgresAddress, env: NodeJS.ProcessEnv): false | ConnectionOptions {
-  const { mode, rootCert } = address.ssl;
-  if (mode === 'disable') return false;
-  const file = rootCert ?? (env.HOME ? join(env.HOME, '.postgresql', 'root.crt') : undefined);
-  let ca: string | undefined;
-  if (file !== undefined && (rootCert !== undefined || existsSync(file))) {
-    try {
-      ca = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new AppError('FILE_MISSING', `read the root certificate ${file}: ${(error as Error).message}`, {
-        hint: `ls -l ${file}   # sslrootcert= names the CA file of the server's certificate`,
-      });
-    }
-  }
-  if (mode === 'require' && ca === undefined) return { rejectUnauthorized: false };
-  return {
-    rejectUnauthorized: true,
-    ...(ca === undefined ? {} : { ca }),
-    // verify-ca (and require with a root certificate): the chain, not the name
-    ...(mode === 'verify-full' ? { servername: address.host } : { checkServerIdentity: () => undefined }),
-  };
-}
-
 /** The index's rows as found: the index and each record's JSON text (to write only what a change changed). */
 interface Found {
   index: StoreIndex;
   records: Map<string, string>;
-  vendors: string;
 }
 
 /**
@@ -110,33 +80,7 @@ export class PostgresStore implements Store {
   /** The one connection of this process, made on first use. */
   private connection(): Promise<pg.Client> {
     this.client ??= (async () => {
-      const { host, port, user, database } = this.address;
-      const client = new pg.Client({
-        host,
-        port,
-        user,
-        database,
-        // asked for only when the server wants one: never from the URL, never from the command line
-        password: async () => {
-          const password = lookupPassword(this.options.env, this.address);
-          if (password === undefined)
-            throw new AppError(
-              'WRONG_PASSWORD',
-              `connect to the PostgreSQL store ${this.address.display}: the server asks for a password and none was given`,
-              {
-                hint: `export PGPASSWORD=...   # or a line ${host}:${port}:${database}:${user}:<password> in ~/.pgpass (mode 0600)`,
-              },
-            );
-          return password;
-        },
-        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-        // a server that stops answering (a network gone silent) ends the statement: 69, rolled back by the server
-        query_timeout: Math.max(QUERY_TIMEOUT_MS, this.options.lockWaitMs + CONNECT_TIMEOUT_MS),
-        keepAlive: true,
-        application_name: 'apns-cert',
-        ssl: tlsOptions(this.address, this.options.env),
-      });
-      client.on('error', () => undefined); // a lost connection fails the query under way, reported there
+      const client = newClient(this.address, this.options.env, this.options.lockWaitMs);
       try {
         await client.connect();
       } catch (error) {
@@ -206,7 +150,7 @@ export class PostgresStore implements Store {
     const index = parseIndex(text, `${this.address.display} (table records)`);
     const records = new Map<string, string>();
     for (const [name, record] of Object.entries(index.records)) records.set(name, JSON.stringify(record));
-    return { index, records, vendors: JSON.stringify(index.vendors) };
+    return { index, records };
   }
 
   async read(): Promise<StoreIndex> {
@@ -484,11 +428,10 @@ export class PostgresStore implements Store {
       );
     if (removed.length > 0)
       await this.query(action, `DELETE FROM ${this.t('records')} WHERE name = ANY($1::text[])`, [removed]);
-    const vendors = JSON.stringify(next.vendors);
     await this.query(action, `UPDATE ${this.t('meta')} SET vendors = $1::jsonb, changed_at = now() WHERE id = 1`, [
-      vendors,
+      JSON.stringify(next.vendors),
     ]);
-    return { index: next, records, vendors };
+    return { index: next, records };
   }
 
   async upgradeKdf(): Promise<{ index: StoreIndex; result: KdfUpgrade | null }> {
@@ -604,80 +547,14 @@ export class PostgresStore implements Store {
       if (!(error instanceof AppError && error.code === 'PERMISSION_DENIED')) throw error;
       // a monitor role: the secrets are not its to see
     }
-    const keys = new Set<string>();
-    const credentials = new Set<string>();
-    const usedCerts = new Set<string>();
-    const want = (record: string, kind: 'certificate' | 'key' | 'secret', ref: string, present: boolean) => {
-      if (!present) audit.missing.push({ record, kind, ref, problem: 'missing' });
-    };
-    for (const record of Object.values(index.records)) {
-      for (const c of record.certificates) {
-        usedCerts.add(c.file);
-        want(record.name, 'certificate', c.file, certs.has(c.file));
-      }
-      const pending = record.pendingKey;
-      const keyIds = [
-        ...(record.retiredAt === null ? certificateKeyIds(record) : []),
-        ...(pending ? [pending.keyId] : []),
-        ...(pending?.mdmcert ? [pending.mdmcert.exchangeKeyId] : []),
-      ];
-      for (const keyId of keyIds) {
-        keys.add(keyId);
-        if (secrets !== null) want(record.name, 'key', keyId, secrets.get(keyId) === PRIVATE_KEY);
-      }
-      for (const target of record.targets) {
-        if (target.kind === 'file' || target.credentialId === undefined) continue;
-        credentials.add(target.credentialId);
-        if (secrets !== null)
-          want(
-            `${record.name} target ${target.label}`,
-            'secret',
-            target.credentialId,
-            secrets.has(target.credentialId),
-          );
-      }
-    }
-    for (const vendor of Object.values(index.vendors)) {
-      want(`vendor ${vendor.subject}`, 'certificate', vendor.file, chains.has(vendor.file));
-      keys.add(vendor.keyId);
-      if (secrets !== null)
-        want(`vendor ${vendor.subject}`, 'key', vendor.keyId, secrets.get(vendor.keyId) === PRIVATE_KEY);
-    }
-    if (secrets !== null) {
-      for (const [id, kind] of secrets) {
-        if (kind === PRIVATE_KEY && !keys.has(id)) audit.orphanKeys.push(id);
-        if (kind !== PRIVATE_KEY && !credentials.has(id)) audit.orphanSecrets.push(id);
-      }
-    }
-    audit.orphanCertificates = [...certs].filter((f) => !usedCerts.has(f));
-    const usedChains = new Set(Object.values(index.vendors).map((v) => v.file));
-    audit.orphanCertificates.push(...[...chains].filter((f) => !usedChains.has(f)));
-    if (audit.orphanKeys.length + audit.orphanSecrets.length > 0)
-      audit.orphanPlaces.push(`${this.location} table secrets`);
-    if (audit.orphanCertificates.length > 0)
-      audit.orphanPlaces.push(`${this.location} tables certificates, vendor_chains`);
-    return audit;
+    return auditRows(audit, index, { certs, chains, secrets });
   }
 
   async appendLog(entry: AuditEntry): Promise<void> {
     const action = `append to the audit log of ${this.address.display}`;
     await this.checkSchema(action);
     // an entry inside a change's transaction would go with it when it fails: the log gets a connection of its own then
-    const values = [
-      entry.at,
-      entry.user,
-      entry.host,
-      entry.command,
-      entry.record,
-      entry.result,
-      entry.exitCode,
-      entry.serialNumber ?? null,
-      entry.topic ?? null,
-      entry.message ?? null,
-    ];
-    const sql = `INSERT INTO ${this.t('audit_log')}
-      (at, os_user, host, command, record, result, exit_code, serial_number, topic, message)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+    const { sql, values } = appendStatement(this.t('audit_log'), entry);
     if (!this.inTransaction) {
       await this.query(action, sql, values);
       return;
@@ -693,37 +570,9 @@ export class PostgresStore implements Store {
   async readLog(filter: AuditFilter): Promise<AuditEntry[]> {
     const action = `read the audit log of ${this.address.display}`;
     await this.checkSchema(action);
-    const { rows } = await this.query<{
-      at: Date;
-      os_user: string;
-      host: string;
-      command: string;
-      record: string | null;
-      result: AuditEntry['result'];
-      exit_code: number;
-      serial_number: string | null;
-      topic: string | null;
-      message: string | null;
-    }>(
-      action,
-      `SELECT at, os_user, host, command, record, result, exit_code, serial_number, topic, message
-       FROM ${this.t('audit_log')}
-       WHERE ($1::text IS NULL OR record = $1) AND ($2::timestamptz IS NULL OR at >= $2)
-       ORDER BY at, id`,
-      [filter.record ?? null, filter.since?.toISOString() ?? null],
-    );
-    return rows.map((r) => ({
-      at: r.at.toISOString(),
-      user: r.os_user,
-      host: r.host,
-      command: r.command,
-      record: r.record,
-      result: r.result,
-      exitCode: r.exit_code,
-      ...(r.serial_number === null ? {} : { serialNumber: r.serial_number }),
-      ...(r.topic === null ? {} : { topic: r.topic }),
-      ...(r.message === null ? {} : { message: r.message }),
-    }));
+    const { sql, values } = readStatement(this.t('audit_log'), filter);
+    const { rows } = await this.query<AuditRow>(action, sql, values);
+    return rows.map(entryOfRow);
   }
 
   async close(): Promise<void> {
@@ -736,21 +585,6 @@ export class PostgresStore implements Store {
     } catch {
       return; // never connected
     }
-    // a server gone silent would keep end() waiting for its answer: after a second the socket is just closed
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), 1000);
-      timer.unref();
-    });
-    const ended = await Promise.race([
-      connected.end().then(
-        () => 'ended' as const,
-        () => 'ended' as const,
-      ),
-      late,
-    ]);
-    clearTimeout(timer);
-    if (ended === 'late')
-      (connected as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    await closeClient(connected);
   }
 }

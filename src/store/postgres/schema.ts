@@ -69,7 +69,8 @@ const MONITOR_READS = ['schema_version', 'meta', 'records', 'certificates', 'ven
 export function grantsSql(schema: string, admin: string, monitor: string): string {
   const s = q(schema);
   const list = (tables: readonly string[]) => tables.map((t) => `${s}.${t}`).join(', ');
-  return `-- apns-cert: the roles of the store in schema ${schema} (run as the owner of its tables or a superuser)
+  return `-- apns-cert: the roles of the store in schema ${schema} (run as the owner of its tables or a superuser;
+-- again after a store init that applied a migration, for the tables it added)
 REVOKE ALL ON ALL TABLES IN SCHEMA ${s} FROM PUBLIC;
 GRANT USAGE ON SCHEMA ${s} TO ${q(admin)}, ${q(monitor)};
 -- ${admin}: every command
