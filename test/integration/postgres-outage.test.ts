@@ -2,7 +2,7 @@
  * The PostgreSQL server goes away under the CLI, on a cluster of this file's own (stopping the run's shared one
  * would stop the other files' databases): stopped (fast and immediate) while an import waits for the lock and
  * while a csr is inside its transaction: 69 naming host:port, no stack trace, and after the restart the store is
- * exactly as before. A server down at the start (connection refused) is 69 too, and so is a host that accepts the
+ * exactly as before; so is the session ended by the server (pg_terminate_backend). A server down at the start (connection refused) is 69 too, and so is a host that accepts the
  * connection and never answers (a black hole), within the backend's connection timeout.
  */
 import { spawnSync } from 'node:child_process';
@@ -149,6 +149,28 @@ describe('the server stopped in the middle of a command', () => {
     cluster.startServer();
     // the change either committed before the stop (then the CLI could not know it was lost: it exits 0) or not at all
     if (r.code === 0) expect(JSON.parse((await cli(['show', 'cut', '--json'])).stdout).name).toBe('cut');
+    else {
+      expectUnreachable(r);
+      expect(await snapshot()).toBe(before);
+    }
+  });
+  it('the CLI session ended by the server (pg_terminate_backend) inside its transaction: 69; the store as before', async () => {
+    const before = await snapshot();
+    const watcher = new pg.Client({ ...db.superuser });
+    await watcher.connect();
+    let r: CliResult;
+    try {
+      const running = cli(['csr', '--name', 'terminated', '--out', join(work, 'terminated.csr')]);
+      await until(() => cliSession(watcher, 'in a transaction'), 'the csr has its transaction open');
+      await watcher.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'apns-cert'`,
+        [db.name],
+      );
+      r = await running;
+    } finally {
+      await watcher.end();
+    }
+    if (r.code === 0) expect(JSON.parse((await cli(['show', 'terminated', '--json'])).stdout).name).toBe('terminated');
     else {
       expectUnreachable(r);
       expect(await snapshot()).toBe(before);
