@@ -7,15 +7,14 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
+import { hasStackTrace, runCli, tempDir } from '../helpers/cli.js';
 import { createFakeCa, daysFrom, mdmTopic, signCsrFile } from '../helpers/fake-apple.js';
 import { psql } from '../helpers/postgres.js';
 import type { TestDatabase } from '../helpers/postgres.js';
-import { testCluster, testDatabase } from '../helpers/postgres-db.js';
+import { initStore, storeEnv, TEST_PASSPHRASE, testCluster, testDatabase } from '../helpers/postgres-db.js';
 
 const ca = createFakeCa();
 const NOW = new Date();
-const PASSPHRASE = 'monitor tests';
 const topic = mdmTopic();
 
 let db: TestDatabase;
@@ -32,21 +31,16 @@ const everyRow = () =>
 beforeAll(async () => {
   db = testDatabase('monitor');
   work = tempDir();
-  admin = cleanEnv({ APNS_CERT_STORE: db.adminUrl, PGPASSWORD: db.password, APNS_CERT_PASSPHRASE: PASSPHRASE });
+  admin = storeEnv(db);
   // a monitoring host: a HOME of its own with no keyring, no session bus, no passphrase
   const home = tempDir('apns-cert-monitor-home-');
-  monitor = cleanEnv({
+  monitor = storeEnv(db, 'monitor', {
     HOME: home,
     XDG_DATA_HOME: join(home, 'data'),
     XDG_RUNTIME_DIR: undefined,
     DBUS_SESSION_BUS_ADDRESS: undefined,
-    APNS_CERT_STORE: db.monitorUrl,
-    PGPASSWORD: db.password,
   });
-  expect((await cli(['store', 'init'], admin)).code).toBe(0);
-  const grants = await cli(['store', 'init', '--print-grants', db.adminRole, db.monitorRole], admin);
-  expect(grants.code, grants.stderr).toBe(0);
-  psql(testCluster(), db.name, grants.stdout);
+  await initStore(db);
   for (const name of ['acme', 'pending']) {
     const r = await cli(
       ['csr', '--name', name, '--apple-id', 'mdm@acme.example', '--out', join(work, `${name}.csr`)],
@@ -104,7 +98,7 @@ describe('the monitor role', () => {
   for (const passphrase of [false, true])
     it(`csr, import, export, renew, retire, target add, store upgrade: 77, one line and a hint, the store unchanged (${passphrase ? 'with' : 'without'} a passphrase)`, async () => {
       const before = everyRow();
-      const env = passphrase ? { ...monitor, APNS_CERT_PASSPHRASE: PASSPHRASE } : monitor;
+      const env = passphrase ? { ...monitor, APNS_CERT_PASSPHRASE: TEST_PASSPHRASE } : monitor;
       const runs = await Promise.all(changes().map((args) => cli(args, env)));
       runs.forEach((r, i) => {
         const what = `${changes()[i]!.slice(0, 2).join(' ')}: ${r.stderr}`;
