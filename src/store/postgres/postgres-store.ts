@@ -55,6 +55,10 @@ export class PostgresStore implements Store {
   /** Set while a change's transaction is open on the client. */
   private inTransaction = false;
   private masterKey: Promise<Buffer> | undefined;
+  /** unlockEarly's reads (the store id, the wrapped key): done before a transaction begins on the same connection. */
+  private earlyReads: Promise<unknown> | undefined;
+  /** The wrapped master key unlockEarly read, for the vault's one load. */
+  private earlyVaultDocument: string | undefined;
   private readonly vault: MasterKeyVault;
   private checked = false;
 
@@ -218,6 +222,9 @@ export class PostgresStore implements Store {
   }
 
   private async readVaultDocument(): Promise<string> {
+    const early = this.earlyVaultDocument;
+    this.earlyVaultDocument = undefined;
+    if (early !== undefined) return early;
     const action = `unlock the store ${this.address.display}`;
     await this.checkSchema(action);
     const { rows } = await this.query<{ document: string }>(
@@ -252,8 +259,29 @@ export class PostgresStore implements Store {
     await this.openMasterKey(index.storeId);
   }
 
+  /**
+   * Reads the store id and the wrapped master key without the lock (neither changes but in a change of the vault,
+   * which keeps the master key), then opens the key: the passphrase and scrypt overlap the lock wait. The reads
+   * share the connection, so a change's transaction begins after them (a refused read must not abort it).
+   */
   unlockEarly(): void {
-    // the store id comes with the index, read under the lock; the vault's scrypt starts when the change asks
+    if (this.masterKey !== undefined || this.earlyReads !== undefined) return;
+    const action = `unlock the store ${this.address.display}`;
+    const reads = (async () => {
+      await this.checkSchema(action);
+      const { rows } = await this.query<{ store_id: string }>(
+        action,
+        `SELECT store_id FROM ${this.t('meta')} WHERE id = 1`,
+      );
+      if (rows[0] === undefined) return undefined;
+      this.earlyVaultDocument = await this.readVaultDocument();
+      return rows[0].store_id;
+    })();
+    this.earlyReads = reads;
+    reads.then(
+      (storeId) => void (storeId === undefined ? undefined : this.openMasterKey(storeId)),
+      () => undefined, // a change reads them again and says what failed
+    );
   }
 
   private async sealedBox(id: string, kind: string): Promise<string> {
@@ -299,6 +327,7 @@ export class PostgresStore implements Store {
    * COMMIT; on an error ROLLBACK, so a lost connection or a failed statement leaves the store as it was.
    */
   private async transaction<T>(action: string, work: (found: Found) => Promise<T>): Promise<T> {
+    await this.earlyReads?.catch(() => undefined);
     await this.checkSchema(action);
     const client = await this.connection();
     if (this.inTransaction) throw new AppError('INTERNAL', `${action}: a change inside a change`);

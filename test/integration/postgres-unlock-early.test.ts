@@ -1,0 +1,102 @@
+/**
+ * Store.unlockEarly on a PostgreSQL store (src/store/store.ts: "starts opening an existing store's master key
+ * now, before the lock is taken"): the passphrase is asked for, and scrypt runs, while the change still waits for
+ * the lock another session holds, not after the change got it (a passphrase typed or a scrypt run under the
+ * lock keeps every other admin waiting, then 75).
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newRecord } from '../../src/core/index-model.js';
+import { PassphraseVault } from '../../src/secrets/passphrase.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { parsePostgresUrl } from '../../src/store/postgres/url.js';
+import type { TestDatabase } from '../helpers/postgres.js';
+import { testDatabase } from '../helpers/postgres-db.js';
+
+let db: TestDatabase;
+const stores: PostgresStore[] = [];
+
+function open(onAsked: () => void = () => undefined): PostgresStore {
+  const store = new PostgresStore(parsePostgresUrl(db.adminUrl, {}), {
+    env: { PGPASSWORD: db.password },
+    // a bound, not a measure: the vault is read and the passphrase asked for long before it ends
+    lockWaitMs: 10_000,
+    now: () => new Date('2026-01-02T03:04:05.000Z'),
+    vault: (document) =>
+      new PassphraseVault(document, {
+        given: true,
+        get: async () => {
+          onAsked();
+          return 'early';
+        },
+      }),
+  });
+  stores.push(store);
+  return store;
+}
+
+beforeAll(async () => {
+  db = testDatabase('early');
+  expect((await open().init()).created).toBe(true);
+});
+afterAll(async () => {
+  for (const store of stores) await store.close();
+});
+
+describe('unlockEarly', () => {
+  it('asks for the passphrase while the change waits for the lock another session holds', async () => {
+    const holder = new pg.Client({ ...db.superuser });
+    await holder.connect();
+    let asked!: () => void;
+    const passphraseAsked = new Promise<void>((resolve) => (asked = resolve));
+    const store = open(() => asked());
+    let changed: Promise<void> | undefined;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT * FROM apns_cert.meta FOR UPDATE');
+      store.unlockEarly();
+      changed = store.change(async (tx) => {
+        await tx.masterKey();
+        tx.index.records['early'] = newRecord('early', '2026-01-02T03:04:05.000Z');
+        await tx.commit(tx.index);
+      });
+      changed.catch(() => undefined);
+      // the passphrase is asked for while the holder still has the lock; else the change gives up first (75)
+      const first = await Promise.race([
+        passphraseAsked.then(() => 'asked while waiting for the lock'),
+        changed.then(
+          () => 'changed',
+          (error: Error) => `the change ended first: ${error.message}`,
+        ),
+      ]);
+      expect(first).toBe('asked while waiting for the lock');
+      await holder.query('ROLLBACK');
+      await changed;
+    } finally {
+      await holder.end();
+    }
+    expect(Object.keys((await open().read())!.records)).toEqual(['early']);
+  });
+
+  it('on a database without a store it asks for nothing, and the change says store init', async () => {
+    const fresh = testDatabase('earlynone');
+    let asked = 0;
+    const store = new PostgresStore(parsePostgresUrl(fresh.adminUrl, {}), {
+      env: { PGPASSWORD: fresh.password },
+      lockWaitMs: 2000,
+      now: () => new Date(),
+      vault: (document) =>
+        new PassphraseVault(document, {
+          given: true,
+          get: async () => {
+            asked++;
+            return 'x';
+          },
+        }),
+    });
+    stores.push(store);
+    store.unlockEarly();
+    await expect(store.change(async () => undefined)).rejects.toMatchObject({ code: 'NO_STORE' });
+    expect(asked).toBe(0);
+  });
+});
