@@ -82,7 +82,10 @@ async function expectConsistent(openKeys = false): Promise<ReturnType<PostgresSt
     const index = (await store.read())!;
     if (openKeys)
       for (const record of Object.values(index.records)) {
-        for (const keyId of [...certificateKeyIds(record), ...(record.pendingKey ? [record.pendingKey.keyId] : [])])
+        for (const keyId of [
+          ...certificateKeyIds(record),
+          ...(record.pendingKey?.keyId ? [record.pendingKey.keyId] : []),
+        ])
           expect((await store.privateKey(index, keyId)).keyId).toBe(keyId);
         for (const entry of record.certificates) expect(await store.certificatePem(entry)).toContain('CERTIFICATE');
       }
