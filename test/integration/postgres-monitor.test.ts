@@ -23,8 +23,9 @@ let monitor: NodeJS.ProcessEnv;
 let work: string;
 
 const cli = (args: string[], env: NodeJS.ProcessEnv) => runCli(args, { env, cwd: work });
+/** Every row of the store but the audit log's (where the monitor role's refusals are written: see the test). */
 const everyRow = () =>
-  ['meta', 'records', 'certificates', 'secrets', 'vault', 'audit_log']
+  ['meta', 'records', 'certificates', 'secrets', 'vault']
     .map((t) => psql(testCluster(), db.name, `SELECT t::text FROM apns_cert.${t} t ORDER BY 1`))
     .join('\n');
 
@@ -98,6 +99,7 @@ describe('the monitor role', () => {
   for (const passphrase of [false, true])
     it(`csr, import, export, renew, retire, target add, store upgrade: 77, one line and a hint, the store unchanged (${passphrase ? 'with' : 'without'} a passphrase)`, async () => {
       const before = everyRow();
+      const startedAt = new Date();
       const env = passphrase ? { ...monitor, APNS_CERT_PASSPHRASE: TEST_PASSPHRASE } : monitor;
       const runs = await Promise.all(changes().map((args) => cli(args, env)));
       runs.forEach((r, i) => {
@@ -110,6 +112,16 @@ describe('the monitor role', () => {
         expect(r.stdout, what).toBe('');
       });
       expect(everyRow()).toBe(before);
+      // each refused change is in the audit log (the monitor role may INSERT there), as refused with its exit code
+      const log = await cli(['log', '--json', '--since', startedAt.toISOString()], admin);
+      expect(log.code, log.stderr).toBe(0);
+      const entries = (JSON.parse(log.stdout) as { entries: { command: string; result: string; exitCode: number }[] })
+        .entries;
+      for (const command of ['csr', 'import', 'renew', 'retire', 'target add', 'store upgrade'])
+        expect(
+          entries.filter((e) => e.command === command && e.result === 'refused' && e.exitCode === 77),
+        ).toHaveLength(1);
+      expect(entries.filter((e) => e.command === 'export')).toEqual([]); // a read: not logged
     });
 
   it('with APNS_CERT_DEBUG=1 the same line and hint come first, then the stack (as for every error)', async () => {
