@@ -156,3 +156,23 @@ export interface StoreAudit {
   /** Parts of the store whose access is wider than it must be: "<what> is <mode>, not <wanted>". */
   badModes: Array<{ what: string; mode: number; wanted: number }>;
 }
+
+/** An audit that found nothing yet, for a backend to fill in. */
+export function emptyStoreAudit(
+  location: string,
+  unsafe: StoreAudit['unsafe'] = null,
+  index: StoreIndex | null = null,
+): StoreAudit {
+  return {
+    location,
+    unsafe,
+    index,
+    missing: [],
+    orphanKeys: [],
+    orphanCertificates: [],
+    orphanSecrets: [],
+    orphanPlaces: [],
+    temporary: [],
+    badModes: [],
+  };
+}

@@ -33,3 +33,17 @@ export interface Deploying {
   /** The topic of every certificate of the record's history, by serial (uppercase hex, no leading zeros). */
   history: Map<string, string | null>;
 }
+
+/** The report of target `t` on deploying `d`: result, exit code, message and (for the text output) a hint. */
+export const reporter =
+  (t: { label: string; kind: string }, d: Deploying) =>
+  (result: Outcome, exitCode: number, message: string | null, hint?: string): TargetReport => ({
+    label: t.label,
+    kind: t.kind,
+    result,
+    serialNumber: d.serialNumber,
+    notAfter: d.notAfter,
+    message,
+    exitCode,
+    ...(hint !== undefined ? { hint } : {}),
+  });

@@ -8,7 +8,8 @@ import { entryKind, isDirectory, writeOutputFile } from '../../io/files.js';
 import { commandEndText, runShellCommand } from '../../io/run-command.js';
 import type { Deps } from '../kit.js';
 import { certificateIn } from '../shared/file-certificate.js';
-import type { Deploying, Outcome, TargetReport } from './deploying.js';
+import { reporter } from './deploying.js';
+import type { Deploying, TargetReport } from './deploying.js';
 
 /** What of deploy's options a file target follows. */
 interface FileDeployOptions {
@@ -65,16 +66,7 @@ export async function deployToFile(
   o: FileDeployOptions,
   deps: Deps,
 ): Promise<TargetReport> {
-  const report = (result: Outcome, exitCode: number, message: string | null, hint?: string): TargetReport => ({
-    label: t.label,
-    kind: t.kind,
-    result,
-    serialNumber: d.serialNumber,
-    notAfter: d.notAfter,
-    message,
-    exitCode,
-    ...(hint !== undefined ? { hint } : {}),
-  });
+  const report = reporter(t, d);
   const place = placeProblem(o.name, t, deps);
   if (place !== null) return report('cannot write', 73, `${place.message}; nothing was written`, place.hint);
   if (t.format === 'p12' && password === undefined)

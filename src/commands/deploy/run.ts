@@ -12,6 +12,7 @@ import { causeOf, credentialOf } from '../shared/mdm-target.js';
 import type { MdmFailure } from '../shared/mdm-target.js';
 import { readServer } from '../shared/target-reading.js';
 import type { CheckOptions } from './check.js';
+import { reporter } from './deploying.js';
 import type { Deploying, Outcome, TargetReport } from './deploying.js';
 
 export interface DeployingOptions {
@@ -81,15 +82,7 @@ async function deployTo(
   const timeoutMs = deps.settings.deployTimeoutMs;
   const endpoint: MdmEndpoint = { url: t.url, caPem: t.caPem };
   const client = mdmClient(t.kind);
-  const report = (result: Outcome, exitCode: number, message: string | null): TargetReport => ({
-    label: t.label,
-    kind: t.kind,
-    result,
-    serialNumber: d.serialNumber,
-    notAfter: d.notAfter,
-    message,
-    exitCode,
-  });
+  const report = reporter(t, d);
   const failed = (r: MdmFailure, when: string): TargetReport => {
     const message = `${when}: ${causeOf(r)}`;
     if (r.kind === 'unauthorized') return report('unauthorized', 77, message);

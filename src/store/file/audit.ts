@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { StoreIndex } from '../../core/index-model.js';
 import { certificateKeyIds, targetSecretId } from '../../core/index-model.js';
+import { emptyStoreAudit } from '../store.js';
 import type { StoreAudit } from '../store.js';
 import {
   AUDIT_FILE,
@@ -61,18 +62,7 @@ export function auditStore(
   index: StoreIndex | null,
   resolve: (relative: string) => string,
 ): StoreAudit {
-  const audit: StoreAudit = {
-    location: dir,
-    unsafe,
-    index,
-    missing: [],
-    orphanKeys: [],
-    orphanCertificates: [],
-    orphanSecrets: [],
-    orphanPlaces: [],
-    temporary: [],
-    badModes: [],
-  };
+  const audit = emptyStoreAudit(dir, unsafe, index);
   if (unsafe !== null || index === null) return audit;
 
   const presence = (relative: string): 'ok' | 'missing' | 'outside' => {

@@ -8,6 +8,7 @@ import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
 import { certificateFiles, sealedSecretRefs } from '../../core/store-contents.js';
 import type { SealedKind, StoreContents } from '../../core/store-contents.js';
+import { emptyStoreAudit } from '../store.js';
 import type { Store, StoreAudit, StoreChange } from '../store.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../vault.js';
 import { appendStatement, entryOfRow, readStatement } from './audit-log.js';
@@ -712,18 +713,7 @@ export class PostgresStore implements Store {
   }
 
   async audit(): Promise<StoreAudit> {
-    const audit: StoreAudit = {
-      location: this.location,
-      unsafe: null,
-      index: null,
-      missing: [],
-      orphanKeys: [],
-      orphanCertificates: [],
-      orphanSecrets: [],
-      orphanPlaces: [],
-      temporary: [],
-      badModes: [],
-    };
+    const audit = emptyStoreAudit(this.location);
     let index: StoreIndex;
     try {
       index = await this.read();
