@@ -146,6 +146,24 @@ export type Target = ServerTarget | FileTarget;
 /** The sealed secret a target names: a server's credential, a .p12 file's password; undefined when none. */
 export const targetSecretId = (t: Target): string | undefined => (t.kind === 'file' ? t.passwordId : t.credentialId);
 
+/** A sealed secret a record names besides its private keys; `of` says whose, for messages ("target nanomdm"). */
+export interface RecordSecret {
+  id: string;
+  kind: 'target-credential' | 'apple-id';
+  of: string;
+}
+
+/** The sealed secrets a record names besides its private keys: its targets' credentials and .p12 passwords, its Apple ID. */
+export function recordSecrets(record: PushRecord): RecordSecret[] {
+  const out: RecordSecret[] = [];
+  for (const t of record.targets) {
+    const id = targetSecretId(t);
+    if (id !== undefined) out.push({ id, kind: 'target-credential', of: `target ${t.label}` });
+  }
+  if (record.appleIdSecretId !== null) out.push({ id: record.appleIdSecretId, kind: 'apple-id', of: 'apple id' });
+  return out;
+}
+
 /** `after failed`: a file target's file is written, but its --after command failed (a record from before reads the same). */
 export const DEPLOYMENT_RESULTS = ['deployed', 'not confirmed', 'mismatch', 'refused', 'after failed'] as const;
 export type DeploymentResult = (typeof DEPLOYMENT_RESULTS)[number];

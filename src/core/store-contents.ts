@@ -1,5 +1,5 @@
 import type { AuditEntry } from './audit-log.js';
-import { certificateKeyIds, targetSecretId } from './index-model.js';
+import { certificateKeyIds, recordSecrets } from './index-model.js';
 import type { StoreIndex } from './index-model.js';
 import type { SecretKind } from './sealed.js';
 
@@ -45,11 +45,7 @@ export function sealedSecretRefs(index: StoreIndex): SealedRef[] {
     const pending = record.pendingKey;
     if (pending?.keyId) add(pending.keyId, 'private-key', live);
     if (pending?.mdmcert) add(pending.mdmcert.exchangeKeyId, 'private-key', live);
-    for (const target of record.targets) {
-      const id = targetSecretId(target);
-      if (id !== undefined) add(id, 'target-credential', live);
-    }
-    if (record.appleIdSecretId !== null) add(record.appleIdSecretId, 'apple-id', live);
+    for (const { id, kind } of recordSecrets(record)) add(id, kind, live);
   }
   for (const vendor of Object.values(index.vendors)) add(vendor.keyId, 'private-key', true);
   return [...refs.values()];

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { certificateInService, certificateKeyIds, recordNamed, targetSecretId } from '../../core/index-model.js';
+import { certificateInService, certificateKeyIds, recordNamed, recordSecrets } from '../../core/index-model.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
@@ -46,12 +46,7 @@ export const retire: Runner<RetireOptions> = {
         ...(record.pendingKey?.mdmcert ? [record.pendingKey.mdmcert.exchangeKeyId] : []),
       ]);
       const certificates = options.purge ? record.certificates : [];
-      const secrets = options.purge
-        ? [
-            ...record.targets.flatMap((t) => targetSecretId(t) ?? []),
-            ...(record.appleIdSecretId === null ? [] : [record.appleIdSecretId]),
-          ]
-        : [];
+      const secrets = options.purge ? recordSecrets(record).map((secret) => secret.id) : [];
       if (options.purge) {
         delete index.records[name];
       } else {

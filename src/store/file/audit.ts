@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { StoreIndex } from '../../core/index-model.js';
-import { certificateKeyIds, targetSecretId } from '../../core/index-model.js';
+import { certificateKeyIds, recordSecrets } from '../../core/index-model.js';
 import { emptyStoreAudit } from '../store.js';
 import type { StoreAudit } from '../store.js';
 import {
@@ -93,17 +93,11 @@ export function auditStore(
       const found = presence(keyFile(keyId));
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'key', ref: keyId, problem: found });
     }
-    const secrets = [
-      ...record.targets.flatMap((t) => {
-        const id = targetSecretId(t);
-        return id === undefined ? [] : [{ owner: `${record.name} target ${t.label}`, id }];
-      }),
-      ...(record.appleIdSecretId === null ? [] : [{ owner: `${record.name} apple id`, id: record.appleIdSecretId }]),
-    ];
-    for (const { owner, id } of secrets) {
+    for (const { id, of } of recordSecrets(record)) {
       referencedSecrets.add(secretFile(id));
       const found = presence(secretFile(id));
-      if (found !== 'ok') audit.missing.push({ record: owner, kind: 'secret', ref: id, problem: found });
+      if (found !== 'ok')
+        audit.missing.push({ record: `${record.name} ${of}`, kind: 'secret', ref: id, problem: found });
     }
   }
 

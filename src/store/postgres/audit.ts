@@ -1,4 +1,4 @@
-import { certificateKeyIds, targetSecretId } from '../../core/index-model.js';
+import { certificateKeyIds, recordSecrets } from '../../core/index-model.js';
 import type { StoreIndex } from '../../core/index-model.js';
 import type { StoreAudit } from '../store.js';
 
@@ -39,16 +39,9 @@ export function auditRows(audit: StoreAudit, index: StoreIndex, rows: StoreRows)
       keys.add(keyId);
       if (secrets !== null) want(record.name, 'key', keyId, secrets.get(keyId) === PRIVATE_KEY);
     }
-    const sealed = [
-      ...record.targets.flatMap((t) => {
-        const id = targetSecretId(t);
-        return id === undefined ? [] : [{ owner: `${record.name} target ${t.label}`, id }];
-      }),
-      ...(record.appleIdSecretId === null ? [] : [{ owner: `${record.name} apple id`, id: record.appleIdSecretId }]),
-    ];
-    for (const { owner, id } of sealed) {
+    for (const { id, of } of recordSecrets(record)) {
       credentials.add(id);
-      if (secrets !== null) want(owner, 'secret', id, secrets.has(id));
+      if (secrets !== null) want(`${record.name} ${of}`, 'secret', id, secrets.has(id));
     }
   }
   for (const vendor of Object.values(index.vendors)) {
