@@ -93,7 +93,7 @@ export async function recordChange(
     // The command failed because the store could not be opened, and said so: nothing changed, and the same words
     // again as a warning would only be noise.
     if (isAppError(error) && isAppError(outcome.error) && error.message === outcome.error.message) return;
-    const message = isAppError(error) ? error.message : error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
     out.warn(`this command is not in the audit log: ${message}`);
     if (isAppError(error) && error.hint !== undefined) out.error(`hint: ${error.hint}`);
   }

@@ -160,7 +160,7 @@ export async function makeDeps(globals: GlobalOptions, io: Io, out: Output, audi
   const store = await openStore(globals.store);
   return {
     store,
-    openStore: (location) => openStore(location),
+    openStore,
     now: () => new Date(),
     out,
     readInput: (path) => readInputFile(path, io.stdin),

@@ -200,6 +200,16 @@ function statOrNull(path: string): Stats | null {
 }
 
 /** What is at `path` itself (a symbolic link is not followed). */
+/** fsync of a directory, so that an entry made or renamed in it stays after a crash (throws what the system says). */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function entryKind(path: string): 'none' | 'file' | 'directory' | 'symlink' | 'other' {
   const st = lstatOrNull(path);
   if (st === null) return 'none';

@@ -1,3 +1,4 @@
+import { AppError } from '../errors.js';
 import type { AuditEntry, AuditFilter } from '../core/audit-log.js';
 import type { SummaryRecord } from '../core/expiry-summary.js';
 import type { CertificateEntry, StoreIndex, VendorEntry } from '../core/index-model.js';
@@ -176,3 +177,9 @@ export function emptyStoreAudit(
     badModes: [],
   };
 }
+
+/** `store copy` into a store that is not empty: refused, the store as it was. */
+export const notEmptyError = (location: string, why: string) =>
+  new AppError('BAD_INPUT', `copy into ${location}: ${why}; a store is copied only into an empty one`, {
+    hint: 'apns-cert store copy --from <store> --to <a new directory, or a database after store init>',
+  });

@@ -4,36 +4,17 @@
  */
 import { AppError } from '../../errors.js';
 import { certificateInService } from '../../core/index-model.js';
-import type { PushRecord, Target } from '../../core/index-model.js';
 import type { Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
 import { checkedRecords, checkTargets } from '../shared/target-reading.js';
 import type { TargetCheck } from '../shared/target-reading.js';
+import { chooseTargets } from './deploying.js';
 
 export interface CheckOptions {
   check: true;
   /** Absent: every record in service that has a target. */
   name: string | undefined;
   target: string[] | undefined;
-}
-
-const addHint = (name: string) =>
-  `apns-cert target add ${name} --kind nanomdm --url https://mdm.example.com --credential-file <file>`;
-
-function namedTargets(record: PushRecord, o: CheckOptions, action: string): Target[] {
-  if (o.target === undefined) {
-    if (record.targets.length === 0)
-      throw new AppError('USAGE', `${action}: the record has no target`, { hint: addHint(record.name) });
-    return record.targets;
-  }
-  return [...new Set(o.target)].map((label) => {
-    const t = record.targets.find((x) => x.label === label);
-    if (t === undefined)
-      throw new AppError('NOT_FOUND', `${action}: the record has no target "${label}"`, {
-        hint: `apns-cert target list ${record.name}`,
-      });
-    return t;
-  });
 }
 
 /** The hint for a target that does not run the active certificate. */
@@ -55,7 +36,7 @@ export async function checkDeployed(o: CheckOptions, deps: Deps): Promise<number
     const record = requireRecord(index, o.name, action, deps.store.location);
     if (certificateInService(record) === undefined)
       throw new AppError('USAGE', `${action}: it has no active certificate`, { hint: `apns-cert show ${o.name}` });
-    checks.push(...(await checkTargets(index, record, namedTargets(record, o, action), deps)));
+    checks.push(...(await checkTargets(index, record, chooseTargets(record, o.target, action), deps)));
   } else {
     if (o.target !== undefined)
       throw new AppError('USAGE', `${action}: --target needs a record name`, {
@@ -63,7 +44,9 @@ export async function checkDeployed(o: CheckOptions, deps: Deps): Promise<number
       });
     const records = checkedRecords(index);
     if (records.length === 0)
-      throw new AppError('USAGE', `${action}: no record in service has a target`, { hint: addHint('<name>') });
+      throw new AppError('USAGE', `${action}: no record in service has a target`, {
+        hint: 'apns-cert target add <name> --kind nanomdm --url https://mdm.example.com --credential-file <file>',
+      });
     for (const record of records) checks.push(...(await checkTargets(index, record, record.targets, deps)));
   }
 

@@ -1,6 +1,7 @@
 /** What deploy works with (the record's active certificate and key) and what it reports per target. */
 import type { CertificateInfo } from '../../core/certificate.js';
-import type { DeploymentResult } from '../../core/index-model.js';
+import { AppError } from '../../errors.js';
+import type { DeploymentResult, PushRecord, Target } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 
 /** What became of a target: kept in the record's history when it is a DeploymentResult. */
@@ -47,3 +48,22 @@ export const reporter =
     exitCode,
     ...(hint !== undefined ? { hint } : {}),
   });
+
+/** The targets of `record` to deploy to or check: all of them, or those `labels` name (each must exist). */
+export function chooseTargets(record: PushRecord, labels: string[] | undefined, action: string): Target[] {
+  if (labels === undefined) {
+    if (record.targets.length === 0)
+      throw new AppError('USAGE', `${action}: the record has no target`, {
+        hint: `apns-cert target add ${record.name} --kind nanomdm --url https://mdm.example.com --credential-file <file>`,
+      });
+    return record.targets;
+  }
+  return [...new Set(labels)].map((label) => {
+    const t = record.targets.find((x) => x.label === label);
+    if (t === undefined)
+      throw new AppError('NOT_FOUND', `${action}: the record has no target "${label}"`, {
+        hint: `apns-cert target list ${record.name}`,
+      });
+    return t;
+  });
+}

@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.js';
 import { DEPLOYMENT_RESULTS, certificateInService } from '../../core/index-model.js';
-import type { Deployment, DeploymentResult, PushRecord, ServerTarget, Target } from '../../core/index-model.js';
+import type { Deployment, DeploymentResult, ServerTarget } from '../../core/index-model.js';
 import { decodeCertificateFile } from '../../core/input.js';
 import { mdmClient } from '../../net/mdm/index.js';
 import type { MdmEndpoint } from '../../net/mdm/index.js';
@@ -12,7 +12,7 @@ import { causeOf, credentialOf } from '../shared/mdm-target.js';
 import type { MdmFailure } from '../shared/mdm-target.js';
 import { readServer } from '../shared/target-reading.js';
 import type { CheckOptions } from './check.js';
-import { reporter } from './deploying.js';
+import { chooseTargets, reporter } from './deploying.js';
 import type { Deploying, Outcome, TargetReport } from './deploying.js';
 
 export interface DeployingOptions {
@@ -25,24 +25,6 @@ export interface DeployingOptions {
 
 /** `deploy --check` reads back only (./check.ts). */
 export type DeployOptions = DeployingOptions | CheckOptions;
-
-/** The targets to deploy to: all of them, or the named ones (each must exist). */
-function chooseTargets(record: PushRecord, o: DeployingOptions, action: string): Target[] {
-  const addHint = `apns-cert target add ${o.name} --kind nanomdm --url https://mdm.example.com --credential-file <file>`;
-  if (o.target !== undefined) {
-    return [...new Set(o.target)].map((label) => {
-      const t = record.targets.find((x) => x.label === label);
-      if (t === undefined)
-        throw new AppError('NOT_FOUND', `${action}: the record has no target "${label}"`, {
-          hint: `apns-cert target list ${o.name}`,
-        });
-      return t;
-    });
-  }
-  if (record.targets.length === 0)
-    throw new AppError('USAGE', `${action}: the record has no target`, { hint: addHint });
-  return record.targets;
-}
 
 /**
  * The topic guard: what the server runs now, and whether it is of another topic. A server that keeps a
@@ -156,7 +138,7 @@ export const deploy: Runner<DeployOptions> = {
     if (active === undefined || record.topic === null)
       throw new AppError('USAGE', `${action}: it has no active certificate`, { hint: `apns-cert show ${o.name}` });
     deps.audit.note({ serialNumber: active.serialNumber, topic: record.topic });
-    const targets = chooseTargets(record, o, action);
+    const targets = chooseTargets(record, o.target, action);
     const certOf = async (entry: typeof active) =>
       decodeCertificateFile(Buffer.from(await deps.store.certificatePem(entry)), entry.file).certificates[0]!;
     const cert = await certOf(active);

@@ -1,18 +1,9 @@
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  fsyncSync,
-  lstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../../errors.js';
 import { MAX_AUDIT_LINE, auditLine, auditMatches, parseAuditLine } from '../../core/audit-log.js';
 import type { AuditEntry } from '../../core/audit-log.js';
+import { entryKind, fsyncDir } from '../../io/files.js';
 import { writeError } from '../../io/write-error.js';
 
 /*
@@ -69,7 +60,7 @@ export function appendAuditEntry(path: string, entry: AuditEntry): void {
   let created = false;
   let fd: number;
   try {
-    created = !exists(path);
+    created = entryKind(path) === 'none';
     fd = openLog(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 'append to the audit log');
   } catch (error) {
     throw error instanceof AppError ? error : refusal(path, error);
@@ -89,29 +80,12 @@ export function appendAuditEntry(path: string, entry: AuditEntry): void {
   } finally {
     closeSync(fd);
   }
-  if (created) fsyncDir(dirname(path));
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, constants.O_RDONLY);
+  if (created)
     try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      fsyncDir(dirname(path));
+    } catch {
+      // a directory that cannot be fsync'd (Windows): the entry itself is written
     }
-  } catch {
-    // a directory that cannot be fsync'd (Windows): the entry itself is written
-  }
 }
 
 /** The entries of the log at `path` that match `filter`; lines that are not an entry go to `onSkipped`. */

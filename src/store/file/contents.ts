@@ -1,15 +1,4 @@
-import {
-  closeSync,
-  fsyncSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { constants } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
 import { auditLine } from '../../core/audit-log.js';
@@ -19,8 +8,9 @@ import type { StoreIndex } from '../../core/index-model.js';
 import { certificateFiles, sealedSecretRefs } from '../../core/store-contents.js';
 import type { StoreContents } from '../../core/store-contents.js';
 import type { AuditEntry } from '../../core/audit-log.js';
-import { makeDirs, removeDirs, replaceFileAtomically } from '../../io/files.js';
+import { entryKind, fsyncDir, makeDirs, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
+import { notEmptyError } from '../store.js';
 import { AUDIT_FILE, INDEX_FILE, MASTER_KEY_FILE, SUMMARY_FILE, keyFile, secretFile } from './layout.js';
 
 /** What exportFileStore reads through: the FileStore's checked paths, its master key, its log. */
@@ -40,14 +30,7 @@ function readStoreFile(path: string): string {
   }
 }
 
-const missing = (path: string) => {
-  try {
-    lstatSync(path);
-    return false;
-  } catch {
-    return true;
-  }
-};
+const missing = (path: string) => entryKind(path) === 'none';
 
 /** The file store's contents (StoreContents): the files its index names, read as they are. */
 export async function exportFileStore(index: StoreIndex, store: FileStoreReader): Promise<StoreContents> {
@@ -83,20 +66,6 @@ function notEmpty(dir: string): string | null {
   return names.includes(INDEX_FILE)
     ? 'it is a store that has records'
     : `it holds files (${names.slice(0, 3).join(', ')})`;
-}
-
-export const notEmptyError = (location: string, why: string) =>
-  new AppError('BAD_INPUT', `copy into ${location}: ${why}; a store is copied only into an empty one`, {
-    hint: 'apns-cert store copy --from <store> --to <a new directory, or a database after store init>',
-  });
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

@@ -290,7 +290,6 @@ export class FileStore implements Store {
     if (found !== null) return { created: false, index: found };
     return this.change(async (tx) => {
       if (!tx.isNew) return { created: false, index: tx.index };
-      await tx.masterKey();
       await tx.commit(tx.index);
       return { created: true, index: tx.index };
     });

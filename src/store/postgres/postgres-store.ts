@@ -8,8 +8,9 @@ import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
 import { certificateFiles, sealedSecretRefs } from '../../core/store-contents.js';
 import type { SealedKind, StoreContents } from '../../core/store-contents.js';
-import { emptyStoreAudit } from '../store.js';
+import { emptyStoreAudit, notEmptyError } from '../store.js';
 import type { Store, StoreAudit, StoreChange } from '../store.js';
+import { certificateFile, vendorChainFile } from '../file/layout.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../vault.js';
 import { appendStatement, entryOfRow, readStatement } from './audit-log.js';
 import type { AuditRow } from './audit-log.js';
@@ -393,7 +394,7 @@ export class PostgresStore implements Store {
         index: found.index,
         isNew: false,
         masterKey: () => this.openMasterKey(storeId),
-        certificateFile: (fingerprint) => `certs/${fingerprint}.pem`,
+        certificateFile,
         putPrivateKey: async (key) =>
           void (await putSecretRow(
             key.keyId,
@@ -407,7 +408,7 @@ export class PostgresStore implements Store {
         removeSecret: async (id) => void (await remove('secrets', 'id', id)),
         putCertificate: async (entry, pem) => void (await putPem('certificates', entry.file, pem)),
         removeCertificate: async (entry) => void (await remove('certificates', 'file', entry.file)),
-        vendorChainFile: (sha256) => `certs/${sha256}.pem`,
+        vendorChainFile,
         putVendorChain: async (entry, pem) => void (await putPem('vendor_chains', entry.file, pem)),
         removeVendorChain: async (entry) => void (await remove('vendor_chains', 'file', entry.file)),
         commit: async (next) => {
@@ -635,7 +636,6 @@ export class PostgresStore implements Store {
          ) t`,
       );
       if (rows.length > 0) {
-        const { notEmptyError } = await import('../file/contents.js');
         throw notEmptyError(this.address.display, `it holds ${rows.map((r) => r.what).join(', ')}`);
       }
       const { index } = contents;
