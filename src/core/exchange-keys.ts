@@ -1,4 +1,4 @@
-import { certificateKeyIds } from './index-model.js';
+import { certificateKeyIds, pendingKeyIds } from './index-model.js';
 import type { StoreIndex } from './index-model.js';
 
 /** The exchange keys of requests pending at mdmcert.download in `index`. */
@@ -16,11 +16,9 @@ function pendingExchangeKeys(index: StoreIndex): string[] {
 export function droppedExchangeKeys(before: StoreIndex, after: StoreIndex): string[] {
   const pending = pendingExchangeKeys(before);
   if (pending.length === 0) return [];
-  const kept = new Set(pendingExchangeKeys(after));
-  for (const r of Object.values(after.records)) {
-    if (r.pendingKey?.keyId) kept.add(r.pendingKey.keyId);
-    for (const id of certificateKeyIds(r)) kept.add(id);
-  }
+  const kept = new Set<string>();
+  for (const r of Object.values(after.records))
+    for (const id of [...pendingKeyIds(r.pendingKey), ...certificateKeyIds(r)]) kept.add(id);
   for (const v of Object.values(after.vendors)) kept.add(v.keyId);
   return [...new Set(pending)].filter((id) => !kept.has(id));
 }

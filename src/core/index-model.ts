@@ -48,6 +48,15 @@ export interface KeylessPending {
 }
 
 /** The public key a pending key's certificate must carry (a key id is the SHA-256 of its public key). */
+/** The private keys a pending entry keeps: its own (none for Fleet's CSR) and an mdmcert.download exchange key. */
+export function pendingKeyIds(pending: PendingKey | null): string[] {
+  if (pending === null) return [];
+  return [
+    ...(pending.keyId !== null ? [pending.keyId] : []),
+    ...(pending.mdmcert ? [pending.mdmcert.exchangeKeyId] : []),
+  ];
+}
+
 export function pendingPublicKeyId(pending: PendingKey): string {
   return pending.keyless?.publicKeyId ?? pending.keyId!;
 }

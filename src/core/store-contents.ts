@@ -1,5 +1,5 @@
 import type { AuditEntry } from './audit-log.js';
-import { certificateKeyIds, recordSecrets } from './index-model.js';
+import { certificateKeyIds, pendingKeyIds, recordSecrets } from './index-model.js';
 import type { StoreIndex } from './index-model.js';
 import type { SecretKind } from './sealed.js';
 
@@ -42,9 +42,7 @@ export function sealedSecretRefs(index: StoreIndex): SealedRef[] {
   for (const record of Object.values(index.records)) {
     const live = record.retiredAt === null;
     for (const keyId of certificateKeyIds(record)) add(keyId, 'private-key', live);
-    const pending = record.pendingKey;
-    if (pending?.keyId) add(pending.keyId, 'private-key', live);
-    if (pending?.mdmcert) add(pending.mdmcert.exchangeKeyId, 'private-key', live);
+    for (const keyId of pendingKeyIds(record.pendingKey)) add(keyId, 'private-key', live);
     for (const { id, kind } of recordSecrets(record)) add(id, kind, live);
   }
   for (const vendor of Object.values(index.vendors)) add(vendor.keyId, 'private-key', true);

@@ -1,5 +1,11 @@
 import { AppError } from '../../errors.js';
-import { certificateInService, certificateKeyIds, recordNamed, recordSecrets } from '../../core/index-model.js';
+import {
+  certificateInService,
+  certificateKeyIds,
+  pendingKeyIds,
+  recordNamed,
+  recordSecrets,
+} from '../../core/index-model.js';
 import { PORTAL_URL } from '../shared/portal.js';
 import type { Runner, Deps } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
@@ -40,11 +46,7 @@ export const retire: Runner<RetireOptions> = {
       const record = recordNamed(index, name);
       if (record === undefined)
         throw new AppError('NOT_FOUND', `retire ${name}: the record disappeared meanwhile`, { hint: 'apns-cert list' });
-      const keyIds = new Set([
-        ...certificateKeyIds(record),
-        ...(record.pendingKey?.keyId ? [record.pendingKey.keyId] : []),
-        ...(record.pendingKey?.mdmcert ? [record.pendingKey.mdmcert.exchangeKeyId] : []),
-      ]);
+      const keyIds = new Set([...certificateKeyIds(record), ...pendingKeyIds(record.pendingKey)]);
       const certificates = options.purge ? record.certificates : [];
       const secrets = options.purge ? recordSecrets(record).map((secret) => secret.id) : [];
       if (options.purge) {

@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '../../errors.js';
 import type { StoreIndex } from '../../core/index-model.js';
-import { certificateKeyIds, recordSecrets } from '../../core/index-model.js';
+import { certificateKeyIds, pendingKeyIds, recordSecrets } from '../../core/index-model.js';
 import { emptyStoreAudit } from '../store.js';
 import type { StoreAudit } from '../store.js';
 import {
@@ -82,11 +82,9 @@ export function auditStore(
       const found = presence(c.file);
       if (found !== 'ok') audit.missing.push({ record: record.name, kind: 'certificate', ref: c.file, problem: found });
     }
-    const pendingKey = record.pendingKey;
     const keyIds = [
       ...(record.retiredAt === null ? certificateKeyIds(record) : []),
-      ...(pendingKey?.keyId ? [pendingKey.keyId] : []),
-      ...(pendingKey?.mdmcert ? [pendingKey.mdmcert.exchangeKeyId] : []),
+      ...pendingKeyIds(record.pendingKey),
     ];
     for (const keyId of keyIds) {
       referencedKeys.add(keyFile(keyId));

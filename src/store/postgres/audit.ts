@@ -1,4 +1,4 @@
-import { certificateKeyIds, recordSecrets } from '../../core/index-model.js';
+import { certificateKeyIds, pendingKeyIds, recordSecrets } from '../../core/index-model.js';
 import type { StoreIndex } from '../../core/index-model.js';
 import type { StoreAudit } from '../store.js';
 
@@ -29,11 +29,9 @@ export function auditRows(audit: StoreAudit, index: StoreIndex, rows: StoreRows)
       usedCerts.add(c.file);
       want(record.name, 'certificate', c.file, certs.has(c.file));
     }
-    const pending = record.pendingKey;
     const keyIds = [
       ...(record.retiredAt === null ? certificateKeyIds(record) : []),
-      ...(pending?.keyId ? [pending.keyId] : []),
-      ...(pending?.mdmcert ? [pending.mdmcert.exchangeKeyId] : []),
+      ...pendingKeyIds(record.pendingKey),
     ];
     for (const keyId of keyIds) {
       keys.add(keyId);
