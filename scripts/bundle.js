@@ -58,6 +58,23 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * node-postgres asks at load time whether it runs on Cloudflare Workers by constructing a fetch Response, which
+ * makes Node load its whole fetch implementation (undici: ~25 ms of every PostgreSQL command's start). apns-cert
+ * runs on Node.js only, so the answer is fixed here. A pg whose stream.js no longer has that function fails the build.
+ */
+const pgOnNode = {
+  name: 'pg-on-node',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const probe = 'function isCloudflareRuntime() {';
+      if (!source.includes(probe)) throw new Error(`bundle: ${args.path} has no isCloudflareRuntime() to fix`);
+      return { contents: source.replace(probe, `${probe}\n  return false; // apns-cert: Node.js only`), loader: 'js' };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   format: 'cjs',
@@ -105,7 +122,7 @@ const vendors = await Promise.all(
       ...common,
       entryPoints: [pkg],
       outfile: `dist/vendor/${file}`,
-      plugins: [vendorsAsFiles('./')],
+      plugins: [vendorsAsFiles('./'), ...(pkg === 'pg' ? [pgOnNode] : [])],
       // pg's optional native binding (pg.native), which apns-cert never uses: left a require() that is never run
       external: ['pg-native'],
     }),

@@ -57,10 +57,11 @@ export interface Store extends StorePlace {
   upgradeKdf(): Promise<{ index: StoreIndex; result: KdfUpgrade | null }>;
   /**
    * `store init`: makes the store (and its master key, asking for a new passphrase) unless it is there, which
-   * stays as it is (`created` false). A database store gets its tables (migrations) here; a directory store is
+   * stays as it is (`created` false). A database store gets its tables (migrations) here, and an existing one the
+   * migrations its schema lacks (`upgradedFrom`: the schema version it had, else null); a directory store is
    * otherwise made by its first change.
    */
-  init(): Promise<{ created: boolean; index: StoreIndex }>;
+  init(): Promise<StoreInit>;
   /** Ends what the store keeps open (a database connection); the CLI calls it when the command is done. */
   close(): Promise<void>;
 
@@ -88,6 +89,14 @@ export interface Store extends StorePlace {
    * and stays as it was, as it does when the copy fails.
    */
   importContents(contents: StoreContents): Promise<void>;
+}
+
+/** What `store init` did. */
+export interface StoreInit {
+  created: boolean;
+  index: StoreIndex;
+  /** The schema version of a database store that init upgraded, or null. */
+  upgradedFrom: number | null;
 }
 
 /** A change under way, under the store's lock. */

@@ -14,6 +14,7 @@ import { keychainSkipReason } from '../helpers/keychain.js';
 import { psql } from '../helpers/postgres.js';
 import type { TestDatabase } from '../helpers/postgres.js';
 import { testCluster, testDatabase } from '../helpers/postgres-db.js';
+import { SCHEMA_VERSION } from '../../src/store/postgres/schema.js';
 
 const ca = createFakeCa();
 const NOW = new Date();
@@ -69,7 +70,9 @@ describe('store init', () => {
       ['store init', 'ok'],
       ['store init', 'ok'],
     ]);
-    expect(psql(testCluster(), db.name, 'SELECT version FROM apns_cert.schema_version').trim()).toBe('1');
+    expect(psql(testCluster(), db.name, 'SELECT version FROM apns_cert.schema_version').trim()).toBe(
+      String(SCHEMA_VERSION),
+    );
     r = await cli(['list', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).certificates).toEqual([]);
@@ -110,7 +113,9 @@ describe('store init', () => {
     for (const args of [['list'], ['store', 'init']]) {
       const r = await cli(args, env);
       expect(r.code, r.stderr).toBe(65);
-      expect(r.stderr).toMatch(/schema version 99, newer than this apns-cert knows \(1\): upgrade apns-cert/);
+      expect(r.stderr).toMatch(
+        new RegExp(`schema version 99, newer than this apns-cert knows \\(${SCHEMA_VERSION}\\): upgrade apns-cert`),
+      );
     }
   });
 

@@ -20,6 +20,7 @@ describe('store init on a directory', () => {
       schemaVersion: 1,
       store: dir,
       created: false,
+      upgradedFrom: null,
       storeId: JSON.parse(index).storeId,
     });
     expect(readFileSync(join(dir, 'index.json'), 'utf8')).toBe(index);

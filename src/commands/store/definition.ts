@@ -63,7 +63,10 @@ export const storeInit: CommandDefinition<StoreInitOptions> = {
   // --print-grants only prints SQL; making a store is a change (and a refused one is worth an entry)
   changesStore: (o) => o.printGrants === null,
   exitCodes: [
-    [0, 'created, or already there (nothing changed); with --print-grants: the SQL printed'],
+    [
+      0,
+      'created, upgraded (the tables of a database store of an older schema), or already there (nothing changed); with --print-grants: the SQL printed',
+    ],
     ...COMMON_ERRORS,
     [69, 'the PostgreSQL server cannot be reached, or the keychain is unavailable'],
     [73, 'cannot write the store directory'],

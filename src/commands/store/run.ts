@@ -46,9 +46,13 @@ export const storeInit: Runner<StoreInitOptions> = {
       deps.out.raw(grantsSql(schema, options.printGrants.admin, options.printGrants.monitor));
       return 0;
     }
-    const { created, index } = await deps.store.init();
-    if (deps.out.json) deps.out.document({ store: location, created, storeId: index.storeId });
+    const { created, index, upgradedFrom } = await deps.store.init();
+    if (deps.out.json) deps.out.document({ store: location, created, upgradedFrom, storeId: index.storeId });
     else if (created) deps.out.info(`created the store ${location} (store id ${index.storeId})`);
+    else if (upgradedFrom !== null)
+      deps.out.info(
+        `upgraded the tables of the store ${location} from schema version ${upgradedFrom} (store id ${index.storeId}); its records are as they were`,
+      );
     else deps.out.info(`the store ${location} is already there (store id ${index.storeId}): nothing changed`);
     return 0;
   },

@@ -11,7 +11,7 @@ import type { SecretKind } from '../../core/sealed.js';
 import type { StoreContents } from '../../core/store-contents.js';
 import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
-import type { Store, StoreAudit, StoreChange } from '../store.js';
+import type { Store, StoreAudit, StoreChange, StoreInit } from '../store.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument, VaultFactory } from '../vault.js';
 import { auditStore } from './audit.js';
 import {
@@ -285,13 +285,13 @@ export class FileStore implements Store {
     return { index, result: await this.withLock(() => vault.upgrade()) };
   }
 
-  async init(): Promise<{ created: boolean; index: StoreIndex }> {
+  async init(): Promise<StoreInit> {
     const found = await this.read();
-    if (found !== null) return { created: false, index: found };
+    if (found !== null) return { created: false, index: found, upgradedFrom: null };
     return this.change(async (tx) => {
-      if (!tx.isNew) return { created: false, index: tx.index };
+      if (!tx.isNew) return { created: false, index: tx.index, upgradedFrom: null };
       await tx.commit(tx.index);
-      return { created: true, index: tx.index };
+      return { created: true, index: tx.index, upgradedFrom: null };
     });
   }
 

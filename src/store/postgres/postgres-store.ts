@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { AppError } from '../../errors.js';
 import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
-import { INDEX_SCHEMA_VERSION, isIsoDate, parseIndex } from '../../core/index-model.js';
+import { INDEX_SCHEMA_VERSION, isIsoDate, parseIndex, parseOwnIndex } from '../../core/index-model.js';
+import { sameJson } from '../../core/same-json.js';
 import type { CertificateEntry, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { SummaryRecord } from '../../core/expiry-summary.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
@@ -9,7 +10,7 @@ import type { SecretKind } from '../../core/sealed.js';
 import { certificateFiles, sealedSecretRefs } from '../../core/store-contents.js';
 import type { SealedKind, StoreContents } from '../../core/store-contents.js';
 import { emptyStoreAudit, notEmptyError } from '../store.js';
-import type { Store, StoreAudit, StoreChange } from '../store.js';
+import type { Store, StoreAudit, StoreChange, StoreInit } from '../store.js';
 import { certificateFile, vendorChainFile } from '../file/layout.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument } from '../vault.js';
 import { appendStatement, entryOfRow, readStatement } from './audit-log.js';
@@ -42,6 +43,30 @@ const newerSchema = (action: string, address: PostgresAddress, version: number) 
 interface Found {
   index: StoreIndex;
   records: Map<string, string>;
+}
+
+/**
+ * The records of readSummary's JSON text, one [name, topic, retired, notAfter, owner, note] each; null when a value
+ * is not what the record model allows (a damaged record: read() reports it).
+ */
+function summaryFromTuples(tuples: unknown): SummaryRecord[] | null {
+  if (!Array.isArray(tuples)) return null;
+  const nullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
+  const summary: SummaryRecord[] = [];
+  for (const t of tuples as unknown[][]) {
+    const [name, topic, retired, notAfter, owner, note] = t;
+    if (
+      typeof name !== 'string' ||
+      !nullableString(topic) ||
+      typeof retired !== 'boolean' ||
+      !(notAfter === null || isIsoDate(notAfter)) ||
+      !nullableString(owner) ||
+      !nullableString(note)
+    )
+      return null;
+    summary.push({ name, topic, retired, notAfter, owner, note });
+  }
+  return summary;
 }
 
 /**
@@ -115,6 +140,16 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** A query whose rows come as arrays (no object per row: what reading 10 000 records costs most). */
+  private async queryArrays<R extends unknown[]>(action: string, sql: string) {
+    const client = await this.connection();
+    try {
+      return await client.query<R>({ text: sql, rowMode: 'array' });
+    } catch (error) {
+      throw this.fail(error, action);
+    }
+  }
+
   /** Refuses a database without the store (65, hint: store init) or with a newer schema than this tool's (65). */
   private async checkSchema(action: string): Promise<void> {
     if (this.checked) return;
@@ -133,31 +168,54 @@ export class PostgresStore implements Store {
     this.checked = true;
   }
 
-  /** The index as committed; `lock` takes the store's lock (inside a transaction). */
+  /**
+   * The index as committed; `lock` takes the store's lock (inside a transaction), and then the statement that reads
+   * the records runs after the lock is had: it sees every change committed before.
+   */
   private async readIndex(action: string, lock: boolean): Promise<Found> {
     await this.checkSchema(action);
-    const meta = await this.query<{
-      store_id: string;
-      secret_backend: string;
-      created_at: string;
-      version: number;
-      vendors: string;
-    }>(
-      action,
-      `SELECT store_id, secret_backend, created_at, index_schema_version AS version, vendors::text AS vendors
-       FROM ${this.t('meta')} WHERE id = 1${lock ? ' FOR UPDATE' : ''}`,
-    );
-    const m = meta.rows[0];
+    const readMeta = async () =>
+      (
+        await this.query<{
+          store_id: string;
+          secret_backend: string;
+          created_at: string;
+          version: number;
+          vendors: string;
+          vouched: boolean;
+        }>(
+          action,
+          `SELECT store_id, secret_backend, created_at, index_schema_version AS version, vendors::text AS vendors,
+                  coalesce(vouched_generation = generation, false) AS vouched
+           FROM ${this.t('meta')} WHERE id = 1${lock ? ' FOR UPDATE' : ''}`,
+        )
+      ).rows[0];
+    // the documents as the text they were written as (json, not jsonb: no conversion), one row each
+    const readRecords = async () =>
+      (await this.queryArrays<[string, string]>(action, `SELECT name, doc::text FROM ${this.t('records')}`)).rows;
+    // Under the lock, no other change, nor a hand-made UPDATE of records (its trigger waits for the lock), commits
+    // before this one ends. Without it, the records are read before the meta row that vouches for them: a hand-made
+    // change committed before they were read has already moved the generation when the meta row is read.
+    let m: Awaited<ReturnType<typeof readMeta>>;
+    let rows: [string, string][];
+    if (lock) {
+      m = await readMeta();
+      rows = await readRecords();
+    } else {
+      rows = await readRecords();
+      m = await readMeta();
+    }
     if (m === undefined) throw noStore(action, this.address);
-    const rows = await this.query<{ name: string; doc: string }>(
-      action,
-      `SELECT name, doc::text AS doc FROM ${this.t('records')}`,
-    );
-    const parts = rows.rows.map((r) => `${JSON.stringify(r.name)}:${r.doc}`);
-    const text = `{"schemaVersion":${m.version},"storeId":${JSON.stringify(m.store_id)},"secretBackend":${JSON.stringify(m.secret_backend)},"createdAt":${JSON.stringify(m.created_at)},"records":{${parts.join(',')}},"vendors":${m.vendors}}`;
-    const index = parseIndex(text, `${this.address.display} (table records)`);
     const records = new Map<string, string>();
-    for (const [name, record] of Object.entries(index.records)) records.set(name, JSON.stringify(record));
+    const parts: string[] = [];
+    for (const [name, doc] of rows) {
+      records.set(name, doc);
+      parts.push(`${JSON.stringify(name)}:${doc}`);
+    }
+    const text = `{"schemaVersion":${m.version},"storeId":${JSON.stringify(m.store_id)},"secretBackend":${JSON.stringify(m.secret_backend)},"createdAt":${JSON.stringify(m.created_at)},"records":{${parts.join(',')}},"vendors":${m.vendors}}`;
+    const where = `${this.address.display} (table records)`;
+    // vouched: the records are as a change of this tool wrote them from a validated index (schema.ts, migration 2)
+    const index = m.vouched ? parseOwnIndex(text, where) : parseIndex(text, where);
     return { index, records };
   }
 
@@ -169,38 +227,22 @@ export class PostgresStore implements Store {
     return this.read();
   }
 
-  /** check-expiry's query: each record's name, topic, retirement and active certificate's expiry, no record parsed. */
+  /**
+   * check-expiry's query: each record's name, topic, retirement, active certificate's expiry, owner and note, from
+   * the summary the server generates from the record (schema version 2), as one JSON text: no record is parsed.
+   */
   async readSummary(): Promise<SummaryRecord[] | null> {
     const action = `read the store ${this.address.display}`;
     await this.checkSchema(action);
-    const { rows } = await this.query<{
-      name: string;
-      topic: string | null;
-      retired: boolean;
-      not_after: string | null;
-      owner: string | null;
-      note: string | null;
-    }>(
+    const { rows } = await this.query<{ summary: string }>(
       action,
-      `SELECT name, doc->>'topic' AS topic, coalesce(doc->>'retiredAt', '') <> '' AS retired,
-              doc->>'owner' AS owner, doc->>'note' AS note,
-              (SELECT c->>'notAfter' FROM jsonb_array_elements(doc->'certificates') c
-               WHERE c->>'status' = 'active' LIMIT 1) AS not_after
-       FROM ${this.t('records')}`,
+      `SELECT '[' || coalesce(string_agg(summary, ','), '') || ']' AS summary FROM ${this.t('records')}`,
     );
-    const summary: SummaryRecord[] = [];
-    for (const r of rows) {
-      if (r.not_after !== null && !isIsoDate(r.not_after)) return null; // damaged: read() reports it
-      summary.push({
-        name: r.name,
-        topic: r.topic,
-        retired: r.retired,
-        notAfter: r.not_after,
-        owner: r.owner,
-        note: r.note,
-      });
+    try {
+      return summaryFromTuples(JSON.parse(rows[0]!.summary));
+    } catch {
+      return null; // not JSON (a summary the server did not make): read() judges the records themselves
     }
-    return summary;
   }
 
   private async text(table: string, file: string, what: string): Promise<string> {
@@ -448,32 +490,43 @@ export class PostgresStore implements Store {
     return outcome.value;
   }
 
-  /** Writes the records `next` changed or removed since `base`, and the meta row; returns the new base. */
+  /**
+   * Writes the records `next` changed or removed since `base`, and the meta row, which vouches for what is now
+   * stored (it was validated when read, and changed by this tool); returns the new base. A record whose text is not
+   * the one read is compared as JSON before it is rewritten: a document written by another build or by hand (its
+   * keys in another order, say) that holds the same record stays as it is.
+   */
   private async writeIndex(action: string, base: Found, next: StoreIndex): Promise<Found> {
     const records = new Map<string, string>();
     const changedNames: string[] = [];
     const changedDocs: string[] = [];
     for (const [name, record] of Object.entries(next.records)) {
       const text = JSON.stringify(record);
-      records.set(name, text);
-      if (base.records.get(name) !== text) {
-        changedNames.push(name);
-        changedDocs.push(text);
+      const before = base.records.get(name);
+      if (before === text || (before !== undefined && sameJson(record, JSON.parse(before)))) {
+        records.set(name, before);
+        continue;
       }
+      records.set(name, text);
+      changedNames.push(name);
+      changedDocs.push(text);
     }
     const removed = [...base.records.keys()].filter((name) => !records.has(name));
     if (changedNames.length > 0)
       await this.query(
         action,
-        `INSERT INTO ${this.t('records')} (name, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])
+        `INSERT INTO ${this.t('records')} (name, doc) SELECT * FROM unnest($1::text[], $2::json[])
          ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc`,
         [changedNames, changedDocs],
       );
     if (removed.length > 0)
       await this.query(action, `DELETE FROM ${this.t('records')} WHERE name = ANY($1::text[])`, [removed]);
-    await this.query(action, `UPDATE ${this.t('meta')} SET vendors = $1::jsonb, changed_at = now() WHERE id = 1`, [
-      JSON.stringify(next.vendors),
-    ]);
+    // after the statements above (their trigger counted them): this generation is the one written here
+    await this.query(
+      action,
+      `UPDATE ${this.t('meta')} SET vendors = $1::jsonb, changed_at = now(), vouched_generation = generation WHERE id = 1`,
+      [JSON.stringify(next.vendors)],
+    );
     return { index: next, records };
   }
 
@@ -485,7 +538,7 @@ export class PostgresStore implements Store {
   }
 
   /** Inside a transaction: the schema and the migrations it lacks, after waiting for another init or copy (an advisory lock). */
-  private async migrate(action: string): Promise<void> {
+  private async migrate(action: string): Promise<number | null> {
     // two inits at once: the second waits, then finds the store
     await this.query(action, `SELECT pg_advisory_xact_lock(hashtext($1))`, [`apns-cert init ${this.address.schema}`]);
     // CREATE SCHEMA needs CREATE on the database even when the schema is there: an admin role of the grants has none
@@ -508,19 +561,20 @@ export class PostgresStore implements Store {
     for (let v = applied; v < steps.length; v++) await this.query(action, steps[v]!);
     if (applied < SCHEMA_VERSION)
       await this.query(action, `UPDATE ${this.t('schema_version')} SET version = $1`, [SCHEMA_VERSION]);
+    return applied > 0 && applied < SCHEMA_VERSION ? applied : null;
   }
 
   /**
    * Creates the store's tables (or applies the migrations a store of an older version lacks) and the store
    * itself: its id, and a new master key wrapped by the team passphrase. A store that is there stays as it is.
    */
-  async init(): Promise<{ created: boolean; index: StoreIndex }> {
+  async init(): Promise<StoreInit> {
     const action = `create the store ${this.address.display}`;
     const client = await this.connection();
     this.inTransaction = true;
     try {
       await this.query(action, 'BEGIN');
-      await this.migrate(action);
+      const upgradedFrom = await this.migrate(action);
       const meta = await this.query<{ store_id: string }>(
         action,
         `SELECT store_id FROM ${this.t('meta')} WHERE id = 1`,
@@ -543,7 +597,7 @@ export class PostgresStore implements Store {
       await this.query(action, 'COMMIT');
       this.inTransaction = false;
       this.checked = false;
-      return { created, index: await this.read() };
+      return { created, index: await this.read(), upgradedFrom };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -649,7 +703,7 @@ export class PostgresStore implements Store {
       const names = Object.keys(index.records);
       await this.query(
         action,
-        `INSERT INTO ${this.t('records')} (name, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])`,
+        `INSERT INTO ${this.t('records')} (name, doc) SELECT * FROM unnest($1::text[], $2::json[])`,
         [names, names.map((n) => JSON.stringify(index.records[n]))],
       );
       for (const [table, texts] of [
