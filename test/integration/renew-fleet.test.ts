@@ -148,6 +148,32 @@ describe('renew of a keyless record with a fleet target', () => {
     expect(lf(server.running.get('')!.certPem)).toBe(lf(readFileSync(renewed, 'utf8')));
   });
 
+  it('keeps the owner, note and a remembered Apple ID given to the renewal, as a renewal with a key does', async () => {
+    const { env } = await fleetRecord();
+    const r = await cli(
+      [
+        'renew',
+        'fleet',
+        '--apple-id',
+        'mdm@acme.example',
+        '--remember-apple-id',
+        '--owner',
+        'mdm-team@acme.example',
+        '--note',
+        'Fleet prod',
+        '--csr-out',
+        path('custody.csr'),
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const shown = JSON.parse((await cli(['show', 'fleet', '--json'], env)).stdout);
+    expect([shown.owner, shown.note]).toEqual(['mdm-team@acme.example', 'Fleet prod']);
+    expect(shown).not.toHaveProperty('appleId');
+    const revealed = JSON.parse((await cli(['show', 'fleet', '--reveal-apple-id', '--json'], env)).stdout);
+    expect(revealed.appleId).toBe('mdm@acme.example');
+  });
+
   it('refuses a certificate for another public key, and one of another topic (store unchanged)', async () => {
     const { env, store, topic } = await fleetRecord();
     const csrOut = path('renew.csr.pem');

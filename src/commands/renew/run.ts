@@ -171,7 +171,7 @@ async function writeRenewalCsr(
   deps: Deps,
   custody: CustodyChange,
 ): Promise<{ csrPath: string; requestPath: string | null; mdmcert: MdmcertPlan | undefined }> {
-  if (isKeyless(record)) return writeFleetCsr(options, record, index, deps);
+  if (isKeyless(record)) return writeFleetCsr(options, record, index, deps, custody);
   const signing = record.signing;
   const vendor = await vendorForRecord(record, index, deps, `renew ${record.name}`);
   const mdmcert =
@@ -221,6 +221,7 @@ async function writeFleetCsr(
   record: PushRecord,
   index: StoreIndex,
   deps: Deps,
+  custody: CustodyChange,
 ): Promise<{ csrPath: string; requestPath: string | null; mdmcert: undefined }> {
   const action = `renew ${record.name}`;
   const target = fleetTargetOf(record, options.target, action);
@@ -256,6 +257,7 @@ async function writeFleetCsr(
       force: options.force,
       appleId: options.appleId,
       reuseKey: false,
+      custody,
       external: fleetCsr,
       ...(companion === undefined ? {} : { companion }),
     },
