@@ -280,6 +280,29 @@ describe('deploy to a file target', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('.p12 password is sealed in the store');
     expect(readFileSync(join(env.APNS_CERT_STORE!, 'index.json'), 'utf8')).not.toContain('p12 secret');
+    // --json says what show --json says: a secret is sealed for the target
+    r = await cli(
+      [
+        'target',
+        'add',
+        'acme',
+        '--kind',
+        'file',
+        '--path',
+        path,
+        '--format',
+        'p12',
+        '--password-file',
+        pw,
+        '--force',
+        '--json',
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'file', credential: true, replaced: true });
+    const shown = JSON.parse((await cli(['show', 'acme', '--json'], env)).stdout);
+    expect(shown.targets[0]).toMatchObject({ label: 'file', credential: true });
 
     r = await cli(['deploy', 'acme'], env);
     expect(r.code, r.stderr).toBe(0);

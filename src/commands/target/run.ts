@@ -140,9 +140,6 @@ function newTarget(o: TargetAddOptions, label: string, addedAt: string, caPem?: 
   };
 }
 
-const credentialOf = (t: Target | undefined) => (t !== undefined && t.kind !== 'file' ? t.credentialId : undefined);
-const secretOf = (t: Target | undefined) => (t !== undefined ? targetSecretId(t) : undefined);
-
 export const targetAdd: Runner<TargetAddOptions> = {
   async run(o, deps: Deps) {
     const action = `target add ${o.name}`;
@@ -178,7 +175,7 @@ export const targetAdd: Runner<TargetAddOptions> = {
       record.updatedAt = nowIso;
       // The index first: a crash after it leaves an orphan secret, never a target naming a deleted one.
       await tx.commit(tx.index);
-      const old = secretOf(existing);
+      const old = existing === undefined ? undefined : targetSecretId(existing);
       if (old !== undefined) await tx.removeSecret(old);
       return { target, replaced: existing !== undefined };
     });
@@ -189,18 +186,19 @@ export const targetAdd: Runner<TargetAddOptions> = {
         kind: target.kind,
         url: target.kind === 'file' ? null : target.url,
         path: target.kind === 'file' ? target.path : null,
-        credential: credentialOf(target) !== undefined,
+        // as show --json says it: a secret sealed for the target (a server's credential, a .p12 file's password)
+        credential: targetSecretId(target) !== undefined,
         replaced,
       });
       return 0;
     }
     deps.out.data(target.label);
     const sealed =
-      credentialOf(target) !== undefined
-        ? '; its credential is sealed in the store'
-        : secretOf(target) !== undefined
+      targetSecretId(target) === undefined
+        ? ''
+        : target.kind === 'file'
           ? '; its .p12 password is sealed in the store'
-          : '';
+          : '; its credential is sealed in the store';
     deps.out.info(
       `${replaced ? 'Replaced' : 'Added'} the target "${target.label}" (${target.kind} ${targetPlace(target)}) of ${o.name}${sealed}.`,
     );
@@ -269,7 +267,7 @@ export const targetRemove: Runner<TargetRemoveOptions> = {
       record.targets = record.targets.filter((t) => t !== found);
       record.updatedAt = deps.now().toISOString();
       await tx.commit(tx.index);
-      const secretId = secretOf(found);
+      const secretId = targetSecretId(found);
       if (secretId !== undefined) await tx.removeSecret(secretId);
       return found;
     });
