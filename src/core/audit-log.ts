@@ -2,6 +2,7 @@
  * The audit log's entry: one per command that changes the store, whatever its outcome, kept by the store
  * (Store.appendLog / readLog). The same shape on every backend; in the file store one JSON object per line.
  */
+import { UNSAFE_TEXT } from './unsafe-text.js';
 export interface AuditEntry {
   /** When the command ended: ISO-8601 UTC, as toISOString writes it. */
   at: string;
@@ -34,8 +35,6 @@ export const MAX_AUDIT_FIELD = 512;
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const SERIAL = /^[0-9A-F]{1,128}$/;
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/;
 const KEYS = new Set([
   'at',
   'user',
@@ -58,7 +57,7 @@ export function auditResult(exitCode: number): AuditResult {
 
 /** A text field as the log keeps it: no control or invisible characters, not empty, at most MAX_AUDIT_FIELD long. */
 const isText = (v: unknown): v is string =>
-  typeof v === 'string' && v.length > 0 && v.length <= MAX_AUDIT_FIELD && !UNSAFE.test(v);
+  typeof v === 'string' && v.length > 0 && v.length <= MAX_AUDIT_FIELD && !UNSAFE_TEXT.test(v);
 
 /** The entry a line of the log holds, or null when the line is not exactly one valid entry (torn, edited, hostile). */
 export function parseAuditLine(line: string): AuditEntry | null {

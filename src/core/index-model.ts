@@ -1,3 +1,4 @@
+import { UNSAFE_TEXT } from './unsafe-text.js';
 import { DamagedIndex } from './errors.js';
 import { NAME_RE } from './names.js';
 
@@ -357,15 +358,14 @@ export const SECRET_ID_RE = /^[0-9a-f]{64}$/;
 export const CUSTODY_LIMITS = { owner: 200, note: 1000 } as const;
 
 /**
- * Code points a record's owner or note must not hold: C0 controls (a newline too: one line), DEL, C1 controls,
- * bidi controls, zero-width and other invisible format characters, line and paragraph separators, the BOM.
+ * Code points a record's owner or note must not hold: those that steer a terminal (src/core/unsafe-text.ts; a newline
+ * too: one line), and the object replacement and replacement characters (text that was decoded wrong).
  */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CUSTODY_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffd]/;
+const custodyUnsafe = (text: string) => UNSAFE_TEXT.test(text) || /[\ufffc\ufffd]/.test(text);
 
 /** Why `text` is not a record's owner or note (`what`), or null: one line of printable text, at most its limit. */
 export function custodyTextProblem(text: string, what: keyof typeof CUSTODY_LIMITS): string | null {
-  if (CUSTODY_UNSAFE.test(text)) return `the ${what} must be one line without control characters`;
+  if (custodyUnsafe(text)) return `the ${what} must be one line without control characters`;
   const length = [...text].length;
   const max = CUSTODY_LIMITS[what];
   return length > max ? `the ${what} is ${length} characters long; at most ${max}` : null;

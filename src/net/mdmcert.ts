@@ -1,3 +1,4 @@
+import { serverText } from './server-text.js';
 import { exchange, isLoopbackHost, seconds } from './http-exchange.js';
 
 /**
@@ -53,13 +54,7 @@ export function checkMdmcertUrl(url: string | URL): URL | { kind: 'insecure-url'
 }
 
 /** A one-line, printable, bounded text from the service, with the API key blanked out should it be echoed. */
-function clean(text: string, apiKey: string): string {
-  let out = text;
-  if (apiKey !== '') out = out.split(apiKey).join('<api key>');
-  // eslint-disable-next-line no-control-regex
-  out = out.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-  return out.length > MAX_REASON ? `${out.slice(0, MAX_REASON)}…` : out;
-}
+const clean = (text: string, apiKey: string) => serverText(text, [apiKey], '<api key>', MAX_REASON);
 
 function answerOf(body: string): { result?: unknown; reason?: unknown } | null {
   try {

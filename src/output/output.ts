@@ -1,4 +1,5 @@
 import { daysSinceExpiry } from '../core/expiry.js';
+import { unsafeTextPattern } from '../core/unsafe-text.js';
 
 /**
  * The few styles apns-cert uses. With colors on they do not return terminal codes but marks that only this
@@ -41,19 +42,12 @@ export async function colorStyle(): Promise<Style> {
   };
 }
 
-/**
- * Code points that steer a terminal or change what it shows: C0 controls, DEL, C1 controls, the bidi
- * controls (U+061C, U+200E/F, U+202A-202E, U+2066-2069), zero-width and other invisible format characters,
- * the line and paragraph separators, the BOM and the interlinear annotation characters.
- */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+/** The code points that steer a terminal or change what it shows (src/core/unsafe-text.ts). */
+const UNSAFE = unsafeTextPattern();
 /** The same, but for text made of lines: newline and tab stay. */
-const UNSAFE_IN_LINES =
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const UNSAFE_IN_LINES = unsafeTextPattern('lines');
 /** What JSON.stringify leaves as it is (it escapes C0 itself). */
-const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const UNSAFE_IN_JSON = unsafeTextPattern('json');
 
 const hex = (c: string) => c.charCodeAt(0).toString(16).padStart(2, '0');
 const visible = (c: string) => (c.charCodeAt(0) <= 0xff ? `\\x${hex(c)}` : `\\u{${hex(c)}}`);

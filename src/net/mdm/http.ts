@@ -1,3 +1,4 @@
+import { serverText } from '../server-text.js';
 import { randomBytes } from 'node:crypto';
 import { exchange as sendExchange, isLoopbackHost, seconds } from '../http-exchange.js';
 import type { Exchange as HttpExchange } from '../http-exchange.js';
@@ -77,13 +78,8 @@ export function basicAuth(user: string, credential: string): string {
 }
 
 /** A printable, bounded one-line text, with every form of the credential blanked out. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret !== '') out = out.split(secret).join('<credential>');
-  // eslint-disable-next-line no-control-regex
-  out = out.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-  return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
-}
+export const scrub = (text: string, secrets: readonly string[]) =>
+  serverText(text, secrets, '<credential>', MAX_MESSAGE);
 
 /** An exchange with an MDM server: its answer capped at MAX_MDM_ANSWER_BYTES. */
 export interface Exchange extends Omit<HttpExchange, 'maxAnswerBytes'> {

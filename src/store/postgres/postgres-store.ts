@@ -367,25 +367,16 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Runs `work` in one transaction holding the store's lock (the meta row): BEGIN, lock_timeout, the lock, work,
-   * COMMIT; on an error ROLLBACK, so a lost connection or a failed statement leaves the store as it was.
+   * Runs `work` in one transaction begun with `begin`: COMMIT when it returns, ROLLBACK when it throws (a lost
+   * connection: the server rolls back by itself). One at a time: a transaction inside another is a bug.
    */
-  private async transaction<T>(action: string, work: (found: Found) => Promise<T>): Promise<T> {
-    await this.earlyReads?.catch(() => undefined);
-    await this.checkSchema(action);
+  private async inTransactionOf<T>(action: string, begin: string, work: () => Promise<T>): Promise<T> {
     const client = await this.connection();
-    if (this.inTransaction) throw new AppError('INTERNAL', `${action}: a change inside a change`);
+    if (this.inTransaction) throw new AppError('INTERNAL', `${action}: a transaction inside a transaction`);
     this.inTransaction = true;
     try {
-      await this.query(action, 'BEGIN');
-      await this.query(action, `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.options.lockWaitMs))}`);
-      const found = await this.readIndex(action, true).catch((error: unknown) => {
-        if (!(error instanceof AppError && error.code === 'STORE_BUSY')) throw error;
-        throw new AppError('STORE_BUSY', `${error.message} (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`, {
-          hint: error.hint,
-        });
-      });
-      const result = await work(found);
+      await this.query(action, begin);
+      const result = await work();
       await this.query(action, 'COMMIT');
       return result;
     } catch (error) {
@@ -394,6 +385,25 @@ export class PostgresStore implements Store {
     } finally {
       this.inTransaction = false;
     }
+  }
+
+  /**
+   * Runs `work` in one transaction holding the store's lock (the meta row): BEGIN, lock_timeout, the lock, work,
+   * COMMIT; on an error ROLLBACK, so a lost connection or a failed statement leaves the store as it was.
+   */
+  private async transaction<T>(action: string, work: (found: Found) => Promise<T>): Promise<T> {
+    await this.earlyReads?.catch(() => undefined);
+    await this.checkSchema(action);
+    return this.inTransactionOf(action, 'BEGIN', async () => {
+      await this.query(action, `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.options.lockWaitMs))}`);
+      const found = await this.readIndex(action, true).catch((error: unknown) => {
+        if (!(error instanceof AppError && error.code === 'STORE_BUSY')) throw error;
+        throw new AppError('STORE_BUSY', `${error.message} (waited ${Math.round(this.options.lockWaitMs / 1000)} s)`, {
+          hint: error.hint,
+        });
+      });
+      return work(found);
+    });
   }
 
   async change<T>(fn: (tx: StoreChange) => Promise<T>): Promise<T> {
@@ -570,10 +580,7 @@ export class PostgresStore implements Store {
    */
   async init(): Promise<StoreInit> {
     const action = `create the store ${this.address.display}`;
-    const client = await this.connection();
-    this.inTransaction = true;
-    try {
-      await this.query(action, 'BEGIN');
+    const result = await this.inTransactionOf(action, 'BEGIN', async () => {
       const upgradedFrom = await this.migrate(action);
       const meta = await this.query<{ store_id: string }>(
         action,
@@ -594,25 +601,16 @@ export class PostgresStore implements Store {
         this.masterKey = Promise.resolve(key);
         created = true;
       }
-      await this.query(action, 'COMMIT');
-      this.inTransaction = false;
-      this.checked = false;
-      return { created, index: await this.read(), upgradedFrom };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      this.inTransaction = false;
-    }
+      return { created, upgradedFrom };
+    });
+    this.checked = false;
+    return { created: result.created, index: await this.read(), upgradedFrom: result.upgradedFrom };
   }
 
   async exportContents(): Promise<StoreContents> {
     const action = `copy the store ${this.address.display}`;
     // one snapshot: the index, its texts and its secrets as of one moment, while writers go on
-    const client = await this.connection();
-    this.inTransaction = true;
-    try {
-      await this.query(action, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return this.inTransactionOf(action, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
       const { index } = await this.readIndex(action, false);
       const refs = sealedSecretRefs(index);
       const texts = async (table: string, files: string[]) =>
@@ -655,14 +653,8 @@ export class PostgresStore implements Store {
         });
       const wrapped = await this.readVaultDocument();
       const log = await this.readLog({});
-      await this.query(action, 'COMMIT');
       return { index, masterKey: { wrapped }, certificates, vendorChains, secrets, log };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      this.inTransaction = false;
-    }
+    });
   }
 
   /**
@@ -672,10 +664,7 @@ export class PostgresStore implements Store {
    */
   async importContents(contents: StoreContents): Promise<void> {
     const action = `copy into the store ${this.address.display}`;
-    const client = await this.connection();
-    this.inTransaction = true;
-    try {
-      await this.query(action, 'BEGIN');
+    await this.inTransactionOf(action, 'BEGIN', async () => {
       await this.query(action, `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.options.lockWaitMs))}`);
       await this.migrate(action);
       await this.query(action, `LOCK TABLE ${this.t('meta')} IN EXCLUSIVE MODE`);
@@ -755,15 +744,9 @@ export class PostgresStore implements Store {
         const key = await contents.masterKey.open();
         await this.vault.save(index.storeId, key);
       }
-      await this.query(action, 'COMMIT');
-      this.checked = false;
-      this.masterKey = undefined;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      this.inTransaction = false;
-    }
+    });
+    this.checked = false;
+    this.masterKey = undefined;
   }
 
   async audit(): Promise<StoreAudit> {
