@@ -151,7 +151,8 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
     const records = options.files.length > 0 ? null : await storeRecords(deps);
     if (quiet && records !== null && options.names.length === 0 && !options.targets) {
       // -q over the whole store: when even the soonest expiry is OK, there is nothing to print or send
-      const active = records.flatMap((r) => (r.retired || r.notAfter === null ? [] : [r.notAfter]));
+      const active: string[] = [];
+      for (const r of records) if (!r.retired && r.notAfter !== null) active.push(r.notAfter);
       if (worstOfIsoDates(active, now, thresholds) === 'ok') return NAGIOS_EXIT.ok;
     }
     const items =
