@@ -16,8 +16,8 @@ import type { StoreIndex } from './index-model.js';
  * start-up than the summary saves (README, Performance).
  * Version 3 added each record's owner and note: a version-2 file (written by an older build, perhaps after this one
  * wrote the index) is not read, so the report never shows an owner the index no longer has, or none where it has one.
- * Version 4 is two lines: the header (version and stamp), which FileStore reads alone to tell whether index.json is
- * its own write (see FileStore.vouched), then the records. An older build reads no version-4 file, and this one no
+ * Version 4 is two lines: the header (version, stamp and the soonest expiry), which FileStore reads alone to tell
+ * whether index.json is its own write (see FileStore.vouched) and for `check-expiry -q`, then the records. An older build reads no version-4 file, and this one no
  * older file: each then reads the index (and checks every record of it).
  */
 export const SUMMARY_SCHEMA_VERSION = 4;
@@ -51,9 +51,29 @@ export function summaryRecords(index: StoreIndex): SummaryRecord[] {
   }));
 }
 
-/** The text of expiry.json for `index`, whose file has `stamp`: the header line, then the records' line. */
+/**
+ * The soonest notAfter of the records check-expiry checks (not retired, with an active certificate), when each is
+ * written as toISOString writes it (24 characters: they then sort as the times do); null when there is none, or
+ * one is written otherwise.
+ */
+export function soonestExpiry(records: readonly SummaryRecord[]): string | null {
+  let soonest: string | null = null;
+  for (const r of records) {
+    if (r.retired || r.notAfter === null) continue;
+    if (r.notAfter.length !== 24) return null;
+    if (soonest === null || r.notAfter < soonest) soonest = r.notAfter;
+  }
+  return soonest;
+}
+
+/**
+ * The text of expiry.json for `index`, whose file has `stamp`: the header line (with the soonest expiry, all that
+ * `check-expiry -q` over the whole store needs when it is OK), then the records' line.
+ */
 export function summarizeIndex(index: StoreIndex, stamp: IndexStamp): string {
-  return `${JSON.stringify({ schemaVersion: SUMMARY_SCHEMA_VERSION, index: stamp })}\n${JSON.stringify(summaryRecords(index))}\n`;
+  const records = summaryRecords(index);
+  const header = { schemaVersion: SUMMARY_SCHEMA_VERSION, index: stamp, soonest: soonestExpiry(records) };
+  return `${JSON.stringify(header)}\n${JSON.stringify(records)}\n`;
 }
 
 export const sameStamp = (a: IndexStamp, b: IndexStamp): boolean =>
@@ -64,8 +84,13 @@ export const sameStamp = (a: IndexStamp, b: IndexStamp): boolean =>
  * newline, or more); null when it is not a well-formed header of this version.
  */
 export function summaryStamp(head: string): IndexStamp | null {
+  return summaryHeader(head)?.stamp ?? null;
+}
+
+/** The header of a summary (`head`: its text up to the first newline, or more): its stamp and soonest expiry; null when not well-formed. */
+export function summaryHeader(head: string): { stamp: IndexStamp; soonest: string | null } | null {
   const end = head.indexOf('\n');
-  let data: { schemaVersion?: unknown; index?: Partial<Record<keyof IndexStamp, unknown>> };
+  let data: { schemaVersion?: unknown; index?: Partial<Record<keyof IndexStamp, unknown>>; soonest?: unknown };
   try {
     data = JSON.parse(end < 0 ? head : head.slice(0, end)) as typeof data;
   } catch {
@@ -77,7 +102,9 @@ export function summaryStamp(head: string): IndexStamp | null {
   const { ino, size, mtimeNs, ctimeNs } = made;
   if (typeof ino !== 'string' || typeof size !== 'string' || typeof mtimeNs !== 'string' || typeof ctimeNs !== 'string')
     return null;
-  return { ino, size, mtimeNs, ctimeNs };
+  const soonest = data.soonest ?? null;
+  if (soonest !== null && !(isIsoDate(soonest) && soonest.length === 24)) return null;
+  return { stamp: { ino, size, mtimeNs, ctimeNs }, soonest };
 }
 
 function isRecord(v: unknown): v is SummaryRecord {

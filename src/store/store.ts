@@ -29,6 +29,12 @@ export interface Store extends StorePlace {
   readOrFail(): Promise<StoreIndex>;
   /** check-expiry's fast path: each record's expiry when the backend has it for the current index, else null. */
   readSummary(): Promise<SummaryRecord[] | null>;
+  /**
+   * `check-expiry -q`'s fast path over the whole store: the soonest notAfter (ISO-8601, as toISOString writes it) of
+   * the records it checks, when the backend keeps it for the current index; null when it does not (or there is
+   * none). Absent: the backend keeps none (then readSummary).
+   */
+  soonestExpiry?(): Promise<string | null>;
   /** The PEM text of a certificate of the index. */
   certificatePem(entry: CertificateEntry): Promise<string>;
   /** The PEM text of a vendor identity: its certificate followed by its chain. */

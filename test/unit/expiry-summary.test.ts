@@ -18,6 +18,7 @@ import {
   SUMMARY_SCHEMA_VERSION,
   readSummary,
   summarizeIndex,
+  soonestExpiry,
   summaryRecords,
   summaryStamp,
 } from '../../src/core/expiry-summary.js';
@@ -99,12 +100,40 @@ describe('expiry summary (core)', () => {
   it('is two lines: the header with the stamp (read alone for the trust in index.json), then the records', () => {
     const text = summarizeIndex(sampleIndex(), STAMP);
     const [header, rows, rest] = text.split('\n');
-    expect(JSON.parse(header!)).toEqual({ schemaVersion: SUMMARY_SCHEMA_VERSION, index: STAMP });
+    // the soonest expiry of the records check-expiry checks: live's active one (gone's is sooner, but gone is retired)
+    expect(JSON.parse(header!)).toEqual({
+      schemaVersion: SUMMARY_SCHEMA_VERSION,
+      index: STAMP,
+      soonest: '2027-12-01T00:00:00.000Z',
+    });
     expect(JSON.parse(rows!)).toEqual(summaryRecords(sampleIndex()));
     expect(rest).toBe('');
     expect(summaryStamp(header!)).toEqual(STAMP);
     expect(summaryStamp(text.slice(0, header!.length + 20))).toEqual(STAMP);
     expect(summaryStamp(header!.slice(0, -1))).toBeNull(); // a header cut short (a torn read) is no stamp
+  });
+
+  it('the soonest expiry is the least notAfter of the active records (property); null with none, or one not as toISOString writes it', () => {
+    const rec = (notAfter: string | null, retired = false) => ({
+      name: 'x',
+      topic: null,
+      retired,
+      notAfter,
+      owner: null,
+      note: null,
+    });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 4e12 }), fc.boolean(), fc.boolean())), (rows) => {
+        const records = rows.map(([ms, retired, none]) => rec(none ? null : new Date(ms).toISOString(), retired));
+        const times = records.filter((r) => !r.retired && r.notAfter !== null).map((r) => Date.parse(r.notAfter!));
+        const soonest = soonestExpiry(records);
+        expect(soonest === null ? null : Date.parse(soonest)).toBe(times.length === 0 ? null : Math.min(...times));
+      }),
+    );
+    expect(soonestExpiry([rec('2027-01-01T00:00:00.000Z'), rec('2026-01-01T00:00:00Z')])).toBeNull();
+    expect(soonestExpiry([rec('2027-01-01T00:00:00.000Z'), rec('2026-01-01T00:00:00Z', true)])).toBe(
+      '2027-01-01T00:00:00.000Z',
+    );
   });
 
   it('is read back only for the index file it was made from: any other inode, size, mtime or ctime gives null', () => {
@@ -216,6 +245,15 @@ describe('expiry summary (store)', () => {
     expect(statSync(indexPath, { bigint: true }).mtimeNs).toBe(before.mtimeNs);
     expect(statSync(indexPath, { bigint: true }).ino).toBe(before.ino);
     expect(await store.readSummary()).toBeNull();
+  });
+
+  it("the soonest expiry is the header's only while the index is the file it was made from", async () => {
+    const { dir, store, write } = storeWith(sampleIndex());
+    expect(await store.soonestExpiry()).toBeNull();
+    await write();
+    expect(await store.soonestExpiry()).toBe('2027-12-01T00:00:00.000Z');
+    utimesSync(join(dir, 'index.json'), new Date(), new Date('2020-01-01T00:00:00Z'));
+    expect(await store.soonestExpiry()).toBeNull();
   });
 
   it('no index, no summary; a summary without an index is ignored', async () => {

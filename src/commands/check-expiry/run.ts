@@ -148,9 +148,14 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
     const now = asOf(options.at, deps.now);
     const problems: Problem[] = [];
     const quiet = format === 'text' && deps.out.quiet && options.output === undefined;
-    const records = options.files.length > 0 ? null : await storeRecords(deps);
-    if (quiet && records !== null && options.names.length === 0 && !options.targets) {
+    const wholeStore = quiet && options.files.length === 0 && options.names.length === 0 && !options.targets;
+    if (wholeStore) {
       // -q over the whole store: when even the soonest expiry is OK, there is nothing to print or send
+      const soonest = (await deps.store.soonestExpiry?.()) ?? null;
+      if (soonest !== null && worstOfIsoDates([soonest], now, thresholds) === 'ok') return NAGIOS_EXIT.ok;
+    }
+    const records = options.files.length > 0 ? null : await storeRecords(deps);
+    if (wholeStore && records !== null) {
       const active: string[] = [];
       for (const r of records) if (!r.retired && r.notAfter !== null) active.push(r.notAfter);
       if (worstOfIsoDates(active, now, thresholds) === 'ok') return NAGIOS_EXIT.ok;

@@ -15,7 +15,7 @@ import {
 import type { BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
-import { readSummary, sameStamp, summarizeIndex, summaryStamp } from '../../core/expiry-summary.js';
+import { readSummary, sameStamp, summarizeIndex, summaryHeader } from '../../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
 import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
 import { emptyIndex, indexIdentity, parseIndex, parseOwnIndex, serializeIndex } from '../../core/index-model.js';
@@ -192,17 +192,8 @@ export class FileStore implements Store {
    * cannot be set back), and the index is then checked in full. Only the header line is read.
    */
   private vouched(stamp: IndexStamp): boolean {
-    let fd: number | undefined;
-    try {
-      fd = openSync(this.path(SUMMARY_FILE), 'r');
-      const head = Buffer.alloc(SUMMARY_HEAD_BYTES);
-      const made = summaryStamp(head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)));
-      return made !== null && sameStamp(made, stamp);
-    } catch {
-      return false;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+    const header = this.summaryHeader();
+    return header !== null && sameStamp(header.stamp, stamp);
   }
 
   /** The index in `file`: its records checked unless expiry.json vouches for it (`full`: always checked, doctor). */
@@ -262,6 +253,28 @@ export class FileStore implements Store {
       return readSummary(readFileSync(this.path(SUMMARY_FILE), 'utf8'), stamp);
     } catch {
       return null;
+    }
+  }
+
+  /** The soonest expiry from the first line of expiry.json, when it was made from the current index.json; else null. */
+  async soonestExpiry(): Promise<string | null> {
+    this.assertSafe();
+    const stamp = this.indexStamp();
+    const header = stamp === null ? null : this.summaryHeader();
+    return header !== null && sameStamp(header.stamp, stamp!) ? header.soonest : null;
+  }
+
+  /** The first line of expiry.json (read alone), or null when there is none or it is not well-formed. */
+  private summaryHeader(): ReturnType<typeof summaryHeader> {
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.path(SUMMARY_FILE), 'r');
+      const head = Buffer.alloc(SUMMARY_HEAD_BYTES);
+      return summaryHeader(head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)));
+    } catch {
+      return null;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
@@ -713,7 +726,7 @@ export class FileStore implements Store {
   }
 }
 
-/** The bytes read of the first line of expiry.json (its header is about 150 bytes). */
+/** The bytes read of the first line of expiry.json (its header is about 190 bytes). */
 const SUMMARY_HEAD_BYTES = 512;
 /** The bytes read of index.json for its store id and backend (they come first). */
 const IDENTITY_HEAD_BYTES = 256;
