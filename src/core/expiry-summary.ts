@@ -14,10 +14,13 @@ import type { StoreIndex } from './index-model.js';
  * keeps the size and restores the mtime still changes it. (Version 1 had no ctime, and was fooled by that.)
  * Why not a hash of the index bytes: check-expiry would have to load node's crypto module, which costs more
  * start-up than the summary saves (README, Performance).
- * Version 3 adds each record's owner and note: a version-2 file (written by an older build, perhaps after this one
+ * Version 3 added each record's owner and note: a version-2 file (written by an older build, perhaps after this one
  * wrote the index) is not read, so the report never shows an owner the index no longer has, or none where it has one.
+ * Version 4 is two lines: the header (version, stamp and the soonest expiry), which FileStore reads alone to tell
+ * whether index.json is its own write (see FileStore.vouched) and for `check-expiry -q`, then the records. An older build reads no version-4 file, and this one no
+ * older file: each then reads the index (and checks every record of it).
  */
-export const SUMMARY_SCHEMA_VERSION = 3;
+export const SUMMARY_SCHEMA_VERSION = 4;
 
 export interface IndexStamp {
   ino: string;
@@ -48,9 +51,60 @@ export function summaryRecords(index: StoreIndex): SummaryRecord[] {
   }));
 }
 
-/** The text of expiry.json for `index`, whose file has `stamp`. */
+/**
+ * The soonest notAfter of the records check-expiry checks (not retired, with an active certificate), when each is
+ * written as toISOString writes it (24 characters: they then sort as the times do); null when there is none, or
+ * one is written otherwise.
+ */
+export function soonestExpiry(records: readonly SummaryRecord[]): string | null {
+  let soonest: string | null = null;
+  for (const r of records) {
+    if (r.retired || r.notAfter === null) continue;
+    if (r.notAfter.length !== 24) return null;
+    if (soonest === null || r.notAfter < soonest) soonest = r.notAfter;
+  }
+  return soonest;
+}
+
+/**
+ * The text of expiry.json for `index`, whose file has `stamp`: the header line (with the soonest expiry, all that
+ * `check-expiry -q` over the whole store needs when it is OK), then the records' line.
+ */
 export function summarizeIndex(index: StoreIndex, stamp: IndexStamp): string {
-  return `${JSON.stringify({ schemaVersion: SUMMARY_SCHEMA_VERSION, index: stamp, records: summaryRecords(index) })}\n`;
+  const records = summaryRecords(index);
+  const header = { schemaVersion: SUMMARY_SCHEMA_VERSION, index: stamp, soonest: soonestExpiry(records) };
+  return `${JSON.stringify(header)}\n${JSON.stringify(records)}\n`;
+}
+
+export const sameStamp = (a: IndexStamp, b: IndexStamp): boolean =>
+  a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+
+/**
+ * The stamp of the index file a summary was made from, from its first line (`head`: the text up to the first
+ * newline, or more); null when it is not a well-formed header of this version.
+ */
+export function summaryStamp(head: string): IndexStamp | null {
+  return summaryHeader(head)?.stamp ?? null;
+}
+
+/** The header of a summary (`head`: its text up to the first newline, or more): its stamp and soonest expiry; null when not well-formed. */
+export function summaryHeader(head: string): { stamp: IndexStamp; soonest: string | null } | null {
+  const end = head.indexOf('\n');
+  let data: { schemaVersion?: unknown; index?: Partial<Record<keyof IndexStamp, unknown>>; soonest?: unknown };
+  try {
+    data = JSON.parse(end < 0 ? head : head.slice(0, end)) as typeof data;
+  } catch {
+    return null;
+  }
+  if (typeof data !== 'object' || data === null || data.schemaVersion !== SUMMARY_SCHEMA_VERSION) return null;
+  const made = data.index;
+  if (typeof made !== 'object' || made === null) return null;
+  const { ino, size, mtimeNs, ctimeNs } = made;
+  if (typeof ino !== 'string' || typeof size !== 'string' || typeof mtimeNs !== 'string' || typeof ctimeNs !== 'string')
+    return null;
+  const soonest = data.soonest ?? null;
+  if (soonest !== null && !(isIsoDate(soonest) && soonest.length === 24)) return null;
+  return { stamp: { ino, size, mtimeNs, ctimeNs }, soonest };
 }
 
 function isRecord(v: unknown): v is SummaryRecord {
@@ -69,23 +123,13 @@ function isRecord(v: unknown): v is SummaryRecord {
 
 /** The records of a summary made from the index file with this stamp; null when it is not that, or not well-formed. */
 export function readSummary(text: string, stamp: IndexStamp): SummaryRecord[] | null {
-  let data: { schemaVersion?: unknown; index?: Partial<IndexStamp>; records?: unknown };
+  const made = summaryStamp(text);
+  if (made === null || !sameStamp(made, stamp)) return null;
+  let records: unknown;
   try {
-    data = JSON.parse(text) as typeof data;
+    records = JSON.parse(text.slice(text.indexOf('\n') + 1));
   } catch {
     return null;
   }
-  if (typeof data !== 'object' || data === null || data.schemaVersion !== SUMMARY_SCHEMA_VERSION) return null;
-  const made = data.index;
-  if (
-    typeof made !== 'object' ||
-    made === null ||
-    made.ino !== stamp.ino ||
-    made.size !== stamp.size ||
-    made.mtimeNs !== stamp.mtimeNs ||
-    made.ctimeNs !== stamp.ctimeNs
-  )
-    return null;
-  const records = data.records;
   return Array.isArray(records) && records.every(isRecord) ? records : null;
 }

@@ -56,6 +56,21 @@ export function classifyExpiry(notAfter: Date, now: Date, t: Thresholds): CertSt
   return 'ok';
 }
 
+/**
+ * The worst status of certificates given by their notAfter as toISOString writes it (24 characters, which sort as
+ * the times do): the status of the soonest, found without a Date per certificate (on a 10 000-record store those
+ * are most of check-expiry's work). Null when there is none, or a date is in another form: then classify each.
+ */
+export function worstOfIsoDates(notAfters: readonly string[], now: Date, t: Thresholds): CertStatus | null {
+  let soonest: string | undefined;
+  for (const iso of notAfters) {
+    if (iso.length !== 24) return null;
+    if (soonest === undefined || iso < soonest) soonest = iso;
+  }
+  const at = soonest === undefined ? NaN : Date.parse(soonest);
+  return Number.isNaN(at) ? null : classifyExpiry(new Date(at), now, t);
+}
+
 /** Evaluates every certificate, worst first (then soonest first). */
 export function evaluateExpiry(items: readonly ExpiryInput[], now: Date, t: Thresholds): ExpiryResult[] {
   return items

@@ -29,6 +29,12 @@ export interface Store extends StorePlace {
   readOrFail(): Promise<StoreIndex>;
   /** check-expiry's fast path: each record's expiry when the backend has it for the current index, else null. */
   readSummary(): Promise<SummaryRecord[] | null>;
+  /**
+   * `check-expiry -q`'s fast path over the whole store: the soonest notAfter (ISO-8601, as toISOString writes it) of
+   * the records it checks, when the backend keeps it for the current index; null when it does not (or there is
+   * none). Absent: the backend keeps none (then readSummary).
+   */
+  soonestExpiry?(): Promise<string | null>;
   /** The PEM text of a certificate of the index. */
   certificatePem(entry: CertificateEntry): Promise<string>;
   /** The PEM text of a vendor identity: its certificate followed by its chain. */
@@ -45,6 +51,12 @@ export interface Store extends StorePlace {
    * it: scrypt or the keychain run while other work goes on. Errors surface where the change awaits the key.
    */
   unlockEarly(): void;
+  /**
+   * Whether the store holds the sealed private key `keyId`, for a backend that can tell at once without reading
+   * the index (the file store: its key file); a hint for unlockEarly only (a change decides from the index).
+   * Absent: it cannot tell.
+   */
+  holdsPrivateKey?(keyId: string): boolean;
   /**
    * Runs `fn` under the store's lock (another writer waits, then 75) and returns what it returns. Nothing `fn`
    * writes stays unless it commits; when `fn` throws, the store is as it was (a new store is not created).

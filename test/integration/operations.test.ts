@@ -42,9 +42,11 @@ beforeAll(async () => {
 describe('check-expiry reads expiry.json, and only while it was made from the current index.json', () => {
   it('each change of the index leaves expiry.json (0600); check-expiry answers from it; a changed index makes it read the index', async () => {
     const summaryPath = join(store, 'expiry.json');
-    const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+    // two lines: the header (version, the stamp of index.json), then the records
+    const [header, recordsLine] = readFileSync(summaryPath, 'utf8').split('\n');
+    const records = JSON.parse(recordsLine!);
     expect(statSync(summaryPath).mode & 0o777).toBe(0o600);
-    expect(summary.records.map((r: { name: string }) => r.name).sort()).toEqual(['acme', 'beta']);
+    expect(records.map((r: { name: string }) => r.name).sort()).toEqual(['acme', 'beta']);
     const before = await runInProcess(['check-expiry', '--json', '--name', 'beta'], { env });
     expect(JSON.parse(before.stdout).status).toBe('ok');
 
@@ -53,8 +55,8 @@ describe('check-expiry reads expiry.json, and only while it was made from the cu
     const indexPath = join(store, 'index.json');
     const savedIndex = readFileSync(indexPath);
     try {
-      summary.records.find((r: { name: string }) => r.name === 'beta').notAfter = '2020-01-01T00:00:00.000Z';
-      writeFileSync(summaryPath, JSON.stringify(summary));
+      records.find((r: { name: string }) => r.name === 'beta').notAfter = '2020-01-01T00:00:00.000Z';
+      writeFileSync(summaryPath, `${header}\n${JSON.stringify(records)}\n`);
       let r = await runInProcess(['check-expiry', '--json', '--name', 'beta'], { env });
       expect(r.code).toBe(2);
       // ... until index.json is no longer the file it was made from (here: the same records, re-indented),

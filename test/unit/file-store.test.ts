@@ -1,5 +1,18 @@
 /** The Store interface on a real file store in a temporary directory (in process, an in-memory vault). */
-import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importCertificate } from '../../src/commands/shared/import-certificate.js';
@@ -129,6 +142,77 @@ describe('a change', () => {
     });
     await store.privateKey(index, index.records.acme!.certificates[0]!.keyId!);
     expect(loads, 'the vault is asked once per process').toBe(1);
+  });
+});
+
+describe('import opens the master key before the lock only when it will seal the key in the file', () => {
+  it("a new key: the vault is asked once, before the lock is taken; the store's own key again: never", async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    const loads: { lockHeld: boolean }[] = [];
+    const load = vault.load.bind(vault);
+    vault.load = async (id) => (loads.push({ lockHeld: existsSync(join(dir, 'store.lock')) }), load(id));
+    const importPem = async (pem: string, name: string) => {
+      const deps = makeDeps({ storeDir: dir, now: NOW, vault, interactive: false });
+      const decoded = decodeCertificateFile(Buffer.from(pem), `${name}.pem`);
+      const request = { decoded, source: `${name}.pem`, name, appleId: undefined, allowNewTopic: false };
+      return importCertificate({ ...request, allowExpired: false }, deps);
+    };
+    const key = newKeyPem();
+    const issue = (days: number) =>
+      issuePushCert(ca, {
+        publicKeyPem: key.publicPem,
+        topic,
+        notBefore: daysFrom(NOW, -1),
+        notAfter: daysFrom(NOW, days),
+      });
+    const topic = mdmTopic();
+    expect((await importPem(issue(300) + key.privatePem, 'beta')).keySource).toBe('file');
+    expect(loads, 'asked once, while the lock was not yet taken').toEqual([{ lockHeld: false }]);
+    // a renewal with the same key, the file holding it again: the store has it, nothing is sealed, nothing asked
+    expect((await importPem(issue(364) + key.privatePem, 'beta')).keySource).toBe('stored');
+    expect(loads).toHaveLength(1);
+  });
+});
+
+describe('a change whose index.json another writer changed meanwhile (not honouring the lock) fails with 75, writing nothing', () => {
+  /** A store last written a while ago (its stamp alone then decides), and a change that meets `meddle` before its commit. */
+  async function meddled(meddle: (indexPath: string) => void) {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // index.json last changed well before the change reads it
+    const indexPath = join(dir, 'index.json');
+    const store = fileStore(dir, { vault });
+    let theirs = Buffer.alloc(0);
+    const change = store.change(async (tx) => {
+      meddle(indexPath);
+      theirs = readFileSync(indexPath);
+      await tx.putCertificate(tx.index.records.acme!.certificates[0]!, 'not written');
+      await tx.commit({ ...tx.index, records: {} });
+    });
+    await expect(change).rejects.toMatchObject({ code: 'STORE_BUSY' });
+    await expect(change).rejects.toThrow(/another process changed the index meanwhile; nothing was written/);
+    expect(readFileSync(indexPath).equals(theirs), "the other writer's index stays").toBe(true);
+  }
+
+  it('edited in place, its size kept and its mtime restored (only the ctime tells)', async () => {
+    await meddled((indexPath) => {
+      const before = statSync(indexPath);
+      const at = readFileSync(indexPath).indexOf('"acme"') + 1;
+      const fd = openSync(indexPath, 'r+');
+      writeSync(fd, 'b', at);
+      closeSync(fd);
+      utimesSync(indexPath, before.atime, before.mtime);
+    });
+  });
+
+  it('replaced by a copy of the same bytes (a restore): another file', async () => {
+    await meddled((indexPath) => {
+      writeFileSync(`${indexPath}.copy`, readFileSync(indexPath));
+      renameSync(`${indexPath}.copy`, indexPath);
+    });
   });
 });
 

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
-import { classifyExpiry, daysRemaining, evaluateExpiry, worst } from '../../src/core/expiry.js';
+import { classifyExpiry, daysRemaining, evaluateExpiry, worst, worstOfIsoDates } from '../../src/core/expiry.js';
 import { addThresholdOptions, thresholds } from '../../src/commands/shared/options.js';
 import { appleIdMatches, hashAppleId, topicHash } from '../../src/core/topic.js';
 import { AppError } from '../../src/errors.js';
@@ -85,5 +86,32 @@ describe('expiry', () => {
     expect(() => parsed('--warn-days', 'abc')).toThrow(/whole number/);
     expect(parsed()).toEqual({ warnDays: 30, criticalDays: 7 });
     expect(parsed('--warn-days', '7', '--critical-days', '7')).toEqual({ warnDays: 7, criticalDays: 7 });
+  });
+});
+
+describe('worstOfIsoDates (check-expiry -q over a whole store)', () => {
+  const now = new Date('2026-06-01T12:00:00.000Z');
+  const t = { warnDays: 30, criticalDays: 7 };
+  const iso = (days: number, ms = 0) => new Date(now.getTime() + days * 86_400_000 + ms).toISOString();
+
+  it('is the worst of classifying each, for any dates toISOString writes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -400 * 86_400_000, max: 400 * 86_400_000 }), { minLength: 1 }),
+        (offsets) => {
+          const dates = offsets.map((ms) => new Date(now.getTime() + ms).toISOString());
+          expect(worstOfIsoDates(dates, now, t)).toBe(worst(dates.map((d) => classifyExpiry(new Date(d), now, t))));
+        },
+      ),
+    );
+    expect(worstOfIsoDates([iso(100), iso(20), iso(300)], now, t)).toBe('warning');
+    expect(worstOfIsoDates([iso(100), iso(6, 999), iso(300)], now, t)).toBe('critical');
+  });
+
+  it('null for no dates, or one in another form (without milliseconds, a year past 9999, not a date): classify each', () => {
+    expect(worstOfIsoDates([], now, t)).toBeNull();
+    expect(worstOfIsoDates([iso(100), '2026-06-02T00:00:00Z'], now, t)).toBeNull();
+    expect(worstOfIsoDates([iso(100), '+010000-01-01T00:00:00.000Z'], now, t)).toBeNull();
+    expect(worstOfIsoDates(['2026-06-02T00:00:69.000Z'], now, t)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { classifyExpiry, evaluateExpiry, worst } from '../../core/expiry.js';
+import { classifyExpiry, evaluateExpiry, worst, worstOfIsoDates } from '../../core/expiry.js';
 import type { CheckStatus, ExpiryInput } from '../../core/expiry.js';
 import { summaryRecords } from '../../core/expiry-summary.js';
 import type { SummaryRecord } from '../../core/expiry-summary.js';
@@ -73,8 +73,7 @@ async function storeRecords(deps: Deps): Promise<SummaryRecord[] | null> {
   return index === null ? null : summaryRecords(index);
 }
 
-async function fromStore(names: string[], deps: Deps, problems: Problem[]): Promise<ExpiryInput[]> {
-  const records = await storeRecords(deps);
+function fromStore(records: SummaryRecord[] | null, names: string[], deps: Deps, problems: Problem[]): ExpiryInput[] {
   if (records === null) {
     problems.push({ source: deps.store.location, message: `no store at ${deps.store.location}` });
     return [];
@@ -148,10 +147,23 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
     const format: ExpiryFormat = options.format ?? (deps.out.json ? 'json' : 'text');
     const now = asOf(options.at, deps.now);
     const problems: Problem[] = [];
+    const quiet = format === 'text' && deps.out.quiet && options.output === undefined;
+    const wholeStore = quiet && options.files.length === 0 && options.names.length === 0 && !options.targets;
+    if (wholeStore) {
+      // -q over the whole store: when even the soonest expiry is OK, there is nothing to print or send
+      const soonest = (await deps.store.soonestExpiry?.()) ?? null;
+      if (soonest !== null && worstOfIsoDates([soonest], now, thresholds) === 'ok') return NAGIOS_EXIT.ok;
+    }
+    const records = options.files.length > 0 ? null : await storeRecords(deps);
+    if (wholeStore && records !== null) {
+      const active: string[] = [];
+      for (const r of records) if (!r.retired && r.notAfter !== null) active.push(r.notAfter);
+      if (worstOfIsoDates(active, now, thresholds) === 'ok') return NAGIOS_EXIT.ok;
+    }
     const items =
       options.files.length > 0
         ? await fromFiles(options.files, options.passwordFile, deps, problems)
-        : await fromStore(options.names, deps, problems);
+        : fromStore(records, options.names, deps, problems);
     const targets = options.targets ? await targetsOf(items, deps) : undefined;
     const status = worst([
       ...items.map((i) => classifyExpiry(i.notAfter, now, thresholds)),
@@ -159,7 +171,7 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
       ...(problems.length > 0 ? (['unknown'] as const) : []),
     ]);
     // -q and all OK: nothing to print, and nothing to notify (only WARNING or worse is sent).
-    if (format === 'text' && deps.out.quiet && status === 'ok' && options.output === undefined) return NAGIOS_EXIT.ok;
+    if (quiet && status === 'ok') return NAGIOS_EXIT.ok;
     const results = evaluateExpiry(items, now, thresholds);
     const report: ExpiryReport = {
       status,

@@ -1,10 +1,24 @@
-import { accessSync, constants, existsSync, lstatSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
-import { readSummary, summarizeIndex } from '../../core/expiry-summary.js';
+import { readSummary, sameStamp, summarizeIndex, summaryHeader } from '../../core/expiry-summary.js';
 import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
 import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
-import { emptyIndex, parseIndex, serializeIndex } from '../../core/index-model.js';
+import { emptyIndex, indexIdentity, parseIndex, parseOwnIndex, serializeIndex } from '../../core/index-model.js';
 import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
@@ -141,28 +155,60 @@ export class FileStore implements Store {
       throw new AppError('STORE_UNSAFE', `open the store ${this.dir}: ${problem.message}`, { hint: problem.hint });
   }
 
-  /** The bytes of index.json, or null when there is none; unreadable: 65. */
-  private readIndexBytes(): Buffer | null {
+  /**
+   * index.json's bytes with the stamp of the file they were read from, taken after reading them (so a change
+   * during the read shows in it), and the time just before the read; null when there is none; unreadable: 65.
+   */
+  private readIndexFile(): IndexFile | null {
+    const readAt = Date.now();
+    let fd: number;
     try {
-      return readFileSync(this.indexPath);
+      fd = openSync(this.indexPath, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new AppError('STORE_CORRUPT', `read the store index ${this.indexPath}: ${(error as Error).message}`, {
-        hint: `ls -ld ${this.dir} ${this.indexPath}`,
-      });
+      throw this.unreadableIndex(error);
+    }
+    try {
+      const bytes = readFileSync(fd);
+      return { bytes, stamp: stampOf(fstatSync(fd, { bigint: true })), readAt };
+    } catch (error) {
+      throw this.unreadableIndex(error);
+    } finally {
+      closeSync(fd);
     }
   }
 
-  private parse(bytes: Buffer): StoreIndex {
-    const index = parseIndex(bytes.toString('utf8'), this.indexPath);
+  private unreadableIndex(error: unknown): AppError {
+    return new AppError('STORE_CORRUPT', `read the store index ${this.indexPath}: ${(error as Error).message}`, {
+      hint: `ls -ld ${this.dir} ${this.indexPath}`,
+    });
+  }
+
+  /**
+   * Whether expiry.json vouches that index.json, with `stamp`, is this tool's own write: its header carries the
+   * stamp the index had right after a change committed it (writeSummary), and every index a change commits
+   * comes from one that was checked (parseIndex) or vouched for in turn, or from a new store. An edit, a restore,
+   * another writer or an older build's summary leave the stamps different (expiry-summary.ts says why ctime
+   * cannot be set back), and the index is then checked in full. Only the header line is read.
+   */
+  private vouched(stamp: IndexStamp): boolean {
+    const header = this.summaryHeader();
+    return header !== null && sameStamp(header.stamp, stamp);
+  }
+
+  /** The index in `file`: its records checked unless expiry.json vouches for it (`full`: always checked, doctor). */
+  private parse(file: IndexFile, full = false): StoreIndex {
+    const text = file.bytes.toString('utf8');
+    const index =
+      !full && this.vouched(file.stamp) ? parseOwnIndex(text, this.indexPath) : parseIndex(text, this.indexPath);
     this.known = { storeId: index.storeId, secretBackend: index.secretBackend };
     return index;
   }
 
   async read(): Promise<StoreIndex | null> {
     this.assertSafe();
-    const bytes = this.readIndexBytes();
-    return bytes === null ? null : this.parse(bytes);
+    const file = this.readIndexFile();
+    return file === null ? null : this.parse(file);
   }
 
   async readOrFail(): Promise<StoreIndex> {
@@ -188,8 +234,7 @@ export class FileStore implements Store {
   /** The index file's stamp (inode, size, mtime and ctime in ns), or null when there is none. */
   private indexStamp(): IndexStamp | null {
     try {
-      const st = statSync(this.indexPath, { bigint: true });
-      return { ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
+      return stampOf(statSync(this.indexPath, { bigint: true }));
     } catch {
       return null;
     }
@@ -208,6 +253,28 @@ export class FileStore implements Store {
       return readSummary(readFileSync(this.path(SUMMARY_FILE), 'utf8'), stamp);
     } catch {
       return null;
+    }
+  }
+
+  /** The soonest expiry from the first line of expiry.json, when it was made from the current index.json; else null. */
+  async soonestExpiry(): Promise<string | null> {
+    this.assertSafe();
+    const stamp = this.indexStamp();
+    const header = stamp === null ? null : this.summaryHeader();
+    return header !== null && sameStamp(header.stamp, stamp!) ? header.soonest : null;
+  }
+
+  /** The first line of expiry.json (read alone), or null when there is none or it is not well-formed. */
+  private summaryHeader(): ReturnType<typeof summaryHeader> {
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.path(SUMMARY_FILE), 'r');
+      const head = Buffer.alloc(SUMMARY_HEAD_BYTES);
+      return summaryHeader(head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)));
+    } catch {
+      return null;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
@@ -275,7 +342,9 @@ export class FileStore implements Store {
 
   async audit(): Promise<StoreAudit> {
     const unsafe = this.safetyProblem();
-    const index = unsafe === null ? await this.read() : null;
+    // every record checked, whatever expiry.json vouches for: doctor reports what is wrong in the index
+    const file = unsafe === null ? this.readIndexFile() : null;
+    const index = file === null ? null : this.parse(file, true);
     return auditStore(this.dir, unsafe, index, (relative) => this.path(relative));
   }
 
@@ -326,13 +395,40 @@ export class FileStore implements Store {
     importFileStore(this.dir, contents);
   }
 
+  holdsPrivateKey(keyId: string): boolean {
+    try {
+      return existsSync(this.path(keyFile(keyId)));
+    } catch {
+      return false;
+    }
+  }
+
   /** A store's master key never changes once made: one opened before the lock is the one under it. */
   unlockEarly(): void {
     const start = async () => {
-      const id = this.known ?? (await this.read());
+      const id = this.known ?? this.identity() ?? (await this.read());
       if (id !== null) await this.openMasterKey(id);
     };
     start().catch(() => undefined);
+  }
+
+  /**
+   * The store id and backend from the start of index.json (as serializeIndex writes them), without parsing the
+   * rest; null when it does not start so. Only a hint for unlockEarly: the change opens the key of the index it
+   * parses under the lock, which is this one unless another writer made a new store meanwhile.
+   */
+  private identity(): StoreIdentity | null {
+    let fd: number | undefined;
+    try {
+      this.assertSafe();
+      fd = openSync(this.indexPath, 'r');
+      const head = Buffer.alloc(IDENTITY_HEAD_BYTES);
+      return indexIdentity(head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)));
+    } catch {
+      return null;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 
   async change<T>(fn: (tx: StoreChange) => Promise<T>): Promise<T> {
@@ -343,7 +439,7 @@ export class FileStore implements Store {
   private async transaction(locked: Locked): Promise<StoreChange> {
     const isNew = locked.base === null;
     let index: StoreIndex;
-    if (locked.base !== null) index = this.parse(locked.base);
+    if (locked.base !== null) index = this.parse({ bytes: locked.base, stamp: locked.stamp!, readAt: locked.readAt });
     else {
       const { randomUUID } = await import('node:crypto');
       index = emptyIndex(randomUUID(), this.options.backendForNewStore, this.options.now());
@@ -458,7 +554,16 @@ export class FileStore implements Store {
     }
     let locked: Locked;
     try {
-      locked = { lock, base: this.readIndexBytes(), created: [], dirs: [], committed: null };
+      const file = this.readIndexFile();
+      locked = {
+        lock,
+        base: file?.bytes ?? null,
+        stamp: file?.stamp ?? null,
+        readAt: file?.readAt ?? 0,
+        created: [],
+        dirs: [],
+        committed: null,
+      };
     } catch (error) {
       lock.release();
       throw error;
@@ -521,10 +626,11 @@ export class FileStore implements Store {
     if (locked === null) throw new AppError('INTERNAL', `write ${this.indexPath}: not under the store lock`);
     const bytes = Buffer.from(serializeIndex(index));
     this.replace(INDEX_FILE, bytes);
-    locked.committed = { base: locked.base, created: locked.created };
+    locked.committed = { base: locked.base, stamp: locked.stamp, readAt: locked.readAt, created: locked.created };
     locked.base = bytes;
+    locked.readAt = Date.now();
+    locked.stamp = this.writeSummary(index);
     locked.created = [];
-    this.writeSummary(index);
   }
 
   /**
@@ -541,18 +647,20 @@ export class FileStore implements Store {
       rmSync(this.path(SUMMARY_FILE), { force: true });
     } else {
       this.replace(INDEX_FILE, committed.base);
-      this.writeSummary(parseIndex(committed.base.toString('utf8'), this.indexPath));
+      committed.readAt = Date.now();
+      committed.stamp = this.writeSummary(parseIndex(committed.base.toString('utf8'), this.indexPath));
     }
     this.discard(locked, [...committed.created, ...locked.created]);
     locked.base = committed.base;
+    locked.stamp = committed.stamp;
+    locked.readAt = committed.readAt;
     locked.created = [];
     locked.committed = null;
   }
 
   private assertUnchanged(locked: Locked): void {
     const lost = !locked.lock.isHeld();
-    const onDisk = this.indexBytes();
-    if (!lost && (onDisk === null ? locked.base === null : locked.base !== null && onDisk.equals(locked.base))) return;
+    if (!lost && this.indexIsBase(locked)) return;
     throw new AppError(
       'STORE_BUSY',
       `update the store ${this.dir}: ${lost ? 'this process lost the store lock while it was paused' : 'another process changed the index meanwhile'}; nothing was written`,
@@ -560,15 +668,33 @@ export class FileStore implements Store {
     );
   }
 
-  /** expiry.json for the index just written, with its stamp. */
-  private writeSummary(index: StoreIndex): void {
+  /**
+   * Whether index.json is still the file `locked.base` was read from (or written as). Any change of the file
+   * since its stamp was taken, in place or by a rename over it, gives it another stamp: a later ctime, as the
+   * kernel sets it to the time of the change. Only a change within the same tick of the kernel's clock as the
+   * file's last one could keep it: so the stamp alone decides for a file last changed at least QUIET_MS before it
+   * was read, and the bytes are compared for one changed just before (a change this process committed, say).
+   */
+  private indexIsBase(locked: Locked): boolean {
+    if (locked.base === null) return this.indexBytes() === null;
+    if (locked.stamp !== null) {
+      const now = this.indexStamp();
+      if (now === null || !sameStamp(now, locked.stamp)) return false;
+      if (Number(locked.stamp.ctimeNs) / 1e6 < locked.readAt - QUIET_MS) return true;
+    }
+    return this.indexBytes()?.equals(locked.base) ?? false;
+  }
+
+  /** expiry.json for the index just written, with its stamp; returns that stamp (null: no index.json). */
+  private writeSummary(index: StoreIndex): IndexStamp | null {
     const stamp = this.indexStamp();
-    if (stamp === null) return;
+    if (stamp === null) return null;
     try {
       replaceFileAtomically(this.path(SUMMARY_FILE), summarizeIndex(index, stamp), { mode: 0o600, fsync: false });
     } catch {
-      // stays as it was, its stamp no longer the index's: check-expiry reads the index
+      // stays as it was, its stamp no longer the index's: check-expiry reads the index, and a change checks it
     }
+    return stamp;
   }
 
   /**
@@ -600,14 +726,39 @@ export class FileStore implements Store {
   }
 }
 
+/** The bytes read of the first line of expiry.json (its header is about 190 bytes). */
+const SUMMARY_HEAD_BYTES = 512;
+/** The bytes read of index.json for its store id and backend (they come first). */
+const IDENTITY_HEAD_BYTES = 256;
+/** How long before it is read index.json must have last changed for its stamp alone to show it unchanged. */
+const QUIET_MS = 100;
+
+const stampOf = (st: BigIntStats): IndexStamp => ({
+  ino: String(st.ino),
+  size: String(st.size),
+  mtimeNs: String(st.mtimeNs),
+  ctimeNs: String(st.ctimeNs),
+});
+
+interface IndexFile {
+  bytes: Buffer;
+  stamp: IndexStamp;
+  /** Date.now() just before the file was opened. */
+  readAt: number;
+}
+
 interface Locked {
   lock: StoreLock;
   /** index.json as found when the lock was taken, then as this change last wrote it (null: none). */
   base: Buffer | null;
+  /** The stamp of index.json when `base` was read, or right after this change wrote it (null: none). */
+  stamp: IndexStamp | null;
+  /** When `stamp` was taken (Date.now() just before). */
+  readAt: number;
   /** Files created in the store since the last commit. */
   created: string[];
   /** Directories of the store (certs/, keys/) this change created, removed with its files when they are empty. */
   dirs: string[];
   /** What the last commit replaced, for revertCommit. */
-  committed: { base: Buffer | null; created: string[] } | null;
+  committed: { base: Buffer | null; stamp: IndexStamp | null; readAt: number; created: string[] } | null;
 }
