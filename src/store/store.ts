@@ -52,11 +52,11 @@ export interface Store extends StorePlace {
    */
   unlockEarly(): void;
   /**
-   * Whether the store holds the sealed private key `keyId`, for a backend that can tell at once without reading
-   * the index (the file store: its key file); a hint for unlockEarly only (a change decides from the index).
-   * Absent: it cannot tell.
+   * Whether the store holds the sealed private key `keyId`, told without reading the index (the file store: its key
+   * file; a database: its row); a hint for unlockEarly only (a change decides from the index). True when it cannot
+   * tell (a role that may not read the secrets): then nothing is opened early.
    */
-  holdsPrivateKey?(keyId: string): boolean;
+  holdsPrivateKey(keyId: string): Promise<boolean>;
   /**
    * Runs `fn` under the store's lock (another writer waits, then 75) and returns what it returns. Nothing `fn`
    * writes stays unless it commits; when `fn` throws, the store is as it was (a new store is not created).

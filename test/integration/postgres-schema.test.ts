@@ -55,7 +55,7 @@ describe('schema version 2', () => {
     sql(
       db,
       `DROP TRIGGER records_changed ON apns_cert.records; DROP FUNCTION apns_cert.records_changed();
-       ALTER TABLE apns_cert.records DROP COLUMN summary; ALTER TABLE apns_cert.records ALTER COLUMN doc TYPE jsonb;
+       ALTER TABLE apns_cert.records DROP COLUMN summary, DROP COLUMN active_not_after; ALTER TABLE apns_cert.records ALTER COLUMN doc TYPE jsonb;
        ALTER TABLE apns_cert.meta DROP COLUMN generation, DROP COLUMN vouched_generation;
        UPDATE apns_cert.schema_version SET version = 1`,
     );
@@ -93,6 +93,25 @@ describe('schema version 2', () => {
     r = await cli(env, 'check-expiry', '--json');
     expect(r.code, r.stderr).toBe(2);
     expect(JSON.parse(r.stdout).certificates[0]).toMatchObject({ name: 'acme', status: 'critical' });
+  });
+
+  it("check-expiry -q over the whole store: the soonest expiry is the server's, trusted only while the generation is vouched", async () => {
+    const db = testDatabase('soonest');
+    const env = await storeWithRecord(db, 'acme', 200);
+    let r = await cli(env, 'check-expiry', '-q');
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, '', '']);
+    // a second record, then a damaged date written by hand: it sorts after the good one, so only the generation
+    // check keeps -q from answering OK from the minimum alone
+    sql(
+      db,
+      `INSERT INTO apns_cert.records (name, doc)
+       SELECT 'beta', jsonb_set(jsonb_set(doc::jsonb, '{name}', '"beta"'), '{certificates,0,notAfter}',
+                                '"XXXXXXXXXXXXXXXXXXXXXXXX"')::json
+       FROM apns_cert.records WHERE name = 'acme'`,
+    );
+    r = await cli(env, 'check-expiry', '-q');
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/record "beta"/);
   });
 
   it('a damaged record written by hand after a change of the tool is refused (65): the trigger moved the generation', async () => {

@@ -29,7 +29,7 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
   const appleId = req.appleId === undefined ? undefined : { plain: req.appleId, hash: hashAppleId(req.appleId) };
   const offered = req.decoded.certificates.find((c) => c.topic !== null);
   if (offered !== undefined) deps.audit.note({ serialNumber: offered.serialNumber, topic: offered.topic ?? undefined });
-  if (willSealFileKey(req, now, deps)) deps.store.unlockEarly();
+  if (await willSealFileKey(req, now, deps)) deps.store.unlockEarly();
   return deps.store.change(async (tx) => {
     const plan = planImport(tx.index, {
       decoded: req.decoded,
@@ -61,15 +61,15 @@ export async function importCertificate(req: ImportCertificateRequest, deps: Dep
 /**
  * Whether the import will seal the key the file holds, as far as can be told before the lock: the file has the key
  * of a certificate with a topic, valid now (or --allow-expired), not --no-key, and the store says it holds no such
- * key yet (a backend that cannot tell: no). Then the master key is opened now (scrypt, the keychain) while the lock
+ * key yet (a store that cannot tell: no). Then the master key is opened now (scrypt, the keychain) while the lock
  * is taken and the index read, not after; an import that needs no key never asks for a passphrase. (One the
  * index then refuses, a topic of another record say, may have asked for it, as csr does.)
  */
-function willSealFileKey(req: ImportCertificateRequest, now: Date, deps: Deps): boolean {
+async function willSealFileKey(req: ImportCertificateRequest, now: Date, deps: Deps): Promise<boolean> {
   if (req.noKey === true) return false;
   const keyIds = new Set(req.decoded.privateKeys.map((k) => k.keyId));
   const cert = req.decoded.certificates.find((c) => c.topic !== null && keyIds.has(c.publicKeyId));
   if (cert === undefined || cert.notBefore.getTime() > now.getTime()) return false;
   if (cert.notAfter.getTime() <= now.getTime() && !req.allowExpired) return false;
-  return deps.store.holdsPrivateKey?.(cert.publicKeyId) === false;
+  return !(await deps.store.holdsPrivateKey(cert.publicKeyId));
 }

@@ -395,11 +395,11 @@ export class FileStore implements Store {
     importFileStore(this.dir, contents);
   }
 
-  holdsPrivateKey(keyId: string): boolean {
+  async holdsPrivateKey(keyId: string): Promise<boolean> {
     try {
       return existsSync(this.path(keyFile(keyId)));
     } catch {
-      return false;
+      return true; // a name that leads out of the store: the change reports it
     }
   }
 

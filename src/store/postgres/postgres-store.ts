@@ -245,6 +245,36 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * `check-expiry -q`'s query: the soonest notAfter of the records not retired, computed by the server from the column
+   * it generates (schema.ts), in one statement (one snapshot) with the generation check: only while the records are
+   * as a change of this tool wrote them (validated), else null and check-expiry reads the summary.
+   */
+  async soonestExpiry(): Promise<string | null> {
+    const action = `read the store ${this.address.display}`;
+    await this.checkSchema(action);
+    const { rows } = await this.query<{ soonest: string | null; vouched: boolean | null }>(
+      action,
+      `SELECT (SELECT min(active_not_after COLLATE "C") FROM ${this.t('records')}) AS soonest,
+              (SELECT vouched_generation = generation FROM ${this.t('meta')} WHERE id = 1) AS vouched`,
+    );
+    const { soonest, vouched } = rows[0] ?? { soonest: null, vouched: null };
+    return vouched === true && soonest !== null && soonest.length === 24 && isIsoDate(soonest) ? soonest : null;
+  }
+
+  async holdsPrivateKey(keyId: string): Promise<boolean> {
+    try {
+      const { rows } = await this.query<{ there: boolean }>(
+        'look for a private key',
+        `SELECT EXISTS (SELECT 1 FROM ${this.t('secrets')} WHERE id = $1) AS there`,
+        [keyId],
+      );
+      return rows[0]?.there !== false;
+    } catch {
+      return true; // cannot tell (a role that may not read the secrets): the change says what it must
+    }
+  }
+
   private async text(table: string, file: string, what: string): Promise<string> {
     const action = `read ${what} ${file}`;
     const { rows } = await this.query<{ pem: string }>(action, `SELECT pem FROM ${this.t(table)} WHERE file = $1`, [
@@ -695,6 +725,8 @@ export class PostgresStore implements Store {
         `INSERT INTO ${this.t('records')} (name, doc) SELECT * FROM unnest($1::text[], $2::json[])`,
         [names, names.map((n) => JSON.stringify(index.records[n]))],
       );
+      // the records are an index the source store read as valid (parsed and checked, or vouched for): vouched here
+      await this.query(action, `UPDATE ${this.t('meta')} SET vouched_generation = generation WHERE id = 1`);
       for (const [table, texts] of [
         ['certificates', contents.certificates],
         ['vendor_chains', contents.vendorChains],
