@@ -78,6 +78,20 @@ function readCapped(fd: number, path: string): Buffer {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
+/** The first `bytes` bytes of the file at `path` (fewer when it is shorter), as UTF-8; null when it cannot be read. */
+export function readHead(path: string, bytes: number): string | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(bytes);
+    return head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0));
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /**
  * Reads an input file (or stdin for "-"): missing → exit 66, unreadable → exit 66 with the cause, larger than
  * MAX_INPUT_BYTES → exit 65 (no more than that is ever read, so /dev/zero or a huge file cost nothing).

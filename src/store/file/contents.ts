@@ -11,7 +11,7 @@ import type { AuditEntry } from '../../core/audit-log.js';
 import { entryKind, fsyncDir, makeDirs, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
 import { notEmptyError } from '../store.js';
-import { AUDIT_FILE, INDEX_FILE, MASTER_KEY_FILE, SUMMARY_FILE, keyFile, secretFile } from './layout.js';
+import { AUDIT_FILE, INDEX_FILE, MASTER_KEY_FILE, SUMMARY_FILE, indexStampOf, keyFile, secretFile } from './layout.js';
 
 /** What exportFileStore reads through: the FileStore's checked paths, its master key, its log. */
 export interface FileStoreReader {
@@ -103,15 +103,7 @@ export function importFileStore(dir: string, contents: StoreContents): void {
     for (const s of contents.secrets) write(s.kind === 'private-key' ? keyFile(s.id) : secretFile(s.id), s.box);
     write(INDEX_FILE, serializeIndex(contents.index));
     const st = statSync(join(temp, INDEX_FILE), { bigint: true });
-    write(
-      SUMMARY_FILE,
-      summarizeIndex(contents.index, {
-        ino: String(st.ino),
-        size: String(st.size),
-        mtimeNs: String(st.mtimeNs),
-        ctimeNs: String(st.ctimeNs),
-      }),
-    );
+    write(SUMMARY_FILE, summarizeIndex(contents.index, indexStampOf(st)));
     for (const sub of ['', ...new Set(contents.secrets.map((s) => (s.kind === 'private-key' ? 'keys' : 'secrets')))])
       fsyncDir(join(temp, sub));
     try {

@@ -7,12 +7,10 @@ import {
   lstatSync,
   openSync,
   readFileSync,
-  readSync,
   rmdirSync,
   rmSync,
   statSync,
 } from 'node:fs';
-import type { BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
 import { readSummary, sameStamp, summarizeIndex, summaryHeader } from '../../core/expiry-summary.js';
@@ -23,7 +21,7 @@ import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } fro
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
 import type { StoreContents } from '../../core/store-contents.js';
-import { isInsideDir, makeDirs, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
+import { isInsideDir, makeDirs, readHead, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
 import type { Store, StoreAudit, StoreChange, StoreInit } from '../store.js';
 import type { KdfUpgrade, MasterKeyVault, VaultDocument, VaultFactory } from '../vault.js';
@@ -38,6 +36,7 @@ import {
   SECRETS_DIR,
   SUMMARY_FILE,
   certificateFile,
+  indexStampOf,
   keyFile,
   secretFile,
   vendorChainFile,
@@ -170,7 +169,7 @@ export class FileStore implements Store {
     }
     try {
       const bytes = readFileSync(fd);
-      return { bytes, stamp: stampOf(fstatSync(fd, { bigint: true })), readAt };
+      return { bytes, stamp: indexStampOf(fstatSync(fd, { bigint: true })), readAt };
     } catch (error) {
       throw this.unreadableIndex(error);
     } finally {
@@ -234,7 +233,7 @@ export class FileStore implements Store {
   /** The index file's stamp (inode, size, mtime and ctime in ns), or null when there is none. */
   private indexStamp(): IndexStamp | null {
     try {
-      return stampOf(statSync(this.indexPath, { bigint: true }));
+      return indexStampOf(statSync(this.indexPath, { bigint: true }));
     } catch {
       return null;
     }
@@ -266,16 +265,8 @@ export class FileStore implements Store {
 
   /** The first line of expiry.json (read alone), or null when there is none or it is not well-formed. */
   private summaryHeader(): ReturnType<typeof summaryHeader> {
-    let fd: number | undefined;
-    try {
-      fd = openSync(this.path(SUMMARY_FILE), 'r');
-      const head = Buffer.alloc(SUMMARY_HEAD_BYTES);
-      return summaryHeader(head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)));
-    } catch {
-      return null;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+    const head = readOr(() => readHead(this.path(SUMMARY_FILE), SUMMARY_HEAD_BYTES), null);
+    return head === null ? null : summaryHeader(head);
   }
 
   private async readText(relative: string): Promise<string> {
@@ -418,17 +409,11 @@ export class FileStore implements Store {
    * parses under the lock, which is this one unless another writer made a new store meanwhile.
    */
   private identity(): StoreIdentity | null {
-    let fd: number | undefined;
-    try {
+    const head = readOr(() => {
       this.assertSafe();
-      fd = openSync(this.indexPath, 'r');
-      const head = Buffer.alloc(IDENTITY_HEAD_BYTES);
-      return indexIdentity(head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)));
-    } catch {
-      return null;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+      return readHead(this.indexPath, IDENTITY_HEAD_BYTES);
+    }, null);
+    return head === null ? null : indexIdentity(head);
   }
 
   async change<T>(fn: (tx: StoreChange) => Promise<T>): Promise<T> {
@@ -732,13 +717,6 @@ const SUMMARY_HEAD_BYTES = 512;
 const IDENTITY_HEAD_BYTES = 256;
 /** How long before it is read index.json must have last changed for its stamp alone to show it unchanged. */
 const QUIET_MS = 100;
-
-const stampOf = (st: BigIntStats): IndexStamp => ({
-  ino: String(st.ino),
-  size: String(st.size),
-  mtimeNs: String(st.mtimeNs),
-  ctimeNs: String(st.ctimeNs),
-});
 
 interface IndexFile {
   bytes: Buffer;

@@ -1,4 +1,6 @@
+import type { BigIntStats } from 'node:fs';
 import { basename } from 'node:path';
+import type { IndexStamp } from '../../core/expiry-summary.js';
 import { AppError } from '../../errors.js';
 import { KEY_ID_RE, SECRET_ID_RE } from '../../core/index-model.js';
 import { isTemporaryFile } from '../../io/files.js';
@@ -77,3 +79,11 @@ export const keyIdOfFile = (name: string) => basename(name, '.key');
 
 /** A temporary file left in one of the store's directories by an interrupted write (src/io/files.ts names them). */
 export const isLeftoverTemporary = isTemporaryFile;
+
+/** The stamp of index.json that expiry.json carries (src/core/expiry-summary.ts): inode, size, mtime and ctime in ns. */
+export const indexStampOf = (st: BigIntStats): IndexStamp => ({
+  ino: String(st.ino),
+  size: String(st.size),
+  mtimeNs: String(st.mtimeNs),
+  ctimeNs: String(st.ctimeNs),
+});
