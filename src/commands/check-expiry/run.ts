@@ -1,7 +1,7 @@
 import { AppError } from '../../errors.js';
 import { classifyExpiry, evaluateExpiry, worst, worstOfIsoDates } from '../../core/expiry.js';
 import type { CheckStatus, ExpiryInput } from '../../core/expiry.js';
-import { summaryRecords } from '../../core/expiry-summary.js';
+import { soonestExpiry, summaryRecords } from '../../core/expiry-summary.js';
 import type { SummaryRecord } from '../../core/expiry-summary.js';
 import { formatJson, formatText, summary } from '../../output/expiry-report.js';
 import { formatNagios } from '../../output/nagios.js';
@@ -156,9 +156,8 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
     }
     const records = options.files.length > 0 ? null : await storeRecords(deps);
     if (wholeStore && records !== null) {
-      const active: string[] = [];
-      for (const r of records) if (!r.retired && r.notAfter !== null) active.push(r.notAfter);
-      if (worstOfIsoDates(active, now, thresholds) === 'ok') return NAGIOS_EXIT.ok;
+      const soonest = soonestExpiry(records);
+      if (soonest !== null && worstOfIsoDates([soonest], now, thresholds) === 'ok') return NAGIOS_EXIT.ok;
     }
     const items =
       options.files.length > 0
