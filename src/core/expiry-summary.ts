@@ -71,9 +71,25 @@ export function soonestExpiry(records: readonly SummaryRecord[]): string | null 
  * `check-expiry -q` over the whole store needs when it is OK), then the records' line.
  */
 export function summarizeIndex(index: StoreIndex, stamp: IndexStamp): string {
+  return summaryText(prepareSummary(index), stamp);
+}
+
+/** What expiry.json says of an index before its file has a stamp: made while a change waits for its key (FileStore). */
+export interface PreparedSummary {
+  soonest: string | null;
+  /** The records' line, without its newline. */
+  records: string;
+}
+
+export function prepareSummary(index: StoreIndex): PreparedSummary {
   const records = summaryRecords(index);
-  const header = { schemaVersion: SUMMARY_SCHEMA_VERSION, index: stamp, soonest: soonestExpiry(records) };
-  return `${JSON.stringify(header)}\n${JSON.stringify(records)}\n`;
+  return { soonest: soonestExpiry(records), records: JSON.stringify(records) };
+}
+
+/** The text of expiry.json for a prepared summary whose index file has `stamp`. */
+export function summaryText(prepared: PreparedSummary, stamp: IndexStamp): string {
+  const header = { schemaVersion: SUMMARY_SCHEMA_VERSION, index: stamp, soonest: prepared.soonest };
+  return `${JSON.stringify(header)}\n${prepared.records}\n`;
 }
 
 export const sameStamp = (a: IndexStamp, b: IndexStamp): boolean =>

@@ -122,12 +122,16 @@ export interface StoreChange {
   /** The name an index entry gives a certificate with this SHA-256 fingerprint. */
   certificateFile(fingerprintSha256: string): string;
 
-  /** Seals a private key under the master key and keeps it (by its key id). */
+  /**
+   * Seals a private key under the master key and keeps it (by its key id). A backend may finish this in the
+   * background, the master key still opening (the file store), so that the change goes on meanwhile: then it is
+   * done before the commit writes the index, and its failure (a wrong passphrase, a full disk) fails the commit.
+   */
   putPrivateKey(key: PrivateKeyInfo): Promise<void>;
   privateKey(keyId: string): Promise<PrivateKeyInfo>;
   /** After the commit: deletes a private key (only while the lock is still this change's). */
   removePrivateKey(keyId: string): Promise<void>;
-  /** Seals a secret (a target's credential, an Apple ID) under the master key, bound to its id and kind, and keeps it. */
+  /** Seals a secret (a target's credential, an Apple ID) under the master key, bound to its id and kind, and keeps it (as putPrivateKey: perhaps in the background). */
   putSecret(id: string, bytes: Uint8Array, kind: SecretKind): Promise<void>;
   /** After the commit: deletes a sealed secret (only while the lock is still this change's). */
   removeSecret(id: string): Promise<void>;

@@ -22,6 +22,8 @@ import { tempDir, treeDigest } from '../helpers/cli.js';
 import { fileStore, makeDeps } from '../helpers/deps.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 import { MemoryVault } from '../helpers/memory-vault.js';
+import { AppError } from '../../src/errors.js';
+import { newRecord } from '../../src/core/index-model.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const ca = createFakeCa();
@@ -118,6 +120,7 @@ describe('a change', () => {
         await tx.putPrivateKey(key);
         const entry = { ...tx.index.records.acme!.certificates[0]!, file: tx.certificateFile(other.fingerprintSha256) };
         await tx.putCertificate(entry, other.pem);
+        await tx.privateKey(key.keyId); // the seal is done: the key is in its file
         expect(readdirSync(join(dir, 'keys'))).toHaveLength(2); // written, not yet committed
         throw new Error('refused');
       }),
@@ -142,6 +145,89 @@ describe('a change', () => {
     });
     await store.privateKey(index, index.records.acme!.certificates[0]!.keyId!);
     expect(loads, 'the vault is asked once per process').toBe(1);
+  });
+});
+
+describe('an early unlock and a change', () => {
+  it('a change that fails while a key is still being sealed leaves no key file behind', async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    const before = treeDigest(dir, ['index.json', 'expiry.json']); // which the second change rewrites
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const load = vault.load.bind(vault);
+    vault.load = async (id) => (await opened, load(id));
+    const store = fileStore(dir, { vault });
+    const key = await generateRsaKeyAsync();
+    const change = store.change(async (tx) => {
+      await tx.putPrivateKey(key); // waits for the master key in the background
+      setTimeout(open, 50); // the master key opens after the change has failed
+      throw new Error('refused');
+    });
+    await expect(change).rejects.toThrow('refused');
+    // the process's next change, which commits: a seal of the failed one must not land in it
+    await store.change(async (tx) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await tx.commit(tx.index);
+    });
+    expect(existsSync(join(dir, 'keys', `${key.keyId}.key`))).toBe(false);
+    expect(treeDigest(dir, ['index.json', 'expiry.json'])).toBe(before);
+  });
+
+  it('a seal that fails (a wrong passphrase, say) fails the commit, and the index stays as it was', async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    const before = treeDigest(dir);
+    vault.load = async () => {
+      throw new AppError('WRONG_PASSPHRASE', 'unlock the store: wrong passphrase');
+    };
+    const store = fileStore(dir, { vault });
+    const key = await generateRsaKeyAsync();
+    await expect(
+      store.change(async (tx) => {
+        await tx.putPrivateKey(key);
+        tx.index.records['b'] = newRecord('b', NOW.toISOString());
+        await tx.commit(tx.index);
+      }),
+    ).rejects.toThrow('wrong passphrase');
+    expect(treeDigest(dir)).toBe(before);
+  });
+
+  it('seals what was put, though the caller wipes its buffer as soon as the put returns (as target add does)', async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    const store = fileStore(dir, { vault });
+    const id = 'c'.repeat(64);
+    const credential = Buffer.from('a server credential');
+    const key = await generateRsaKeyAsync();
+    const pkcs8 = Buffer.from(key.pkcs8);
+    const index = await store.change(async (tx) => {
+      await tx.putSecret(id, credential, 'target-credential');
+      credential.fill(0);
+      await tx.putPrivateKey(key);
+      key.pkcs8.fill(0);
+      await tx.commit(tx.index);
+      return tx.index;
+    });
+    expect((await store.secret(index, id, 'target-credential')).toString()).toBe('a server credential');
+    expect((await store.privateKey(index, key.keyId)).pkcs8.equals(pkcs8)).toBe(true);
+  });
+
+  it('a key put in a change can be read back in it, and is in its file once committed', async () => {
+    const dir = join(tempDir(), 'store');
+    const vault = new MemoryVault();
+    await firstImport(dir, vault);
+    const store = fileStore(dir, { vault });
+    const key = await generateRsaKeyAsync();
+    await store.change(async (tx) => {
+      await tx.putPrivateKey(key);
+      expect((await tx.privateKey(key.keyId)).keyId).toBe(key.keyId);
+      await tx.commit(tx.index);
+      expect(existsSync(join(dir, 'keys', `${key.keyId}.key`))).toBe(true);
+    });
   });
 });
 

@@ -13,13 +13,14 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
-import { readSummary, sameStamp, summarizeIndex, summaryHeader } from '../../core/expiry-summary.js';
-import type { IndexStamp, SummaryRecord } from '../../core/expiry-summary.js';
+import { prepareSummary, readSummary, sameStamp, summaryHeader, summaryText } from '../../core/expiry-summary.js';
+import type { IndexStamp, PreparedSummary, SummaryRecord } from '../../core/expiry-summary.js';
 import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
 import { emptyIndex, indexIdentity, parseIndex, parseOwnIndex, serializeIndex } from '../../core/index-model.js';
 import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
+import type * as Sealed from '../../core/sealed.js';
 import type { StoreContents } from '../../core/store-contents.js';
 import { isInsideDir, makeDirs, readHead, readOr, removeDirs, replaceFileAtomically } from '../../io/files.js';
 import { writeError, writeFailureHint } from '../../io/write-error.js';
@@ -75,6 +76,8 @@ export class FileStore implements Store {
   private readonly vaultOf = new Map<SecretBackendName, MasterKeyVault>();
   /** Master keys opened (or being opened) by store id; a store's master key never changes once made. */
   private readonly masterKeys = new Map<string, Promise<Buffer>>();
+  /** unlockEarly was called and the next change has not yet let it get going. */
+  private unlockStarting = false;
   /** Where the passphrase vault keeps the wrapped master key; written only under the lock. */
   private readonly masterKeyDocument: VaultDocument;
 
@@ -401,6 +404,7 @@ export class FileStore implements Store {
       if (id !== null) await this.openMasterKey(id);
     };
     start().catch(() => undefined);
+    this.unlockStarting = true;
   }
 
   /**
@@ -417,6 +421,12 @@ export class FileStore implements Store {
   }
 
   async change<T>(fn: (tx: StoreChange) => Promise<T>): Promise<T> {
+    if (this.unlockStarting) {
+      // The early unlock reaches scrypt (or the keychain's child) only after a few awaits of its own; parsing the
+      // index blocks this thread, so without this turn of the event loop the unlock would start after the parse.
+      this.unlockStarting = false;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     return this.withLock(async () => fn(await this.transaction(this.locked!)));
   }
 
@@ -437,23 +447,42 @@ export class FileStore implements Store {
       await this.vault(index.secretBackend).save(storeId, key);
       return key;
     };
+    /**
+     * Seals `plain` and writes it once the master key is open, while the change goes on (commit waits: settleSeals).
+     * It seals a copy, made now: a caller may wipe its own once the put returns (target add does); the copy is wiped after.
+     */
+    const sealLater = (plain: Uint8Array, write: (plain: Buffer, masterKey: Buffer, sealed: typeof Sealed) => void) => {
+      const copy = Buffer.from(plain);
+      const sealing = (async () => {
+        try {
+          write(copy, await tx.masterKey(), await import('../../core/sealed.js'));
+        } finally {
+          copy.fill(0);
+        }
+      })();
+      sealing.catch(() => undefined); // surfaces in settleSeals
+      locked.sealing.push(sealing);
+    };
     const tx: StoreChange = {
       index,
       isNew,
       masterKey: () => (masterKey ??= isNew ? newMasterKey() : this.openMasterKey(index)),
       certificateFile,
-      putPrivateKey: async (key) => {
-        const { sealPrivateKey } = await import('../../core/sealed.js');
-        const box = sealPrivateKey(key.pkcs8, await tx.masterKey(), key.keyId);
-        this.replace(keyFile(key.keyId), `${JSON.stringify(box)}\n`);
+      putPrivateKey: async (key) =>
+        sealLater(key.pkcs8, (pkcs8, masterKey, { sealPrivateKey }) => {
+          const box = sealPrivateKey(pkcs8, masterKey, key.keyId);
+          this.replace(keyFile(key.keyId), `${JSON.stringify(box)}\n`);
+        }),
+      privateKey: async (keyId) => {
+        await settleSeals(locked);
+        return this.openPrivateKey(await tx.masterKey(), keyId);
       },
-      privateKey: async (keyId) => this.openPrivateKey(await tx.masterKey(), keyId),
       removePrivateKey: async (keyId) => this.removeFile(keyFile(keyId)),
-      putSecret: async (id, bytes, kind) => {
-        const { sealSecret } = await import('../../core/sealed.js');
-        const box = sealSecret(bytes, await tx.masterKey(), id, kind);
-        this.replace(secretFile(id), `${JSON.stringify(box)}\n`);
-      },
+      putSecret: async (id, bytes, kind) =>
+        sealLater(bytes, (secret, masterKey, { sealSecret }) => {
+          const box = sealSecret(secret, masterKey, id, kind);
+          this.replace(secretFile(id), `${JSON.stringify(box)}\n`);
+        }),
       removeSecret: async (id) => this.removeFile(secretFile(id)),
       putCertificate: async (entry, pem) => this.replace(entry.file, pem),
       removeCertificate: async (entry) => this.removeFile(entry.file),
@@ -463,10 +492,13 @@ export class FileStore implements Store {
       commit: async (next) => {
         if (next.storeId !== storeId)
           throw new AppError('INTERNAL', `write ${this.indexPath}: the index is not this store's (${next.storeId})`);
+        // The index's text is made while scrypt (or the keychain) is still opening the master key for the seals.
+        const prepared = { bytes: Buffer.from(serializeIndex(next)), summary: prepareSummary(next) };
         // A new store gets its master key with its first index even when nothing sealed went in (import --no-key):
         // a later change opens it, e.g. to seal a target's credential.
         if (isNew) await tx.masterKey();
-        this.writeIndex(next);
+        await settleSeals(locked); // the keys and secrets are in their files before the index names them
+        this.writeIndex(prepared);
       },
       revertCommit: async () => this.revertCommit(),
     };
@@ -547,6 +579,7 @@ export class FileStore implements Store {
         readAt: file?.readAt ?? 0,
         created: [],
         dirs: [],
+        sealing: [],
         committed: null,
       };
     } catch (error) {
@@ -565,8 +598,11 @@ export class FileStore implements Store {
       removeDirs(createdDirs);
     });
     try {
-      return await fn();
+      const result = await fn();
+      await settleSeals(locked);
+      return result;
     } catch (error) {
+      await Promise.allSettled(locked.sealing.splice(0)); // no seal still writing while the change's files go
       this.discard(locked, locked.created);
       throw error;
     } finally {
@@ -606,15 +642,14 @@ export class FileStore implements Store {
    * exit 75 and the files it created are removed: nothing of it is written. The summary is an optimisation:
    * one that cannot be written stays as it was, its stamp no longer the index's, and check-expiry reads the index.
    */
-  private writeIndex(index: StoreIndex): void {
+  private writeIndex({ bytes, summary }: { bytes: Buffer; summary: PreparedSummary }): void {
     const locked = this.locked;
     if (locked === null) throw new AppError('INTERNAL', `write ${this.indexPath}: not under the store lock`);
-    const bytes = Buffer.from(serializeIndex(index));
     this.replace(INDEX_FILE, bytes);
     locked.committed = { base: locked.base, stamp: locked.stamp, readAt: locked.readAt, created: locked.created };
     locked.base = bytes;
     locked.readAt = Date.now();
-    locked.stamp = this.writeSummary(index);
+    locked.stamp = this.writeSummary(summary);
     locked.created = [];
   }
 
@@ -633,7 +668,7 @@ export class FileStore implements Store {
     } else {
       this.replace(INDEX_FILE, committed.base);
       committed.readAt = Date.now();
-      committed.stamp = this.writeSummary(parseIndex(committed.base.toString('utf8'), this.indexPath));
+      committed.stamp = this.writeSummary(prepareSummary(parseIndex(committed.base.toString('utf8'), this.indexPath)));
     }
     this.discard(locked, [...committed.created, ...locked.created]);
     locked.base = committed.base;
@@ -671,11 +706,11 @@ export class FileStore implements Store {
   }
 
   /** expiry.json for the index just written, with its stamp; returns that stamp (null: no index.json). */
-  private writeSummary(index: StoreIndex): IndexStamp | null {
+  private writeSummary(summary: PreparedSummary): IndexStamp | null {
     const stamp = this.indexStamp();
     if (stamp === null) return null;
     try {
-      replaceFileAtomically(this.path(SUMMARY_FILE), summarizeIndex(index, stamp), { mode: 0o600, fsync: false });
+      replaceFileAtomically(this.path(SUMMARY_FILE), summaryText(summary, stamp), { mode: 0o600, fsync: false });
     } catch {
       // stays as it was, its stamp no longer the index's: check-expiry reads the index, and a change checks it
     }
@@ -711,6 +746,12 @@ export class FileStore implements Store {
   }
 }
 
+/** Waits for the seals under way; the first that failed (a wrong passphrase, a full disk) fails the change. */
+async function settleSeals(locked: Locked): Promise<void> {
+  const failed = (await Promise.allSettled(locked.sealing.splice(0))).find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+}
+
 /** The bytes read of the first line of expiry.json (its header is about 190 bytes). */
 const SUMMARY_HEAD_BYTES = 512;
 /** The bytes read of index.json for its store id and backend (they come first). */
@@ -737,6 +778,8 @@ interface Locked {
   created: string[];
   /** Directories of the store (certs/, keys/) this change created, removed with its files when they are empty. */
   dirs: string[];
+  /** Keys and secrets being sealed (waiting for the master key), each then written. */
+  sealing: Promise<void>[];
   /** What the last commit replaced, for revertCommit. */
   committed: { base: Buffer | null; stamp: IndexStamp | null; readAt: number; created: string[] } | null;
 }
