@@ -12,6 +12,12 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { parsePostgresUrl } from '../../src/store/postgres/url.js';
 import type { TestDatabase } from '../helpers/postgres.js';
 import { testDatabase } from '../helpers/postgres-db.js';
+import { importCertificate } from '../../src/commands/shared/import-certificate.js';
+import { decodeCertificateFile } from '../../src/core/input.js';
+import { makeDeps } from '../helpers/deps.js';
+import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
+
+const ca = createFakeCa();
 
 let db: TestDatabase;
 const stores: PostgresStore[] = [];
@@ -76,6 +82,67 @@ describe('unlockEarly', () => {
       await holder.end();
     }
     expect(Object.keys((await open().read())!.records)).toEqual(['early']);
+  });
+
+  it('import of a file with a new key asks while the lock is held elsewhere; of a key the store holds, never', async () => {
+    const now = new Date('2026-01-02T03:04:05.000Z');
+    const key = newKeyPem();
+    const topic = mdmTopic();
+    const file = (days: number) =>
+      issuePushCert(ca, {
+        publicKeyPem: key.publicPem,
+        topic,
+        notBefore: daysFrom(now, -1),
+        notAfter: daysFrom(now, days),
+      }) + key.privatePem;
+    const importInto = (store: PostgresStore, pem: string) =>
+      importCertificate(
+        {
+          decoded: decodeCertificateFile(Buffer.from(pem), 'tenant.pem'),
+          source: 'tenant.pem',
+          name: 'tenant',
+          appleId: undefined,
+          allowNewTopic: false,
+          allowExpired: false,
+        },
+        { ...makeDeps({ now }), store },
+      );
+    const holder = new pg.Client({ ...db.superuser });
+    await holder.connect();
+    let asked!: () => void;
+    const passphraseAsked = new Promise<void>((resolve) => (asked = resolve));
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT * FROM apns_cert.meta FOR UPDATE');
+      const imported = importInto(
+        open(() => asked()),
+        file(300),
+      );
+      imported.catch(() => undefined);
+      const first = await Promise.race([
+        passphraseAsked.then(() => 'asked while waiting for the lock'),
+        imported.then(
+          () => 'imported',
+          (error: Error) => `the import ended first: ${error.message}`,
+        ),
+      ]);
+      expect(first).toBe('asked while waiting for the lock');
+      await holder.query('ROLLBACK');
+      expect((await imported).keySource).toBe('file');
+    } finally {
+      await holder.end();
+    }
+    // the renewal, the file holding the same key again: the store has it, nothing is sealed and nothing asked
+    let asks = 0;
+    expect(
+      (
+        await importInto(
+          open(() => asks++),
+          file(364),
+        )
+      ).keySource,
+    ).toBe('stored');
+    expect(asks).toBe(0);
   });
 
   it('on a database without a store it asks for nothing, and the change says store init', async () => {
