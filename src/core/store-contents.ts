@@ -22,6 +22,8 @@ export interface StoreContents {
   vendorChains: Array<{ file: string; pem: string }>;
   secrets: Array<{ id: string; kind: SealedKind; box: string }>;
   log: AuditEntry[];
+  /** Lines of the source's audit log that are not entries (a torn or damaged line), left out: "line <n>: <why>". */
+  logSkipped: string[];
 }
 
 /** A sealed secret the index names; `required` false for one a retired record named (retire removes them). */

@@ -233,6 +233,22 @@ describe('store copy file -> PostgreSQL -> file', () => {
     }
   }, 60_000);
 
+  it('a line of the source log that is not an entry is named on stderr, not copied, and counted in --json', async () => {
+    const from = join(tempDir(), 'damaged-log');
+    await certify(from, 'epsilon');
+    const logFile = join(from, 'audit.jsonl');
+    const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(logFile, `${lines[0]}\n{"time":"torn\n${lines.slice(1).join('\n')}\n`);
+    const to = join(tempDir(), 'copy-of-damaged-log');
+    const r = await cli(from, ['store', 'copy', '--from', from, '--to', to, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: the audit log of ${from}: not copied: line 2: not an entry`);
+    expect(JSON.parse(r.stdout)).toMatchObject({ logEntries: lines.length, logLinesSkipped: 1 });
+    const good = await logOf(from);
+    expect(good).toHaveLength(lines.length);
+    expect((await logOf(to)).slice(0, good.length)).toEqual(good);
+  }, 60_000);
+
   it('no store at --from: 66; the same store on both sides: 64', async () => {
     const missing = join(tempDir(), 'nothing');
     const to = join(tempDir(), 'to');

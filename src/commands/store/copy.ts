@@ -34,12 +34,15 @@ export const storeCopy: Runner<StoreCopyOptions> = {
           });
         const contents = await contentsOf(source);
         await destination.importContents(contents);
+        for (const problem of contents.logSkipped)
+          deps.out.warn(`the audit log of ${source.location}: not copied: ${problem}`);
         const counts = {
           records: Object.keys(contents.index.records).length,
           certificates: contents.certificates.length,
           vendors: contents.vendorChains.length,
           sealedSecrets: contents.secrets.length,
           logEntries: contents.log.length,
+          logLinesSkipped: contents.logSkipped.length,
         };
         const rewrapped = 'open' in contents.masterKey && isPostgresUrl(options.to);
         if (deps.out.json)

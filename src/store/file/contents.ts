@@ -17,7 +17,7 @@ import { AUDIT_FILE, INDEX_FILE, MASTER_KEY_FILE, SUMMARY_FILE, indexStampOf, ke
 export interface FileStoreReader {
   path(relative: string): string;
   openMasterKey(): Promise<Buffer>;
-  readLog(): Promise<AuditEntry[]>;
+  readLog(onSkipped: (problem: string) => void): Promise<AuditEntry[]>;
 }
 
 function readStoreFile(path: string): string {
@@ -41,6 +41,8 @@ export async function exportFileStore(index: StoreIndex, store: FileStoreReader)
     if (!ref.required && missing(store.path(relative))) continue;
     secrets.push({ id: ref.id, kind: ref.kind, box: read(relative) });
   }
+  const logSkipped: string[] = [];
+  const log = await store.readLog((problem) => logSkipped.push(problem));
   return {
     index,
     masterKey:
@@ -48,7 +50,8 @@ export async function exportFileStore(index: StoreIndex, store: FileStoreReader)
     certificates: certificateFiles(index).map((file) => ({ file, pem: read(file) })),
     vendorChains: Object.values(index.vendors).map((v) => ({ file: v.file, pem: read(v.file) })),
     secrets,
-    log: await store.readLog(),
+    log,
+    logSkipped,
   };
 }
 

@@ -380,7 +380,7 @@ export class FileStore implements Store {
     return exportFileStore(index, {
       path: (relative) => this.path(relative),
       openMasterKey: () => this.openMasterKey(index),
-      readLog: () => this.readLog({}),
+      readLog: (onSkipped) => this.readLog({ onSkipped }),
     });
   }
 
