@@ -37,7 +37,7 @@ export function exchange(x: Exchange): Promise<ExchangeResult> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.destroy();
+      req?.destroy();
       resolve(result);
     };
     const failed = (error: NodeJS.ErrnoException) => finish({ kind: 'error', code: error.code ?? error.message });
@@ -46,33 +46,44 @@ export function exchange(x: Exchange): Promise<ExchangeResult> {
     if (x.body !== undefined) headers['content-length'] = x.body.length;
     const https = x.url.protocol === 'https:';
     const send = https ? httpsRequest : httpRequest;
-    const req = send(
-      {
-        protocol: x.url.protocol,
-        hostname: x.url.hostname.replace(/^\[|\]$/g, ''),
-        port: x.url.port || undefined,
-        path: `${x.url.pathname}${x.url.search}`,
-        method: x.method,
-        headers,
-        ...(https && x.caPem !== undefined ? { ca: x.caPem } : {}),
-        agent: false,
-      },
-      (response: IncomingMessage) => {
-        const status = response.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        response.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > x.maxAnswerBytes) finish({ kind: 'too-long', status });
-          else chunks.push(chunk);
-        });
-        response.on('error', failed);
-        response.on('end', () => finish({ kind: 'answer', status, body: Buffer.concat(chunks).toString('utf8') }));
-        response.on('close', () => finish({ kind: 'cut-short', status }));
-      },
-    );
+    let req: ReturnType<typeof send> | undefined;
+    try {
+      req = startRequest();
+    } catch (error) {
+      // node refuses the request itself (a header with a control character: ERR_INVALID_CHAR), before any connection
+      failed(error as NodeJS.ErrnoException);
+      return;
+    }
     req.on('error', failed);
     req.end(x.body);
+
+    function startRequest() {
+      return send(
+        {
+          protocol: x.url.protocol,
+          hostname: x.url.hostname.replace(/^\[|\]$/g, ''),
+          port: x.url.port || undefined,
+          path: `${x.url.pathname}${x.url.search}`,
+          method: x.method,
+          headers,
+          ...(https && x.caPem !== undefined ? { ca: x.caPem } : {}),
+          agent: false,
+        },
+        (response: IncomingMessage) => {
+          const status = response.statusCode ?? 0;
+          const chunks: Buffer[] = [];
+          let received = 0;
+          response.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > x.maxAnswerBytes) finish({ kind: 'too-long', status });
+            else chunks.push(chunk);
+          });
+          response.on('error', failed);
+          response.on('end', () => finish({ kind: 'answer', status, body: Buffer.concat(chunks).toString('utf8') }));
+          response.on('close', () => finish({ kind: 'cut-short', status }));
+        },
+      );
+    }
   });
 }
 

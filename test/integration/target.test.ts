@@ -29,6 +29,7 @@ beforeAll(() => {
   writeFileSync(file('other-cred'), `other-${CREDENTIAL}\n`);
   writeFileSync(file('empty'), '\n');
   writeFileSync(file('latin1'), Buffer.from([0x70, 0xe4, 0x73, 0x73]));
+  writeFileSync(file('two-lines'), 'token-part-one\ntoken-part-two\n');
   writeFileSync(file('not-a-ca.pem'), 'hello\n');
 });
 
@@ -272,11 +273,17 @@ describe('target add | list | remove', () => {
       ['--kind', 'nanomdm', '--url', 'https://x.example', '--credential-file', 'LATIN1'],
       /UTF-8/,
     ],
+    [
+      'a credential file of two lines (it would go into an HTTP header)',
+      ['--kind', 'nanomdm', '--url', 'https://x.example', '--credential-file', 'TWO_LINES'],
+      /holds a control or invisible character \(U\+000A\); an API key or token is one line/,
+    ],
   ])('refuses %s with 64 and changes nothing', async (_what, args, message) => {
     const { env, store } = await newStore();
     const before = treeDigest(store);
-    const resolved = args.map((a) =>
-      a === 'CRED' ? file('cred') : a === 'EMPTY' ? file('empty') : a === 'LATIN1' ? file('latin1') : a,
+    const resolved = args.map(
+      (a) =>
+        ({ CRED: file('cred'), EMPTY: file('empty'), LATIN1: file('latin1'), TWO_LINES: file('two-lines') })[a] ?? a,
     );
     const r = await cli(['target', 'add', 'acme', ...resolved], env);
     expect(r.code, r.stderr).toBe(64);

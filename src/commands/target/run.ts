@@ -7,6 +7,7 @@ import { decodeUtf8Strictly } from '../../core/utf8.js';
 import { readSecretFile } from '../../io/files.js';
 import type { Deps, Runner } from '../kit.js';
 import { requireRecord } from '../shared/require-record.js';
+import { UNSAFE_TEXT } from '../../core/unsafe-text.js';
 
 export interface TargetAddOptions {
   name: string;
@@ -85,6 +86,13 @@ function readCredential(path: string, action: string): Buffer {
   const text = readSecretFile(path, '--credential-file');
   if (text.trim() === '')
     throw usage(`${action}: --credential-file ${path} is empty`, `ls -l ${path}   # it holds the API key or token`);
+  // it goes into an HTTP header (node refuses control characters there) and no key or token has one
+  const unsafe = UNSAFE_TEXT.exec(text);
+  if (unsafe !== null)
+    throw usage(
+      `${action}: --credential-file ${path} holds a control or invisible character (U+${unsafe[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}); an API key or token is one line`,
+      `cat -A ${path}   # the file holds the key or token alone, with at most one newline at the end`,
+    );
   return Buffer.from(text, 'utf8');
 }
 
