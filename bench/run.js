@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // apns-cert benchmarks: medians over repeated runs, each as a ratio against a baseline measured in the
 // same run, interleaved so that machine noise hits both alike. Not part of the test suite.
-// Usage: npm run bench [-- --runs 15] [-- --only P1,P4]   (S2, S4 start a private PostgreSQL cluster: Debian's postgresql)
+// Usage: npm run bench [-- --runs 15] [-- --only P1,P4]   (S2, S4 start a private PostgreSQL cluster: Debian's postgresql;
+//   S5 needs a Secret Service: scripts/with-secret-service.sh npm run bench -- --only S5, else it is skipped and says so)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -193,7 +194,20 @@ function buildInputs() {
   const syntheticNames = Object.keys(synthetic);
   const bigFile = addRecords(bigStore, synthetic, now);
   const importFiles = [];
-  const importRows = ['S3', 'S4'].filter(wanted).length;
+  // S5: the same two stores with their master key in the OS keychain (a Secret Service), when there is one
+  const keychainStores = wanted('S5') && process.env.DBUS_SESSION_BUS_ADDRESS !== undefined;
+  const smallKeychainStore = join(work, 'small-keychain-store');
+  const bigKeychainStore = join(work, 'big-keychain-store');
+  if (keychainStores) {
+    for (const dir of [smallKeychainStore, bigKeychainStore])
+      execFileSync(
+        process.execPath,
+        [bin, '--secret-backend', 'keychain', 'import', join(work, 'export-both.pem'), '--name', 'one'],
+        { env: { ...baseEnv, APNS_CERT_STORE: dir }, stdio: 'ignore' },
+      );
+    addRecords(bigKeychainStore, synthetic, now);
+  }
+  const importRows = ['S3', 'S4'].filter(wanted).length + (keychainStores ? 1 : 0);
   for (let i = 0; i < importRows * 2 * (MANY + 1); i++) {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = mint(
@@ -208,7 +222,19 @@ function buildInputs() {
     importFiles.push(file);
   }
   if (wanted('S2') || wanted('S4')) withTheFilesItNames(bigFile, syntheticNames);
-  return { store, files, one: files[0], csrStore, exportStore, smallStore, bigStore: bigFile, importFiles };
+  return {
+    store,
+    files,
+    one: files[0],
+    csrStore,
+    exportStore,
+    smallStore,
+    bigStore: bigFile,
+    importFiles,
+    keychainStores,
+    smallKeychainStore,
+    bigKeychainStore,
+  };
 }
 
 // ---------- measuring ----------
@@ -401,6 +427,23 @@ if (wanted('S3')) {
     'import, into a 10 000-record file store ÷ into a one-record store',
     1.5,
     compare(importInto(inputs.bigStore), importInto(inputs.smallStore), MANY),
+  );
+}
+if (wanted('S5') && !inputs.keychainStores)
+  console.error('S5: skipped: no Secret Service here (run the bench under scripts/with-secret-service.sh)');
+if (inputs.keychainStores) {
+  console.error(
+    `S5: import into a 10 000-record keychain file store vs into a store of one record (${MANY} runs each)`,
+  );
+  const importInto = (store) => () =>
+    timeIt(process.execPath, [bin, 'import', inputs.importFiles[nextImport], '--name', `bench-${nextImport++}`], {
+      env: { ...baseEnv, APNS_CERT_STORE: store },
+    });
+  add(
+    'S5',
+    'import, into a 10 000-record keychain file store ÷ into a one-record one',
+    1.5,
+    compare(importInto(inputs.bigKeychainStore), importInto(inputs.smallKeychainStore), MANY),
   );
 }
 if (wanted('S2') || wanted('S4')) {

@@ -500,7 +500,10 @@ export class FileStore implements Store {
         await settleSeals(locked); // the keys and secrets are in their files before the index names them
         this.writeIndex(prepared);
       },
-      revertCommit: async () => this.revertCommit(),
+      revertCommit: async () => {
+        await Promise.allSettled(locked.sealing.splice(0)); // a seal begun after the commit is undone with it
+        this.revertCommit();
+      },
     };
     return tx;
   }
