@@ -13,7 +13,13 @@ export const MAX_ANSWER_BYTES = 4096;
 export async function postWebhook(url: URL, body: object, timeoutMs: number): Promise<string | null> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (url.username !== '' || url.password !== '') {
-    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    let userPass: string;
+    try {
+      userPass = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    } catch {
+      return "the webhook URL's user or password is not well-formed percent-encoding (%XX)";
+    }
+    headers.authorization = `Basic ${Buffer.from(userPass).toString('base64')}`;
   }
   const r = await exchange({
     method: 'POST',

@@ -30,6 +30,7 @@ beforeAll(() => {
   writeFileSync(file('empty'), '\n');
   writeFileSync(file('latin1'), Buffer.from([0x70, 0xe4, 0x73, 0x73]));
   writeFileSync(file('two-lines'), 'token-part-one\ntoken-part-two\n');
+  writeFileSync(file('euro'), 'fleet-token-\u20ac\n');
   writeFileSync(file('not-a-ca.pem'), 'hello\n');
 });
 
@@ -278,12 +279,23 @@ describe('target add | list | remove', () => {
       ['--kind', 'nanomdm', '--url', 'https://x.example', '--credential-file', 'TWO_LINES'],
       /holds a control or invisible character \(U\+000A\); an API key or token is one line/,
     ],
+    [
+      'a Fleet token with a character an HTTP header cannot carry raw',
+      ['--kind', 'fleet', '--url', 'https://x.example', '--credential-file', 'EURO'],
+      /holds a character a Fleet API token does not have \(U\+20AC\); an API key or token is one line of printable ASCII/,
+    ],
   ])('refuses %s with 64 and changes nothing', async (_what, args, message) => {
     const { env, store } = await newStore();
     const before = treeDigest(store);
     const resolved = args.map(
       (a) =>
-        ({ CRED: file('cred'), EMPTY: file('empty'), LATIN1: file('latin1'), TWO_LINES: file('two-lines') })[a] ?? a,
+        ({
+          CRED: file('cred'),
+          EMPTY: file('empty'),
+          LATIN1: file('latin1'),
+          TWO_LINES: file('two-lines'),
+          EURO: file('euro'),
+        })[a] ?? a,
     );
     const r = await cli(['target', 'add', 'acme', ...resolved], env);
     expect(r.code, r.stderr).toBe(64);
@@ -291,6 +303,27 @@ describe('target add | list | remove', () => {
     expect(r.stderr).toMatch(/\nhint: /);
     expect(treeDigest(store)).toBe(before);
     expect(secretsOf(store)).toEqual([]);
+  });
+
+  it('takes a credential file that ends in blank lines (an editor added one), the lines dropped', async () => {
+    const { env, store } = await newStore();
+    writeFileSync(file('blank-lines'), 'api-token\n\r\n\n');
+    const r = await cli(
+      [
+        'target',
+        'add',
+        'acme',
+        '--kind',
+        'fleet',
+        '--url',
+        'https://x.example',
+        '--credential-file',
+        file('blank-lines'),
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(secretsOf(store)).toHaveLength(1);
   });
 
   it('refuses an unknown record (64), a missing credential file (66) and a --ca-file that holds no certificate (65)', async () => {

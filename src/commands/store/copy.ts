@@ -21,6 +21,9 @@ async function contentsOf(source: Store): Promise<StoreContents> {
   }
 }
 
+/** The damaged audit lines named one by one; more are counted. */
+const SKIPPED_SHOWN = 10;
+
 export const storeCopy: Runner<StoreCopyOptions> = {
   async run(options: StoreCopyOptions, deps: Deps) {
     deps.audit.note({ store: options.to });
@@ -34,8 +37,12 @@ export const storeCopy: Runner<StoreCopyOptions> = {
           });
         const contents = await contentsOf(source);
         await destination.importContents(contents);
-        for (const problem of contents.logSkipped)
+        for (const problem of contents.logSkipped.slice(0, SKIPPED_SHOWN))
           deps.out.warn(`the audit log of ${source.location}: not copied: ${problem}`);
+        if (contents.logSkipped.length > SKIPPED_SHOWN)
+          deps.out.warn(
+            `the audit log of ${source.location}: not copied: ${contents.logSkipped.length - SKIPPED_SHOWN} more lines that are not entries`,
+          );
         const counts = {
           records: Object.keys(contents.index.records).length,
           certificates: contents.certificates.length,

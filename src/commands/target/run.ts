@@ -81,17 +81,20 @@ function checkKindOptions(o: TargetAddOptions, action: string): void {
     );
 }
 
-/** The credential from --credential-file: UTF-8, not empty (the text is never put in a message). */
-function readCredential(path: string, action: string): Buffer {
-  const text = readSecretFile(path, '--credential-file');
+/**
+ * The credential from --credential-file: UTF-8, not empty, its trailing line breaks dropped (the text is never put in
+ * a message). It goes into an HTTP header, where node refuses control characters, and Fleet's raw (a Bearer token,
+ * not Basic's base64), where it refuses all but Latin-1: refused here (64) rather than at deploy time.
+ */
+function readCredential(path: string, kind: TargetKind, action: string): Buffer {
+  const text = readSecretFile(path, '--credential-file').replace(/[\r\n]+$/, '');
   if (text.trim() === '')
     throw usage(`${action}: --credential-file ${path} is empty`, `ls -l ${path}   # it holds the API key or token`);
-  // it goes into an HTTP header (node refuses control characters there) and no key or token has one
-  const unsafe = UNSAFE_TEXT.exec(text);
+  const unsafe = UNSAFE_TEXT.exec(text) ?? (kind === 'fleet' ? /[^\x20-\x7e]/.exec(text) : null);
   if (unsafe !== null)
     throw usage(
-      `${action}: --credential-file ${path} holds a control or invisible character (U+${unsafe[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}); an API key or token is one line`,
-      `cat -A ${path}   # the file holds the key or token alone, with at most one newline at the end`,
+      `${action}: --credential-file ${path} holds ${kind === 'fleet' && !UNSAFE_TEXT.test(text) ? 'a character a Fleet API token does not have' : 'a control or invisible character'} (U+${unsafe[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}); an API key or token is one line${kind === 'fleet' ? ' of printable ASCII' : ''}`,
+      `cat -A ${path}   # the file holds the key or token alone, perhaps with a newline at the end`,
     );
   return Buffer.from(text, 'utf8');
 }
@@ -157,7 +160,7 @@ export const targetAdd: Runner<TargetAddOptions> = {
       throw usage(`${action}: --after is empty`, `apns-cert target add ${o.name} --kind file --path <file>`);
     const credential =
       o.credentialFile !== undefined
-        ? readCredential(o.credentialFile, action)
+        ? readCredential(o.credentialFile, o.kind, action)
         : o.passwordFile !== undefined
           ? readP12Password(o.passwordFile, action)
           : undefined;

@@ -92,13 +92,16 @@ export type Answer = { kind: 'answer'; status: number; body: string };
 /** One bounded exchange (src/net/http-exchange.ts) with an MDM server, its failures in words without the secrets. */
 export async function exchange(
   x: Exchange,
-): Promise<Answer | Extract<MdmResult, { kind: 'unreachable' | 'bad-answer' }>> {
+): Promise<Answer | Extract<MdmResult, { kind: 'unreachable' | 'bad-answer' | 'not-sent' }>> {
   const host = x.url.host;
   const r = await sendExchange({ ...x, maxAnswerBytes: MAX_MDM_ANSWER_BYTES });
   switch (r.kind) {
     case 'answer':
       return r;
     case 'error':
+      // node refused the request before sending it: a header value it cannot carry (a stored credential, say)
+      if (r.code === 'ERR_INVALID_CHAR' || r.code === 'ERR_INVALID_HTTP_TOKEN')
+        return { kind: 'not-sent', cause: 'the credential holds a character an HTTP header cannot carry' };
       return { kind: 'unreachable', cause: scrub(`${host}: ${r.code}`, x.secrets) };
     case 'timeout':
       return { kind: 'unreachable', cause: `${host}: no complete answer within ${seconds(x.timeoutMs)}` };
