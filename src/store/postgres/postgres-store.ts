@@ -130,24 +130,24 @@ export class PostgresStore implements Store {
     return pgError(error, action, this.address);
   }
 
-  /** Runs one statement; `action` says what for, in an error. */
-  private async query<R extends pg.QueryResultRow>(action: string, sql: string, values: unknown[] = []) {
+  /** Runs `work` on the connection; `action` says what for, in an error. */
+  private async onConnection<T>(action: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = await this.connection();
     try {
-      return await client.query<R>(sql, values);
+      return await work(client);
     } catch (error) {
       throw this.fail(error, action);
     }
   }
 
+  /** Runs one statement; `action` says what for, in an error. */
+  private query<R extends pg.QueryResultRow>(action: string, sql: string, values: unknown[] = []) {
+    return this.onConnection(action, (client) => client.query<R>(sql, values));
+  }
+
   /** A query whose rows come as arrays (no object per row: what reading 10 000 records costs most). */
-  private async queryArrays<R extends unknown[]>(action: string, sql: string) {
-    const client = await this.connection();
-    try {
-      return await client.query<R>({ text: sql, rowMode: 'array' });
-    } catch (error) {
-      throw this.fail(error, action);
-    }
+  private queryArrays<R extends unknown[]>(action: string, sql: string) {
+    return this.onConnection(action, (client) => client.query<R>({ text: sql, rowMode: 'array' }));
   }
 
   /** Refuses a database without the store (65, hint: store init) or with a newer schema than this tool's (65). */
