@@ -149,16 +149,12 @@ export const checkExpiry: Runner<CheckExpiryOptions> = {
     const problems: Problem[] = [];
     const quiet = format === 'text' && deps.out.quiet && options.output === undefined;
     const wholeStore = quiet && options.files.length === 0 && options.names.length === 0 && !options.targets;
-    if (wholeStore) {
-      // -q over the whole store: when even the soonest expiry is OK, there is nothing to print or send
-      const soonest = (await deps.store.soonestExpiry?.()) ?? null;
-      if (soonest !== null && worstOfIsoDates([soonest], now, thresholds) === 'ok') return NAGIOS_EXIT.ok;
-    }
+    // -q over the whole store: when even the soonest expiry is OK, there is nothing to print or send
+    const soonestIsOk = (soonest: string | null) =>
+      soonest !== null && worstOfIsoDates([soonest], now, thresholds) === 'ok';
+    if (wholeStore && soonestIsOk((await deps.store.soonestExpiry?.()) ?? null)) return NAGIOS_EXIT.ok;
     const records = options.files.length > 0 ? null : await storeRecords(deps);
-    if (wholeStore && records !== null) {
-      const soonest = soonestExpiry(records);
-      if (soonest !== null && worstOfIsoDates([soonest], now, thresholds) === 'ok') return NAGIOS_EXIT.ok;
-    }
+    if (wholeStore && records !== null && soonestIsOk(soonestExpiry(records))) return NAGIOS_EXIT.ok;
     const items =
       options.files.length > 0
         ? await fromFiles(options.files, options.passwordFile, deps, problems)
