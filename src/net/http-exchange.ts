@@ -48,17 +48,7 @@ export function exchange(x: Exchange): Promise<ExchangeResult> {
     const send = https ? httpsRequest : httpRequest;
     let req: ReturnType<typeof send> | undefined;
     try {
-      req = startRequest();
-    } catch (error) {
-      // node refuses the request itself (a header with a control character: ERR_INVALID_CHAR), before any connection
-      failed(error as NodeJS.ErrnoException);
-      return;
-    }
-    req.on('error', failed);
-    req.end(x.body);
-
-    function startRequest() {
-      return send(
+      req = send(
         {
           protocol: x.url.protocol,
           hostname: x.url.hostname.replace(/^\[|\]$/g, ''),
@@ -83,7 +73,13 @@ export function exchange(x: Exchange): Promise<ExchangeResult> {
           response.on('close', () => finish({ kind: 'cut-short', status }));
         },
       );
+    } catch (error) {
+      // node refuses the request itself (a header with a control character: ERR_INVALID_CHAR), before any connection
+      failed(error as NodeJS.ErrnoException);
+      return;
     }
+    req.on('error', failed);
+    req.end(x.body);
   });
 }
 

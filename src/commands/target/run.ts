@@ -90,10 +90,12 @@ function readCredential(path: string, kind: TargetKind, action: string): Buffer 
   const text = readSecretFile(path, '--credential-file').replace(/[\r\n]+$/, '');
   if (text.trim() === '')
     throw usage(`${action}: --credential-file ${path} is empty`, `ls -l ${path}   # it holds the API key or token`);
-  const unsafe = UNSAFE_TEXT.exec(text) ?? (kind === 'fleet' ? /[^\x20-\x7e]/.exec(text) : null);
-  if (unsafe !== null)
+  const control = UNSAFE_TEXT.exec(text);
+  const nonAscii = control === null && kind === 'fleet' ? /[^\x20-\x7e]/.exec(text) : null;
+  const bad = control ?? nonAscii;
+  if (bad !== null)
     throw usage(
-      `${action}: --credential-file ${path} holds ${kind === 'fleet' && !UNSAFE_TEXT.test(text) ? 'a character a Fleet API token does not have' : 'a control or invisible character'} (U+${unsafe[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}); an API key or token is one line${kind === 'fleet' ? ' of printable ASCII' : ''}`,
+      `${action}: --credential-file ${path} holds ${control !== null ? 'a control or invisible character' : 'a character a Fleet API token does not have'} (U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}); an API key or token is one line${kind === 'fleet' ? ' of printable ASCII' : ''}`,
       `cat -A ${path}   # the file holds the key or token alone, perhaps with a newline at the end`,
     );
   return Buffer.from(text, 'utf8');
