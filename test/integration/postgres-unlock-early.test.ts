@@ -49,38 +49,47 @@ afterAll(async () => {
   for (const store of stores) await store.close();
 });
 
+/**
+ * Starts `work` (given the callback its store's passphrase source calls when asked) while another session holds the
+ * store's lock, and expects the passphrase to be asked for before `work` ends (else it gives up first: 75); then
+ * releases the lock and returns what `work` returns.
+ */
+async function askedWhileLockHeld<T>(work: (onAsked: () => void) => Promise<T>): Promise<T> {
+  const holder = new pg.Client({ ...db.superuser });
+  await holder.connect();
+  let asked!: () => void;
+  const passphraseAsked = new Promise<void>((resolve) => (asked = resolve));
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT * FROM apns_cert.meta FOR UPDATE');
+    const done = work(() => asked());
+    done.catch(() => undefined);
+    const first = await Promise.race([
+      passphraseAsked.then(() => 'asked while waiting for the lock'),
+      done.then(
+        () => 'done',
+        (error: Error) => `it ended first: ${error.message}`,
+      ),
+    ]);
+    expect(first).toBe('asked while waiting for the lock');
+    await holder.query('ROLLBACK');
+    return await done;
+  } finally {
+    await holder.end();
+  }
+}
+
 describe('unlockEarly', () => {
   it('asks for the passphrase while the change waits for the lock another session holds', async () => {
-    const holder = new pg.Client({ ...db.superuser });
-    await holder.connect();
-    let asked!: () => void;
-    const passphraseAsked = new Promise<void>((resolve) => (asked = resolve));
-    const store = open(() => asked());
-    let changed: Promise<void> | undefined;
-    try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT * FROM apns_cert.meta FOR UPDATE');
+    await askedWhileLockHeld(async (onAsked) => {
+      const store = open(onAsked);
       store.unlockEarly();
-      changed = store.change(async (tx) => {
+      await store.change(async (tx) => {
         await tx.masterKey();
         tx.index.records['early'] = newRecord('early', '2026-01-02T03:04:05.000Z');
         await tx.commit(tx.index);
       });
-      changed.catch(() => undefined);
-      // the passphrase is asked for while the holder still has the lock; else the change gives up first (75)
-      const first = await Promise.race([
-        passphraseAsked.then(() => 'asked while waiting for the lock'),
-        changed.then(
-          () => 'changed',
-          (error: Error) => `the change ended first: ${error.message}`,
-        ),
-      ]);
-      expect(first).toBe('asked while waiting for the lock');
-      await holder.query('ROLLBACK');
-      await changed;
-    } finally {
-      await holder.end();
-    }
+    });
     expect(Object.keys((await open().read())!.records)).toEqual(['early']);
   });
 
@@ -107,31 +116,8 @@ describe('unlockEarly', () => {
         },
         { ...makeDeps({ now }), store },
       );
-    const holder = new pg.Client({ ...db.superuser });
-    await holder.connect();
-    let asked!: () => void;
-    const passphraseAsked = new Promise<void>((resolve) => (asked = resolve));
-    try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT * FROM apns_cert.meta FOR UPDATE');
-      const imported = importInto(
-        open(() => asked()),
-        file(300),
-      );
-      imported.catch(() => undefined);
-      const first = await Promise.race([
-        passphraseAsked.then(() => 'asked while waiting for the lock'),
-        imported.then(
-          () => 'imported',
-          (error: Error) => `the import ended first: ${error.message}`,
-        ),
-      ]);
-      expect(first).toBe('asked while waiting for the lock');
-      await holder.query('ROLLBACK');
-      expect((await imported).keySource).toBe('file');
-    } finally {
-      await holder.end();
-    }
+    const imported = await askedWhileLockHeld((onAsked) => importInto(open(onAsked), file(300)));
+    expect(imported.keySource).toBe('file');
     // the renewal, the file holding the same key again: the store has it, nothing is sealed and nothing asked
     let asks = 0;
     expect(
