@@ -1,5 +1,6 @@
 import { activeCertificate, isIsoDate } from './index-model.js';
-import type { StoreIndex } from './index-model.js';
+import type { PushRecord, StoreIndex } from './index-model.js';
+import { forEachRecordLine } from './lazy-records.js';
 
 /**
  * expiry.json: what check-expiry needs from the index (every record's name, topic, retirement and active
@@ -16,8 +17,9 @@ import type { StoreIndex } from './index-model.js';
  * start-up than the summary saves (README, Performance).
  * Version 3 added each record's owner and note: a version-2 file (written by an older build, perhaps after this one
  * wrote the index) is not read, so the report never shows an owner the index no longer has, or none where it has one.
- * Version 4 is two lines: the header (version, stamp and the soonest expiry), which FileStore reads alone to tell
- * whether index.json is its own write (see FileStore.vouched) and for `check-expiry -q`, then the records. An older build reads no version-4 file, and this one no
+ * Version 4 is the header line (version, stamp and the soonest expiry), which FileStore reads alone to tell
+ * whether index.json is its own write (see FileStore.vouched) and for `check-expiry -q`, then the records: one JSON
+ * array, written a record a line so that a change rewrites only the lines of the records it changed (summaryLines). An older build reads no version-4 file, and this one no
  * older file: each then reads the index (and checks every record of it).
  */
 export const SUMMARY_SCHEMA_VERSION = 4;
@@ -40,15 +42,19 @@ export interface SummaryRecord {
   note: string | null;
 }
 
-export function summaryRecords(index: StoreIndex): SummaryRecord[] {
-  return Object.values(index.records).map((r) => ({
+function summaryRecord(r: PushRecord): SummaryRecord {
+  return {
     name: r.name,
     topic: r.topic,
     retired: r.retiredAt !== null,
     notAfter: activeCertificate(r)?.notAfter ?? null,
     owner: r.owner,
     note: r.note,
-  }));
+  };
+}
+
+export function summaryRecords(index: StoreIndex): SummaryRecord[] {
+  return Object.values(index.records).map(summaryRecord);
 }
 
 /**
@@ -56,7 +62,7 @@ export function summaryRecords(index: StoreIndex): SummaryRecord[] {
  * written as toISOString writes it (24 characters: they then sort as the times do); null when there is none, or
  * one is written otherwise.
  */
-export function soonestExpiry(records: readonly SummaryRecord[]): string | null {
+export function soonestExpiry(records: ReadonlyArray<Pick<SummaryRecord, 'retired' | 'notAfter'>>): string | null {
   let soonest: string | null = null;
   for (const r of records) {
     if (r.retired || r.notAfter === null) continue;
@@ -81,9 +87,72 @@ export interface PreparedSummary {
   records: string;
 }
 
-export function prepareSummary(index: StoreIndex): PreparedSummary {
-  const records = summaryRecords(index);
-  return { soonest: soonestExpiry(records), records: JSON.stringify(records) };
+/** The summary of the index a change read (summaryLines): its records' lines, in the index's order, and soonest expiry. */
+export interface PreviousSummary {
+  lines: string[];
+  soonest: string | null;
+}
+
+/**
+ * expiry.json's records, a line each. `previous`: the summary of the index `index` was read from, whose line of a
+ * record the change has not read (lazy-records.ts: it is as it was) is written again as it is. Its soonest expiry
+ * stands unless a line dropped (a record read, or removed) held it: then every line is read for it.
+ */
+export function prepareSummary(index: StoreIndex, previous: PreviousSummary | null = null): PreparedSummary {
+  const lines: string[] = [];
+  const fresh: SummaryRecord[] = [];
+  const kept = new Uint8Array(previous?.lines.length ?? 0);
+  forEachRecordLine(index.records, (name, line, lineNumber) => {
+    const old = line !== null && previous !== null ? previous.lines[lineNumber] : undefined;
+    if (old !== undefined && old.startsWith(name, NAME_AT) && old.charCodeAt(NAME_AT + name.length) === 34 /* " */) {
+      lines.push(old);
+      kept[lineNumber] = 1;
+      return;
+    }
+    const r = summaryRecord(index.records[name]!);
+    lines.push(JSON.stringify(r));
+    fresh.push(r);
+  });
+  let soonest: string | null;
+  if (previous === null) soonest = soonestExpiry(fresh);
+  else {
+    const dropped = previous.lines.filter((_, i) => kept[i] === 0).map(expiryOfLine);
+    const stands =
+      previous.soonest !== null &&
+      dropped.every((d) => d !== null && (d.retired || d.notAfter === null || d.notAfter > previous.soonest!));
+    const rest = stands
+      ? [{ retired: false, notAfter: previous.soonest }]
+      : previous.lines.filter((_, i) => kept[i] === 1).map(expiryOfLine);
+    soonest = rest.every((r) => r !== null) ? soonestExpiry([...rest, ...fresh]) : null;
+  }
+  return { soonest, records: lines.length === 0 ? '[]' : `[\n${lines.join(',\n')}\n]` };
+}
+
+/** Where a summary line's name starts: after `{"name":"`. */
+const NAME_AT = 9;
+const NOT_AFTER = '"notAfter":';
+
+/**
+ * What soonestExpiry reads of a summary line (JSON.stringify of a SummaryRecord: "name" first; a key is never found
+ * inside a string, whose quotes are escaped), or null when it is not such a line.
+ */
+function expiryOfLine(line: string): Pick<SummaryRecord, 'retired' | 'notAfter'> | null {
+  const at = line.indexOf(NOT_AFTER) + NOT_AFTER.length;
+  if (at < NOT_AFTER.length || !line.startsWith('{"name":"')) return null;
+  const notAfter = line.startsWith('null', at) ? null : line.slice(at + 1, line.indexOf('"', at + 1));
+  return { retired: line.includes('"retired":true'), notAfter };
+}
+
+/**
+ * The summary in expiry.json's text, its records a line each as prepareSummary writes them; null when it is not so
+ * laid out (a summary written by an older version). Only for a summary made from the index read (its stamp checked).
+ */
+export function summaryLines(text: string): PreviousSummary | null {
+  const header = summaryHeader(text);
+  const start = text.indexOf('\n[\n');
+  if (header === null || start < 0 || !text.endsWith('\n]\n')) return null;
+  const lines = text.slice(start + 3, -3).split(',\n');
+  return { lines, soonest: header.soonest };
 }
 
 /** The text of expiry.json for a prepared summary whose index file has `stamp`. */

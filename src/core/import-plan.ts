@@ -14,6 +14,7 @@ import type { DecodedFile } from './input.js';
 import type { PrivateKeyInfo } from './keys.js';
 import { activeCertificate, newRecord, pendingPublicKeyId, recordNamed } from './index-model.js';
 import type { CertificateEntry, PushRecord, StoreIndex } from './index-model.js';
+import { copyRecords, recordsMentioning } from './lazy-records.js';
 import { appleIdMatches } from './topic.js';
 
 export interface ImportRequest {
@@ -59,14 +60,14 @@ function pickCertificate(decoded: DecodedFile, source: string): CertificateInfo 
 
 /** The record whose pending renewal is keyless (Fleet's CSR) for this public key. */
 function findKeylessPending(index: StoreIndex, publicKeyId: string): PushRecord | undefined {
-  return Object.values(index.records).find((r) => r.pendingKey?.keyless?.publicKeyId === publicKeyId);
+  return recordsMentioning(index.records, publicKeyId).find((r) => r.pendingKey?.keyless?.publicKeyId === publicKeyId);
 }
 
 function findRecordWithKey(
   index: StoreIndex,
   keyId: string,
 ): { record: PushRecord; via: 'pending' | 'stored' } | undefined {
-  const records = Object.values(index.records);
+  const records = recordsMentioning(index.records, keyId);
   const pending = records.find((r) => r.pendingKey?.keyId === keyId);
   if (pending) return { record: pending, via: 'pending' };
   const stored = records.find((r) => r.certificates.some((c) => c.keyId === keyId));
@@ -80,11 +81,12 @@ function findRecordWithKey(
 export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan {
   const cert = pickCertificate(req.decoded, req.source);
   // Copy on write: only the records this import changes are copied, not a whole (perhaps large) index.
-  const index: StoreIndex = { ...current, records: { ...current.records } };
+  const index: StoreIndex = { ...current, records: copyRecords(current.records) };
   const own = (r: PushRecord): PushRecord => (index.records[r.name] = structuredClone(r));
   const warnings: string[] = [];
 
-  for (const record of Object.values(index.records)) {
+  // Each scan looks only at the records whose text holds what it looks for (all of them unless read lazily).
+  for (const record of recordsMentioning(index.records, cert.fingerprintSha256)) {
     if (record.certificates.some((c) => c.fingerprintSha256 === cert.fingerprintSha256)) {
       throw new AlreadyImported(req.source, record.name);
     }
@@ -104,7 +106,9 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
   else {
     record = holder?.record ?? findKeylessPending(index, cert.publicKeyId);
     if (record === undefined) {
-      const sameTopic = Object.values(index.records).filter((r) => r.topic === cert.topic);
+      const sameTopic = recordsMentioning(index.records, JSON.stringify(cert.topic)).filter(
+        (r) => r.topic === cert.topic,
+      );
       if (sameTopic.length === 1) record = sameTopic[0];
     }
   }
@@ -177,7 +181,7 @@ export function planImport(current: StoreIndex, req: ImportRequest): ImportPlan 
     }
   }
 
-  for (const r of Object.values(index.records)) {
+  for (const r of recordsMentioning(index.records, cert.publicKeyId)) {
     if (r.pendingKey !== null && pendingPublicKeyId(r.pendingKey) === cert.publicKeyId) {
       const changed = r === record ? r : own(r);
       changed.pendingKey = null;

@@ -42,9 +42,11 @@ beforeAll(async () => {
 describe('check-expiry reads expiry.json, and only while it was made from the current index.json', () => {
   it('each change of the index leaves expiry.json (0600); check-expiry answers from it; a changed index makes it read the index', async () => {
     const summaryPath = join(store, 'expiry.json');
-    // two lines: the header (version, the stamp of index.json), then the records
-    const [header, recordsLine] = readFileSync(summaryPath, 'utf8').split('\n');
-    const records = JSON.parse(recordsLine!);
+    // the header line (version, the stamp of index.json), then the records, a line each
+    const text = readFileSync(summaryPath, 'utf8');
+    const header = text.slice(0, text.indexOf('\n'));
+    const records = JSON.parse(text.slice(header.length + 1));
+    expect(text.split('\n')).toHaveLength(1 + records.length + 3);
     expect(statSync(summaryPath).mode & 0o777).toBe(0o600);
     expect(records.map((r: { name: string }) => r.name).sort()).toEqual(['acme', 'beta']);
     const before = await runInProcess(['check-expiry', '--json', '--name', 'beta'], { env });

@@ -97,16 +97,21 @@ describe('expiry summary (core)', () => {
     expect(summaryStamp(JSON.stringify({ schemaVersion: 3, index: STAMP, records }))).toBeNull();
   });
 
-  it('is two lines: the header with the stamp (read alone for the trust in index.json), then the records', () => {
+  it('is the header line with the stamp (read alone for the trust in index.json), then the records, a line each', () => {
     const text = summarizeIndex(sampleIndex(), STAMP);
-    const [header, rows, rest] = text.split('\n');
+    const [header, ...lines] = text.split('\n');
+    const rows = lines.slice(0, -1).join('\n');
+    const rest = lines.at(-1);
+    expect(lines.slice(1, -2).map((l) => JSON.parse(l.replace(/,$/, '')).name)).toEqual(
+      Object.keys(sampleIndex().records),
+    );
     // the soonest expiry of the records check-expiry checks: live's active one (gone's is sooner, but gone is retired)
     expect(JSON.parse(header!)).toEqual({
       schemaVersion: SUMMARY_SCHEMA_VERSION,
       index: STAMP,
       soonest: '2027-12-01T00:00:00.000Z',
     });
-    expect(JSON.parse(rows!)).toEqual(summaryRecords(sampleIndex()));
+    expect(JSON.parse(rows)).toEqual(summaryRecords(sampleIndex()));
     expect(rest).toBe('');
     expect(summaryStamp(header!)).toEqual(STAMP);
     expect(summaryStamp(text.slice(0, header!.length + 20))).toEqual(STAMP);

@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { emptyIndex, newRecord } from '../../src/core/index-model.js';
 import type { StoreIndex } from '../../src/core/index-model.js';
-import { planImport } from '../../src/core/import-plan.js';
+import { planImport as plainPlanImport } from '../../src/core/import-plan.js';
 import type { ImportRequest } from '../../src/core/import-plan.js';
 import { decodeCertificateFile } from '../../src/core/input.js';
 import { describePrivateKey } from '../../src/core/keys.js';
@@ -11,6 +11,7 @@ import type { AppError } from '../../src/errors.js';
 import { userError } from '../../src/commands/shared/errors.js';
 import { AlreadyImported, Expired, KeyMismatch, NoTopic, Retired, TopicChanged } from '../../src/core/errors.js';
 import { codeOf } from '../helpers/errors.js';
+import { asWritten, readLazily } from '../helpers/lazy-index.js';
 import { createFakeCa, daysFrom, issuePushCert, mdmTopic, newKeyPem } from '../helpers/fake-apple.js';
 
 const NOW = new Date('2026-11-29T12:00:00Z');
@@ -54,7 +55,23 @@ function withPending(
   return index;
 }
 
-describe('planImport', () => {
+/**
+ * Every case on a plain index, and on the same index as a change of the file store reads it (its records parsed as
+ * they are read, the scans looking only at records whose text names what they look for): the plan's index as
+ * written must be the same.
+ */
+const MODES: Array<[string, typeof plainPlanImport]> = [
+  ['a plain index', plainPlanImport],
+  [
+    'an index read a record at a time',
+    (index, req) => {
+      const plan = plainPlanImport(readLazily(index), req);
+      return { ...plan, index: asWritten(plan.index) };
+    },
+  ],
+];
+
+describe.each(MODES)('planImport (%s)', (_, planImport) => {
   const first = mint(TOPIC, 365);
   const start = withPending('acme', first.keyId);
   const firstPlan = planImport(

@@ -13,10 +13,24 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
-import { prepareSummary, readSummary, sameStamp, summaryHeader, summaryText } from '../../core/expiry-summary.js';
-import type { IndexStamp, PreparedSummary, SummaryRecord } from '../../core/expiry-summary.js';
+import {
+  prepareSummary,
+  readSummary,
+  sameStamp,
+  summaryHeader,
+  summaryLines,
+  summaryText,
+} from '../../core/expiry-summary.js';
+import type { IndexStamp, PreparedSummary, PreviousSummary, SummaryRecord } from '../../core/expiry-summary.js';
 import type { AuditEntry, AuditFilter } from '../../core/audit-log.js';
-import { emptyIndex, indexIdentity, parseIndex, parseOwnIndex, serializeIndex } from '../../core/index-model.js';
+import {
+  emptyIndex,
+  indexIdentity,
+  parseIndex,
+  parseOwnIndex,
+  parseOwnIndexForChange,
+  serializeIndex,
+} from '../../core/index-model.js';
 import type { CertificateEntry, SecretBackendName, StoreIndex, VendorEntry } from '../../core/index-model.js';
 import type { PrivateKeyInfo } from '../../core/keys.js';
 import type { SecretKind } from '../../core/sealed.js';
@@ -205,6 +219,20 @@ export class FileStore implements Store {
       !full && this.vouched(file.stamp) ? parseOwnIndex(text, this.indexPath) : parseIndex(text, this.indexPath);
     this.known = { storeId: index.storeId, secretBackend: index.secretBackend };
     return index;
+  }
+
+  /**
+   * The index found under the lock, for a change: when expiry.json vouches for it (as parse), its records are parsed
+   * only as the change reads them, and the summary lines of those it does not read are written again as they are.
+   */
+  private parseForChange(file: IndexFile): { index: StoreIndex; previousSummary: PreviousSummary | null } {
+    const summary = readOr(() => readFileSync(this.path(SUMMARY_FILE), 'utf8'), null);
+    const made = summary === null ? null : summaryHeader(summary);
+    if (made === null || !sameStamp(made.stamp, file.stamp)) return { index: this.parse(file), previousSummary: null };
+    const index = parseOwnIndexForChange(file.bytes.toString('utf8'), this.indexPath);
+    if (index === null) return { index: this.parse(file), previousSummary: null };
+    this.known = { storeId: index.storeId, secretBackend: index.secretBackend };
+    return { index, previousSummary: summaryLines(summary!) };
   }
 
   async read(): Promise<StoreIndex | null> {
@@ -434,7 +462,13 @@ export class FileStore implements Store {
   private async transaction(locked: Locked): Promise<StoreChange> {
     const isNew = locked.base === null;
     let index: StoreIndex;
-    if (locked.base !== null) index = this.parse({ bytes: locked.base, stamp: locked.stamp!, readAt: locked.readAt });
+    let previousSummary: PreviousSummary | null = null;
+    if (locked.base !== null)
+      ({ index, previousSummary } = this.parseForChange({
+        bytes: locked.base,
+        stamp: locked.stamp!,
+        readAt: locked.readAt,
+      }));
     else {
       const { randomUUID } = await import('node:crypto');
       index = emptyIndex(randomUUID(), this.options.backendForNewStore, this.options.now());
@@ -493,7 +527,7 @@ export class FileStore implements Store {
         if (next.storeId !== storeId)
           throw new AppError('INTERNAL', `write ${this.indexPath}: the index is not this store's (${next.storeId})`);
         // The index's text is made while scrypt (or the keychain) is still opening the master key for the seals.
-        const prepared = { bytes: Buffer.from(serializeIndex(next)), summary: prepareSummary(next) };
+        const prepared = { bytes: Buffer.from(serializeIndex(next)), summary: prepareSummary(next, previousSummary) };
         // A new store gets its master key with its first index even when nothing sealed went in (import --no-key):
         // a later change opens it, e.g. to seal a target's credential.
         if (isNew) await tx.masterKey();
