@@ -8,7 +8,7 @@ import { isTemporaryFile } from '../../io/files.js';
 /*
  * The file store's layout, the one place that knows it (the format is fixed: a store written by an older version
  * opens as it is). Directory 0700, every file 0600:
- *   index.json               the records (src/core/index-model.ts), the only file a change commits
+ *   index.json               the records (src/core/index-model.ts), a record a line; the only file a change commits
  *   expiry.json              derived from index.json after each change (src/core/expiry-summary.ts)
  *   store.lock               held by the writer making a change (store-lock.ts)
  *   master-key.json          the master key wrapped under a passphrase (passphrase backend only)
