@@ -40,7 +40,8 @@ interface Source {
 
 interface View {
   readonly source: Source;
-  readonly slots: Map<string, Slot>;
+  /** The slots by name, in an object without prototype: its keys come in the order a plain object's would. */
+  readonly slots: Record<string, Slot>;
 }
 
 const VIEW = Symbol('lazy records');
@@ -56,7 +57,7 @@ export function lazyRecords<R extends Rec>(
   parse: (name: string, json: string) => R,
 ): Record<string, R> | null {
   const lines: Slot[] = [];
-  const slots = new Map<string, Slot>();
+  const slots: Record<string, Slot> = Object.create(null);
   for (let start = from; start < to;) {
     let end = text.indexOf('\n', start);
     if (end < 0 || end >= to) end = to;
@@ -65,10 +66,10 @@ export function lazyRecords<R extends Rec>(
     const line = text.slice(start, last ? end : end - 1);
     const nameEnd = line.indexOf('":', 1);
     const name = line.slice(1, nameEnd);
-    if (line.charCodeAt(0) !== 34 /* " */ || !NAME_RE.test(name) || slots.has(name)) return null;
+    if (line.charCodeAt(0) !== 34 /* " */ || !NAME_RE.test(name) || name in slots) return null;
     const slot: Slot = { name, line, json: nameEnd + 2, start, order: lines.length, value: undefined };
     lines.push(slot);
-    slots.set(name, slot);
+    slots[name] = slot;
     start = end + 1;
   }
   return view({ source: { text, lines, touched: new Set(), parse, next: lines.length }, slots }) as Record<string, R>;
@@ -84,16 +85,16 @@ function view(v: View): Record<string, Rec> {
     return slot.value;
   };
   const put = (name: string, value: Rec) => {
-    const order = slots.get(name)?.order ?? source.next++; // a Map keeps a replaced key where it was
+    const order = slots[name]?.order ?? source.next++; // an object keeps a replaced key where it was
     const slot: Slot = { name, line: '', json: 0, start: -1, order, value };
-    slots.set(name, slot);
+    slots[name] = slot;
     source.touched.add(slot);
   };
   return new Proxy({} as Record<string, Rec>, {
     get(target, key, receiver) {
       if (key === VIEW) return v;
       if (typeof key === 'string') {
-        const slot = slots.get(key);
+        const slot = slots[key];
         if (slot !== undefined) return valueOf(slot);
       }
       return Reflect.get(target, key, receiver);
@@ -109,18 +110,18 @@ function view(v: View): Record<string, Rec> {
       return true;
     },
     deleteProperty(_target, key) {
-      if (typeof key === 'string') slots.delete(key);
+      if (typeof key === 'string') delete slots[key];
       return true;
     },
     has(target, key) {
-      return typeof key === 'string' && slots.has(key) ? true : Reflect.has(target, key);
+      return typeof key === 'string' && key in slots ? true : Reflect.has(target, key);
     },
     ownKeys() {
-      return [...slots.keys()];
+      return Object.keys(slots);
     },
     // Object.keys and hasOwn need no value: a record is parsed only when read (get).
     getOwnPropertyDescriptor(_target, key) {
-      const slot = typeof key === 'string' ? slots.get(key) : undefined;
+      const slot = typeof key === 'string' ? slots[key] : undefined;
       return slot === undefined
         ? undefined
         : { configurable: true, enumerable: true, writable: true, value: slot.value };
@@ -136,7 +137,9 @@ const viewOf = (records: Record<string, Rec>): View | undefined => (records as u
  */
 export function copyRecords<R extends Rec>(records: Record<string, R>): Record<string, R> {
   const v = viewOf(records);
-  return v === undefined ? { ...records } : (view({ source: v.source, slots: new Map(v.slots) }) as Record<string, R>);
+  return v === undefined
+    ? { ...records }
+    : (view({ source: v.source, slots: Object.assign(Object.create(null), v.slots) }) as Record<string, R>);
 }
 
 /**
@@ -152,9 +155,11 @@ export function forEachRecordLine<R extends Rec>(
     for (const name of Object.keys(records)) fn(name, null, -1);
     return;
   }
-  for (const [name, slot] of v.slots)
+  for (const name of Object.keys(v.slots)) {
+    const slot = v.slots[name]!;
     if (slot.value === undefined) fn(name, slot.line, slot.order);
     else fn(name, null, -1);
+  }
 }
 
 /**
@@ -167,15 +172,26 @@ export function recordsMentioning<R extends Rec>(records: Record<string, R>, nee
   if (v === undefined) return Object.values(records);
   const { source, slots } = v;
   const found: Slot[] = [];
-  for (const slot of source.touched) if (slots.get(slot.name) === slot) found.push(slot);
+  for (const slot of source.touched) if (slots[slot.name] === slot) found.push(slot);
   const { text, lines } = source;
   for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
     const slot = lineAt(lines, at);
-    if (slot === undefined) continue;
-    if (slot.value === undefined && slots.get(slot.name) === slot) found.push(slot);
+    if (slot === undefined || at >= slot.start + slot.line.length) continue; // in the vendors, or between lines
+    if (slot.value === undefined && slots[slot.name] === slot) found.push(slot);
     at = slot.start + slot.line.length; // the next match in another line
   }
-  return found.sort((a, b) => a.order - b.order).map((slot) => records[slot.name] as R);
+  return found.sort(inKeyOrder).map((slot) => records[slot.name] as R);
+}
+
+/** A name a plain object lists first, in numeric order: an array index (a canonical integer below 2^32 - 1). */
+const isArrayIndex = (name: string) => /^(0|[1-9]\d{0,9})$/.test(name) && Number(name) < 2 ** 32 - 1;
+
+/** The order of a plain object's keys (Object.keys): array indices ascending, then the others as they were added. */
+function inKeyOrder(a: Slot, b: Slot): number {
+  const [ai, bi] = [isArrayIndex(a.name), isArrayIndex(b.name)];
+  if (ai && bi) return Number(a.name) - Number(b.name);
+  if (ai !== bi) return ai ? -1 : 1;
+  return a.order - b.order;
 }
 
 /** The line that offset `at` of the text falls in, if any (the last starting at or before it). */

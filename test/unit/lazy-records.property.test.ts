@@ -11,7 +11,8 @@ import { copyRecords, recordsMentioning } from '../../src/core/lazy-records.js';
 
 const STORE_ID = '2b7e1c4a-9d3f-4a6b-8c2e-1f0a9b8c7d6e';
 const NOW = new Date('2026-12-02T12:00:00Z');
-const NAMES = ['acme', 'b', 'c-1', 'd.e', 'f_g', 'h2'];
+// names a plain object lists first in numeric order ('5', '2024'), and ones it does not ('007', 2^32 - 1)
+const NAMES = ['acme', 'b', '5', 'c-1', '2024', 'd.e', '007', 'f_g', '4294967295', 'h2'];
 const HEX = ['0', '1', 'a', 'f'].map((c) => c.repeat(64));
 const DATES = [
   '2027-01-01T00:00:00.000Z',
@@ -82,13 +83,31 @@ const record = (name: string) =>
       return rec;
     });
 
-const index = fc.subarray(NAMES, { minLength: 1 }).chain((names) =>
+const indexOnly = fc.subarray(NAMES, { minLength: 1 }).chain((names) =>
   fc.tuple(...names.map(record)).map((records) => {
     const ix = emptyIndex(STORE_ID, 'keychain', NOW);
     for (const r of records) ix.records[r.name] = r;
     return ix;
   }),
 );
+// and a vendor identity, whose key id and SHA-256 are text of the index too (after the records)
+const index = fc
+  .tuple(indexOnly, fc.option(fc.tuple(fc.constantFrom(...HEX), fc.constantFrom(...HEX))))
+  .map(([ix, v]) => {
+    if (v !== null) {
+      const [sha256, keyId] = v;
+      ix.vendors[sha256] = {
+        sha256,
+        subject: 'CN=Vendor',
+        notBefore: '2026-01-01T00:00:00.000Z',
+        notAfter: '2027-01-01T00:00:00.000Z',
+        keyId,
+        file: `certs/${sha256}.pem`,
+        importedAt: NOW.toISOString(),
+      };
+    }
+    return ix;
+  });
 
 type Op =
   | { op: 'read' | 'delete'; name: string }
