@@ -10,7 +10,9 @@ type Rec = object;
  * The object behaves as a plain Record<string, Rec> (get, set, delete, `in`, Object.keys/values/entries,
  * spread, JSON.stringify): a record is parsed the first time it is read. From then on it is "touched": the caller
  * may change it in place, so it is written from its object. A record never read keeps the text it was read as,
- * and serializeIndex writes that text back as it is (forEachRecordLine).
+ * and serializeIndex writes that text back as it is (forEachRecordLine). What a plain object has and this has not:
+ * structuredClone (it is a Proxy: clone a record, not the records), Object.freeze, and a value in
+ * Object.getOwnPropertyDescriptor of a record not yet read (so that Object.keys parses nothing).
  *
  * Only for an index this tool wrote itself and nothing has changed since (parseOwnIndex's condition): the text of a
  * record is not checked before it is parsed, as parseOwnIndex does not check it.
