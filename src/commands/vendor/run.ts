@@ -4,6 +4,7 @@ import { daysText, shortDate } from '../../output/output.js';
 import type { Runner, Deps } from '../kit.js';
 import { loadVendor } from '../shared/vendor-request.js';
 import { findVendor, keepVendor } from '../shared/vendor-identity.js';
+import { recordsMentioning } from '../../core/lazy-records.js';
 
 export interface VendorImportOptions {
   cert: string;
@@ -88,7 +89,7 @@ export const vendorRemove: Runner<VendorRemoveOptions> = {
   async run(options, deps: Deps) {
     const { entry, users } = await deps.store.change(async (tx) => {
       const found = findVendor(tx.index, options.prefix, 'vendor remove');
-      const users = Object.values(tx.index.records)
+      const users = recordsMentioning(tx.index.records, found.sha256)
         .filter((r) => r.signing.via === 'vendor' && r.signing.vendor === found.sha256)
         .map((r) => r.name)
         .sort();
@@ -103,7 +104,7 @@ export const vendorRemove: Runner<VendorRemoveOptions> = {
       }
       delete tx.index.vendors[found.sha256];
       await tx.commit(tx.index);
-      const keyInUse = Object.values(tx.index.records).some(
+      const keyInUse = recordsMentioning(tx.index.records, found.keyId).some(
         (r) => r.pendingKey?.keyId === found.keyId || r.certificates.some((c) => c.keyId === found.keyId),
       );
       if (!keyInUse) await tx.removePrivateKey(found.keyId);
