@@ -226,13 +226,17 @@ export class FileStore implements Store {
    * only as the change reads them, and the summary lines of those it does not read are written again as they are.
    */
   private parseForChange(file: IndexFile): { index: StoreIndex; previousSummary: PreviousSummary | null } {
+    const whole = () => ({ index: this.parse(file), previousSummary: null });
+    if (!this.vouched(file.stamp)) return whole(); // expiry.json is read whole only when its first line vouches
+    const index = parseOwnIndexForChange(file.bytes.toString('utf8'), this.indexPath);
+    if (index === null) return whole();
+    this.known = { storeId: index.storeId, secretBackend: index.secretBackend };
     const summary = readOr(() => readFileSync(this.path(SUMMARY_FILE), 'utf8'), null);
     const made = summary === null ? null : summaryHeader(summary);
-    if (made === null || !sameStamp(made.stamp, file.stamp)) return { index: this.parse(file), previousSummary: null };
-    const index = parseOwnIndexForChange(file.bytes.toString('utf8'), this.indexPath);
-    if (index === null) return { index: this.parse(file), previousSummary: null };
-    this.known = { storeId: index.storeId, secretBackend: index.secretBackend };
-    return { index, previousSummary: summaryLines(summary!) };
+    return {
+      index,
+      previousSummary: made !== null && sameStamp(made.stamp, file.stamp) ? summaryLines(summary!) : null,
+    };
   }
 
   async read(): Promise<StoreIndex | null> {
