@@ -144,13 +144,13 @@ function expiryOfLine(line: string): Pick<SummaryRecord, 'retired' | 'notAfter'>
 }
 
 /**
- * The summary in expiry.json's text, its records a line each as prepareSummary writes them; null when it is not so
- * laid out (a summary written by an older version). Only for a summary made from the index read (its stamp checked).
+ * The summary in expiry.json's text, made from the index file with this stamp, its records a line each as
+ * prepareSummary writes them; null when it is not that (as readSummary), or not so laid out (an older version's).
  */
-export function summaryLines(text: string): PreviousSummary | null {
+export function summaryLines(text: string, stamp: IndexStamp): PreviousSummary | null {
   const header = summaryHeader(text);
   const start = text.indexOf('\n[\n');
-  if (header === null || start < 0 || !text.endsWith('\n]\n')) return null;
+  if (header === null || !sameStamp(header.stamp, stamp) || start < 0 || !text.endsWith('\n]\n')) return null;
   const lines = text.slice(start + 3, -3).split(',\n');
   return { lines, soonest: header.soonest };
 }

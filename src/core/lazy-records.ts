@@ -1,13 +1,13 @@
 import { NAME_RE } from './names.js';
 
-/** A record (index-model.ts's Rec; generic here, so that this module imports nothing of index-model). */
+/** A record (index-model.ts's PushRecord; generic here, so that this module imports nothing of index-model). */
 type Rec = object;
 
 /*
  * The records of an index read for a change, parsed only as the change reads them. On a store of 10 000 records a
  * change reads a few; parsing, checking and writing back the others is most of what it would cost otherwise.
  *
- * The object behaves as a plain Record<string, Rec> (get, set, delete, `in`, Object.keys/values/entries,
+ * The object behaves as a plain Record<string, PushRecord> (get, set, delete, `in`, Object.keys/values/entries,
  * spread, JSON.stringify): a record is parsed the first time it is read. From then on it is "touched": the caller
  * may change it in place, so it is written from its object. A record never read keeps the text it was read as,
  * and serializeIndex writes that text back as it is (forEachRecordLine). What a plain object has and this has not:

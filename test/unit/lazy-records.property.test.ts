@@ -168,10 +168,11 @@ describe('records read a record at a time (lazy-records.ts), against the index p
     fc.assert(
       fc.property(index, fc.array(op, { maxLength: 12 }), (ix, ops) => {
         const text = serializeIndex(ix);
-        const previous = summaryLines(
-          summarizeIndex(JSON.parse(text), { ino: '1', size: '2', mtimeNs: '3', ctimeNs: '4' }),
-        );
+        const stamp = { ino: '1', size: '2', mtimeNs: '3', ctimeNs: '4' };
+        const summary = summarizeIndex(JSON.parse(text), stamp);
+        const previous = summaryLines(summary, stamp);
         expect(previous).not.toBeNull();
+        expect(summaryLines(summary, { ...stamp, ctimeNs: '5' })).toBeNull(); // made from another index file
         const lazyBase = parseOwnIndexForChange(text, '/s/index.json')!;
         const lazy = apply(lazyBase, ops);
         const plainBase = JSON.parse(text) as StoreIndex;

@@ -214,9 +214,12 @@ export class FileStore implements Store {
 
   /** The index in `file`: its records checked unless expiry.json vouches for it (`full`: always checked, doctor). */
   private parse(file: IndexFile, full = false): StoreIndex {
-    const text = file.bytes.toString('utf8');
-    const index =
-      !full && this.vouched(file.stamp) ? parseOwnIndex(text, this.indexPath) : parseIndex(text, this.indexPath);
+    return this.parseText(file.bytes.toString('utf8'), !full && this.vouched(file.stamp));
+  }
+
+  /** The index in `text`, its records checked unless `vouched` (see vouched). */
+  private parseText(text: string, vouched: boolean): StoreIndex {
+    const index = vouched ? parseOwnIndex(text, this.indexPath) : parseIndex(text, this.indexPath);
     this.known = { storeId: index.storeId, secretBackend: index.secretBackend };
     return index;
   }
@@ -224,19 +227,16 @@ export class FileStore implements Store {
   /**
    * The index found under the lock, for a change: when expiry.json vouches for it (as parse), its records are parsed
    * only as the change reads them, and the summary lines of those it does not read are written again as they are.
+   * expiry.json is read whole only then; its first line alone decides, as for parse.
    */
   private parseForChange(file: IndexFile): { index: StoreIndex; previousSummary: PreviousSummary | null } {
-    const whole = () => ({ index: this.parse(file), previousSummary: null });
-    if (!this.vouched(file.stamp)) return whole(); // expiry.json is read whole only when its first line vouches
-    const index = parseOwnIndexForChange(file.bytes.toString('utf8'), this.indexPath);
-    if (index === null) return whole();
+    const text = file.bytes.toString('utf8');
+    const vouched = this.vouched(file.stamp);
+    const index = vouched ? parseOwnIndexForChange(text, this.indexPath) : null;
+    if (index === null) return { index: this.parseText(text, vouched), previousSummary: null };
     this.known = { storeId: index.storeId, secretBackend: index.secretBackend };
     const summary = readOr(() => readFileSync(this.path(SUMMARY_FILE), 'utf8'), null);
-    const made = summary === null ? null : summaryHeader(summary);
-    return {
-      index,
-      previousSummary: made !== null && sameStamp(made.stamp, file.stamp) ? summaryLines(summary!) : null,
-    };
+    return { index, previousSummary: summary === null ? null : summaryLines(summary, file.stamp) };
   }
 
   async read(): Promise<StoreIndex | null> {
