@@ -3,6 +3,7 @@
  * lines of the records it changed and writes the others back byte for byte; an index an older version wrote on one
  * line is read and rewritten so; an index changed by hand is still checked in full.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -83,6 +84,23 @@ describe('index.json and expiry.json, a record a line', () => {
     expect(Object.keys(audit.index!.records)).toHaveLength(42);
     expect(audit.index!.records.t7!.owner).toBe('"Ops" ünï 7');
     expect((await store.readSummary())!.map((r) => r.name)).toEqual(Object.keys(audit.index!.records));
+    // an independent reader (Python's json) takes both files as JSON: every record, each summary line after the header
+    const python = execFileSync(
+      'python3',
+      [
+        '-c',
+        'import json,sys; i=json.load(open(sys.argv[1])); t=open(sys.argv[2]).read(); n=t.index("\\n");' +
+          ' print(json.dumps([list(i["records"]), [r["name"] for r in json.loads(t[n+1:])], i["records"]["t7"]["owner"]]))',
+        index,
+        summary,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(python)).toEqual([
+      Object.keys(audit.index!.records),
+      Object.keys(audit.index!.records),
+      '"Ops" ünï 7',
+    ]);
   });
 
   it('a renewal of the record with the soonest expiry: the soonest moves to the next one', async () => {
